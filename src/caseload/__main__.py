@@ -1,0 +1,5 @@
+"""Allow ``python -m caseload``."""
+
+from caseload.cli.app import main
+
+main()

@@ -1,0 +1,125 @@
+"""The ``caseload`` command: global options, command groups, and the one error handler.
+
+This module imports only Typer and the command modules (which themselves import
+only Typer at the top), so ``caseload --help`` starts fast; the store, SQLAlchemy
+and SQLModel are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from caseload import __version__
+from caseload.cli import (
+    allocation,
+    audit,
+    crimes,
+    db,
+    engine,
+    exports,
+    imports,
+    matrix,
+    officers,
+    policy,
+    supervision,
+    teams,
+)
+from caseload.cli.common import AppState
+from caseload.errors import CaseloadError
+
+
+class CaseloadGroup(TyperGroup):
+    """Maps every CaseloadError, from any command, to its message and exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CaseloadError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted; nothing more was written.", err=True)
+            raise typer.Exit(130) from None
+
+
+def report_error(exc: CaseloadError) -> None:
+    typer.echo(f"Error: {exc.message}", err=True)
+    for detail in exc.details:
+        typer.echo(f"  {detail}", err=True)
+
+
+app = typer.Typer(
+    name="caseload",
+    cls=CaseloadGroup,
+    help=(
+        "Assign, rebalance and audit the crimes each officer holds.\n\n"
+        "Run 'caseload init --sample' to try it on a synthetic force."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"caseload {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db_: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="CASELOAD_DB",
+            metavar="PATH|URL",
+            help=(
+                "The store: a SQLite file path or a SQLAlchemy URL "
+                "(default: caseload.db in the per-user folder)."
+            ),
+            show_envvar=True,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Print caseload's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Assign, rebalance and audit the crimes each officer holds."""
+    ctx.obj = AppState(db=db_)
+    ctx.call_on_close(ctx.obj.close)
+
+
+db.register(app)
+officers.register(app)
+teams.register(app)
+crimes.register(app)
+matrix.register(app)
+imports.register(app)
+policy.register(app)
+allocation.register(app)
+supervision.register(app)
+audit.register(app)
+exports.register(app)
+engine.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="caseload")
+    sys.exit(0)

@@ -1,0 +1,131 @@
+"""What every command shares: the open store, the actor, and option parsers.
+
+Option parsers turn what people type into values, and turn a ``ValueError``
+from the domain parsers into Typer's usage error (exit code 2, one sentence).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from caseload.store.engine import Store
+
+T = TypeVar("T")
+
+
+@dataclass
+class AppState:
+    """Per-invocation state set by the root callback."""
+
+    db: str | None = None
+    _store: Store | None = field(default=None, repr=False)
+
+    def store(self) -> Store:
+        """The store, opened (and upgraded if older) on first use; exit 4 if unusable."""
+        if self._store is None:
+            from caseload.store.engine import to_url
+            from caseload.store.migrate import open_store
+
+            self._store = open_store(to_url(self.db))
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
+
+def state(ctx: typer.Context) -> AppState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppState):  # a command invoked without the root callback
+        obj = AppState(db=os.environ.get("CASELOAD_DB"))
+        ctx.find_root().obj = obj
+    return obj
+
+
+def open_store(ctx: typer.Context) -> Store:
+    return state(ctx).store()
+
+
+def resolve_actor(actor: str | None) -> str:
+    """``--actor``, else ``CASELOAD_ACTOR``, else the login name."""
+    value = (actor or os.environ.get("CASELOAD_ACTOR") or "").strip()
+    if not value:
+        try:
+            value = getpass.getuser()
+        except Exception:  # no login name in some containers
+            value = "unknown"
+    return value[:100]
+
+
+def typed(parse: Callable[[str], T]) -> Callable[[Any], T]:
+    """Wrap a domain parser for Typer's ``parser=``: ValueError becomes a usage error."""
+
+    def parser(value: Any) -> T:
+        if not isinstance(value, str):
+            return value  # type: ignore[no-any-return,unused-ignore]
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parser
+
+
+def _parse_date(value: str) -> date:
+    from caseload.domain.values import parse_date
+
+    return parse_date(value)
+
+
+def _parse_level(value: str) -> str:
+    from caseload.domain.levels import parse_level
+
+    return parse_level(value)
+
+
+def _parse_collar(value: str) -> str:
+    from caseload.domain.values import normalise_collar
+
+    return normalise_collar(value)
+
+
+def _parse_text(value: str) -> str:
+    from caseload.domain.values import clean_text
+
+    return clean_text(value, "the text", max_length=2000)
+
+
+parse_date_arg = typed(_parse_date)
+parse_level_arg = typed(_parse_level)
+parse_collar_arg = typed(_parse_collar)
+parse_text_arg = typed(_parse_text)
+
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        metavar="NAME",
+        help="Who is making this decision (default: CASELOAD_ACTOR, else your login name).",
+    ),
+]
+AsOfOption = Annotated[
+    date | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        parser=parse_date_arg,
+        help="Show the store as it was at the end of this day (YYYY-MM-DD or DD/MM/YYYY).",
+    ),
+]
+TeamFilter = Annotated[
+    str | None, typer.Option("--team", "-t", metavar="TEAM", help="Only this team.")
+]

@@ -1,0 +1,279 @@
+"""``caseload crime ...``: add, list, show, finalise and reopen crimes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from caseload.cli.common import (
+    ActorOption,
+    open_store,
+    parse_collar_arg,
+    parse_date_arg,
+    parse_level_arg,
+    resolve_actor,
+    typed,
+)
+from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
+
+crime_app = typer.Typer(
+    help="Crimes: record, list, show, finalise and reopen.", no_args_is_help=True
+)
+
+RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
+
+
+def _text(what: str, max_length: int = 200) -> Any:
+    def parse(value: str) -> str:
+        from caseload.domain.values import clean_text
+
+        return clean_text(value, what, max_length=max_length)
+
+    return typed(parse)
+
+
+def _outcome(value: str) -> int:
+    from caseload.domain.outcomes import parse_outcome
+
+    return parse_outcome(value)
+
+
+@crime_app.command("add")
+def add(
+    ctx: typer.Context,
+    reference: Annotated[
+        str,
+        typer.Argument(
+            metavar="CRIME",
+            parser=_text("the reference", 64),
+            help="The crime reference from the records system.",
+        ),
+    ],
+    crime_type: Annotated[
+        str,
+        typer.Option(
+            "--type", parser=_text("the crime type", 100), help="Crime type, e.g. 'Burglary'."
+        ),
+    ],
+    team: Annotated[
+        str,
+        typer.Option(
+            "--team", parser=_text("the team", 100), help="Team that owns it; created if new."
+        ),
+    ],
+    reported: Annotated[
+        date, typer.Option("--reported", parser=parse_date_arg, help="Date reported.")
+    ],
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            parser=parse_level_arg,
+            help="Required level (default: from the allocation matrix, else PIP1).",
+        ),
+    ] = None,
+    enhanced: Annotated[
+        bool,
+        typer.Option(
+            "--enhanced/--standard",
+            help="The victim is entitled to the enhanced service under the Victims' Code.",
+        ),
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Record a live, unallocated crime (allocate it with 'caseload assign')."""
+    from datetime import datetime
+
+    from caseload.cli.output import warn
+    from caseload.store.crimes import add as add_crime
+
+    values = {
+        "reference": reference,
+        "crime_type": crime_type,
+        "team": team,
+        "reported_on": reported,
+        "required_level": level,
+        "victim_enhanced": enhanced,
+    }
+    with open_store(ctx).write() as conn:
+        row = add_crime(conn, values, actor=resolve_actor(actor), at=datetime.now())
+    info(f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {team}.")
+    if row["level_defaulted"]:
+        warn(
+            f"'{crime_type}' is not in the allocation matrix; {reference} defaulted to "
+            f"{row['required_level']} (see 'caseload matrix set')."
+        )
+
+
+@crime_app.command("list")
+def list_(
+    ctx: typer.Context,
+    team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
+    holder: Annotated[
+        str | None,
+        typer.Option("--holder", parser=parse_collar_arg, help="Only crimes held by this collar."),
+    ] = None,
+    live: Annotated[bool, typer.Option("--live", help="Only live crimes.")] = False,
+    finalised: Annotated[bool, typer.Option("--finalised", help="Only finalised crimes.")] = False,
+    unallocated: Annotated[
+        bool, typer.Option("--unallocated", help="Only live crimes with no holder.")
+    ] = False,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", parser=parse_level_arg, help="Only this required level."),
+    ] = None,
+    crime_type: Annotated[str | None, typer.Option("--type", help="Only this crime type.")] = None,
+    after: Annotated[
+        date | None,
+        typer.Option(
+            "--reported-after", parser=parse_date_arg, help="Reported on or after this date."
+        ),
+    ] = None,
+    before: Annotated[
+        date | None,
+        typer.Option(
+            "--reported-before", parser=parse_date_arg, help="Reported on or before this date."
+        ),
+    ] = None,
+    defaulted: Annotated[
+        bool,
+        typer.Option(
+            "--defaulted", help="Only crimes whose type was not in the matrix (level defaulted)."
+        ),
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List crimes, oldest report first (CSV output can be imported back)."""
+    from caseload.errors import InputError
+    from caseload.store.crimes import CRIME_COLUMNS, CrimeFilter, list_crimes
+
+    if live and finalised:
+        raise InputError("Choose --live or --finalised, not both.")
+    filters = CrimeFilter(
+        team=team,
+        holder=holder,
+        state="live" if live else "finalised" if finalised else None,
+        unallocated=unallocated,
+        required_level=level,
+        crime_type=crime_type,
+        reported_after=after,
+        reported_before=before,
+        defaulted=defaulted,
+    )
+    with open_store(ctx).read() as conn:
+        render(list_crimes(conn, filters, limit=limit), CRIME_COLUMNS, fmt, title="Crimes")
+
+
+@crime_app.command("show")
+def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat.table) -> None:
+    """Show one crime with its allocation history, reviews, key events and victim updates."""
+    from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
+
+    with open_store(ctx).read() as conn:
+        crime = find(conn, reference)
+        story = crime_story(conn, crime["id"])
+    record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
+    record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
+    if crime["victim_update_every"]:
+        record["victim_update_every_days"] = crime["victim_update_every"]
+    reviews = story["reviews"]
+    if reviews:
+        record["last_review"] = reviews[-1]["reviewed_on"]
+        record["next_review_due"] = reviews[-1]["next_due"]
+    if fmt is OutputFormat.json:
+        import json
+        import sys
+
+        from caseload.cli.output import json_value
+
+        document = {k: json_value(v) for k, v in record.items()}
+        for section, rows in story.items():
+            document[section] = [{k: json_value(v) for k, v in row.items()} for row in rows]
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    render_record(record, fmt, title=f"Crime {crime['reference']}")
+    for section, rows in story.items():
+        if rows:
+            render(rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize())
+
+
+@crime_app.command("finalise")
+def finalise(
+    ctx: typer.Context,
+    reference: RefArg,
+    outcome: Annotated[
+        int,
+        typer.Option(
+            "--outcome",
+            "-o",
+            parser=typed(_outcome),
+            help="Home Office outcome type, e.g. 1 (charged), 8 (community resolution), "
+            "18 (no suspect identified).",
+        ),
+    ],
+    on: Annotated[
+        date | None,
+        typer.Option("--on", parser=parse_date_arg, help="Date finalised (default today)."),
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the log.")] = "",
+    actor: ActorOption = None,
+) -> None:
+    """Finalise (close) a live crime with a Home Office outcome type."""
+    from datetime import date as date_
+    from datetime import datetime
+
+    from caseload.domain.outcomes import OUTCOMES
+    from caseload.store.crimes import finalise as finalise_crime
+
+    with open_store(ctx).write() as conn:
+        finalise_crime(
+            conn,
+            reference,
+            outcome=outcome,
+            on=on or date_.today(),
+            actor=resolve_actor(actor),
+            at=datetime.now(),
+            reason=reason,
+        )
+    info(f"Finalised {reference.strip()}: outcome {outcome} ({OUTCOMES[outcome]}).")
+
+
+@crime_app.command("reopen")
+def reopen(
+    ctx: typer.Context,
+    reference: RefArg,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is reopened (recorded).")],
+    on: Annotated[
+        date | None,
+        typer.Option("--on", parser=parse_date_arg, help="Date reopened (default today)."),
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Reopen a finalised crime: it is live again, with its last holder."""
+    from datetime import date as date_
+    from datetime import datetime
+
+    from caseload.store.crimes import reopen as reopen_crime
+
+    with open_store(ctx).write() as conn:
+        crime = reopen_crime(
+            conn,
+            reference,
+            on=on or date_.today(),
+            actor=resolve_actor(actor),
+            at=datetime.now(),
+            reason=reason,
+        )
+    holder = crime["holder"]
+    info(
+        f"Reopened {crime['reference']}" + (f"; held by {holder}." if holder else "; unallocated.")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(crime_app, name="crime")

@@ -1,0 +1,57 @@
+"""``caseload matrix ...``: the allocation matrix, crime type to required level."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from caseload.cli.common import ActorOption, open_store, parse_level_arg, resolve_actor
+from caseload.cli.output import FormatOption, OutputFormat, info, render
+
+matrix_app = typer.Typer(
+    help="The allocation matrix: which accreditation each crime type requires.",
+    no_args_is_help=True,
+)
+
+
+@matrix_app.command("list")
+def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """List crime types and the accreditation each requires."""
+    from caseload.store.reference import list_matrix
+
+    with open_store(ctx).read() as conn:
+        rows = list_matrix(conn)
+    render(rows, ["crime_type", "required_level"], fmt, title="Allocation matrix")
+
+
+@matrix_app.command("set")
+def set_(
+    ctx: typer.Context,
+    crime_type: Annotated[str, typer.Argument(help="The crime type, as police.uk names it.")],
+    level: Annotated[
+        str,
+        typer.Argument(
+            parser=parse_level_arg, help="The required level: none, PIP1, PIP2, PIP3 or PIP4."
+        ),
+    ],
+    actor: ActorOption = None,
+) -> None:
+    """Set the accreditation a crime type requires (logged). Existing crimes keep theirs."""
+    from datetime import datetime
+
+    from caseload.domain.values import clean_text
+    from caseload.errors import InputError
+    from caseload.store.reference import set_matrix
+
+    try:
+        name = clean_text(crime_type, "the crime type", max_length=100)
+    except ValueError as exc:
+        raise InputError(str(exc).capitalize() + ".") from None
+    with open_store(ctx).write() as conn:
+        added, _ = set_matrix(conn, [(name, level)], actor=resolve_actor(actor), at=datetime.now())
+    info(f"{name} now requires {level}" + (" (new crime type)." if added else "."))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(matrix_app, name="matrix")

@@ -1,0 +1,285 @@
+"""``caseload officer ...``: add, list, show, update and change the status of officers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from caseload.cli.common import (
+    ActorOption,
+    open_store,
+    parse_collar_arg,
+    parse_date_arg,
+    parse_level_arg,
+    resolve_actor,
+)
+from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
+
+officer_app = typer.Typer(
+    help="Officers: who can investigate what. Never deleted.", no_args_is_help=True
+)
+
+CollarArg = Annotated[
+    str, typer.Argument(parser=parse_collar_arg, help="The officer's collar (warrant) number.")
+]
+
+
+def _status(value: str) -> str:
+    from caseload.domain.officers import parse_status
+
+    return parse_status(value)
+
+
+def _capacity(value: str) -> int | None:
+    text = value.strip().lower()
+    if text in ("", "none", "-"):
+        return None
+    if not text.isdigit() or not 0 < int(text) <= 10_000:
+        raise ValueError(f"'{value}' is not a capacity (a whole number of crimes, or none)")
+    return int(text)
+
+
+def _name(value: str) -> str:
+    from caseload.domain.values import clean_text
+
+    return clean_text(value, "the name")
+
+
+def _team(value: str) -> str:
+    from caseload.domain.values import clean_text
+
+    return clean_text(value, "the team", max_length=100)
+
+
+def _rank(value: str) -> str:
+    from caseload.domain.values import clean_text
+
+    return clean_text(value, "the rank", max_length=20).upper()
+
+
+def _p(fn: Any) -> Any:
+    from caseload.cli.common import typed
+
+    return typed(fn)
+
+
+@officer_app.command("add")
+def add(
+    ctx: typer.Context,
+    collar: CollarArg,
+    name: Annotated[str, typer.Option("--name", parser=_p(_name), help="Full name.")],
+    team: Annotated[
+        str, typer.Option("--team", parser=_p(_team), help="Team name; created if new.")
+    ],
+    accreditation: Annotated[
+        str,
+        typer.Option(
+            "--accreditation",
+            "-a",
+            parser=parse_level_arg,
+            help="PIP level: none, PIP1, PIP2, PIP3 or PIP4.",
+        ),
+    ],
+    since: Annotated[
+        date,
+        typer.Option(
+            "--since",
+            parser=parse_date_arg,
+            help="The date they started investigating (investigator_since).",
+        ),
+    ],
+    rank: Annotated[
+        str, typer.Option("--rank", parser=_p(_rank), help="Rank, e.g. PC, DC, TDC, DS.")
+    ] = "",
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            "--capacity",
+            parser=_p(_capacity),
+            help="Personal capacity: most live crimes they should hold (default none).",
+        ),
+    ] = None,
+    trainee: Annotated[
+        bool,
+        typer.Option("--trainee/--not-trainee", help="Flag as a trainee (always inexperienced)."),
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Add an officer."""
+    from datetime import datetime
+
+    from caseload.store.officers import add as add_officer
+
+    values = {
+        "collar": collar,
+        "name": name,
+        "team": team,
+        "rank": rank,
+        "accreditation": accreditation,
+        "investigator_since": since,
+        "status": "active",
+        "capacity": capacity,
+        "trainee": trainee,
+    }
+    with open_store(ctx).write() as conn:
+        add_officer(conn, values, actor=resolve_actor(actor), at=datetime.now())
+    info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
+
+
+@officer_app.command("list")
+def list_(
+    ctx: typer.Context,
+    team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", parser=_p(_status), help="Only this status.")
+    ] = None,
+    accreditation: Annotated[
+        str | None,
+        typer.Option("--accreditation", "-a", parser=parse_level_arg, help="Only this PIP level."),
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List officers (CSV output can be imported back)."""
+    from caseload.store.officers import OFFICER_COLUMNS, list_officers
+
+    with open_store(ctx).read() as conn:
+        rows = list_officers(conn, team=team, status=status, accreditation=accreditation)
+    render(rows, OFFICER_COLUMNS, fmt, title="Officers")
+
+
+@officer_app.command("show")
+def show(ctx: typer.Context, collar: CollarArg, fmt: FormatOption = OutputFormat.table) -> None:
+    """Show one officer: record, experience, live crimes and limit."""
+    from datetime import date as date_
+
+    from caseload.domain.officers import experienced_from, is_inexperienced
+    from caseload.store.officers import OFFICER_COLUMNS, find, live_count
+    from caseload.store.reference import load_policy
+
+    with open_store(ctx).read() as conn:
+        officer = find(conn, collar)
+        live = live_count(conn, officer["id"])
+        policy = load_policy(conn)
+    record: dict[str, Any] = {key: officer[key] for key in OFFICER_COLUMNS}
+    inexperienced = is_inexperienced(
+        trainee=officer["trainee"],
+        investigator_since=officer["investigator_since"],
+        on=date_.today(),
+        inexperienced_months=policy.inexperienced_months,
+    )
+    record["inexperienced"] = inexperienced
+    if inexperienced and not officer["trainee"]:
+        record["experienced_from"] = experienced_from(
+            officer["investigator_since"], policy.inexperienced_months
+        )
+    record["live"] = live
+    if inexperienced:
+        record["limit"] = policy.inexperienced_limit
+    render_record(record, fmt, title=f"Officer {officer['collar']}")
+
+
+@officer_app.command("update")
+def update(
+    ctx: typer.Context,
+    collar: CollarArg,
+    name: Annotated[str | None, typer.Option("--name", parser=_p(_name), help="New name.")] = None,
+    team: Annotated[str | None, typer.Option("--team", parser=_p(_team), help="New team.")] = None,
+    rank: Annotated[str | None, typer.Option("--rank", parser=_p(_rank), help="New rank.")] = None,
+    accreditation: Annotated[
+        str | None,
+        typer.Option("--accreditation", "-a", parser=parse_level_arg, help="New PIP level."),
+    ] = None,
+    since: Annotated[
+        date | None,
+        typer.Option("--since", parser=parse_date_arg, help="New investigator_since date."),
+    ] = None,
+    capacity: Annotated[
+        str | None,
+        typer.Option("--capacity", help="New personal capacity, or 'none' to clear it."),
+    ] = None,
+    trainee: Annotated[
+        bool | None, typer.Option("--trainee/--not-trainee", help="Set or clear the trainee flag.")
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Change an officer's details (logged with old and new values)."""
+    from datetime import datetime
+
+    from caseload.errors import InputError
+    from caseload.store.officers import update_officer
+
+    changes: dict[str, Any] = {}
+    for key, value in (
+        ("name", name),
+        ("team", team),
+        ("rank", rank),
+        ("accreditation", accreditation),
+        ("investigator_since", since),
+        ("trainee", trainee),
+    ):
+        if value is not None:
+            changes[key] = value
+    if capacity is not None:
+        try:
+            changes["capacity"] = _capacity(capacity)
+        except ValueError as exc:
+            raise InputError(str(exc).capitalize() + ".") from None
+    if not changes:
+        raise InputError("Nothing to change: give at least one option (see --help).")
+    with open_store(ctx).write() as conn:
+        diff = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
+    if diff:
+        info(
+            f"Updated {collar}: " + ", ".join(f"{k} {o} -> {n}" for k, (o, n) in diff.items()) + "."
+        )
+    else:
+        info(f"{collar} already had those details; nothing changed.")
+
+
+@officer_app.command("status")
+def status(
+    ctx: typer.Context,
+    collar: CollarArg,
+    new_status: Annotated[
+        str,
+        typer.Argument(
+            metavar="STATUS", parser=_p(_status), help="active, leave, abstracted or left."
+        ),
+    ],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (recorded).")] = "",
+    actor: ActorOption = None,
+) -> None:
+    """Set an officer's status. Officers who leave are kept for history."""
+    from datetime import datetime
+
+    from caseload.cli.output import warn
+    from caseload.store.officers import live_count, update_officer
+
+    with open_store(ctx).write() as conn:
+        diff = update_officer(
+            conn,
+            collar,
+            {"status": new_status},
+            actor=resolve_actor(actor),
+            at=datetime.now(),
+            kind="officer-status",
+            reason=reason,
+        )
+        from caseload.store.officers import find
+
+        live = live_count(conn, find(conn, collar)["id"])
+    if not diff:
+        info(f"{collar} is already {new_status}.")
+        return
+    info(f"{collar} is now {new_status}.")
+    if new_status != "active" and live:
+        warn(
+            f"{collar} still holds {live} live crimes; re-home them "
+            "('caseload rebalance' or 'caseload assign')."
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(officer_app, name="officer")

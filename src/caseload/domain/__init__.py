@@ -1,0 +1,1 @@
+"""Domain rules: plain functions over plain values. No typer, no rich, no database."""

@@ -1,0 +1,41 @@
+"""Officer rules: statuses, and who counts as inexperienced on a given day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+STATUSES: tuple[str, ...] = ("active", "leave", "abstracted", "left")
+UNAVAILABLE_STATUSES: tuple[str, ...] = ("leave", "abstracted", "left")
+
+
+def parse_status(text: str) -> str:
+    value = text.strip().lower()
+    if value not in STATUSES:
+        raise ValueError(f"'{text.strip()}' is not a status (active, leave, abstracted, left)")
+    return value
+
+
+def whole_months_between(start: date, end: date) -> int:
+    """Whole calendar months from ``start`` to ``end`` (0 if ``end`` is earlier)."""
+    if end <= start:
+        return 0
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return max(months, 0)
+
+
+def is_inexperienced(
+    *, trainee: bool, investigator_since: date, on: date, inexperienced_months: int
+) -> bool:
+    """A trainee, or fewer than ``inexperienced_months`` whole months of investigating."""
+    if trainee:
+        return True
+    return whole_months_between(investigator_since, on) < inexperienced_months
+
+
+def experienced_from(investigator_since: date, inexperienced_months: int) -> date:
+    """The first day on which a non-trainee stops counting as inexperienced."""
+    from dateutil.relativedelta import relativedelta
+
+    return investigator_since + relativedelta(months=inexperienced_months)

@@ -1,0 +1,93 @@
+"""Parsing what people type: dates (ISO or UK day-first), spans, yes/no, collars.
+
+Every parser raises ``ValueError`` with a short plain message; callers add the
+context (which line, which column, which option).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+_TRUE = {"yes", "y", "true", "t", "1"}
+_FALSE = {"no", "n", "false", "f", "0"}
+_SPAN = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
+_COLLAR = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,15}$")
+_UK_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+
+
+def parse_date(text: str) -> date:
+    """Read a date as a UK user types it: ISO ``2025-04-03`` or day-first ``03/04/2025``.
+
+    ISO is tried first (fast); a day-first numeric date next; then dateutil with
+    ``dayfirst=True`` for forms like ``3 April 2025``.
+    """
+    value = text.strip()
+    if not value:
+        raise ValueError("a date is required")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    match = _UK_DATE.match(value)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a real date") from None
+    if any(ch.isdigit() for ch in value) and len(value) <= 40:
+        from dateutil import parser
+
+        try:
+            parsed = parser.parse(value, dayfirst=True, default=datetime(1900, 1, 1))
+        except (ValueError, OverflowError, parser.ParserError):
+            pass
+        else:
+            if parsed.year > 1900 or "1900" in value:
+                return parsed.date()
+    raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def parse_span_days(text: str) -> int:
+    """Read a span like ``28d``, ``6w``, ``3m`` or ``1y`` (or a bare number of days) as days."""
+    value = text.strip()
+    if value.isdigit():
+        return int(value)
+    match = _SPAN.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a span (use e.g. 28d, 6w, 3m)")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return number * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+
+
+def parse_bool(text: str) -> bool:
+    """Read yes/no, true/false, y/n or 1/0 (any case)."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"'{text.strip()}' is not yes or no")
+
+
+def normalise_collar(text: str) -> str:
+    """Collar numbers compare case-insensitively and are stored upper-case."""
+    value = text.strip().upper()
+    if not _COLLAR.match(value):
+        raise ValueError(
+            f"'{text.strip()}' is not a collar number (letters and digits, up to 16 characters)"
+        )
+    return value
+
+
+def clean_text(text: str, what: str, *, max_length: int = 200) -> str:
+    """A required one-line text value: trimmed, not empty, no control characters."""
+    value = text.strip()
+    if not value:
+        raise ValueError(f"{what} is required")
+    if len(value) > max_length:
+        raise ValueError(f"{what} is longer than {max_length} characters")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError(f"{what} contains a control character")
+    return value

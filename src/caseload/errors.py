@@ -1,0 +1,48 @@
+"""Errors that reach the user, each kind mapped to one documented exit code.
+
+Domain and storage code raise these; the CLI's single handler (``cli.app``)
+prints the message as one sentence on stderr and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_POLICY = 3
+EXIT_STORE = 4
+
+
+class CaseloadError(Exception):
+    """Base class: a problem explained to the user in plain words."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+
+class InputError(CaseloadError):
+    """Bad usage or bad input: unknown officer, malformed file. Nothing was written."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFound(InputError):
+    """A named officer, crime or team does not exist."""
+
+
+class PolicyRefused(CaseloadError):
+    """Refused by a block-mode policy rule; an override with a reason may allow it."""
+
+    exit_code = EXIT_POLICY
+
+
+class StoreError(CaseloadError):
+    """The store cannot be used: missing, not a caseload store, or too new."""
+
+    exit_code = EXIT_STORE

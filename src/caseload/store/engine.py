@@ -1,0 +1,151 @@
+"""Where the store is, how it is opened, and how transactions begin.
+
+* ``--db``/``CASELOAD_DB`` take a file path or a SQLAlchemy URL; the default is
+  ``caseload.db`` in the per-user folder.
+* SQLite runs with foreign keys on, WAL journal and a busy timeout. Writing
+  transactions begin IMMEDIATE so that a check (count an officer's live crimes)
+  and the write that follows it cannot interleave with another writer's; reads
+  begin DEFERRED so that audits and exports never hold the write lock. On
+  PostgreSQL the allocation code also locks the officer row (``FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from caseload.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def default_db_path() -> Path:
+    import typer
+
+    return Path(typer.get_app_dir("caseload")) / "caseload.db"
+
+
+def to_url(db: str | None) -> str:
+    """A SQLAlchemy URL for what the user gave: a URL as it is, a path made absolute."""
+    if db and "://" in db:
+        return db
+    path = Path(db).expanduser() if db else default_db_path()
+    return f"sqlite:///{path.resolve()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases or in-memory stores)."""
+    if not url.startswith("sqlite"):
+        return None
+    rest = url.split("///", 1)[1] if "///" in url else ""
+    if not rest or rest == ":memory:":
+        return None
+    return Path(rest.split("?", 1)[0])
+
+
+def describe(url: str) -> str:
+    """The store's location for messages, without any password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_engine_for(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            # Let SQLAlchemy's "begin" event below emit BEGIN itself (SQLite dialect recipe).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=False)
+    except Exception as exc:  # unknown dialect or missing driver
+        raise StoreError(f"Cannot use the database URL {describe(url)}: {exc}.") from None
+
+
+class Store:
+    """One caseload store: its URL, its engine, and its transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self.is_sqlite = url.startswith("sqlite")
+        self._engine: Engine | None = None
+
+    @property
+    def location(self) -> str:
+        return describe(self.url)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine_for(self.url)
+        return self._engine
+
+    def create_file(self) -> bool:
+        """Create an empty SQLite file readable by its owner only; True if it was new."""
+        if self.path is None or self.path.exists():
+            return False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        return True
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: never takes SQLite's write lock."""
+        with self._translate_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: BEGIN IMMEDIATE on SQLite; commit on success, else roll back."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            yield
+        except OperationalError as exc:
+            text = str(exc.orig) if exc.orig is not None else str(exc)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"The store {self.location} stayed busy for {BUSY_TIMEOUT_SECONDS} seconds "
+                    "(another command is writing); nothing was changed, try again."
+                ) from None
+            raise StoreError(f"The store {self.location} cannot be used: {text}.") from None
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

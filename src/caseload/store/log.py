@@ -1,0 +1,99 @@
+"""Appending to the decision log, each entry chained by hash to the one before.
+
+Appends happen inside the caller's write transaction (BEGIN IMMEDIATE on
+SQLite; an advisory transaction lock on PostgreSQL), so two writers can never
+chain onto the same previous entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from caseload.domain.ledger import GENESIS, entry_hash
+from caseload.store.models import LogEntry
+
+log_table = LogEntry.__table__  # type: ignore[attr-defined]
+_PG_LOG_LOCK = 7305_2026
+
+
+def _lock_and_tail(conn: Connection) -> tuple[int, str]:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOG_LOCK})"))
+    row = conn.execute(
+        select(log_table.c.id, log_table.c.hash).order_by(log_table.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return 0, GENESIS
+    return int(row.id), str(row.hash)
+
+
+def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
+    """Append entries (dicts with at, actor, kind, crime_ref, collar, reason, detail)."""
+    last_id, prev = _lock_and_tail(conn)
+    batch: list[dict[str, Any]] = []
+    count = 0
+    for entry in entries:
+        last_id += 1
+        detail = entry.get("detail") or {}
+        row = {
+            "id": last_id,
+            "at": entry["at"],
+            "actor": entry["actor"],
+            "kind": entry["kind"],
+            "crime_ref": entry.get("crime_ref"),
+            "collar": entry.get("collar"),
+            "reason": entry.get("reason") or "",
+            "detail": detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True),
+        }
+        row["prev_hash"] = prev
+        row["hash"] = prev = entry_hash(prev, row)
+        batch.append(row)
+        count += 1
+        if len(batch) >= 5000:
+            conn.execute(insert(log_table), batch)
+            batch = []
+    if batch:
+        conn.execute(insert(log_table), batch)
+    if count and conn.dialect.name == "postgresql":
+        # Explicit ids were used: keep the sequence ahead of them.
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('log_entry', 'id'), :v)"), {"v": last_id}
+        )
+    return count
+
+
+def append(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    kind: str,
+    crime_ref: str | None = None,
+    collar: str | None = None,
+    reason: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    append_many(
+        conn,
+        [
+            {
+                "at": at,
+                "actor": actor,
+                "kind": kind,
+                "crime_ref": crime_ref,
+                "collar": collar,
+                "reason": reason,
+                "detail": dict(detail or {}),
+            }
+        ],
+    )
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(log_table)).scalar_one())

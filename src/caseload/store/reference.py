@@ -1,0 +1,185 @@
+"""Reference data: teams (created as they are named), the allocation matrix, and policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
+from caseload.domain.policy import DEFAULTS, Policy, parse_setting, policy_from_rows
+from caseload.errors import NotFound
+from caseload.store import log
+from caseload.store.models import Crime, MatrixEntry, Officer, PolicySetting, Team
+
+team_table = Team.__table__  # type: ignore[attr-defined]
+matrix_table = MatrixEntry.__table__  # type: ignore[attr-defined]
+policy_table = PolicySetting.__table__  # type: ignore[attr-defined]
+officer_table = Officer.__table__  # type: ignore[attr-defined]
+crime_table = Crime.__table__  # type: ignore[attr-defined]
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+
+def team_ids(conn: Connection) -> dict[str, int]:
+    """Every team's id by its name folded to lower case."""
+    return {
+        str(name).lower(): int(team_id)
+        for team_id, name in conn.execute(select(team_table.c.id, team_table.c.name))
+    }
+
+
+def ensure_teams(conn: Connection, names: Iterable[str], known: dict[str, int]) -> dict[str, int]:
+    """Create teams not yet known (names compare case-insensitively); update ``known``."""
+    for name in names:
+        key = name.lower()
+        if key not in known:
+            result = conn.execute(insert(team_table).values(name=name))
+            known[key] = int(result.inserted_primary_key[0])  # type: ignore[index]
+    return known
+
+
+def team_id(conn: Connection, name: str) -> int:
+    found = team_ids(conn).get(name.strip().lower())
+    if found is None:
+        raise NotFound(f"There is no team called '{name.strip()}' (see 'caseload team list').")
+    return found
+
+
+def list_teams(conn: Connection) -> list[dict[str, object]]:
+    """Teams with officer counts and live crime counts: two grouped aggregates."""
+    officers = (
+        select(
+            officer_table.c.team_id,
+            func.count().label("officers"),
+            func.sum(case((officer_table.c.status == "active", 1), else_=0)).label("active"),
+        )
+        .group_by(officer_table.c.team_id)
+        .subquery()
+    )
+    crimes = (
+        select(
+            crime_table.c.team_id,
+            func.count().label("live"),
+            func.sum(case((crime_table.c.holder_id.is_(None), 1), else_=0)).label("unallocated"),
+        )
+        .where(crime_table.c.finalised_on.is_(None))
+        .group_by(crime_table.c.team_id)
+        .subquery()
+    )
+    query = (
+        select(
+            team_table.c.name.label("team"),
+            func.coalesce(officers.c.officers, 0).label("officers"),
+            func.coalesce(officers.c.active, 0).label("active"),
+            func.coalesce(crimes.c.live, 0).label("live"),
+            func.coalesce(crimes.c.unallocated, 0).label("unallocated"),
+        )
+        .outerjoin(officers, officers.c.team_id == team_table.c.id)
+        .outerjoin(crimes, crimes.c.team_id == team_table.c.id)
+        .order_by(team_table.c.name)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+# --- allocation matrix ---------------------------------------------------------------------
+
+
+def matrix(conn: Connection) -> dict[str, str]:
+    """Required level by crime type folded to lower case."""
+    return {
+        str(key): str(level)
+        for key, level in conn.execute(
+            select(matrix_table.c.type_key, matrix_table.c.required_level)
+        )
+    }
+
+
+def required_level_for(crime_type: str, levels: dict[str, str]) -> tuple[str, bool]:
+    """The matrix's level for a crime type, and whether the default had to be used."""
+    found = levels.get(crime_type.strip().lower())
+    return (found, False) if found else (DEFAULT_REQUIRED_LEVEL, True)
+
+
+def list_matrix(conn: Connection) -> list[dict[str, object]]:
+    query = select(matrix_table.c.crime_type, matrix_table.c.required_level).order_by(
+        matrix_table.c.type_key
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def set_matrix(
+    conn: Connection, entries: Iterable[tuple[str, str]], *, actor: str, at: datetime
+) -> tuple[int, int]:
+    """Set crime type -> required level; returns (added, changed). Each change is logged."""
+    current = {
+        str(row.type_key): (str(row.crime_type), str(row.required_level))
+        for row in conn.execute(select(matrix_table))
+    }
+    added = changed = 0
+    for crime_type, level in entries:
+        key = crime_type.lower()
+        old = current.get(key)
+        if old is None:
+            conn.execute(
+                insert(matrix_table).values(
+                    type_key=key, crime_type=crime_type, required_level=level
+                )
+            )
+            added += 1
+        elif old[1] != level or old[0] != crime_type:
+            conn.execute(
+                update(matrix_table)
+                .where(matrix_table.c.type_key == key)
+                .values(crime_type=crime_type, required_level=level)
+            )
+            changed += 1
+        else:
+            continue
+        current[key] = (crime_type, level)
+        log.append(
+            conn,
+            at=at,
+            actor=actor,
+            kind="matrix",
+            detail={"crime_type": crime_type, "old": old[1] if old else None, "new": level},
+        )
+    return added, changed
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+def load_policy(conn: Connection) -> Policy:
+    rows = {
+        str(n): str(v) for n, v in conn.execute(select(policy_table.c.name, policy_table.c.value))
+    }
+    return policy_from_rows(rows) if rows else DEFAULTS
+
+
+def set_policy(
+    conn: Connection, name: str, value_text: str, *, actor: str, at: datetime, reason: str = ""
+) -> tuple[object, object]:
+    """Validate and store one setting; log old and new values. Returns (old, new)."""
+    key = name.strip().lower()
+    value = parse_setting(key, value_text)
+    old = load_policy(conn).as_dict()[key]
+    exists = conn.execute(select(policy_table.c.name).where(policy_table.c.name == key)).first()
+    if exists:
+        conn.execute(
+            update(policy_table).where(policy_table.c.name == key).values(value=str(value))
+        )
+    else:
+        conn.execute(insert(policy_table).values(name=key, value=str(value)))
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="policy",
+        reason=reason,
+        detail={"setting": key, "old": old, "new": value},
+    )
+    return old, value

@@ -1,0 +1,69 @@
+"""The command itself: version, help, python -m, and that start-up stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from caseload import __version__
+from caseload.cli.app import app
+
+
+def _all_commands(group, path=()):  # type: ignore[no-untyped-def]
+    from typer.main import get_command
+
+    command = group if path else get_command(app)
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _all_commands(sub, (*path, name))
+
+
+def test_version_and_help(run):  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"caseload {__version__}"
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for group in ("init", "officer", "crime", "matrix", "team", "db"):
+        assert group in result.stdout
+
+
+def test_every_command_and_option_has_help() -> None:
+    missing = []
+    for path, command in _all_commands(app):
+        if path and not (command.help or command.short_help):
+            missing.append(" ".join(path))
+        for param in command.params:
+            if param.param_type_name == "option" and not getattr(param, "help", None):
+                missing.append(f"{' '.join(path)} {param.opts[0]}")
+            if param.param_type_name == "argument" and not getattr(param, "help", None):
+                missing.append(f"{' '.join(path)} {param.name}")
+    assert missing == []
+
+
+@pytest.mark.slow
+def test_python_dash_m_and_installed_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "caseload", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"caseload {__version__}"
+
+
+@pytest.mark.slow
+def test_help_does_not_import_the_database_layer() -> None:
+    code = (
+        "import sys\n"
+        "from caseload.cli.app import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'rich', 'tabulate') "
+        "if m in sys.modules]\n"
+        "print('HEAVY:' + ','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "HEAVY:"
