@@ -1,9 +1,310 @@
-"""Commands of this group are registered here (being built)."""
+"""``caseload assign``, ``unassign``, ``history`` and ``workload``.
+
+Thin commands: parse, call ``store.allocation`` / ``store.workload`` / the log
+reader inside one transaction, render. The policy rules themselves live in
+``domain.rules`` and are applied by ``store.allocation.allocate_many`` on every
+path that allocates.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from caseload.cli.common import (
+    ActorOption,
+    AsOfOption,
+    TeamFilter,
+    open_store,
+    parse_collar_arg,
+    parse_text_arg,
+    resolve_actor,
+)
+from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
+
+RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option("--reason", "-r", parser=parse_text_arg, help="Why (recorded with the decision)."),
+]
+
+
+def assign(
+    ctx: typer.Context,
+    reference: RefArg,
+    officer: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="OFFICER",
+            parser=parse_collar_arg,
+            help="Collar of the officer to allocate it to (a held crime is transferred).",
+        ),
+    ] = None,
+    reason: ReasonOption = None,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--override",
+            metavar="REASON",
+            parser=parse_text_arg,
+            help="Allocate even though a block-mode rule refuses it; the reason is recorded.",
+        ),
+    ] = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Take the top suggestion of 'caseload suggest' (no OFFICER); recorded as "
+            "automatic, with the reasons printed.",
+        ),
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Allocate a crime to an officer, or transfer it if it is held.
+
+    Warns (and records the warning) when an inexperienced officer goes past the
+    limit, the officer is not active, or past personal capacity; refuses with
+    exit 3 a block-mode breach (by default: a crime above the officer's
+    accreditation) unless --override gives a reason.
+    """
+    from datetime import datetime
+
+    from caseload.errors import InputError, PolicyRefused
+    from caseload.store.allocation import allocate
+
+    if officer is None and not auto:
+        raise InputError("Name the officer to allocate it to (a collar number), or give --auto.")
+    if officer is not None and auto:
+        raise InputError("Give an OFFICER or --auto, not both.")
+    if not reason:
+        raise InputError("Give a reason with --reason; every allocation records one.")
+    try:
+        with open_store(ctx).write() as conn:
+            chosen = None
+            if auto:  # ranked inside the same write transaction as the allocation
+                from caseload.cli.engine import auto_pick
+
+                chosen = auto_pick(conn, reference)
+                officer = chosen.officer.collar
+            assert officer is not None
+            outcome = allocate(
+                conn,
+                reference,
+                officer,
+                actor=resolve_actor(actor),
+                at=datetime.now(),
+                reason=reason,
+                override=override,
+                auto=auto,
+            )
+    except PolicyRefused as exc:
+        if not auto:
+            exc.details.append(
+                "To allocate anyway, add --override REASON (the reason is recorded)."
+            )
+        raise
+    if chosen is not None:
+        info(f"Chosen automatically (top suggestion): {'; '.join(chosen.reasons)}.")
+    request = outcome.request
+    if outcome.previous_collar:
+        info(f"Transferred {request.reference} from {outcome.previous_collar} to {request.collar}.")
+    else:
+        info(f"Allocated {request.reference} to {request.collar}.")
+    for message in outcome.warnings:
+        warn(message + ".")
+    if outcome.overridden:
+        info(f"Override recorded: {override}")
+    elif override:
+        info("No block-mode rule refused this allocation; the override was not needed.")
+
+
+def unassign(
+    ctx: typer.Context,
+    reference: RefArg,
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Take a live crime off its holder; it becomes unallocated (recorded)."""
+    from datetime import datetime
+
+    from caseload.errors import InputError
+    from caseload.store.allocation import unassign as unassign_crime
+
+    if not reason:
+        raise InputError("Give a reason with --reason; every change of holder records one.")
+    with open_store(ctx).write() as conn:
+        previous = unassign_crime(
+            conn, reference, actor=resolve_actor(actor), at=datetime.now(), reason=reason
+        )
+    info(f"Took {reference.strip()} off {previous}; it is now unallocated.")
+
+
+def workload(
+    ctx: typer.Context,
+    team: TeamFilter = None,
+    officer: Annotated[
+        str | None,
+        typer.Option(
+            "--officer", "-o", metavar="COLLAR", parser=parse_collar_arg, help="Only this officer."
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    chart: Annotated[
+        bool,
+        typer.Option(
+            "--chart",
+            help="Draw a bar per officer with the limit marked (over-limit bars stand out).",
+        ),
+    ] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Each officer's live crimes, by required level and weighted, most overloaded first.
+
+    Flags: over-limit (inexperienced and past inexperienced_limit), over-capacity,
+    mismatch (holds a crime above their accreditation), unavailable (not active).
+    Table formats end with one totals row per team; csv and json hold officer rows only.
+    """
+    from caseload.errors import NotFound
+    from caseload.store.reference import load_policy, team_id
+    from caseload.store.workload import TOTAL_COLUMNS, WORKLOAD_COLUMNS, team_totals
+    from caseload.store.workload import workload as officer_workload
+
+    with open_store(ctx).read() as conn:
+        policy = load_policy(conn)
+        if team:
+            team_id(conn, team)  # NotFound (exit 2) for a team that does not exist
+        rows = officer_workload(conn, policy, as_of=as_of, team=team, collar=officer)
+    if officer and not rows:
+        raise NotFound(f"There is no officer with collar {officer}.")
+    when = f" at the end of {as_of.isoformat()}" if as_of else ""
+    if chart:
+        draw_chart(rows, title=f"Live crimes{when}")
+        return
+    render(
+        rows,
+        WORKLOAD_COLUMNS,
+        fmt,
+        title=f"Workload{when}",
+        row_style=lambda row: "bold red" if row["flags"] else None,
+    )
+    if fmt not in (OutputFormat.csv, OutputFormat.json) and rows:
+        typer.echo("")
+        render(team_totals(rows), TOTAL_COLUMNS, fmt, title=f"Team totals{when}")
+
+
+def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> None:
+    """Horizontal bars of live crimes; ``|`` marks each officer's limit or capacity.
+
+    Rich colours on a terminal (over-limit bars in a warning colour); plain ``#``
+    bars in a pipe or with NO_COLOR.
+    """
+    import sys
+
+    from caseload.cli.output import use_rich
+
+    def ceiling(row: dict[str, Any]) -> int | None:
+        values = [v for v in (row["limit"], row["capacity"]) if v is not None]
+        return min(values) if values else None
+
+    scale_to = max([1, *(r["live"] for r in rows), *(ceiling(r) or 0 for r in rows)])
+    labels = [f"{r['collar']} {r['name']}"[:28] for r in rows]
+    pad = max([len(label) for label in labels] or [0])
+    rich = use_rich(sys.stdout)
+    lines: list[Any] = []
+    for row, label in zip(rows, labels, strict=True):
+        filled = round(row["live"] * width / scale_to)
+        cap = ceiling(row)
+        mark = None if cap is None else min(round(cap * width / scale_to), width)
+        cells = ["#" if i < filled else " " for i in range(width + 1)]
+        if mark is not None:
+            cells[mark] = "|"
+        bar = "".join(cells).rstrip()
+        over = bool(set(row["flags"].split()) & {"over-limit", "over-capacity"})
+        suffix = f" {row['live']}" + (f" / {cap}" if cap is not None else "")
+        if row["flags"]:
+            suffix += f"  {row['flags']}"
+        if rich:
+            from rich.text import Text
+
+            text = Text(label.ljust(pad) + " ")
+            text.append(bar, style="bold red" if over else "green")
+            text.append(suffix, style="bold red" if over else "")
+            lines.append(text)
+        else:
+            lines.append(f"{label.ljust(pad)} {bar}{suffix}")
+    if rich:
+        from rich.console import Console
+
+        console = Console()
+        console.print(title, style="bold")
+        for line in lines or ["(none)"]:
+            console.print(line)
+    else:
+        typer.echo(title)
+        for line in lines or ["(none)"]:
+            typer.echo(line)
+
+
+def history(
+    ctx: typer.Context,
+    reference: Annotated[
+        str | None,
+        typer.Argument(metavar="CRIME", help="Only this crime's decisions."),
+    ] = None,
+    officer: Annotated[
+        str | None,
+        typer.Option(
+            "--officer",
+            "-o",
+            metavar="COLLAR",
+            parser=parse_collar_arg,
+            help="Only decisions naming this officer.",
+        ),
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="Only this kind (allocate, transfer, unassign, policy, ...); repeatable.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=0, help="At most this many entries (0: all)."),
+    ] = 50,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """The decision log, newest first: allocations, transfers, overrides, policy changes.
+
+    With CRIME, that crime's decisions; with --officer, decisions naming that
+    officer; with neither, every decision (policy and matrix changes included).
+    """
+    from caseload.store.allocation import HISTORY_COLUMNS, summarise_detail
+    from caseload.store.allocation import history as read_history
+
+    with open_store(ctx).read() as conn:
+        if reference is not None:
+            from caseload.store.crimes import find
+
+            reference = str(find(conn, reference)["reference"])
+        if officer is not None:
+            from caseload.store.officers import find as find_officer
+
+            find_officer(conn, officer)
+        rows = read_history(
+            conn, reference=reference, collar=officer, kinds=kind or (), limit=limit or None
+        )
+    if fmt is not OutputFormat.json:
+        for row in rows:
+            row["detail"] = summarise_detail(row["detail"])
+    render(rows, HISTORY_COLUMNS, fmt, title="Decisions, newest first")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the root app."""
+    app.command("assign")(assign)
+    app.command("unassign")(unassign)
+    app.command("workload")(workload)
+    app.command("history")(history)

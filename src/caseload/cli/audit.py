@@ -1,9 +1,186 @@
-"""Commands of this group are registered here (being built)."""
+"""``caseload audit``: check the store against policy and the Victims' Code; ``audit trend``.
+
+Made for cron: no prompts, no colour or progress when not on a terminal, and the
+exit code says whether anything at or above ``--fail-on`` was found (0 none,
+1 some, 2 bad usage, 4 store unusable).
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from caseload.cli.common import AsOfOption, TeamFilter, open_store, typed
+from caseload.cli.output import FormatOption, OutputFormat, info
+
+if TYPE_CHECKING:
+    from caseload.store.audit import Audit
+
+audit_app = typer.Typer(
+    help=(
+        "Check every live crime and officer against policy and the Victims' Code "
+        "(exit 1 when something at or above --fail-on is found)."
+    ),
+    invoke_without_command=True,
+)
+
+
+def _severity(value: str) -> str:
+    from caseload.domain.audit import parse_severity
+
+    return parse_severity(value)
+
+
+def _check_day(as_of: date | None) -> None:
+    from caseload.errors import InputError
+
+    if as_of is not None and as_of > date.today():
+        raise InputError(f"--as-of {as_of} is in the future; give today or an earlier day.")
+
+
+@audit_app.callback(invoke_without_command=True)
+def audit(
+    ctx: typer.Context,
+    team: TeamFilter = None,
+    as_of: AsOfOption = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            metavar="low|medium|high",
+            parser=typed(_severity),
+            help="Exit 1 when a finding of this severity or higher is found (default low).",
+        ),
+    ] = "low",
+    record: Annotated[
+        bool,
+        typer.Option("--record", help="Store this run's counts for 'caseload audit trend'."),
+    ] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Report every finding (codes as in the documentation), most severe first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from caseload.domain.audit import FINDING_COLUMNS, fails
+    from caseload.store.audit import Audit, record_run, team_id_for
+    from caseload.store.reference import load_policy
+
+    _check_day(as_of)
+    generated_at = datetime.now()
+    store = open_store(ctx)
+    with store.read() as conn:
+        policy = load_policy(conn)
+        checks = Audit(conn, policy, as_of=as_of, team_id=team_id_for(conn, team))
+        counts = checks.counts()
+        if fmt is OutputFormat.json:
+            _write_json(checks, counts, generated_at=generated_at, team=team)
+        elif fmt is OutputFormat.csv:
+            from caseload.cli.output import render
+
+            render(checks.findings(), FINDING_COLUMNS, fmt)
+        else:
+            from caseload.cli.output import render
+
+            scope = f"team {team.strip()}" if team else "the whole store"
+            render(
+                checks.findings(),
+                FINDING_COLUMNS,
+                fmt,
+                title=f"Audit of {scope} as of {checks.day.isoformat()}",
+                row_style=_row_style,
+            )
+            by_severity = counts["by_severity"]
+            total = sum(by_severity.values())
+            info(
+                f"{total} finding{'' if total == 1 else 's'}: "
+                + ", ".join(f"{n} {severity}" for severity, n in by_severity.items())
+                + f" (as of {checks.day.isoformat()})."
+            )
+    if record:
+        with store.write() as conn:
+            run_id = record_run(
+                conn,
+                at=generated_at,
+                as_of=checks.day,
+                team=team.strip() if team else None,
+                counts=counts,
+            )
+        info(f"Recorded as audit run {run_id}.")
+    if fails(counts["by_code"], fail_on):
+        raise typer.Exit(1)
+
+
+def _row_style(row: dict[str, object]) -> str | None:
+    return {"high": "red", "medium": "yellow"}.get(str(row.get("severity")))
+
+
+def _write_json(
+    checks: Audit, counts: dict[str, Any], *, generated_at: datetime, team: str | None
+) -> None:
+    """One JSON document, findings streamed one per line as the queries return them."""
+    import json
+    import sys
+
+    from caseload.cli.output import json_value
+
+    head = {
+        "generated_at": json_value(generated_at),
+        "as_of": checks.day.isoformat(),
+        "team": team.strip() if team else None,
+        "policy": checks.policy.as_dict(),
+        "counts": counts,
+    }
+    out = sys.stdout
+    out.write("{\n")
+    for key, value in head.items():
+        out.write(f"  {json.dumps(key)}: {json.dumps(value)},\n")
+    out.write('  "findings": [')
+    first = True
+    for item in checks.findings():
+        out.write("\n    " if first else ",\n    ")
+        out.write(json.dumps({key: json_value(value) for key, value in item.items()}))
+        first = False
+    out.write("]\n}\n" if first else "\n  ]\n}\n")
+
+
+@audit_app.command("trend")
+def trend(
+    ctx: typer.Context,
+    team: TeamFilter = None,
+    last: Annotated[
+        int, typer.Option("--last", "-n", min=1, help="How many recorded runs to show.")
+    ] = 30,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Show how the findings moved, run by run (runs stored with 'audit --record')."""
+    from caseload.cli.output import render, use_rich
+    from caseload.domain.audit import CODES, sparkline, trend_rows
+    from caseload.store.audit import list_runs
+
+    with open_store(ctx).read() as conn:
+        runs = list_runs(conn, team=team, limit=last)
+    rows = trend_rows(runs)
+    columns = ["at", "as_of", "team", *CODES, "total"]
+    scope = f"team {team.strip()}" if team else "the whole store"
+    render(rows, columns, fmt, title=f"Recorded audit runs for {scope}")
+    if not rows:
+        info("No runs recorded yet: run 'caseload audit --record' (e.g. nightly from cron).")
+        return
+    if fmt is OutputFormat.table and use_rich():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Trend per code (oldest to newest)", title_justify="left")
+        table.add_column("code")
+        table.add_column("trend")
+        table.add_column("latest", justify="right")
+        for code in CODES:
+            series = [int(row[code]) for row in rows]
+            table.add_row(code, sparkline(series), str(series[-1]))
+        Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    app.add_typer(audit_app, name="audit")

@@ -275,5 +275,36 @@ def reopen(
     )
 
 
+@crime_app.command("link")
+def link(
+    ctx: typer.Context,
+    first: RefArg,
+    second: Annotated[str, typer.Argument(metavar="OTHER", help="The crime to link it to.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="What they share: victim, suspect or series ('suggest' prefers their holder).",
+        ),
+    ],
+    actor: ActorOption = None,
+) -> None:
+    """Link two crimes that share a victim, a suspect or a series (logged)."""
+    from datetime import datetime
+
+    from caseload.errors import InputError
+    from caseload.store.engine_queries import LINK_KINDS, link_crimes
+
+    value = kind.strip().lower()
+    if value not in LINK_KINDS:
+        raise InputError(f"'{kind.strip()}' is not a link kind (victim, suspect, series).")
+    with open_store(ctx).write() as conn:
+        a, b = link_crimes(
+            conn, first, second, kind=value, actor=resolve_actor(actor), at=datetime.now()
+        )
+    info(f"Linked {a} and {b} (same {value}).")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(crime_app, name="crime")

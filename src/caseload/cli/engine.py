@@ -1,9 +1,336 @@
-"""Commands of this group are registered here (being built)."""
+"""``caseload suggest`` and ``caseload rebalance``: the allocation engine's commands.
+
+Thin commands: load the team with one query each for officers and crimes
+(``store.engine_queries``), rank or plan in memory (``domain.planning``), render.
+``rebalance --apply`` plans again inside the write transaction and applies through
+the one allocation path, so a stale plan is never applied.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
+from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
+
+if TYPE_CHECKING:
+    from caseload.domain.planning import Candidate, Plan, Ranking
+
+SUGGEST_COLUMNS = (
+    "rank",
+    "collar",
+    "name",
+    "team",
+    "accreditation",
+    "linked",
+    "live",
+    "weighted_load",
+    "load_share",
+    "experience_months",
+    "reasons",
+)
+MOVE_COLUMNS = ("crime", "team", "required_level", "from", "to", "step", "why")
+OFFICER_COLUMNS = (
+    "collar",
+    "name",
+    "team",
+    "accreditation",
+    "status",
+    "inexperienced",
+    "ceiling",
+    "live_before",
+    "live_after",
+    "weighted_before",
+    "weighted_after",
+)
+REMAINING_COLUMNS = ("kind", "team", "collar", "crime", "required_level", "detail")
+
+
+def suggest(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
+    top: Annotated[
+        int, typer.Option("--top", "-n", min=1, help="Show at most this many officers.")
+    ] = 5,
+    any_team: Annotated[
+        bool,
+        typer.Option("--any-team", help="Consider officers of every team, not only the crime's."),
+    ] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Rank the officers who could take a crime, with the reasons for each place.
+
+    Eligible: active, accredited at or above the crime's required level, in the
+    crime's team (or --any-team), and not at the inexperienced limit or their
+    personal capacity. Order: holds a linked crime, then lowest weighted load
+    relative to capacity, then most experience, then collar. Exit 3 when nobody is
+    eligible, saying why for each group of officers.
+    """
+    from caseload.store.crimes import find
+
+    with open_store(ctx).read() as conn:
+        crime = find(conn, reference)
+        ranking = rank_for(conn, crime, any_team=any_team)
+    if crime["holder"]:
+        info(
+            f"{crime['reference']} is held by {crime['holder']}; these officers could take it over."
+        )
+    rows = [
+        {
+            "rank": c.rank,
+            "collar": c.officer.collar,
+            "name": c.officer.name,
+            "team": c.officer.team,
+            "accreditation": c.officer.accreditation,
+            "linked": ", ".join(c.linked),
+            "live": c.officer.live,
+            "weighted_load": c.officer.weighted_load,
+            "load_share": f"{float(c.share):.0%}",
+            "experience_months": c.officer.experience_months,
+            "reasons": "; ".join(c.reasons),
+        }
+        for c in ranking.candidates[:top]
+    ]
+    render(
+        rows,
+        SUGGEST_COLUMNS,
+        fmt,
+        title=f"Who could take {crime['reference']} ({crime['crime_type']}, needs "
+        f"{crime['required_level']}, {crime['team']})",
+    )
+
+
+def rank_for(conn: Any, crime: dict[str, Any], *, any_team: bool) -> Ranking:
+    """The ranking for a crime found by ``store.crimes.find``; PolicyRefused if nobody."""
+    from caseload.domain.planning import LiveCrime, rank_candidates
+    from caseload.errors import InputError, PolicyRefused
+    from caseload.store.engine_queries import linked_holders, load_officers
+    from caseload.store.reference import load_policy
+
+    if crime["finalised_on"] is not None:
+        raise InputError(
+            f"Crime {crime['reference']} was finalised on {crime['finalised_on']}; "
+            "only a live crime can be allocated."
+        )
+    policy = load_policy(conn)
+    officers = load_officers(conn, policy, teams=None if any_team else [int(crime["team_id"])])
+    target = LiveCrime(
+        id=int(crime["id"]),
+        reference=str(crime["reference"]),
+        team_id=int(crime["team_id"]),
+        required_level=str(crime["required_level"]),
+        victim_enhanced=bool(crime["victim_enhanced"]),
+        holder_id=crime["holder_id"],
+    )
+    if not any_team:
+        officers = [o for o in officers if o.team_id == target.team_id]
+    ranking = rank_candidates(
+        target, officers, policy, linked=linked_holders(conn, target.id), any_team=any_team
+    )
+    if not ranking.candidates:
+        where = "in any team" if any_team else f"in {crime['team']}"
+        if not officers:
+            raise PolicyRefused(
+                f"Nobody can take {target.reference}: there are no officers {where}.",
+                ["Add officers with 'caseload officer add', or try --any-team."],
+            )
+        raise PolicyRefused(
+            f"Nobody {where} can take {target.reference} (needs {target.required_level}); "
+            "no unqualified or overloaded officer is suggested instead.",
+            [*ranking.refusals, *([] if any_team else ["Try --any-team to look further."])],
+        )
+    return ranking
+
+
+def rebalance(
+    ctx: typer.Context,
+    team: Annotated[
+        str | None,
+        typer.Option("--team", "-t", metavar="TEAM", help="Plan this team (default: every team)."),
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Execute the plan in one transaction (needs --reason)."),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason", "-r", parser=parse_text_arg, help="Why: recorded with every move."
+        ),
+    ] = None,
+    plan_id: Annotated[
+        str | None,
+        typer.Option(
+            "--plan",
+            metavar="ID",
+            help="Apply only if the plan is still this one (the id the dry run printed).",
+        ),
+    ] = None,
+    changed: Annotated[
+        bool,
+        typer.Option("--changed", help="List only officers whose caseload the plan changes."),
+    ] = False,
+    actor: ActorOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Plan moves that put a team's caseloads right; with --apply, make them.
+
+    In order: re-home crimes of officers who are not active; bring inexperienced
+    officers to the limit and everyone to capacity; fix accreditation mismatches;
+    then even out weighted load where the gap is over rebalance_threshold. Never to
+    an ineligible officer or past a limit; never a crime reassigned more than
+    reassign_churn times; an enhanced-service victim's crime only when the first
+    three steps require it. Without --apply nothing is written.
+    """
+    from datetime import datetime
+
+    from caseload.errors import InputError, PolicyRefused
+    from caseload.store.engine_queries import apply_plan, plan_for
+
+    if not apply and (reason or plan_id):
+        raise InputError("--reason and --plan go with --apply; without it nothing is written.")
+    if apply and not reason:
+        raise InputError("Give a reason with --reason; every move records one.")
+    store = open_store(ctx)
+    if not apply:
+        with store.read() as conn:
+            plan = plan_for(conn, team)
+        show_plan(plan, fmt, changed=changed, applied=False)
+        if plan.moves:
+            info(
+                f"Nothing was changed. To make these moves: caseload rebalance"
+                f"{' --team ' + repr(team) if team else ''} --apply --plan {plan.plan_id} "
+                "--reason TEXT"
+            )
+        return
+    assert reason is not None
+    with store.write() as conn:
+        plan = plan_for(conn, team)  # planned again inside the write transaction
+        if plan_id and plan_id.strip() != plan.plan_id:
+            raise PolicyRefused(
+                f"The store has changed since plan {plan_id.strip()} was shown; "
+                "nothing was applied.",
+                [f"The plan is now {plan.plan_id}: review it with 'caseload rebalance' first."],
+            )
+        moved = apply_plan(conn, plan, actor=resolve_actor(actor), at=datetime.now(), reason=reason)
+    show_plan(plan, fmt, changed=changed, applied=True)
+    info(
+        f"Applied plan {plan.plan_id}: {moved} {'move' if moved == 1 else 'moves'} recorded."
+        if moved
+        else "Nothing to move; nothing was changed."
+    )
+
+
+def show_plan(plan: Plan, fmt: OutputFormat, *, changed: bool, applied: bool) -> None:
+    import json
+    import sys
+
+    from caseload.domain.planning import STEP_NAMES
+
+    names = {c.officer.team_id: c.officer.team for c in plan.officers}
+    moves = [
+        {
+            "crime": m.reference,
+            "team": names.get(m.team_id, str(m.team_id)),
+            "required_level": m.required_level,
+            "from": m.from_collar,
+            "to": m.to_collar,
+            "step": f"{m.step} {STEP_NAMES[m.step]}",
+            "why": m.why,
+        }
+        for m in plan.moves
+    ]
+    officers = [
+        {
+            "collar": c.officer.collar,
+            "name": c.officer.name,
+            "team": c.officer.team,
+            "accreditation": c.officer.accreditation,
+            "status": c.officer.status,
+            "inexperienced": c.officer.inexperienced,
+            "ceiling": c.ceiling,
+            "live_before": c.officer.live,
+            "live_after": c.live_after,
+            "weighted_before": c.officer.weighted_load,
+            "weighted_after": c.weighted_after,
+        }
+        for c in plan.officers
+        if not changed or c.live_after != c.officer.live
+    ]
+    remaining = [
+        {
+            "kind": r.kind,
+            "team": names.get(r.team_id, str(r.team_id)),
+            "collar": r.collar,
+            "crime": r.reference,
+            "required_level": r.required_level,
+            "detail": r.detail,
+        }
+        for r in plan.remaining
+    ]
+    gaps = {names.get(t, str(t)): {"before": b, "after": a} for t, (b, a) in plan.gaps.items()}
+    if fmt is OutputFormat.json:
+        document = {
+            "plan_id": plan.plan_id,
+            "applied": applied,
+            "moves": moves,
+            "officers": officers,
+            "remaining": remaining,
+            "missing_capacity": plan.missing_by_level,
+            "gaps": gaps,
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        render(moves, MOVE_COLUMNS, fmt)
+    else:
+        verb = "Applied" if applied else "Plan"
+        render(moves, MOVE_COLUMNS, fmt, title=f"{verb} {plan.plan_id}: moves")
+        sys.stdout.write("\n")
+        render(officers, OFFICER_COLUMNS, fmt, title="Officers before and after")
+        if remaining:
+            sys.stdout.write("\n")
+            render(remaining, REMAINING_COLUMNS, fmt, title="What remains")
+    by_step: dict[int, int] = {}
+    for m in plan.moves:
+        by_step[m.step] = by_step.get(m.step, 0) + 1
+    moved_gaps = {t: g for t, g in gaps.items() if g["before"] != g["after"]}
+    counts = ", ".join(f"{n} {STEP_NAMES[s]}" for s, n in sorted(by_step.items()))
+    info(
+        f"Plan {plan.plan_id}: {len(plan.moves)} {'move' if len(plan.moves) == 1 else 'moves'}"
+        + (f" ({counts})" if counts else "")
+        + (
+            "; weighted-load gap "
+            + ", ".join(f"{t} {g['before']} -> {g['after']}" for t, g in moved_gaps.items())
+            if moved_gaps
+            else ""
+        )
+        + "."
+    )
+    if plan.missing_by_level:
+        warn(
+            "Not enough qualified capacity: "
+            + ", ".join(
+                f"{n} live {'crime' if n == 1 else 'crimes'} needing {lvl} or above"
+                for lvl, n in plan.missing_by_level.items()
+            )
+            + " have no officer with room."
+        )
+    for r in plan.remaining:
+        if r.kind == "reassign-churn":
+            warn(f"{r.reference}: {r.detail}.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the root app."""
+    app.command("suggest")(suggest)
+    app.command("rebalance")(rebalance)
+
+
+def auto_pick(conn: Any, reference: str) -> Candidate:
+    """``assign --auto``: the top suggestion for a crime; PolicyRefused if nobody."""
+    from caseload.store.crimes import find
+
+    return rank_for(conn, find(conn, reference), any_team=False).candidates[0]

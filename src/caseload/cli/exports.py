@@ -1,9 +1,202 @@
-"""Commands of this group are registered here (being built)."""
+"""``caseload export``: CSV snapshots of crimes, workload, audit findings and history.
+
+Rows stream from the store in batches into a temporary file beside the target,
+which is renamed into place only when complete: an interrupted export never
+leaves a half-written file under the final name. Cells a spreadsheet would run
+as a formula are neutralised (``cli.output.neutralise``), and ``caseload import``
+reverses it, so a crimes export reads back to the same values.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from caseload.cli.common import AsOfOption, TeamFilter, open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+
+class What(StrEnum):
+    crimes = "crimes"
+    workload = "workload"
+    findings = "findings"
+    history = "history"
+
+
+def export(
+    ctx: typer.Context,
+    what: Annotated[
+        What,
+        typer.Argument(
+            case_sensitive=False,
+            help="crimes (the import columns), workload (per officer), findings (the audit) "
+            "or history (every allocation interval).",
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to FILE ('-' for standard output). Default: "
+            "caseload-WHAT-YYYYmmdd-HHMM.csv in the current folder.",
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    team: TeamFilter = None,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel",
+            help="Start the file with a UTF-8 byte-order mark so spreadsheets show accents right.",
+        ),
+    ] = False,
+) -> None:
+    """Write a CSV snapshot, now or as of the end of a past day."""
+    import sys
+    from datetime import datetime
+
+    from caseload.cli.output import info
+    from caseload.errors import InputError
+
+    if as_of is not None and as_of > date.today():
+        raise InputError(f"--as-of {as_of} is in the future; give today or an earlier day.")
+    now = datetime.now()
+    target: Path | None
+    if output == "-":
+        target = None
+    elif output is None:
+        target = Path.cwd() / f"caseload-{what.value}-{now:%Y%m%d-%H%M}.csv"
+    else:
+        target = Path(output).expanduser()
+        if target.is_dir():
+            raise InputError(f"{output} is a folder; give a file name.")
+        if not target.parent.is_dir():
+            raise InputError(f"There is no folder {target.parent} to write {target.name} in.")
+
+    with open_store(ctx).read() as conn:
+        columns, rows, total = _source(conn, what, as_of=as_of, team=team)
+        if target is None:
+            if excel:
+                sys.stdout.write("\ufeff")
+            written = write_rows(rows, columns, sys.stdout, total=None, newline="\n")
+        else:
+            written = write_file(target, rows, columns, excel=excel, total=total)
+    if target is None:
+        return
+    info(f"Exported {written} row{'' if written == 1 else 's'} of {what.value} to {target}.")
+    if output is None:
+        typer.echo(str(target))
+
+
+def _source(
+    conn: Any, what: What, *, as_of: date | None, team: str | None
+) -> tuple[Sequence[str], Iterable[Mapping[str, Any]], int | None]:
+    """Columns, a row stream, and (on a terminal only, for the progress bar) the row count."""
+    import sys
+
+    from caseload.store.audit import team_id_for
+
+    team_id = team_id_for(conn, team)
+    counting = sys.stderr.isatty()
+    if what in (What.crimes, What.history):
+        from caseload.store import export as queries
+
+        if what is What.crimes:
+            query = queries.crimes_query(as_of=as_of, team_id=team_id)
+            columns: Sequence[str] = queries.CRIME_COLUMNS
+        else:
+            query = queries.history_query(as_of=as_of, team_id=team_id)
+            columns = queries.HISTORY_COLUMNS
+        total = queries.count(conn, query) if counting else None
+        return columns, queries.stream(conn, query), total
+    if what is What.findings:
+        from caseload.domain.audit import FINDING_COLUMNS
+        from caseload.store.audit import Audit
+        from caseload.store.reference import load_policy
+
+        checks = Audit(conn, load_policy(conn), as_of=as_of, team_id=team_id)
+        total = sum(checks.counts()["by_severity"].values()) if counting else None
+        return FINDING_COLUMNS, checks.findings(), total
+    # The workload report's own query (one row per officer, so a list is small).
+    from caseload.store.reference import load_policy
+    from caseload.store.workload import WORKLOAD_COLUMNS, workload
+
+    rows = workload(conn, load_policy(conn), as_of=as_of, team=team)
+    return WORKLOAD_COLUMNS, rows, len(rows) if counting else None
+
+
+def write_rows(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    total: int | None,
+    newline: str = "\r\n",
+) -> int:
+    """Write a header and neutralised rows; a progress bar on a terminal when ``total``."""
+    import csv
+
+    from caseload.cli.output import cell_text, neutralise, progress
+
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(columns)
+    count = 0
+    with progress("Exporting", total=total) as advance:
+        for row in rows:
+            writer.writerow([neutralise(cell_text(row.get(key))) for key in columns])
+            count += 1
+            if count % 1000 == 0:
+                advance(1000)
+        advance(count % 1000)
+    return count
+
+
+def write_file(
+    target: Path,
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    excel: bool,
+    total: int | None,
+) -> int:
+    """Write to a temporary file in the target's folder, then rename it into place.
+
+    The rename is atomic on one file system, so readers see either the old file or
+    the complete new one; on any error or interrupt the temporary file is removed.
+    """
+    import os
+    import tempfile
+
+    from caseload.errors import InputError
+
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
+    except OSError as exc:
+        raise InputError(f"Cannot write in {target.parent}: {exc.strerror}.") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig" if excel else "utf-8", newline="") as out:
+            count = write_rows(rows, columns, out, total=total)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except OSError as exc:
+        Path(temp_name).unlink(missing_ok=True)
+        raise InputError(f"Cannot write {target}: {exc.strerror}; nothing was left.") from None
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return count
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    app.command("export")(export)

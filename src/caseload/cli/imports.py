@@ -1,9 +1,193 @@
-"""Commands of this group are registered here (being built)."""
+"""``caseload import officers|crimes|matrix|history FILE``: bulk load from CSV.
+
+Thin: open the file, check it, write it, report. The framework (streaming,
+all-or-nothing, re-import by key) is ``store.importer``; the columns are
+``domain.csvschema``.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
+from caseload.cli.output import info, progress, warn
+
+import_app = typer.Typer(
+    help=(
+        "Bulk load officers, crimes, the allocation matrix or allocation history from CSV. "
+        "All or nothing: a file with any bad row writes nothing and lists every problem."
+    ),
+    no_args_is_help=True,
+)
+
+FileArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE",
+        help="A CSV file (UTF-8, header on line 1); '-' reads standard input.",
+    ),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Check the file and report what would change, without writing anything.",
+    ),
+]
+IgnoreUnknownOption = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-unknown", help="Skip columns caseload does not know instead of failing."
+    ),
+]
+ReasonOption = Annotated[
+    str,
+    typer.Option(
+        "--reason",
+        "-r",
+        parser=parse_text_arg,
+        help="Reason recorded with every change the import makes (default: import).",
+    ),
+]
+OverrideOption = Annotated[
+    str | None,
+    typer.Option(
+        "--override",
+        metavar="REASON",
+        parser=parse_text_arg,
+        help="Allocate holders even where a block-mode rule refuses; the reason is recorded.",
+    ),
+]
+
+
+def run_import(
+    ctx: typer.Context,
+    kind: str,
+    file: str,
+    *,
+    dry_run: bool = False,
+    ignore_unknown: bool = False,
+    actor: str | None = None,
+    reason: str = "import",
+    override: str | None = None,
+) -> None:
+    """Check FILE whole, then write it in one transaction; summary and warnings on stderr."""
+    from caseload.domain.csvschema import SPECS
+    from caseload.store.importer import Options, check, open_source, summary, write
+
+    store = open_store(ctx)
+    options = Options(actor=resolve_actor(actor), reason=reason or "import", override=override)
+    spec = SPECS[kind]
+    with open_source(file) as source:
+        with progress(f"Checking {spec.plural}") as advance:
+            rows = check(
+                store,
+                source,
+                kind,
+                options=options,
+                ignore_unknown=ignore_unknown,
+                advance=advance,
+            )
+        with progress(f"Importing {spec.plural}", total=rows) as advance:
+            counts = write(
+                store,
+                source,
+                kind,
+                options=options,
+                ignore_unknown=ignore_unknown,
+                dry_run=dry_run,
+                advance=advance,
+            )
+    for message in counts.warnings:
+        warn(message + ".")
+    if counts.warned > len(counts.warnings):
+        warn(f"... and {counts.warned - len(counts.warnings):,} more allocation warnings.")
+    info(summary(kind, counts, dry_run=dry_run))
+
+
+def _command(kind: str, what: str) -> None:
+    def command(
+        ctx: typer.Context,
+        file: FileArg,
+        dry_run: DryRunOption = False,
+        ignore_unknown: IgnoreUnknownOption = False,
+        actor: ActorOption = None,
+        reason: ReasonOption = "import",
+    ) -> None:
+        run_import(
+            ctx,
+            kind,
+            file,
+            dry_run=dry_run,
+            ignore_unknown=ignore_unknown,
+            actor=actor,
+            reason=reason,
+        )
+
+    command.__doc__ = what
+    import_app.command(kind)(command)
+
+
+_command(
+    "officers",
+    "Import officers (collar, name, team, accreditation, investigator_since; optional rank, "
+    "status, capacity, trainee). Existing collars are updated.",
+)
+_command(
+    "matrix",
+    "Import the allocation matrix (crime_type, required_level). Existing crimes keep theirs.",
+)
+_command(
+    "history",
+    "Import allocation history intervals (reference, holder, from, to, actor, reason); "
+    "a blank 'to' is the current holding.",
+)
+
+
+_command(
+    "reviews",
+    "Import supervisory reviews (reference, on, note; optional next_due, actor). "
+    "A review already recorded for that crime and day is left alone.",
+)
+_command(
+    "events",
+    "Import key investigative events (reference, kind, on; optional actor). Kinds: "
+    "arrested, interviewed, released, bailed, charged, nfa.",
+)
+_command(
+    "victim-updates",
+    "Import victim updates (reference, on, note; optional actor). An update already "
+    "recorded for that crime and day is left alone.",
+)
+
+
+@import_app.command("crimes")
+def crimes(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRunOption = False,
+    ignore_unknown: IgnoreUnknownOption = False,
+    actor: ActorOption = None,
+    reason: ReasonOption = "import",
+    override: OverrideOption = None,
+) -> None:
+    """Import crimes (reference, crime_type, reported_on, team; optional required_level,
+    holder, victim_enhanced, finalised_on, outcome, allocated_on). Existing references are
+    updated; holders of live crimes are allocated under the allocation rules."""
+    run_import(
+        ctx,
+        "crimes",
+        file,
+        dry_run=dry_run,
+        ignore_unknown=ignore_unknown,
+        actor=actor,
+        reason=reason,
+        override=override,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add ``caseload import ...`` to the root app."""
+    app.add_typer(import_app, name="import")

@@ -53,5 +53,28 @@ def set_(
     info(f"{name} now requires {level}" + (" (new crime type)." if added else "."))
 
 
+@matrix_app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE", help="A CSV file with crime_type, required_level; '-' reads stdin."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file without writing anything.")
+    ] = False,
+    ignore_unknown: Annotated[
+        bool, typer.Option("--ignore-unknown", help="Skip columns caseload does not know.")
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Import the matrix from CSV (same as 'caseload import matrix'); each change is logged."""
+    from caseload.cli.imports import run_import
+
+    run_import(ctx, "matrix", file, dry_run=dry_run, ignore_unknown=ignore_unknown, actor=actor)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(matrix_app, name="matrix")

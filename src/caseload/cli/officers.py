@@ -22,7 +22,10 @@ officer_app = typer.Typer(
 )
 
 CollarArg = Annotated[
-    str, typer.Argument(parser=parse_collar_arg, help="The officer's collar (warrant) number.")
+    str,
+    typer.Argument(
+        metavar="COLLAR", parser=parse_collar_arg, help="The officer's collar (warrant) number."
+    ),
 ]
 
 
@@ -56,7 +59,7 @@ def _team(value: str) -> str:
 def _rank(value: str) -> str:
     from caseload.domain.values import clean_text
 
-    return clean_text(value, "the rank", max_length=20).upper()
+    return clean_text(value, "the rank", max_length=20).upper() if value.strip() else ""
 
 
 def _p(fn: Any) -> Any:

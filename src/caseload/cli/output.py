@@ -106,9 +106,16 @@ def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO
     writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow([neutralise(cell_text(row.get(key))) for key in columns])
+        writer.writerow([csv_cell(row.get(key)) for key in columns])
         count += 1
     return count
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: text neutralised for spreadsheets; numbers (e.g. a negative headroom) as is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return cell_text(value)
+    return neutralise(cell_text(value))
 
 
 def write_json(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str]) -> int:

@@ -1,9 +1,196 @@
-"""Commands of this group are registered here (being built)."""
+"""``caseload review``, ``event`` and ``victim-update``: supervision and keeping victims told.
+
+Each record is dated (``--on``, default today), written with the actor and time,
+and logged in the decision log. ``crime show`` lists them.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
+
 import typer
+
+from caseload.cli.common import ActorOption, open_store, parse_date_arg, resolve_actor, typed
+from caseload.cli.output import info
+
+RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
+
+
+def _note(value: str) -> str:
+    from caseload.domain.values import clean_text
+
+    return clean_text(value, "the note", max_length=2000)
+
+
+def _kind(value: str) -> str:
+    from caseload.domain.events import parse_event_kind
+
+    return parse_event_kind(value)
+
+
+def _every(value: str) -> int:
+    """A span like 14d or 2w; ``default`` (or ``none``) clears the agreement (0)."""
+    from caseload.domain.values import parse_span_days
+
+    if value.strip().lower() in ("default", "none"):
+        return 0
+    days = parse_span_days(value)
+    if days < 1 or days > 3650:
+        raise ValueError("the agreed frequency must be between 1 day and 10 years")
+    return days
+
+
+NoteOption = Annotated[
+    str,
+    typer.Option("--note", "-m", parser=typed(_note), help="What was done or said (recorded)."),
+]
+OnOption = Annotated[
+    date | None,
+    typer.Option("--on", parser=parse_date_arg, help="The day it happened (default today)."),
+]
+
+
+def review(
+    ctx: typer.Context,
+    reference: RefArg,
+    note: NoteOption,
+    next_due: Annotated[
+        date | None,
+        typer.Option(
+            "--next",
+            parser=parse_date_arg,
+            help="When the next review is due (an earlier date than the review_days rule).",
+        ),
+    ] = None,
+    on: OnOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Record a supervisory review of a live crime."""
+    from datetime import datetime
+
+    from caseload.store.reference import load_policy
+    from caseload.store.supervision import record_review
+
+    now = datetime.now()
+    day = on or now.date()
+    with open_store(ctx).write() as conn:
+        crime = record_review(
+            conn,
+            reference,
+            note=note,
+            on=day,
+            next_due=next_due,
+            actor=resolve_actor(actor),
+            at=now,
+        )
+        policy = load_policy(conn)
+    from datetime import timedelta
+
+    due = next_due or day + timedelta(days=policy.review_days)
+    info(f"Recorded a review of {crime['reference']} on {day}; next review due by {due}.")
+
+
+def event(
+    ctx: typer.Context,
+    reference: RefArg,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            metavar="KIND",
+            parser=typed(_kind),
+            help="arrested, interviewed (under caution), released (without charge), "
+            "bailed (or released under investigation), charged, or nfa (no further action).",
+        ),
+    ],
+    on: OnOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Record a key investigative event; the victim must be told within the Code's deadline."""
+    from datetime import datetime
+
+    from caseload.domain.events import describe_event
+    from caseload.domain.workdays import add_working_days
+    from caseload.store.reference import load_policy
+    from caseload.store.supervision import record_event
+
+    now = datetime.now()
+    day = on or now.date()
+    with open_store(ctx).write() as conn:
+        crime = record_event(conn, reference, kind=kind, on=day, actor=resolve_actor(actor), at=now)
+        policy = load_policy(conn)
+    enhanced = bool(crime["victim_enhanced"])
+    days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
+    deadline = add_working_days(day, days)
+    service = "enhanced service" if enhanced else "standard service"
+    info(
+        f"Recorded '{describe_event(kind)}' on {crime['reference']} ({day}); tell the victim "
+        f"by {deadline} ({days} working day{'' if days == 1 else 's'}, {service})."
+    )
+
+
+def victim_update(
+    ctx: typer.Context,
+    reference: RefArg,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            "--note", "-m", parser=typed(_note), help="What the victim was told (recorded)."
+        ),
+    ] = None,
+    on: OnOption = None,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            "--every",
+            metavar="SPAN",
+            parser=typed(_every),
+            help="Store the update frequency agreed with the victim (e.g. 14d, 2w); "
+            "'default' returns to the victim_update_days policy.",
+        ),
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Record that the victim was updated, and/or the update frequency agreed with them."""
+    from datetime import datetime
+
+    from caseload.errors import InputError
+    from caseload.store.supervision import record_victim_update, set_update_frequency
+
+    if note is None and every is None:
+        raise InputError("Give --note (an update was made) and/or --every (agreed frequency).")
+    if note is None and on is not None:
+        raise InputError("--on dates an update; give --note with it.")
+    now = datetime.now()
+    who = resolve_actor(actor)
+    messages = []
+    with open_store(ctx).write() as conn:
+        if every is not None:
+            old, crime = set_update_frequency(
+                conn, reference, every=every or None, actor=who, at=now
+            )
+            new = every or None
+            if old == new:
+                messages.append(f"{crime['reference']}: the agreed frequency was already that.")
+            elif new is None:
+                messages.append(
+                    f"{crime['reference']}: no agreed frequency now; the victim_update_days "
+                    "policy applies."
+                )
+            else:
+                messages.append(
+                    f"{crime['reference']}: victim updates agreed every {new} "
+                    f"day{'' if new == 1 else 's'}."
+                )
+        if note is not None:
+            day = on or now.date()
+            crime = record_victim_update(conn, reference, note=note, on=day, actor=who, at=now)
+            messages.append(f"Recorded a victim update on {crime['reference']} ({day}).")
+    for message in messages:
+        info(message)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    app.command("review")(review)
+    app.command("event")(event)
+    app.command("victim-update")(victim_update)

@@ -14,6 +14,7 @@ _FALSE = {"no", "n", "false", "f", "0"}
 _SPAN = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
 _COLLAR = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,15}$")
 _UK_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f]")  # one C-level scan, not a Python loop per character
 
 
 def parse_date(text: str) -> date:
@@ -36,7 +37,8 @@ def parse_date(text: str) -> date:
             return date(year, month, day)
         except ValueError:
             raise ValueError(f"'{value}' is not a real date") from None
-    if any(ch.isdigit() for ch in value) and len(value) <= 40:
+    # Month names ("3 April 2025") go to dateutil; all-numeric forms were handled above.
+    if any(ch.isalpha() for ch in value) and any(ch.isdigit() for ch in value) and len(value) <= 40:
         from dateutil import parser
 
         try:
@@ -88,6 +90,6 @@ def clean_text(text: str, what: str, *, max_length: int = 200) -> str:
         raise ValueError(f"{what} is required")
     if len(value) > max_length:
         raise ValueError(f"{what} is longer than {max_length} characters")
-    if any(ord(ch) < 32 for ch in value):
+    if _CONTROL.search(value):
         raise ValueError(f"{what} contains a control character")
     return value

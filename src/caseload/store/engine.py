@@ -72,7 +72,6 @@ def create_engine_for(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-            cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
 
@@ -86,6 +85,15 @@ def create_engine_for(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=False)
     except Exception as exc:  # unknown dialect or missing driver
         raise StoreError(f"Cannot use the database URL {describe(url)}: {exc}.") from None
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """ANALYZE, so the query planner knows that a crime has one or two allocation
+    intervals but an officer dozens (without statistics SQLite may walk the
+    officer's). Run after bulk loads and by migration 0002; sampled on SQLite."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+    conn.exec_driver_sql("ANALYZE")
 
 
 class Store:
@@ -106,6 +114,21 @@ class Store:
         if self._engine is None:
             self._engine = create_engine_for(self.url)
         return self._engine
+
+    def ensure_wal(self) -> None:
+        """Switch a caseload SQLite store to WAL (persistent in the file). Called only once
+        the store is known to be caseload's, so opening a foreign file never writes to it."""
+        if not self.is_sqlite:
+            return
+        with self._translate_errors():
+            raw = self.engine.raw_connection()  # outside any transaction, as the pragma needs
+            try:
+                cursor = raw.cursor()
+                if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.close()
+            finally:
+                raw.close()
 
     def create_file(self) -> bool:
         """Create an empty SQLite file readable by its owner only; True if it was new."""

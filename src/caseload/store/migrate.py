@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # Every revision this version knows, oldest first. A test checks this against
 # the Alembic scripts so the two cannot drift.
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD = REVISIONS[-1]
 
 
@@ -97,6 +97,7 @@ def open_store(url: str) -> Store:
         )
     revision = current_revision(store)
     check_revision(store, revision)
+    store.ensure_wal()
     if revision != HEAD:
         upgrade(store)
     return store
@@ -111,6 +112,7 @@ def init_store(url: str) -> tuple[Store, str | None]:
     revision = current_revision(store)
     if revision is not None:
         check_revision(store, revision)
+    store.ensure_wal()
     if revision != HEAD:
         upgrade(store)
     return store, revision

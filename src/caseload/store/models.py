@@ -56,6 +56,15 @@ class Crime(SQLModel, table=True):
         Index("ix_crime_holder_live", "holder_id", "finalised_on"),
         Index("ix_crime_team_live", "team_id", "finalised_on"),
         Index("ix_crime_type", "crime_type"),
+        # Live crimes only (migration 0002): workload, live counts, unallocated, audit.
+        Index(
+            "ix_crime_live",
+            "holder_id",
+            "required_level",
+            "finalised_on",  # listed so that SQLite counts the index as covering
+            sqlite_where=text("finalised_on IS NULL"),
+            postgresql_where=text("finalised_on IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

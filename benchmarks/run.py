@@ -1,0 +1,765 @@
+"""caseload at force scale, beside what SQLite itself can do.
+
+    python benchmarks/run.py [--officers N --crimes N | --scale S] [--reps 5] [--smoke]
+                             [--workdir DIR] [--reuse] [--cases NAME,...] [--results FILE]
+
+1. Generates a synthetic force (``generate.py``; default 35,000 officers in 600
+   teams, 1,000,000 crimes) and builds a store from it through ``caseload
+   import``, timing ``import crimes`` into an empty store (the import case).
+2. Runs each case as a user would, a fresh ``caseload`` process, beside its
+   baseline in the same run, alternating, ``--reps`` times, and takes medians:
+   the ``sqlite3`` shell running the equivalent SQL on the same store and writing
+   the same rows, or, for start-up, a one-command Typer app that imports nothing
+   else (``trivial_typer_app.py``). "work" is a command's wall time minus the
+   median wall time of the same program doing nothing (``caseload --version``,
+   ``sqlite3 -version``), so start-up is measured once, on its own.
+3. Measures each process's peak memory (its own ``ru_maxrss``, from ``wait4``).
+4. Prints a table (case, caseload median, baseline median, ratio, target, peak
+   memory, met?) and writes it to ``benchmarks/RESULTS.md`` with a description
+   of the machine. Text under "## Notes" in that file is kept.
+
+``--smoke`` runs everything at a tiny size once, in seconds, for CI: figures are
+not asserted and RESULTS.md is not written. A case whose command does not exist
+yet is reported as "not available"; the run fails (exit 1) only when a caseload
+command that exists fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+TRIVIAL_APP = HERE / "trivial_typer_app.py"
+SMOKE = {"officers": 400, "teams": 8, "crimes": 6_000}
+LEVEL_WEIGHT_SQL = (
+    "CASE required_level WHEN 'PIP2' THEN 2 WHEN 'PIP3' THEN 3 WHEN 'PIP4' THEN 4 ELSE 1 END"
+)
+LEVEL_RANK_SQL = (
+    "CASE {col} WHEN 'none' THEN 0 WHEN 'PIP1' THEN 1 WHEN 'PIP2' THEN 2 "
+    "WHEN 'PIP3' THEN 3 WHEN 'PIP4' THEN 4 ELSE 1 END"
+)
+
+
+# --- running one process ------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    wall: float
+    peak_mb: float
+    code: int
+    error: str = ""
+
+
+def run_process(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    stdout: Path | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+) -> Sample:
+    """Run one process; its wall time, its own peak RSS and its exit code."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+        if stdin is not None:
+            inp.write(stdin.encode())
+            inp.seek(0)
+        out = stdout.open("wb") if stdout is not None else subprocess.DEVNULL
+        try:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                argv,
+                stdin=inp if stdin is not None else subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=cwd,
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            if stdout is not None:
+                out.close()  # type: ignore[union-attr]
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines()
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return Sample(wall, peak, proc.returncode, lines[-1] if lines else "")
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    name: str
+    caseload: list[str]  # arguments after "caseload"
+    target: str
+    limit: float  # the ratio (or seconds, for kind "seconds") that meets the target
+    kind: str  # "total": wall/wall; "work": work/work; "seconds": wall under limit
+    baseline: str  # "trivial", "sqlite", "caseload" or ""
+    baseline_argv: list[str] = field(default_factory=list)
+    baseline_sql: str | None = None
+    baseline_caseload: list[str] = field(default_factory=list)
+    ok_codes: tuple[int, ...] = (0,)
+    peak_limit_mb: float | None = None
+    output: str | None = None  # caseload's stdout goes to this file (in the work folder)
+    alternate: list[list[str]] = field(default_factory=list)  # argv per rep, cycled
+    requires: list[str] = field(default_factory=list)  # command path to check
+    needs_store: bool = True  # needs the imported force (all but the start-up cases)
+
+
+@dataclass
+class Outcome:
+    case: Case
+    status: str = "ok"  # ok, not available, failed
+    caseload: list[Sample] = field(default_factory=list)
+    baseline: list[Sample] = field(default_factory=list)
+    note: str = ""
+    caseload_value: float | None = None
+    baseline_value: float | None = None
+    ratio: float | None = None
+    met: bool | None = None
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work: Path = args.workdir
+        self.data = self.work / "data"
+        self.store = self.work / "caseload.db"
+        self.exe = self.find_caseload()
+        self.sqlite = shutil.which("sqlite3")
+        self.env = {
+            **os.environ,
+            "CASELOAD_DB": str(self.store),
+            "CASELOAD_ACTOR": "benchmark",
+            "NO_COLOR": "1",
+            "COLUMNS": "120",
+        }
+        self.available: dict[tuple[str, ...], bool] = {}
+        self.failures: list[str] = []
+        self.manifest: dict[str, Any] = {}
+        self.startup: dict[str, float] = {}
+        self.outcomes: list[Outcome] = []
+
+    @staticmethod
+    def find_caseload() -> list[str]:
+        beside = Path(sys.executable).parent / "caseload"
+        if beside.exists():
+            return [str(beside)]
+        found = shutil.which("caseload")
+        return [found] if found else [sys.executable, "-m", "caseload"]
+
+    def caseload(self, args: list[str], **kw: Any) -> Sample:
+        return run_process([*self.exe, *args], env=self.env, cwd=self.work, **kw)
+
+    def has(self, command: list[str]) -> bool:
+        """Whether ``caseload COMMAND --help`` works (the command exists in this version)."""
+        key = tuple(command)
+        if key not in self.available:
+            sample = self.caseload([*command, "--help"])
+            self.available[key] = sample.code == 0
+        return self.available[key]
+
+    def log(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    # --- building the store ------------------------------------------------------------
+
+    def generate(self) -> None:
+        manifest = self.data / "manifest.json"
+        if self.args.reuse and manifest.is_file():
+            self.manifest = json.loads(manifest.read_text())
+            self.log(f"Reusing the generated force in {self.data}.")
+            return
+        started = time.perf_counter()
+        self.manifest = generate.generate(
+            self.data,
+            officers=self.args.officers,
+            teams=self.args.teams,
+            crimes=self.args.crimes,
+            seed=6,
+            today=date.today(),
+        )
+        self.log(
+            f"Generated {self.manifest['officers']:,} officers, {self.manifest['crimes']:,} "
+            f"crimes in {time.perf_counter() - started:.1f} s."
+        )
+
+    def build(self) -> Outcome:
+        """Build the store through caseload import; the import-crimes case is timed here."""
+        case = Case(
+            "import crimes (empty store)",
+            ["import", "crimes", str(self.data / "crimes.csv")],
+            "<= 3x sqlite3 .import + indexes; < 150 MB",
+            3.0,
+            "total",
+            "sqlite",
+            peak_limit_mb=150,
+            requires=["import", "crimes"],
+        )
+        outcome = Outcome(case)
+        if self.args.reuse and self.store.is_file():
+            outcome.status = "not measured"
+            outcome.note = "--reuse: the store was built by an earlier run"
+            self.log(f"Reusing the store {self.store}.")
+            return outcome
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.store}{suffix}").unlink(missing_ok=True)
+        init = self.caseload(["init"])
+        if init.code != 0:
+            self.failures.append(f"caseload init: {init.error}")
+            outcome.status = "failed"
+            outcome.note = init.error
+            return outcome
+        for kind in ("matrix", "officers"):
+            if not self.has(["import", kind]):
+                self.log(f"caseload import {kind}: not available")
+                continue
+            sample = self.caseload(["import", kind, str(self.data / f"{kind}.csv")])
+            self.log(f"import {kind}: {sample.wall:.2f} s")
+            if sample.code != 0:
+                self.failures.append(f"caseload import {kind}: {sample.error}")
+        if not self.has(["import", "crimes"]):
+            outcome.status = "not available"
+            return outcome
+        # every repetition imports into a copy of the store as it stands before crimes
+        empty = self.work / "before-crimes.db"
+        shutil.copyfile(self.store, empty)
+        script = self.import_sql()
+        reps = max(1, self.args.import_reps)
+        for rep in range(reps):
+            target = self.work / f"import-{rep}.db"
+            shutil.copyfile(empty, target)
+            sample = run_process(
+                [*self.exe, "--db", str(target), *case.caseload],
+                env=self.env,
+                cwd=self.work,
+            )
+            outcome.caseload.append(sample)
+            self.log(f"import crimes: {sample.wall:.2f} s, {sample.peak_mb:.0f} MB")
+            if sample.code != 0:
+                outcome.status = "failed"
+                outcome.note = sample.error
+                self.failures.append(f"caseload import crimes: {sample.error}")
+                return outcome
+            if self.sqlite:
+                base = self.work / "import-baseline.db"
+                shutil.copyfile(empty, base)
+                bs = run_process([self.sqlite, str(base)], env=self.env, stdin=script)
+                outcome.baseline.append(bs)
+                self.log(f"sqlite3 .import: {bs.wall:.2f} s")
+                base.unlink()
+                if bs.code != 0:
+                    outcome.note = f"baseline failed: {bs.error}"
+            if rep == reps - 1:
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{target}{suffix}").unlink(missing_ok=True)
+                target.replace(self.store)
+            else:
+                target.unlink()
+        empty.unlink()
+        for kind in ("history", "reviews", "victim-updates", "events"):
+            source = self.data / f"{kind}.csv"
+            if not self.has(["import", kind]) or not source.is_file():
+                self.log(f"caseload import {kind}: not available")
+                continue
+            sample = self.caseload(["import", kind, str(source)])
+            self.log(f"import {kind}: {sample.wall:.2f} s")
+            if sample.code != 0:
+                self.failures.append(f"caseload import {kind}: {sample.error}")
+        return outcome
+
+    def import_sql(self) -> str:
+        """The sqlite3 shell loading crimes.csv into the same tables, indexes maintained."""
+        csv_path = str(self.data / "crimes.csv").replace("'", "''")
+        return f"""
+.bail on
+.import --csv '{csv_path}' crime_csv
+BEGIN;
+INSERT INTO crime (reference, crime_type, required_level, level_defaulted, reported_on,
+                   team_id, victim_enhanced, holder_id, finalised_on, outcome, created_at)
+SELECT s.reference, s.crime_type,
+       coalesce(nullif(s.required_level, ''), m.required_level, 'PIP1'),
+       s.required_level = '' AND m.required_level IS NULL,
+       s.reported_on, t.id, s.victim_enhanced = 'yes', o.id,
+       nullif(s.finalised_on, ''), nullif(s.outcome, ''), datetime('now', 'localtime')
+FROM crime_csv s
+JOIN team t ON t.name = s.team
+LEFT JOIN officer o ON o.collar = s.holder
+LEFT JOIN matrix_entry m ON m.type_key = lower(s.crime_type);
+INSERT INTO allocation (crime_id, officer_id, start_at, actor, reason, warnings, auto)
+SELECT c.id, c.holder_id, s.allocated_on || ' 00:00:00.000000', 'benchmark', 'import', '', 0
+FROM crime_csv s JOIN crime c ON c.reference = s.reference
+WHERE c.holder_id IS NOT NULL;
+INSERT INTO finalisation (crime_id, finalised_on, outcome, actor)
+SELECT c.id, c.finalised_on, c.outcome, 'benchmark' FROM crime c
+WHERE c.finalised_on IS NOT NULL;
+COMMIT;
+DROP TABLE crime_csv;
+"""
+
+    # --- the cases ---------------------------------------------------------------------
+
+    def cases(self) -> list[Case]:
+        m = self.manifest
+        officer = m.get("officer", "AA00001")
+        other = m.get("other_officer", officer)
+        crime = m.get("assign_crime", {}).get("reference", "CR0000001/26")
+        hub = m.get("hub_team", "Central Volume Crime Hub")
+        today = date.fromisoformat(m.get("today", date.today().isoformat()))
+        as_of = (today - timedelta(days=30)).isoformat()
+        trivial = [sys.executable, str(TRIVIAL_APP)]
+        if self.store_holder(crime) == other:
+            officer, other = other, officer
+        return [
+            Case("--help", ["--help"], "<= 1.3x trivial Typer app", 1.3, "total", "trivial",
+                 [*trivial, "--help"], needs_store=False),
+            Case("--version", ["--version"], "<= 1.3x trivial Typer app", 1.3, "total",
+                 "trivial", [*trivial, "--version"], needs_store=False),
+            Case(f"workload --officer {officer}", ["workload", "--officer", officer],
+                 "<= 2.5x trivial app, total wall", 2.5, "total", "trivial",
+                 [*trivial, "world"], requires=["workload"]),
+            Case("assign (transfer)", [], "<= 2.5x trivial app, total wall", 2.5, "total",
+                 "trivial", [*trivial, "world"], requires=["assign"],
+                 alternate=[["assign", crime, o, "--reason", "benchmark transfer"]
+                            for o in (other, officer)]),
+            Case("workload --format csv (whole force)", ["workload", "--format", "csv"],
+                 "work <= 3x sqlite3", 3.0, "work", "sqlite",
+                 baseline_sql=self.workload_sql(None), output="workload.csv",
+                 requires=["workload"]),
+            Case("audit --format json", ["audit", "--format", "json"],
+                 "work <= 3x sqlite3 same checks", 3.0, "work", "sqlite",
+                 baseline_sql=self.audit_sql(), ok_codes=(0, 1), output="audit.json",
+                 requires=["audit"]),
+            Case("export crimes (all)", ["export", "crimes", "-o", "export.csv"],
+                 "work <= 2.5x sqlite3 -csv; < 150 MB", 2.5, "work", "sqlite",
+                 baseline_sql=self.export_sql(), peak_limit_mb=150,
+                 requires=["export", "crimes"]),
+            Case(f"rebalance --team (hub: {m.get('hub_officers', 0):,} officers, "
+                 f"{m.get('hub_live', 0):,} live)", ["rebalance", "--team", hub],
+                 "< 2 s wall", 2.0, "seconds", "", requires=["rebalance"]),
+            Case(f"workload --as-of {as_of} --format csv",
+                 ["workload", "--as-of", as_of, "--format", "csv"],
+                 "work <= 3x current-day workload", 3.0, "work", "caseload",
+                 baseline_caseload=["workload", "--format", "csv"], output="workload-asof.csv",
+                 requires=["workload"]),
+        ]  # fmt: skip
+
+    def store_holder(self, reference: str) -> str | None:
+        """The collar now holding a crime (read straight from the store), if any."""
+        if not self.store.is_file():
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.store}?mode=ro", uri=True) as conn:
+                row = conn.execute(
+                    "SELECT o.collar FROM crime c JOIN officer o ON o.id = c.holder_id "
+                    "WHERE c.reference = ?",
+                    (reference,),
+                ).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
+
+    @staticmethod
+    def workload_sql(as_of: str | None) -> str:
+        del as_of
+        rank = LEVEL_RANK_SQL
+        return f"""
+.headers on
+.mode csv
+WITH live AS (
+  SELECT holder_id, count(*) AS live,
+         sum(required_level = 'PIP1') AS pip1, sum(required_level = 'PIP2') AS pip2,
+         sum(required_level IN ('PIP3', 'PIP4')) AS pip3,
+         sum({LEVEL_WEIGHT_SQL}) AS weighted_load,
+         max({rank.format(col="required_level")}) AS top_level
+  FROM crime WHERE finalised_on IS NULL AND holder_id IS NOT NULL GROUP BY holder_id
+), o AS (
+  SELECT o.*, t.name AS team,
+         (o.trainee OR o.investigator_since > date('now', '-24 months')) AS inexperienced,
+         coalesce(l.live, 0) AS live, coalesce(l.pip1, 0) AS pip1,
+         coalesce(l.pip2, 0) AS pip2, coalesce(l.pip3, 0) AS pip3,
+         coalesce(l.weighted_load, 0) AS weighted_load, l.top_level
+  FROM officer o JOIN team t ON t.id = o.team_id LEFT JOIN live l ON l.holder_id = o.id
+  WHERE o.status != 'left' OR l.live > 0
+), w AS (
+  SELECT *, CASE WHEN inexperienced THEN min(25, coalesce(capacity, 25))
+                 ELSE capacity END AS lim FROM o
+)
+SELECT collar, name, team, rank, accreditation, status,
+       CASE WHEN inexperienced THEN 'yes' ELSE 'no' END AS inexperienced, live,
+       pip1, pip2, pip3, weighted_load, capacity, lim AS "limit", lim - live AS headroom,
+       trim((CASE WHEN lim IS NOT NULL AND live > lim THEN 'over-limit ' ELSE '' END) ||
+            (CASE WHEN top_level > {rank.format(col="accreditation")} THEN 'mismatch ' ELSE ''
+             END) ||
+            (CASE WHEN status != 'active' AND live > 0 THEN 'unavailable' ELSE '' END)) AS flags
+FROM w ORDER BY (lim IS NULL), lim - live, weighted_load DESC, collar;
+"""
+
+    @staticmethod
+    def export_sql() -> str:
+        return """
+.headers on
+.mode csv
+SELECT c.reference, c.crime_type, c.reported_on, t.name AS team, c.required_level,
+       o.collar AS holder, CASE WHEN c.victim_enhanced THEN 'yes' ELSE 'no' END AS
+       victim_enhanced, c.finalised_on, c.outcome
+FROM crime c JOIN team t ON t.id = c.team_id LEFT JOIN officer o ON o.id = c.holder_id
+ORDER BY c.id;
+"""
+
+    @staticmethod
+    def audit_sql() -> str:
+        """The audit's checks as SQL, one SELECT per finding code, as one JSON document.
+
+        Working days are approximated as calendar days (5 working days ~ 7 days): the
+        shell has no holiday calendar; the cost is in the joins, not the date sum.
+        """
+        rank = LEVEL_RANK_SQL
+        return f"""
+.mode json
+WITH live AS (
+  SELECT holder_id, count(*) AS live FROM crime
+  WHERE finalised_on IS NULL AND holder_id IS NOT NULL GROUP BY holder_id
+), ofc AS (
+  SELECT o.*, t.name AS team, l.live,
+         (o.trainee OR o.investigator_since > date('now', '-24 months')) AS inexperienced
+  FROM live l JOIN officer o ON o.id = l.holder_id JOIN team t ON t.id = o.team_id
+), lc AS (
+  SELECT c.*, t.name AS team, o.collar, o.accreditation
+  FROM crime c JOIN team t ON t.id = c.team_id LEFT JOIN officer o ON o.id = c.holder_id
+  WHERE c.finalised_on IS NULL
+)
+SELECT 'inexperienced-over-limit' AS code, 'high' AS severity, team, collar,
+       NULL AS reference, collar || ' holds ' || live || ' live crimes; limit 25' AS detail,
+       NULL AS since
+FROM ofc WHERE inexperienced AND live > 25
+UNION ALL
+SELECT 'over-capacity', 'medium', team, collar, NULL,
+       collar || ' holds ' || live || '; capacity ' || capacity, NULL
+FROM ofc WHERE capacity IS NOT NULL AND live > capacity
+UNION ALL
+SELECT 'holder-unavailable', 'high', team, collar, NULL,
+       collar || ' is ' || status || ' holding ' || live, NULL
+FROM ofc WHERE status != 'active'
+UNION ALL
+SELECT 'accreditation-mismatch', 'high', team, collar, reference,
+       required_level || ' crime held by ' || accreditation, NULL
+FROM lc WHERE collar IS NOT NULL
+  AND {rank.format(col="required_level")} > {rank.format(col="accreditation")}
+UNION ALL
+SELECT 'unallocated', 'medium', team, NULL, reference, 'unallocated', reported_on
+FROM lc WHERE holder_id IS NULL AND reported_on < date('now', '-2 days')
+UNION ALL
+SELECT 'review-overdue', 'medium', team, collar, reference, 'no review since ' ||
+       coalesce((SELECT max(r.reviewed_on) FROM review r WHERE r.crime_id = lc.id),
+                reported_on), NULL
+FROM lc WHERE coalesce((SELECT max(r.reviewed_on) FROM review r WHERE r.crime_id = lc.id),
+                       reported_on) < date('now', '-28 days')
+UNION ALL
+SELECT 'victim-update-overdue', 'medium', team, collar, reference, 'no victim update', NULL
+FROM lc WHERE coalesce((SELECT max(v.updated_on) FROM victim_update v
+                        WHERE v.crime_id = lc.id), reported_on)
+              < date('now', '-' || coalesce(victim_update_every, 28) || ' days')
+UNION ALL
+SELECT 'victim-notify-overdue', 'high', lc.team, lc.collar, lc.reference,
+       'victim not told of ' || e.kind, e.occurred_on
+FROM lc JOIN key_event e ON e.crime_id = lc.id
+WHERE e.occurred_on < date('now', CASE WHEN lc.victim_enhanced THEN '-1 days' ELSE '-7 days' END)
+  AND NOT EXISTS (SELECT 1 FROM victim_update v WHERE v.crime_id = lc.id
+                  AND v.updated_on >= e.occurred_on)
+UNION ALL
+SELECT 'reassign-churn', 'low', lc.team, lc.collar, lc.reference,
+       'reassigned ' || (n - 1) || ' times', NULL
+FROM (SELECT crime_id, count(*) AS n FROM allocation GROUP BY crime_id HAVING count(*) > 6) a
+JOIN lc ON lc.id = a.crime_id;
+"""
+
+    def run_case(self, case: Case, built: bool) -> Outcome:
+        outcome = Outcome(case)
+        if case.requires and not self.has(case.requires):
+            outcome.status = "not available"
+            return outcome
+        if case.needs_store and not built:
+            outcome.status = "not available"
+            outcome.note = "no store: import crimes did not run"
+            return outcome
+        if case.baseline == "sqlite" and not self.sqlite:
+            outcome.note = "sqlite3 shell not found"
+        reps = max(1, self.args.reps)
+        for rep in range(reps):
+            args = case.alternate[rep % len(case.alternate)] if case.alternate else case.caseload
+            out = self.work / case.output if case.output else None
+            sample = self.caseload(args, stdout=out)
+            outcome.caseload.append(sample)
+            if sample.code not in case.ok_codes:
+                outcome.status = "failed"
+                outcome.note = f"exit {sample.code}: {sample.error}"
+                self.failures.append(f"caseload {' '.join(args)}: {outcome.note}")
+                return outcome
+            base = self.run_baseline(case)
+            if base is not None:
+                outcome.baseline.append(base)
+                if base.code != 0:
+                    outcome.note = f"baseline exit {base.code}: {base.error}"
+        return outcome
+
+    def run_baseline(self, case: Case) -> Sample | None:
+        if case.baseline == "trivial":
+            return run_process(case.baseline_argv, env=self.env, cwd=self.work)
+        if case.baseline == "sqlite" and self.sqlite and case.baseline_sql:
+            return run_process(
+                [self.sqlite, "-readonly", str(self.store)],
+                env=self.env,
+                stdin=case.baseline_sql,
+                stdout=self.work / "baseline.out",
+            )
+        if case.baseline == "caseload":
+            return self.caseload(case.baseline_caseload, stdout=self.work / "baseline.out")
+        return None
+
+    def measure_startup(self) -> None:
+        """The do-nothing wall time of each program, to subtract from its work."""
+        caseload, shell = [], []
+        for _ in range(max(3, self.args.reps)):
+            caseload.append(self.caseload(["--version"]).wall)
+            if self.sqlite:
+                shell.append(run_process([self.sqlite, "-version"], env=self.env).wall)
+        self.startup["caseload"] = statistics.median(caseload)
+        self.startup["sqlite"] = statistics.median(shell) if shell else 0.0
+
+    def score(self, outcome: Outcome) -> None:
+        case = outcome.case
+        if outcome.status != "ok" or not outcome.caseload:
+            return
+        cl = statistics.median(s.wall for s in outcome.caseload)
+        base = (
+            statistics.median(s.wall for s in outcome.baseline)
+            if outcome.baseline and all(s.code == 0 for s in outcome.baseline)
+            else None
+        )
+        if case.kind == "work":
+            cl -= self.startup["caseload"]
+            if base is not None:
+                base -= self.startup["caseload" if case.baseline == "caseload" else "sqlite"]
+        outcome.caseload_value = cl
+        outcome.baseline_value = base
+        if case.kind == "seconds":
+            outcome.met = cl < case.limit
+        elif base is not None and base > 0:
+            outcome.ratio = cl / base
+            outcome.met = outcome.ratio <= case.limit
+        peak = max(s.peak_mb for s in outcome.caseload)
+        if case.peak_limit_mb is not None and peak >= case.peak_limit_mb:
+            outcome.met = False
+
+    # --- the whole run -----------------------------------------------------------------
+
+    def run(self) -> int:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.generate()
+        wanted = set(self.args.cases.split(",")) if self.args.cases else None
+        build = self.build()
+        if self.store.is_file():  # bring a reused store to this version's schema before timing
+            self.caseload(["init"])
+        self.measure_startup()
+        self.log(
+            f"start-up: caseload --version {self.startup['caseload']:.3f} s, "
+            f"sqlite3 -version {self.startup['sqlite']:.3f} s"
+        )
+        outcomes = []
+        for case in self.cases():
+            if wanted and not any(w in case.name for w in wanted):
+                continue
+            self.log(f"case: {case.name}")
+            outcomes.append(self.run_case(case, build.status in ("ok", "not measured")))
+        outcomes.insert(min(2, len(outcomes)), build)
+        for outcome in outcomes:
+            self.score(outcome)
+        self.outcomes = outcomes
+        table = self.table()
+        print(table)
+        if self.args.results:
+            self.write_results(table)
+            self.log(f"Wrote {self.args.results}.")
+        if self.failures:
+            self.log("Failed:\n  " + "\n  ".join(self.failures))
+            return 1
+        return 0
+
+    def table(self) -> str:
+        head = ["case", "caseload", "baseline", "ratio", "target", "peak MB", "met?"]
+        rows = []
+        for o in self.outcomes:
+            base_name = {
+                "trivial": "trivial app",
+                "sqlite": "sqlite3",
+                "caseload": "current-day",
+            }.get(o.case.baseline, "")
+            if o.status != "ok":
+                met = o.status + (f" ({o.note})" if o.note else "")
+                rows.append([o.case.name, "", "", "", o.case.target, "", met])
+                continue
+            value = "" if o.caseload_value is None else f"{o.caseload_value:.3f} s"
+            if o.case.kind == "work" and value:
+                value += " work"
+            base = (
+                f"{o.baseline_value:.3f} s ({base_name})"
+                if o.baseline_value is not None
+                else (o.note or "")
+            )
+            ratio = "" if o.ratio is None else f"{o.ratio:.2f}x"
+            peak = f"{max(s.peak_mb for s in o.caseload):.0f}"
+            met = "" if o.met is None else ("yes" if o.met else "NO")
+            rows.append([o.case.name, value, base, ratio, o.case.target, peak, met])
+        widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+
+        def line(cells: list[str]) -> str:
+            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+        sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+        return "\n".join([line(head), sep, *(line(r) for r in rows)])
+
+    def write_results(self, table: str) -> None:
+        path: Path = self.args.results
+        notes = ""
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            if "\n## Notes" in text:
+                notes = text[text.index("\n## Notes") :]
+        m = self.manifest
+        detail = []
+        for o in self.outcomes:
+            if o.caseload:
+                walls = ", ".join(f"{s.wall:.3f}" for s in o.caseload)
+                detail.append(f"- {o.case.name}: caseload wall s [{walls}]")
+            if o.baseline:
+                walls = ", ".join(f"{s.wall:.3f}" for s in o.baseline)
+                detail.append(f"  baseline wall s [{walls}]")
+        body = f"""# caseload benchmark results
+
+Generated by `python benchmarks/run.py` ({"--smoke" if self.args.smoke else "full size"},
+{self.args.reps} repetitions, medians) on {datetime.now():%Y-%m-%d %H:%M}.
+
+Machine: {machine()}
+
+Store: {m.get("officers", 0):,} officers in {m.get("teams", 0):,} teams,
+{m.get("crimes", 0):,} crimes ({m.get("live", 0):,} live, {m.get("held", 0):,} held),
+{m.get("history_rows", 0):,} earlier allocation intervals; store file
+{self.store.stat().st_size / 1e6 if self.store.exists() else 0:,.0f} MB.
+Start-up subtracted from "work": caseload --version {self.startup.get("caseload", 0):.3f} s,
+sqlite3 -version {self.startup.get("sqlite", 0):.3f} s.
+
+{table}
+
+Raw wall times:
+
+{chr(10).join(detail)}
+"""
+        path.write_text(body + notes, encoding="utf-8")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for row in Path("/proc/cpuinfo").read_text().splitlines():
+            if row.startswith("model name"):
+                cpu = row.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        ram = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    shell = shutil.which("sqlite3")
+    shell_version = ""
+    if shell:
+        done = subprocess.run([shell, "-version"], capture_output=True, text=True, check=False)
+        shell_version = done.stdout.split(" ")[0]
+    return (
+        f"{cpu}, {os.cpu_count()} cores{ram}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version} (Python module), "
+        f"{shell_version or 'no'} (sqlite3 shell)"
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark caseload at force scale beside the sqlite3 shell.",
+        epilog="See benchmarks/README.md for the cases and targets.",
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="Multiply the default sizes.")
+    parser.add_argument("--officers", type=int, help="Officers (default 35,000).")
+    parser.add_argument("--crimes", type=int, help="Crimes (default 1,000,000).")
+    parser.add_argument("--teams", type=int, help="Teams (default 600).")
+    parser.add_argument("--reps", type=int, default=5, help="Repetitions per case (default 5).")
+    parser.add_argument(
+        "--import-reps", type=int, default=1, help="Repetitions of the import case (default 1)."
+    )
+    parser.add_argument("--smoke", action="store_true", help="Tiny size, once: for CI.")
+    parser.add_argument("--workdir", type=Path, help="Where the data and store go (default: temp).")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Reuse the data and store already in --workdir."
+    )
+    parser.add_argument("--cases", help="Only cases whose names contain one of these (a,b).")
+    parser.add_argument(
+        "--results", type=Path, help="Write the table here (default: benchmarks/RESULTS.md)."
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.officers = args.officers or SMOKE["officers"]
+        args.teams = args.teams or SMOKE["teams"]
+        args.crimes = args.crimes if args.crimes is not None else SMOKE["crimes"]
+        args.reps = 1
+    else:
+        if args.results is None:
+            args.results = HERE / "RESULTS.md"
+    args.officers = args.officers or max(1, round(generate.DEFAULT_OFFICERS * args.scale))
+    args.crimes = (
+        args.crimes if args.crimes is not None else round(generate.DEFAULT_CRIMES * args.scale)
+    )
+    args.teams = args.teams or max(2, round(generate.DEFAULT_TEAMS * min(1.0, args.scale * 4)))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cleanup: Callable[[], None] | None = None
+    if args.workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="caseload-bench-")
+        args.workdir = Path(tmp.name)
+        cleanup = tmp.cleanup
+    try:
+        return Bench(args).run()
+    finally:
+        if cleanup is not None:
+            cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

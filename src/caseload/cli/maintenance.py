@@ -1,0 +1,110 @@
+"""``caseload verify``, ``caseload backup`` and ``caseload db check``: is the store sound?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from caseload.cli.common import state
+from caseload.cli.output import FormatOption, OutputFormat, info, render
+
+if TYPE_CHECKING:
+    from caseload.store.engine import Store
+
+
+def _opened_without_upgrade(ctx: typer.Context) -> Store:
+    """The store as it is: refused (exit 4) if missing, foreign or newer; never upgraded."""
+    from caseload.errors import StoreError
+    from caseload.store.engine import Store, to_url
+    from caseload.store.migrate import check_revision, current_revision
+
+    app_state = state(ctx)
+    if app_state._store is not None:
+        return app_state._store
+    store = Store(to_url(app_state.db))
+    if store.path is not None and not store.path.is_file():
+        raise StoreError(
+            f"There is no caseload store at {store.location}; run 'caseload init' to create one."
+        )
+    check_revision(store, current_revision(store))
+    app_state._store = store
+    return store
+
+
+def check(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """Check the store: SQLite integrity and foreign keys, and caseload's own invariants.
+
+    Exits 0 when every check passes, 1 listing the problems found.
+    """
+    from caseload.store.maintenance import check_store
+
+    store = _opened_without_upgrade(ctx)
+    checks, problems = check_store(store)
+    if not problems:
+        info(f"The store {store.location} passed all {checks} checks.")
+        return
+    render(
+        [p.as_row() for p in problems],
+        ["check", "count", "examples"],
+        fmt,
+        title="Problems found",
+    )
+    info(f"The store {store.location} failed {len(problems)} of {checks} checks.")
+    raise typer.Exit(1)
+
+
+def verify(
+    ctx: typer.Context,
+    batch: Annotated[
+        int,
+        typer.Option("--batch", min=1, max=1_000_000, help="Log entries read per batch."),
+    ] = 5000,
+) -> None:
+    """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
+    or inserted."""
+    from caseload.store.maintenance import verify_log
+
+    store = _opened_without_upgrade(ctx)
+    report = verify_log(store, batch=batch)
+    if report.intact:
+        if report.entries == 0:
+            info("The decision log is empty: nothing to verify.")
+            return
+        typer.echo(f"head {report.head_id} {report.head_hash}")
+        info(
+            f"The decision log is intact: {report.entries} entries chained from the first to "
+            f"entry {report.head_id}."
+        )
+        return
+    typer.echo(f"broken {report.broken_at}")
+    info(
+        f"The decision log is broken: {report.problem}. "
+        f"{report.entries} entries before it are intact."
+    )
+    raise typer.Exit(1)
+
+
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace FILE if it already exists.")
+    ] = False,
+) -> None:
+    """Copy the store to FILE, consistently, while others keep working (SQLite only;
+    on PostgreSQL use pg_dump)."""
+    from caseload.store.maintenance import backup_sqlite
+
+    store = _opened_without_upgrade(ctx)
+    size = backup_sqlite(store, file, overwrite=overwrite)
+    info(f"Backed up {store.location} to {file} ({size:,} bytes).")
+
+
+def register(app: typer.Typer) -> None:
+    from caseload.cli.db import db_app
+
+    db_app.command("check")(check)
+    app.command("verify")(verify)
+    app.command("backup")(backup)

@@ -1,0 +1,752 @@
+"""The allocation engine's rules: who may take a crime, in which order, and a team's plan.
+
+Plain functions over plain dataclasses; the store loads ``OfficerLoad`` and
+``LiveCrime`` rows (one query each) and these functions decide, so every rule is
+tested without a database.
+
+* ``rank_candidates`` answers ``caseload suggest``: the eligible officers in a
+  fixed order (holds a linked crime, lowest weighted load relative to capacity,
+  most experience, collar), each with the reasons; when nobody is eligible, why,
+  for each group of officers.
+* ``plan_rebalance`` answers ``caseload rebalance``: the moves that
+
+  1. re-home live crimes held by officers who are not active;
+  2. bring inexperienced officers to the limit and everyone to their capacity;
+  3. fix accreditation mismatches;
+  4. even out weighted load: a crime moves from the most loaded officer who can give
+     one to the least loaded officer who can take it only while the gap between the
+     two is more than ``rebalance_threshold`` and the move narrows it (the receiver
+     ends lighter than the giver was), so the maximum never rises and stable
+     caseloads stay put.
+
+  A move never goes to an ineligible officer or past anyone's limit; a crime
+  reassigned more than ``reassign_churn`` times never moves; an enhanced-service
+  victim's crime moves only when steps 1-3 require it. Most recently allocated
+  crimes move first. Steps 1-3 repeat until nothing more can be placed; a team that
+  still lacks qualified capacity gets no evening moves (they would only shuffle the
+  shortfall), and the plan says what remains and the capacity missing by level.
+  Evening runs to a fixed point, so applying a plan and planning again proposes
+  nothing. Heaps keyed on load make it O(n log n) in the number of crimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+from caseload.domain.levels import LEVELS, RANK, is_accredited_for
+from caseload.domain.policy import Policy
+
+STEP_NAMES = {
+    1: "re-home",
+    2: "limit",
+    3: "accreditation",
+    4: "even",
+}
+_STATUS_WORDS = {"leave": "on leave", "abstracted": "abstracted", "left": "left"}
+
+
+@dataclass(frozen=True)
+class OfficerLoad:
+    """One officer and what they hold now (``live`` and ``weighted_load`` count every
+    live crime they hold, whichever team it belongs to)."""
+
+    id: int
+    collar: str
+    team_id: int
+    accreditation: str
+    status: str = "active"
+    inexperienced: bool = False
+    experience_months: int = 0
+    capacity: int | None = None
+    live: int = 0
+    weighted_load: int = 0
+    name: str = ""
+    team: str = ""
+
+
+@dataclass(frozen=True)
+class LiveCrime:
+    """One live crime the engine may place or move."""
+
+    id: int
+    reference: str
+    team_id: int
+    required_level: str
+    victim_enhanced: bool = False
+    holder_id: int | None = None
+    allocated_at: datetime | None = None  # start of the current holding
+    reassignments: int = 0  # allocation intervals after the first
+
+
+def ceiling(officer: OfficerLoad, policy: Policy) -> int | None:
+    """The most live crimes the officer may hold: the lower of their personal capacity
+    and, if inexperienced, the inexperienced limit; None when neither applies."""
+    limits = []
+    if officer.capacity is not None:
+        limits.append(officer.capacity)
+    if officer.inexperienced:
+        limits.append(policy.inexperienced_limit)
+    return min(limits) if limits else None
+
+
+def reference_capacity(officer: OfficerLoad, policy: Policy) -> int:
+    """What weighted load is measured against: the ceiling, or, for an officer with no
+    ceiling, the inexperienced limit as a nominal capacity."""
+    cap = ceiling(officer, policy)
+    return max(cap if cap is not None else policy.inexperienced_limit, 1)
+
+
+def load_share(officer: OfficerLoad, policy: Policy) -> Fraction:
+    """Weighted load relative to capacity, exact (so ties are real ties)."""
+    return Fraction(officer.weighted_load, reference_capacity(officer, policy))
+
+
+# --- suggest ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An eligible officer, ranked, with the reasons a supervisor can quote."""
+
+    rank: int
+    officer: OfficerLoad
+    linked: tuple[str, ...]  # linked crimes (references) this officer holds
+    share: Fraction
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    candidates: tuple[Candidate, ...]
+    refusals: tuple[str, ...]  # why the others cannot take it, one line per group
+
+
+def refusal(
+    officer: OfficerLoad, crime: LiveCrime, policy: Policy, *, any_team: bool = False
+) -> str | None:
+    """Why this officer cannot take the crime (a group name), or None if eligible."""
+    if officer.id == crime.holder_id:
+        return "already holds it"
+    if not any_team and officer.team_id != crime.team_id:
+        return "in another team"
+    if officer.status != "active":
+        return _STATUS_WORDS.get(officer.status, officer.status)
+    if not is_accredited_for(officer.accreditation, crime.required_level):
+        return f"not accredited to {crime.required_level}"
+    if officer.inexperienced and officer.live >= policy.inexperienced_limit:
+        return f"inexperienced and at the limit of {policy.inexperienced_limit}"
+    if officer.capacity is not None and officer.live >= officer.capacity:
+        return "at their personal capacity"
+    return None
+
+
+def rank_candidates(
+    crime: LiveCrime,
+    officers: Iterable[OfficerLoad],
+    policy: Policy,
+    *,
+    linked: Mapping[int, Sequence[str]] | None = None,
+    any_team: bool = False,
+) -> Ranking:
+    """Eligible officers in order: holds a linked crime, lowest weighted load relative
+    to capacity, most experience, collar. ``linked`` maps officer id to the linked
+    crimes' references that officer holds."""
+    linked = linked or {}
+    eligible: list[tuple[tuple[object, ...], OfficerLoad]] = []
+    groups: dict[str, list[str]] = defaultdict(list)
+    for officer in officers:
+        why = refusal(officer, crime, policy, any_team=any_team)
+        if why is not None:
+            groups[why].append(officer.collar)
+            continue
+        has_link = bool(linked.get(officer.id))
+        key = (
+            not has_link,
+            load_share(officer, policy),
+            -officer.experience_months,
+            officer.collar,
+        )
+        eligible.append((key, officer))
+    eligible.sort(key=lambda item: item[0])
+    candidates = []
+    for position, (_, officer) in enumerate(eligible, start=1):
+        refs = tuple(sorted(linked.get(officer.id, ())))
+        share = load_share(officer, policy)
+        reasons = []
+        if refs:
+            reasons.append("holds linked " + ", ".join(refs))
+        cap = reference_capacity(officer, policy)
+        reasons.append(
+            f"weighted load {officer.weighted_load} of {cap} ({float(share):.0%})"
+            + ("" if ceiling(officer, policy) is not None else " nominal")
+        )
+        reasons.append(f"{officer.experience_months} months investigating")
+        if officer.team_id != crime.team_id:
+            reasons.append(f"in {officer.team or 'another team'}")
+        candidates.append(Candidate(position, officer, refs, share, tuple(reasons)))
+    refusals = tuple(
+        f"{len(collars)} {_officers(len(collars))} {why}: {', '.join(sorted(collars)[:8])}"
+        + (" ..." if len(collars) > 8 else "")
+        for why, collars in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    )
+    return Ranking(tuple(candidates), refusals)
+
+
+def _officers(n: int) -> str:
+    return "officer" if n == 1 else "officers"
+
+
+# --- rebalance -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    step: int
+    crime_id: int
+    reference: str
+    team_id: int
+    required_level: str
+    from_id: int
+    from_collar: str
+    to_id: int
+    to_collar: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """Something the plan could not put right, and why."""
+
+    kind: str  # holder-unavailable, inexperienced-over-limit, over-capacity, ...
+    team_id: int
+    collar: str
+    reference: str | None
+    required_level: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class OfficerChange:
+    officer: OfficerLoad
+    ceiling: int | None
+    live_after: int
+    weighted_after: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    moves: tuple[Move, ...]
+    officers: tuple[OfficerChange, ...]
+    remaining: tuple[Remaining, ...]
+    missing_by_level: dict[str, int]  # live crimes with no qualified room, by required level
+    gaps: dict[int, tuple[int, int]]  # team id -> (max-min weighted load before, after)
+
+
+@dataclass
+class _State:
+    policy: Policy
+    officers: dict[int, OfficerLoad]
+    count: dict[int, int]
+    weight: dict[int, int]
+    cap: dict[int, int | None]
+    version: dict[int, int]
+    crimes: dict[int, LiveCrime]
+    holder: dict[int, int | None]
+    links: Mapping[int, Sequence[int]]
+    moves: list[Move] = field(default_factory=list)
+    moved: set[int] = field(default_factory=set)  # crimes moved in this plan
+    receivers: dict[tuple[int, str], list[tuple[int, str, int, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def active(self, oid: int) -> bool:
+        return self.officers[oid].status == "active"
+
+    def room(self, oid: int) -> bool:
+        cap = self.cap[oid]
+        return cap is None or self.count[oid] < cap
+
+    def push_receiver(self, oid: int) -> None:
+        o = self.officers[oid]
+        if o.status == "active" and self.room(oid):
+            heapq.heappush(
+                self.receivers[(o.team_id, o.accreditation)],
+                (self.weight[oid], o.collar, self.version[oid], oid),
+            )
+
+    def best_receiver(self, team_id: int, level: str) -> int | None:
+        """The least loaded active officer of the team accredited for ``level`` with room."""
+        best: tuple[int, str, int, int] | None = None
+        for acc in LEVELS[RANK[level] :]:
+            heap = self.receivers.get((team_id, acc))
+            while heap:
+                top = heap[0]
+                oid = top[3]
+                if top[2] == self.version[oid] and self.room(oid):
+                    break
+                heapq.heappop(heap)
+            if heap and (best is None or heap[0] < best):
+                best = heap[0]
+        return best[3] if best else None
+
+    def eligible(self, oid: int, crime: LiveCrime) -> bool:
+        o = self.officers[oid]
+        return (
+            oid != self.holder[crime.id]
+            and o.status == "active"
+            and o.team_id == crime.team_id
+            and is_accredited_for(o.accreditation, crime.required_level)
+            and self.room(oid)
+        )
+
+    def target(self, crime: LiveCrime) -> int | None:
+        """Steps 1-3: an eligible officer already holding a linked crime, else the least
+        loaded eligible officer (collar breaks ties)."""
+        linked = {
+            self.holder[other]
+            for other in self.links.get(crime.id, ())
+            if other in self.holder and self.holder[other] is not None
+        }
+        options = [
+            (self.weight[oid], self.officers[oid].collar, oid)
+            for oid in linked
+            if oid is not None and oid in self.officers and self.eligible(oid, crime)
+        ]
+        if options:
+            return min(options)[2]
+        return self.best_receiver(crime.team_id, crime.required_level)
+
+    def move(self, crime: LiveCrime, to: int, step: int, why: str) -> None:
+        source = self.holder[crime.id]
+        assert source is not None
+        w = self.policy.weight(crime.required_level)
+        for oid, dc, dw in ((source, -1, -w), (to, 1, w)):
+            self.count[oid] += dc
+            self.weight[oid] += dw
+            self.version[oid] += 1
+            self.push_receiver(oid)
+        self.holder[crime.id] = to
+        # A crime moved twice in one plan (rare: evening prefers crimes not yet moved)
+        # stays two moves, so every move is valid in the order it is applied.
+        self.moved.add(crime.id)
+        self.moves.append(self._move(crime, source, to, step, why))
+
+    def _move(self, crime: LiveCrime, source: int, to: int, step: int, why: str) -> Move:
+        return Move(
+            step=step,
+            crime_id=crime.id,
+            reference=crime.reference,
+            team_id=crime.team_id,
+            required_level=crime.required_level,
+            from_id=source,
+            from_collar=self.officers[source].collar,
+            to_id=to,
+            to_collar=self.officers[to].collar,
+            why=why,
+        )
+
+
+def _recency(crime: LiveCrime) -> tuple[datetime, str]:
+    return (crime.allocated_at or datetime.min, crime.reference)
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _most_recent_first(crime: LiveCrime) -> tuple[float, str]:
+    stamp = (crime.allocated_at - _EPOCH).total_seconds() if crime.allocated_at else float("-inf")
+    return (-stamp, crime.reference)
+
+
+def fingerprint(
+    officers: Iterable[OfficerLoad],
+    crimes: Iterable[LiveCrime],
+    policy: Policy,
+    links: Mapping[int, Sequence[int]],
+    teams: Collection[int] | None,
+) -> str:
+    """A digest of everything a plan depends on: a changed store gives another plan id."""
+    digest = hashlib.sha256()
+    for o in sorted(officers, key=lambda o: o.id):
+        digest.update(repr(tuple(getattr(o, f) for f in _OFFICER_FIELDS)).encode())
+    for c in sorted(crimes, key=lambda c: c.id):
+        digest.update(repr(tuple(getattr(c, f) for f in _CRIME_FIELDS)).encode())
+    digest.update(repr(sorted(policy.as_dict().items())).encode())
+    digest.update(repr(sorted((k, sorted(v)) for k, v in links.items())).encode())
+    digest.update(repr(sorted(teams) if teams is not None else None).encode())
+    return digest.hexdigest()[:12]
+
+
+_OFFICER_FIELDS = (
+    "id",
+    "collar",
+    "team_id",
+    "accreditation",
+    "status",
+    "inexperienced",
+    "experience_months",
+    "capacity",
+    "live",
+    "weighted_load",
+)
+_CRIME_FIELDS = (
+    "id",
+    "team_id",
+    "required_level",
+    "victim_enhanced",
+    "holder_id",
+    "allocated_at",
+    "reassignments",
+)
+
+
+def plan_rebalance(
+    officers: Sequence[OfficerLoad],
+    crimes: Sequence[LiveCrime],
+    policy: Policy,
+    *,
+    links: Mapping[int, Sequence[int]] | None = None,
+    teams: Collection[int] | None = None,
+) -> Plan:
+    """The rebalance plan for ``teams`` (default: every team a crime or officer is in).
+
+    ``officers`` must include every holder of a listed crime; only crimes of ``teams``
+    move, and only to active officers of the crime's own team.
+    """
+    links = links or {}
+    scope = set(teams) if teams is not None else {o.team_id for o in officers}
+    by_id = {o.id: o for o in officers}
+    state = _State(
+        policy=policy,
+        officers=by_id,
+        count={o.id: o.live for o in officers},
+        weight={o.id: o.weighted_load for o in officers},
+        cap={o.id: ceiling(o, policy) for o in officers},
+        version={o.id: 0 for o in officers},
+        crimes={c.id: c for c in crimes},
+        holder={c.id: c.holder_id for c in crimes},
+        links=links,
+    )
+    for oid in by_id:
+        state.push_receiver(oid)
+    movable = [
+        c for c in crimes if c.team_id in scope and c.holder_id is not None and c.holder_id in by_id
+    ]
+    churned = {c.id for c in movable if c.reassignments > policy.reassign_churn}
+
+    remaining: list[Remaining] = []
+    missing: dict[str, int] = defaultdict(int)
+    short_teams: set[int] = set()
+    gaps_before = {t: _gap(state, t) for t in scope}
+
+    # Steps 1-3, repeated while a round places something (a step-3 move frees room
+    # that an earlier step could not find).
+    pending1 = sorted(
+        (
+            c
+            for c in movable
+            if not state.active(c.holder_id)  # type: ignore[arg-type]
+        ),
+        key=lambda c: (-RANK[c.required_level], _most_recent_first(c)),
+    )
+    for c in pending1:
+        if c.id in churned:
+            remaining.append(_churn(state, c, "its holder is not active"))
+    pending1 = [c for c in pending1 if c.id not in churned]
+    held: dict[int, list[LiveCrime]] = defaultdict(list)
+    for c in movable:
+        held[c.holder_id].append(c)  # type: ignore[index]
+    over = sorted(
+        (oid for oid in held if state.active(oid) and not state.room(oid)),
+        key=lambda oid: by_id[oid].collar,
+    )
+    pending3 = sorted(
+        (
+            c
+            for c in movable
+            if state.active(c.holder_id)  # type: ignore[arg-type]
+            and not is_accredited_for(
+                by_id[c.holder_id].accreditation,  # type: ignore[index]
+                c.required_level,
+            )
+        ),
+        key=lambda c: (-RANK[c.required_level], _most_recent_first(c)),
+    )
+    for c in pending3:
+        if c.id in churned:
+            remaining.append(_churn(state, c, "it needs a higher accreditation"))
+    pending3 = [c for c in pending3 if c.id not in churned]
+
+    progress = True
+    while progress:
+        progress = False
+        still: list[LiveCrime] = []
+        for c in pending1:
+            source = state.holder[c.id]
+            if source is None or state.active(source):
+                continue
+            to = state.target(c)
+            if to is None:
+                still.append(c)
+                continue
+            status = _STATUS_WORDS.get(by_id[source].status, by_id[source].status)
+            state.move(c, to, 1, f"{by_id[source].collar} is {status}")
+            progress = True
+        pending1 = still
+        for oid in over:
+            cap = state.cap[oid]
+            assert cap is not None
+            if state.count[oid] <= cap:
+                continue
+            officer = by_id[oid]
+            candidates = sorted(
+                (c for c in held[oid] if state.holder[c.id] == oid and c.id not in churned),
+                key=lambda c: (
+                    is_accredited_for(officer.accreditation, c.required_level),
+                    c.victim_enhanced,
+                    _most_recent_first(c),
+                ),
+            )
+            for c in candidates:
+                if state.count[oid] <= cap:
+                    break
+                to = state.target(c)
+                if to is None:
+                    continue
+                state.move(c, to, 2, _over_words(officer, state.count[oid], cap, policy))
+                progress = True
+        still = []
+        for c in pending3:
+            source = state.holder[c.id]
+            if source is None or is_accredited_for(by_id[source].accreditation, c.required_level):
+                continue
+            to = state.target(c)
+            if to is None:
+                still.append(c)
+                continue
+            acc = by_id[source].accreditation
+            state.move(
+                c,
+                to,
+                3,
+                f"needs {c.required_level}; {by_id[source].collar} "
+                + ("has no accreditation" if acc == "none" else f"is accredited to {acc}"),
+            )
+            progress = True
+        pending3 = still
+
+    for c in pending1:
+        source = state.holder[c.id]
+        assert source is not None
+        status = _STATUS_WORDS.get(by_id[source].status, by_id[source].status)
+        remaining.append(
+            Remaining(
+                "holder-unavailable",
+                c.team_id,
+                by_id[source].collar,
+                c.reference,
+                c.required_level,
+                f"{by_id[source].collar} is {status}; no active officer of the team accredited "
+                f"to {c.required_level} has room",
+            )
+        )
+        missing[c.required_level] += 1
+        short_teams.add(c.team_id)
+    for oid in over:
+        cap = state.cap[oid]
+        assert cap is not None
+        excess = state.count[oid] - cap
+        if excess <= 0:
+            continue
+        officer = by_id[oid]
+        left = sorted(
+            (c for c in held[oid] if state.holder[c.id] == oid and c.id not in churned),
+            key=lambda c: (
+                is_accredited_for(officer.accreditation, c.required_level),
+                c.victim_enhanced,
+                _most_recent_first(c),
+            ),
+        )[:excess]
+        for c in left:
+            missing[c.required_level] += 1
+        kind = (
+            "inexperienced-over-limit"
+            if officer.inexperienced and cap == policy.inexperienced_limit
+            else "over-capacity"
+        )
+        stuck = excess - len(left)
+        if left:
+            short_teams.add(officer.team_id)
+        remaining.append(
+            Remaining(
+                kind,
+                officer.team_id,
+                officer.collar,
+                None,
+                None,
+                _over_words(officer, state.count[oid], cap, policy)
+                + f"; {excess} more must move but no eligible officer has room"
+                + (f" ({stuck} reassigned too often to move)" if stuck > 0 else ""),
+            )
+        )
+    for c in pending3:
+        source = state.holder[c.id]
+        assert source is not None
+        remaining.append(
+            Remaining(
+                "accreditation-mismatch",
+                c.team_id,
+                by_id[source].collar,
+                c.reference,
+                c.required_level,
+                f"needs {c.required_level}; no active officer of the team accredited to "
+                f"{c.required_level} has room",
+            )
+        )
+        missing[c.required_level] += 1
+        short_teams.add(c.team_id)
+
+    # Step 4: evening, per team, to a fixed point.
+    for team_id in sorted(scope - short_teams):
+        _even(state, team_id, [c for c in movable if c.team_id == team_id], churned)
+
+    moves = tuple(state.moves)
+    changes = tuple(
+        OfficerChange(o, state.cap[o.id], state.count[o.id], state.weight[o.id])
+        for o in sorted(officers, key=lambda o: (o.team, o.team_id, o.collar))
+        if o.team_id in scope or o.id in {m.from_id for m in moves}
+    )
+    plan_id = fingerprint(officers, crimes, policy, links, teams)
+    gaps = {t: (gaps_before[t], _gap(state, t)) for t in sorted(scope)}
+    ordered_missing = {lvl: missing[lvl] for lvl in LEVELS if missing.get(lvl)}
+    return Plan(plan_id, moves, changes, tuple(remaining), ordered_missing, gaps)
+
+
+def _over_words(officer: OfficerLoad, live: int, cap: int, policy: Policy) -> str:
+    if officer.inexperienced and cap == policy.inexperienced_limit:
+        return f"{officer.collar} is inexperienced and holds {live} live crimes; limit {cap}"
+    return f"{officer.collar} holds {live} live crimes, past their personal capacity of {cap}"
+
+
+def _churn(state: _State, crime: LiveCrime, because: str) -> Remaining:
+    holder = state.officers[crime.holder_id].collar  # type: ignore[index]
+    return Remaining(
+        "reassign-churn",
+        crime.team_id,
+        holder,
+        crime.reference,
+        crime.required_level,
+        f"{because}, but it has been reassigned {crime.reassignments} times "
+        f"(more than {state.policy.reassign_churn}); a supervisor must decide",
+    )
+
+
+def _gap(state: _State, team_id: int) -> int:
+    loads = [
+        state.weight[oid]
+        for oid, o in state.officers.items()
+        if o.team_id == team_id and o.status == "active"
+    ]
+    return max(loads) - min(loads) if loads else 0
+
+
+@dataclass
+class _Bucket:
+    """One officer's movable crimes of one level: crimes not yet moved in this plan are
+    given first, most recently allocated first; crimes already moved come last."""
+
+    fresh: list[LiveCrime] = field(default_factory=list)
+    moved: list[LiveCrime] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.fresh or self.moved)
+
+    def pop(self) -> LiveCrime:
+        return self.fresh.pop() if self.fresh else self.moved.pop()
+
+
+def _even(state: _State, team_id: int, crimes: list[LiveCrime], churned: set[int]) -> None:
+    """Step 4 for one team: repeat the best justified move until none is left.
+
+    A move of weight w from giver A to receiver B is justified when A - B exceeds both
+    the threshold and w (so B ends below what A had: the maximum never rises, and the
+    sum of squared loads falls, so the loop ends). Each round takes, per level, the most
+    loaded giver holding a movable crime of that level and the least loaded officer
+    who can take it; the heaviest giver wins, then the move that leaves the pair's
+    larger load smallest, then the lower level.
+    """
+    policy = state.policy
+    members = {
+        oid for oid, o in state.officers.items() if o.team_id == team_id and o.status == "active"
+    }
+    lists: dict[int, dict[str, _Bucket]] = defaultdict(lambda: defaultdict(_Bucket))
+    for c in crimes:
+        oid = state.holder[c.id]
+        if oid not in members or c.victim_enhanced or c.id in churned:
+            continue
+        bucket = lists[oid][c.required_level]
+        (bucket.moved if c.id in state.moved else bucket.fresh).append(c)
+    for per_level in lists.values():
+        for bucket in per_level.values():
+            # pop() takes the last: the most recently allocated first.
+            bucket.fresh.sort(key=_recency)
+            bucket.moved.sort(key=_recency)
+    givers: dict[str, list[tuple[int, str, int, int]]] = defaultdict(list)
+
+    def push_giver(oid: int) -> None:
+        for level, bucket in lists[oid].items():
+            if bucket:
+                heapq.heappush(
+                    givers[level],
+                    (-state.weight[oid], state.officers[oid].collar, state.version[oid], oid),
+                )
+
+    for oid in sorted(lists):
+        push_giver(oid)
+    while True:
+        best: tuple[tuple[int, int, int], str, int, int] | None = None
+        for level in LEVELS:
+            heap = givers.get(level)
+            if heap is None:
+                continue
+            while heap:
+                _, _, ver, oid = heap[0]
+                if ver == state.version[oid] and lists[oid][level]:
+                    break
+                heapq.heappop(heap)
+            if not heap:
+                continue
+            giver = heap[0][3]
+            receiver = state.best_receiver(team_id, level)
+            if receiver is None:
+                continue
+            w = policy.weight(level)
+            a, b = state.weight[giver], state.weight[receiver]
+            if a - b <= max(policy.rebalance_threshold, w):
+                continue
+            key = (-a, max(a - w, b + w), RANK[level])
+            if best is None or key < best[0]:
+                best = (key, level, giver, receiver)
+        if best is None:
+            return
+        _, level, giver, receiver = best
+        crime = lists[giver][level].pop()
+        a, b = state.weight[giver], state.weight[receiver]
+        w = policy.weight(level)
+        state.move(
+            crime,
+            receiver,
+            4,
+            f"evens the weighted load: {a} against {b}, a gap over "
+            f"the threshold of {policy.rebalance_threshold}",
+        )
+        lists[receiver][level].moved.insert(0, crime)  # moves on again only as a last resort
+        push_giver(giver)
+        push_giver(receiver)

@@ -1,0 +1,574 @@
+"""Allocating crimes to officers: the one write path every allocation goes through.
+
+``allocate_many`` serves ``assign``, transfers, an import that names holders and
+the engine's plans, so the policy rules hold on every path. It runs inside the
+caller's write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL it locks the
+officer rows FOR UPDATE first), so the live counts it checks cannot change
+before it writes:
+
+1. load policy; read the facts of every crime in bulk (id IN chunks) and of every
+   officer involved with one aggregate query (officer LEFT JOIN grouped live count);
+2. evaluate ``domain.rules`` per request with running counts (a transfer
+   decrements the old holder, each allocation increments the new one);
+3. refuse the whole batch (``PolicyRefused``, nothing written) on any blocking
+   breach without an override, naming every offending row;
+4. otherwise write in batches with executemany: close open intervals, insert new
+   intervals, set ``crime.holder_id``, and append one decision-log entry each.
+
+Nothing is overwritten: an interval is closed (end_at, ended_by, end_reason) and a
+new one opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from caseload.domain.policy import Policy
+from caseload.domain.rules import (
+    Breach,
+    OfficerFacts,
+    check_allocation,
+    officer_is_inexperienced,
+)
+from caseload.errors import InputError, PolicyRefused
+from caseload.store import log
+from caseload.store.models import Allocation, Crime, Officer
+from caseload.store.reference import load_policy
+
+crime_table = Crime.__table__  # type: ignore[attr-defined]
+officer_table = Officer.__table__  # type: ignore[attr-defined]
+allocation_table = Allocation.__table__  # type: ignore[attr-defined]
+
+CHUNK = 5000  # ids per IN (...) query and rows per executemany batch
+WARNINGS_SEPARATOR = "\n"  # how an interval's warnings column joins its sentences
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    crime_id: int
+    reference: str
+    officer_id: int
+    collar: str
+    line: int | None = None  # source line of an import row, for messages
+    start_at: datetime | None = None  # when the holding began (import's allocated_on); default at
+
+
+@dataclass
+class AllocationOutcome:
+    request: AllocationRequest
+    previous_collar: str | None  # transfer from, or None
+    warnings: list[str]  # plain sentences, already recorded on the interval and log
+    overridden: bool = False  # a block-mode rule was overridden (the reason is recorded)
+
+
+@dataclass(slots=True)
+class _CrimeFacts:
+    reference: str
+    holder_id: int | None
+    holder_collar: str | None
+    required_level: str
+    finalised: bool
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _where(request: AllocationRequest) -> str:
+    head = f"line {request.line}: " if request.line is not None else ""
+    return f"{head}{request.reference} to {request.collar}"
+
+
+# --- facts, read in bulk -------------------------------------------------------------------
+
+
+def _crime_facts(conn: Connection, crime_ids: Sequence[int]) -> dict[int, _CrimeFacts]:
+    c, o = crime_table, officer_table
+    facts: dict[int, _CrimeFacts] = {}
+    wanted = set(crime_ids)
+    for chunk in _chunks(sorted(wanted)):
+        # An import's new crimes have consecutive ids: a range scan is far cheaper than
+        # binding thousands of IN parameters. Scattered ids fall back to IN.
+        dense = chunk[-1] - chunk[0] < 2 * len(chunk)
+        where = c.c.id.between(chunk[0], chunk[-1]) if dense else c.c.id.in_(chunk)
+        query = (
+            select(
+                c.c.id,
+                c.c.reference,
+                c.c.holder_id,
+                o.c.collar,
+                c.c.required_level,
+                c.c.finalised_on,
+            )
+            .outerjoin(o, o.c.id == c.c.holder_id)
+            .where(where)
+        )
+        for row in conn.execute(query):
+            if dense and row.id not in wanted:
+                continue
+            facts[int(row.id)] = _CrimeFacts(
+                reference=str(row.reference),
+                holder_id=row.holder_id,
+                holder_collar=row.collar,
+                required_level=str(row.required_level),
+                finalised=row.finalised_on is not None,
+            )
+    return facts
+
+
+def officer_facts(
+    conn: Connection, officer_ids: Sequence[int], *, lock: bool = True
+) -> dict[int, tuple[OfficerFacts, int]]:
+    """Each officer's facts and current live count, by id: one aggregate query per chunk.
+
+    On PostgreSQL the officer rows are first locked FOR UPDATE (in id order, so two
+    writers cannot deadlock); SQLite's BEGIN IMMEDIATE already serialises writers.
+    """
+    o, c = officer_table, crime_table
+    result: dict[int, tuple[OfficerFacts, int]] = {}
+    for chunk in _chunks(sorted(set(officer_ids))):
+        if lock and conn.dialect.name != "sqlite":
+            conn.execute(
+                select(o.c.id).where(o.c.id.in_(chunk)).order_by(o.c.id).with_for_update()
+            ).all()
+        live = (
+            select(c.c.holder_id, func.count().label("live"))
+            .where(c.c.holder_id.in_(chunk), c.c.finalised_on.is_(None))
+            .group_by(c.c.holder_id)
+            .subquery()
+        )
+        query = (
+            select(
+                o.c.id,
+                o.c.collar,
+                o.c.name,
+                o.c.rank,
+                o.c.accreditation,
+                o.c.status,
+                o.c.capacity,
+                o.c.trainee,
+                o.c.investigator_since,
+                func.coalesce(live.c.live, 0).label("live"),
+            )
+            .outerjoin(live, live.c.holder_id == o.c.id)
+            .where(o.c.id.in_(chunk))
+        )
+        for row in conn.execute(query):
+            facts = OfficerFacts(
+                collar=str(row.collar),
+                name=str(row.name),
+                rank=str(row.rank or ""),
+                accreditation=str(row.accreditation),
+                status=str(row.status),
+                capacity=row.capacity,
+                trainee=bool(row.trainee),
+                investigator_since=row.investigator_since,
+            )
+            result[int(row.id)] = (facts, int(row.live))
+    return result
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Planned:
+    request: AllocationRequest
+    previous_id: int | None
+    previous_collar: str | None
+    breaches: list[Breach]
+
+
+def _evaluate(
+    conn: Connection, requests: Sequence[AllocationRequest], *, at: datetime, policy: Policy
+) -> list[_Planned]:
+    crimes = _crime_facts(conn, [r.crime_id for r in requests])
+    officers = officer_facts(conn, [r.officer_id for r in requests])
+    problems: list[tuple[AllocationRequest, str]] = []
+    for request in requests:
+        if request.crime_id not in crimes:
+            problems.append((request, "there is no such crime"))
+        elif request.officer_id not in officers:
+            problems.append((request, "there is no such officer"))
+        elif crimes[request.crime_id].finalised:
+            problems.append((request, "it is finalised; reopen it before allocating"))
+    if problems:
+        _raise_input(problems, requests)
+    live = {officer_id: count for officer_id, (_, count) in officers.items()}
+    holder = {cid: (f.holder_id, f.holder_collar) for cid, f in crimes.items()}
+    on = at.date()
+    inexperienced = {
+        officer_id: officer_is_inexperienced(facts, on, policy)
+        for officer_id, (facts, _) in officers.items()
+    }
+    planned: list[_Planned] = []
+    for request in requests:
+        crime = crimes[request.crime_id]
+        previous_id, previous_collar = holder[request.crime_id]
+        if previous_id == request.officer_id:
+            problems.append((request, f"{request.collar} already holds it"))
+            continue
+        if previous_id is not None and previous_id in live:
+            live[previous_id] -= 1
+        live[request.officer_id] += 1
+        facts = officers[request.officer_id][0]
+        breaches = check_allocation(
+            facts,
+            live_after=live[request.officer_id],
+            required_level=crime.required_level,
+            on=on,
+            policy=policy,
+            inexperienced=inexperienced[request.officer_id],
+        )
+        holder[request.crime_id] = (request.officer_id, facts.collar)
+        planned.append(_Planned(request, previous_id, previous_collar, breaches))
+    if problems:
+        _raise_input(problems, requests)
+    return planned
+
+
+def _raise_input(
+    problems: list[tuple[AllocationRequest, str]], requests: Sequence[AllocationRequest]
+) -> None:
+    if len(requests) == 1:
+        request, problem = problems[0]
+        raise InputError(
+            f"Cannot allocate {request.reference} to {request.collar}: {problem}; "
+            "nothing was changed."
+        )
+    raise InputError(
+        f"{len(problems)} of {len(requests)} allocations cannot be made; nothing was written.",
+        [f"{_where(request)}: {problem}" for request, problem in problems],
+    )
+
+
+def _refuse(refused: list[_Planned], total: int) -> None:
+    if total == 1:
+        plan = refused[0]
+        blocking = [b.text(done=False) for b in plan.breaches if b.blocking]
+        raise PolicyRefused(
+            f"Refused by policy: {plan.request.reference} to {plan.request.collar}: "
+            + "; and ".join(blocking)
+            + ". Nothing was changed; an override with a recorded reason may allow it."
+        )
+    details = [
+        f"{_where(plan.request)}: "
+        + "; and ".join(b.text(done=False) for b in plan.breaches if b.blocking)
+        for plan in refused
+    ]
+    raise PolicyRefused(
+        f"Refused by policy: {len(refused)} of {total} allocations break a block-mode rule; "
+        "nothing was written (an override with a recorded reason may allow them).",
+        details,
+    )
+
+
+# --- the write path ------------------------------------------------------------------------
+
+_INTERVAL_COLUMNS = (
+    "crime_id",
+    "officer_id",
+    "start_at",
+    "actor",
+    "reason",
+    "warnings",
+    "override_reason",
+    "plan_id",
+    "auto",
+)
+
+
+class _BatchWriter:
+    """executemany straight to the driver: SQLAlchemy's per-row parameter handling cost
+    more than the database work for large imports. Datetimes go through the dialect's own
+    DateTime bind processor, so they are stored exactly as Core would store them."""
+
+    def __init__(self, conn: Connection) -> None:
+        from sqlalchemy import DateTime
+
+        self.conn = conn
+        dialect = conn.dialect
+        mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+        process = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        cache: dict[Any, Any] = {}
+
+        def when(value: Any) -> Any:
+            # A batch shares few distinct times (often one): convert each once.
+            found = cache.get(value)
+            if found is None:
+                if len(cache) > 10_000:
+                    cache.clear()
+                found = cache[value] = process(value)
+            return found
+
+        self.when = when
+        self.close_sql = (
+            f"UPDATE allocation SET end_at = {mark}, ended_by = {mark}, end_reason = {mark} "
+            f"WHERE crime_id = {mark} AND end_at IS NULL"
+        )
+        self.insert_sql = (
+            f"INSERT INTO allocation ({', '.join(_INTERVAL_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_INTERVAL_COLUMNS))})"
+        )
+        self.holder_sql = f"UPDATE crime SET holder_id = {mark} WHERE id = {mark}"
+
+    def write(
+        self,
+        closes: Sequence[tuple[Any, ...]],
+        intervals: Sequence[tuple[Any, ...]],
+        holders: Sequence[tuple[int, int]],
+    ) -> None:
+        when = self.when
+        if closes:
+            self.conn.exec_driver_sql(
+                self.close_sql, [(when(end), by, why, crime) for end, by, why, crime in closes]
+            )
+        if intervals:
+            rows = [(*r[:2], when(r[2]), *r[3:]) for r in intervals]
+            self.conn.exec_driver_sql(self.insert_sql, rows)
+        if holders:
+            self.conn.exec_driver_sql(self.holder_sql, list(holders))
+
+
+def allocate_many(
+    conn: Connection,
+    requests: Sequence[AllocationRequest],
+    *,
+    actor: str,
+    at: datetime,
+    reason: str,
+    override: str | None = None,
+    plan_id: str | None = None,
+    auto: bool = False,
+) -> list[AllocationOutcome]:
+    """Allocate each request's crime to its officer (transferring if held); see module doc."""
+    if not requests:
+        return []
+    policy = load_policy(conn)
+    planned = _evaluate(conn, requests, at=at, policy=policy)
+    refused = [p for p in planned if any(b.blocking for b in p.breaches)]
+    if refused and not override:
+        _refuse(refused, len(planned))
+
+    outcomes: list[AllocationOutcome] = []
+    closes: list[tuple[Any, ...]] = []
+    intervals: list[tuple[Any, ...]] = []  # in _INTERVAL_COLUMNS order
+    holders: list[tuple[int, int]] = []
+    entries: list[dict[str, Any]] = []
+    pending: set[int] = set()  # crimes with an interval in the unflushed batch
+
+    writer = _BatchWriter(conn)
+
+    def flush() -> None:
+        writer.write(closes, intervals, holders)
+        if entries:
+            log.append_many(conn, entries)
+        for batch in (closes, intervals, holders, entries):
+            batch.clear()
+        pending.clear()
+
+    for plan in planned:
+        request = plan.request
+        start = request.start_at or at
+        warnings = [b.text() for b in plan.breaches]
+        overridden = [b.text() for b in plan.breaches if b.blocking]
+        if plan.previous_id is not None:
+            # A second request for the same crime in one batch must see the first one's
+            # interval, so flush before closing it.
+            if request.crime_id in pending:
+                flush()
+            closes.append((start, actor, reason, request.crime_id))
+        intervals.append(
+            (
+                request.crime_id,
+                request.officer_id,
+                start,
+                actor,
+                reason,
+                WARNINGS_SEPARATOR.join(warnings),
+                override if overridden else None,
+                plan_id,
+                auto,
+            )
+        )
+        holders.append((request.officer_id, request.crime_id))
+        pending.add(request.crime_id)
+        detail: dict[str, Any] = {}
+        if plan.previous_collar:
+            detail["from"] = plan.previous_collar
+        if warnings:
+            detail["warnings"] = warnings
+            detail["codes"] = [b.code for b in plan.breaches]
+        if overridden:
+            detail["override"] = override
+            detail["overridden"] = overridden
+        if plan_id:
+            detail["plan_id"] = plan_id
+        if auto:
+            detail["auto"] = True
+        if request.start_at is not None and request.start_at != at:
+            detail["start_at"] = start.isoformat(timespec="seconds")
+        entries.append(
+            {
+                "at": at,
+                "actor": actor,
+                "kind": "transfer" if plan.previous_id is not None else "allocate",
+                "crime_ref": request.reference,
+                "collar": request.collar,
+                "reason": reason,
+                "detail": detail,
+            }
+        )
+        outcomes.append(
+            AllocationOutcome(request, plan.previous_collar, warnings, bool(overridden))
+        )
+        if len(intervals) >= CHUNK:
+            flush()
+    flush()
+    return outcomes
+
+
+def allocate(
+    conn: Connection,
+    reference: str,
+    collar: str,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str,
+    override: str | None = None,
+    plan_id: str | None = None,
+    auto: bool = False,
+) -> AllocationOutcome:
+    """Allocate one crime (by reference) to one officer (by collar); transfer if held."""
+    from caseload.store import crimes, officers
+
+    crime = crimes.find(conn, reference)
+    officer = officers.find(conn, collar)
+    request = AllocationRequest(
+        crime_id=int(crime["id"]),
+        reference=str(crime["reference"]),
+        officer_id=int(officer["id"]),
+        collar=str(officer["collar"]),
+    )
+    return allocate_many(
+        conn,
+        [request],
+        actor=actor,
+        at=at,
+        reason=reason,
+        override=override,
+        plan_id=plan_id,
+        auto=auto,
+    )[0]
+
+
+def unassign(conn: Connection, reference: str, *, actor: str, at: datetime, reason: str) -> str:
+    """Take a live crime off its holder (it becomes unallocated); returns the old collar."""
+    from caseload.store import crimes
+
+    crime = crimes.find(conn, reference)
+    if crime["finalised_on"] is not None:
+        raise InputError(
+            f"Crime {crime['reference']} is finalised; reopen it before changing its holder."
+        )
+    if crime["holder_id"] is None:
+        raise InputError(f"Crime {crime['reference']} is already unallocated; nothing to do.")
+    conn.execute(
+        update(allocation_table)
+        .where(allocation_table.c.crime_id == crime["id"], allocation_table.c.end_at.is_(None))
+        .values(end_at=at, ended_by=actor, end_reason=reason)
+    )
+    conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(holder_id=None))
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="unassign",
+        crime_ref=str(crime["reference"]),
+        collar=str(crime["holder"]),
+        reason=reason,
+    )
+    return str(crime["holder"])
+
+
+# --- reading the decision log --------------------------------------------------------------
+
+HISTORY_COLUMNS = ("at", "actor", "kind", "crime", "officer", "reason", "detail")
+
+
+def history(
+    conn: Connection,
+    *,
+    reference: str | None = None,
+    collar: str | None = None,
+    kinds: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Decision-log entries, newest first, for one crime, one officer, or everyone.
+
+    Each row has HISTORY_COLUMNS; ``detail`` is the entry's detail as a dict. Both
+    filters use the log's (crime_ref, id) and (collar, id) indexes.
+    """
+    import json
+
+    table = log.log_table
+    query = select(
+        table.c.at,
+        table.c.actor,
+        table.c.kind,
+        table.c.crime_ref.label("crime"),
+        table.c.collar.label("officer"),
+        table.c.reason,
+        table.c.detail,
+    ).order_by(table.c.id.desc())
+    if reference is not None:
+        query = query.where(table.c.crime_ref == reference.strip())
+    if collar is not None:
+        query = query.where(table.c.collar == collar.strip().upper())
+    if kinds:
+        query = query.where(table.c.kind.in_(list(kinds)))
+    if limit:
+        query = query.limit(limit)
+    rows = []
+    for row in conn.execute(query):
+        record = dict(row._mapping)
+        try:
+            record["detail"] = json.loads(record["detail"] or "{}")
+        except ValueError:
+            record["detail"] = {"text": record["detail"]}
+        rows.append(record)
+    return rows
+
+
+def summarise_detail(detail: Any) -> str:
+    """A log entry's detail as one line: ``from: XY9; warnings: ...; override: ...``."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    parts = []
+    if "old" in detail and "new" in detail:  # a policy or matrix change
+        what = detail.get("setting") or detail.get("crime_type") or "value"
+        parts.append(f"{what}: {detail['old']} -> {detail['new']}")
+        detail = {
+            k: v for k, v in detail.items() if k not in ("old", "new", "setting", "crime_type")
+        }
+    for key, value in detail.items():
+        if key in ("codes", "overridden"):
+            continue  # the warnings say the same in words
+        if value is None:
+            continue
+        if isinstance(value, list) and len(value) == 2 and key not in ("warnings",):
+            value = f"{value[0]} -> {value[1]}"  # an officer update's [old, new]
+        elif isinstance(value, list):
+            value = "; ".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        parts.append(f"{key}: {value}")
+    return "; ".join(parts)

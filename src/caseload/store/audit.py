@@ -1,0 +1,663 @@
+"""The audit's queries: one SQL query per finding code, over ``live_holdings(as_of)``.
+
+Every check is a set-based query (joins, grouped aggregates, window functions)
+that the database runs over the whole store; Python only turns the finding rows
+it returns into sentences. So the audit scales with the database, not with a
+loop, and ``--as-of`` works for every code because each query starts from the
+same building block as ``workload``: ``store.holdings.live_holdings(as_of)``.
+
+How "since" is derived (the day from which a finding has held, where SQL can say):
+
+* ``inexperienced-over-limit`` / ``over-capacity``: the officer's current holdings
+  ranked by the start of their allocation interval; the start of the (limit+1)-th
+  is the moment since which they have continuously held more than the limit (of
+  the crimes they hold now; an earlier spell over the limit is not joined on).
+* ``holder-unavailable``: the later of the officer's last logged status change and
+  the start of their oldest current holding.
+* ``accreditation-mismatch``: the start of the current holder's interval.
+* ``victim-notify-overdue``: the day after the deadline.
+* ``unallocated``: the later of the report date and the end of the crime's last
+  allocation interval.
+* ``review-overdue`` / ``victim-update-overdue``: the day after the interval ran
+  out (last review, last update, or the report date, plus the interval), or the
+  day after an explicit next-review date, whichever came first.
+* ``reassign-churn``: the start of the interval that made one reassignment too many.
+
+Victims' Code deadlines are counted in working days in Python (``domain.workdays``)
+for each distinct key-event date only (at most one per calendar day of the
+store's history), then joined to the events as a small ``VALUES`` calendar; no
+Python loop runs over the crimes or events themselves.
+
+Rebuilt for a past day: who held what and what was live (from the intervals),
+reviews, events and updates dated up to that day. Officers' status, trainee flag,
+capacity and accreditation, and a crime's agreed update frequency, are current
+values: the store keeps no history of them (status changes are in the decision log,
+which dates ``holder-unavailable`` but is not replayed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    and_,
+    case,
+    column,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    values,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.functions import GenericFunction
+
+from caseload.domain.audit import CODES, counts_from, experienced_cutoff, finding
+from caseload.domain.levels import RANK
+from caseload.domain.officers import UNAVAILABLE_STATUSES
+from caseload.domain.policy import Policy
+from caseload.domain.workdays import add_working_days
+from caseload.store.holdings import end_of_day, live_holdings
+from caseload.store.models import (
+    Allocation,
+    AuditRun,
+    Crime,
+    KeyEvent,
+    LogEntry,
+    Officer,
+    Review,
+    Team,
+    VictimUpdate,
+)
+
+crime_table = Crime.__table__  # type: ignore[attr-defined]
+officer_table = Officer.__table__  # type: ignore[attr-defined]
+team_table = Team.__table__  # type: ignore[attr-defined]
+allocation_table = Allocation.__table__  # type: ignore[attr-defined]
+review_table = Review.__table__  # type: ignore[attr-defined]
+event_table = KeyEvent.__table__  # type: ignore[attr-defined]
+update_table = VictimUpdate.__table__  # type: ignore[attr-defined]
+log_table = LogEntry.__table__  # type: ignore[attr-defined]
+audit_run_table = AuditRun.__table__  # type: ignore[attr-defined]
+
+BATCH = 2000
+
+
+# --- portable date functions (SQLite keeps dates as ISO text) ------------------------------
+
+
+class day_of(GenericFunction[date]):  # noqa: N801 - reads as SQL
+    """The calendar date of a timestamp."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(day_of)
+def _day_of_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+@compiles(day_of, "sqlite")
+def _day_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+class plus_days(GenericFunction[date]):  # noqa: N801 - reads as SQL
+    """A date plus a whole number of days (both SQL expressions)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(plus_days)
+def _plus_days_default(element: Any, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"(CAST({compiler.process(day, **kw)} AS DATE) + {compiler.process(days, **kw)})"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return (
+        f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(days, **kw)}) || ' days')"
+    )
+
+
+def _later(a: Any, b: Any) -> Any:
+    """The later of two dates; ``b`` when ``a`` is NULL."""
+    return case((a > b, a), else_=b)
+
+
+def _level_rank(expr: Any) -> Any:
+    return case({level: rank for level, rank in RANK.items()}, value=expr, else_=0)
+
+
+def _as_date(value: date) -> Any:
+    return literal(value, Date())
+
+
+# --- the audit -----------------------------------------------------------------------------
+
+
+@dataclass
+class Audit:
+    """One audit run's parameters and its queries, built once, run for counts and rows."""
+
+    conn: Connection
+    policy: Policy
+    as_of: date | None = None
+    team_id: int | None = None
+    today: date = field(default_factory=date.today)
+    _queries: dict[str, Select[Any] | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def day(self) -> date:
+        """The day audited: the as-of day, else today."""
+        return self.as_of or self.today
+
+    @property
+    def end(self) -> datetime:
+        return end_of_day(self.day)
+
+    # -- shared building blocks --
+
+    def _holdings(self) -> Any:
+        return live_holdings(self.as_of)
+
+    def _held(self, h: Any) -> Any:
+        """Holdings with an owner, with the start of the interval in which it is held."""
+        a = allocation_table
+        # A crime has at most one interval open at a moment, and it is the holder's, so the
+        # join is by crime alone: that lets the database use the (crime_id, ...) indexes
+        # instead of walking every interval of each officer.
+        if self.as_of is None:
+            interval = and_(a.c.crime_id == h.c.crime_id, a.c.end_at.is_(None))
+        else:
+            interval = and_(
+                a.c.crime_id == h.c.crime_id,
+                a.c.start_at < self.end,
+                or_(a.c.end_at.is_(None), a.c.end_at >= self.end),
+            )
+        return (
+            select(
+                h.c.crime_id,
+                h.c.holder_id,
+                h.c.team_id,
+                func.coalesce(a.c.start_at, h.c.reported_on).label("held_at"),
+                func.coalesce(day_of(a.c.start_at), h.c.reported_on).label("held_since"),
+            )
+            .select_from(h)
+            .outerjoin(a, interval)
+            .where(h.c.holder_id.is_not(None))
+            .subquery("held")
+        )
+
+    def _officer_load(self) -> Any:
+        """Per holding officer: live count, first holding, and the day the count passed
+        the inexperienced limit and their personal capacity."""
+        held = self._held(self._holdings())
+        o = officer_table
+        ranked = (
+            select(
+                held.c.holder_id,
+                held.c.held_since,
+                func.row_number()
+                .over(partition_by=held.c.holder_id, order_by=(held.c.held_at, held.c.crime_id))
+                .label("rn"),
+            )
+        ).subquery("ranked")
+        over_limit = self.policy.inexperienced_limit + 1
+        return (
+            select(
+                ranked.c.holder_id,
+                func.count().label("live"),
+                func.min(ranked.c.held_since).label("first_held"),
+                func.max(case((ranked.c.rn == over_limit, ranked.c.held_since))).label(
+                    "over_limit_since"
+                ),
+                func.max(case((ranked.c.rn == o.c.capacity + 1, ranked.c.held_since))).label(
+                    "over_capacity_since"
+                ),
+            )
+            .join(o, o.c.id == ranked.c.holder_id)
+            .group_by(ranked.c.holder_id)
+            .subquery("load")
+        )
+
+    def _officer_finding(self, load: Any, *extra: Any) -> Select[Any]:
+        o, t = officer_table, team_table
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                o.c.rank,
+                o.c.name,
+                o.c.status,
+                o.c.accreditation,
+                load.c.live,
+                *extra,
+            )
+            .select_from(load)
+            .join(o, o.c.id == load.c.holder_id)
+            .join(t, t.c.id == o.c.team_id)
+        )
+        if self.team_id is not None:
+            query = query.where(o.c.team_id == self.team_id)
+        return query.order_by(t.c.name, o.c.collar)
+
+    def _crime_scope(self, query: Select[Any], h: Any) -> Select[Any]:
+        if self.team_id is not None:
+            query = query.where(h.c.team_id == self.team_id)
+        return query
+
+    # -- one query per code --
+
+    def q_inexperienced_over_limit(self) -> Select[Any]:
+        load = self._officer_load()
+        o = officer_table
+        cutoff = experienced_cutoff(self.day, self.policy.inexperienced_months)
+        inexperienced = (
+            o.c.trainee.is_(True)
+            if cutoff is None
+            else or_(o.c.trainee.is_(True), o.c.investigator_since > _as_date(cutoff))
+        )
+        return self._officer_finding(
+            load,
+            literal(self.policy.inexperienced_limit).label("limit"),
+            load.c.over_limit_since.label("since"),
+        ).where(load.c.live > self.policy.inexperienced_limit, inexperienced)
+
+    def q_over_capacity(self) -> Select[Any]:
+        load = self._officer_load()
+        o = officer_table
+        return self._officer_finding(
+            load, o.c.capacity.label("limit"), load.c.over_capacity_since.label("since")
+        ).where(o.c.capacity.is_not(None), load.c.live > o.c.capacity)
+
+    def q_holder_unavailable(self) -> Select[Any]:
+        load = self._officer_load()
+        o, g = officer_table, log_table
+        # The last logged change that set the officer's status (add, update, status, import).
+        status_changed = (
+            select(day_of(func.max(g.c.at)))
+            .where(
+                g.c.collar == o.c.collar,
+                g.c.kind.like("officer%"),
+                g.c.detail.like('%"status"%'),
+                g.c.at < self.end,
+            )
+            .scalar_subquery()
+        )
+        return self._officer_finding(
+            load, _later(status_changed, load.c.first_held).label("since")
+        ).where(o.c.status.in_(UNAVAILABLE_STATUSES), load.c.live > 0)
+
+    def q_accreditation_mismatch(self) -> Select[Any]:
+        h = self._holdings()
+        held = self._held(h)
+        o, t = officer_table, team_table
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                o.c.rank,
+                o.c.name,
+                o.c.accreditation,
+                h.c.reference,
+                h.c.crime_type,
+                h.c.required_level,
+                held.c.held_since.label("since"),
+            )
+            .select_from(h)
+            .join(held, held.c.crime_id == h.c.crime_id)
+            .join(o, o.c.id == h.c.holder_id)
+            .join(t, t.c.id == h.c.team_id)
+            .where(_level_rank(h.c.required_level) > _level_rank(o.c.accreditation))
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+        )
+
+    def _notify_calendar(self) -> Any | None:
+        """``VALUES (event_on, due_standard, due_enhanced)`` for each distinct key-event date
+        of a live crime whose earliest deadline has passed; None when there is none."""
+        h = self._holdings()
+        e = event_table
+        query = (
+            select(e.c.occurred_on)
+            .distinct()
+            .join(h, h.c.crime_id == e.c.crime_id)
+            .where(e.c.occurred_on <= _as_date(self.day))
+        )
+        query = self._crime_scope(query, h)
+        standard = self.policy.notify_working_days
+        enhanced = self.policy.notify_working_days_enhanced
+        rows = []
+        for (event_on,) in self.conn.execute(query):
+            due_standard = add_working_days(event_on, standard)
+            due_enhanced = add_working_days(event_on, enhanced)
+            if min(due_standard, due_enhanced) < self.day:
+                rows.append((event_on, due_standard, due_enhanced))
+        if not rows:
+            return None
+        return (
+            values(
+                column("event_on", Date),
+                column("due_standard", Date),
+                column("due_enhanced", Date),
+                name="notify_calendar",
+            )
+            .data(rows)
+            .cte("notify_calendar")
+        )
+
+    def q_victim_notify_overdue(self) -> Select[Any] | None:
+        calendar = self._notify_calendar()
+        if calendar is None:
+            return None
+        h = self._holdings()
+        e, u, o, t = event_table, update_table, officer_table, team_table
+        deadline = case(
+            (h.c.victim_enhanced.is_(True), calendar.c.due_enhanced),
+            else_=calendar.c.due_standard,
+        )
+        working_days = case(
+            (h.c.victim_enhanced.is_(True), self.policy.notify_working_days_enhanced),
+            else_=self.policy.notify_working_days,
+        )
+        told = exists().where(
+            u.c.crime_id == e.c.crime_id,
+            u.c.updated_on >= e.c.occurred_on,
+            u.c.updated_on <= deadline,
+        )
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                o.c.rank,
+                o.c.name,
+                h.c.reference,
+                h.c.victim_enhanced,
+                e.c.kind,
+                e.c.occurred_on,
+                deadline.label("deadline"),
+                working_days.label("working_days"),
+            )
+            .select_from(e)
+            .join(h, h.c.crime_id == e.c.crime_id)
+            .join(calendar, calendar.c.event_on == e.c.occurred_on)
+            .join(t, t.c.id == h.c.team_id)
+            .outerjoin(o, o.c.id == h.c.holder_id)
+            .where(deadline < _as_date(self.day), ~told)
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference, e.c.occurred_on, e.c.id
+        )
+
+    def q_unallocated(self) -> Select[Any]:
+        h = self._holdings()
+        a, t = allocation_table, team_table
+        last_end = (
+            select(day_of(func.max(a.c.end_at)))
+            .where(a.c.crime_id == h.c.crime_id, a.c.end_at < self.end)
+            .scalar_subquery()
+        )
+        since = _later(last_end, h.c.reported_on)
+        cutoff = self.day - timedelta(days=self.policy.unallocated_days)
+        inner = self._crime_scope(
+            select(
+                h.c.team_id,
+                h.c.reference,
+                since.label("since"),
+            ).where(h.c.holder_id.is_(None)),
+            h,
+        ).subquery("unheld")
+        return (
+            select(
+                t.c.name.label("team"),
+                null().label("collar"),
+                inner.c.reference,
+                inner.c.since,
+                literal(self.policy.unallocated_days).label("limit"),
+            )
+            .join(t, t.c.id == inner.c.team_id)
+            .where(inner.c.since < _as_date(cutoff))
+            .order_by(t.c.name, inner.c.reference)
+        )
+
+    def q_review_overdue(self) -> Select[Any]:
+        h = self._holdings()
+        r, o, t = review_table, officer_table, team_table
+        latest = (
+            select(
+                r.c.crime_id,
+                r.c.reviewed_on,
+                r.c.next_due,
+                func.row_number()
+                .over(partition_by=r.c.crime_id, order_by=(r.c.reviewed_on.desc(), r.c.id.desc()))
+                .label("rn"),
+            )
+            .where(r.c.reviewed_on <= _as_date(self.day))
+            .subquery("latest_review")
+        )
+        base = func.coalesce(latest.c.reviewed_on, h.c.reported_on)
+        cutoff = self.day - timedelta(days=self.policy.review_days)
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                h.c.reference,
+                h.c.reported_on,
+                latest.c.reviewed_on.label("last_review"),
+                latest.c.next_due,
+                literal(self.policy.review_days).label("limit"),
+            )
+            .select_from(h)
+            .outerjoin(latest, and_(latest.c.crime_id == h.c.crime_id, latest.c.rn == 1))
+            .join(t, t.c.id == h.c.team_id)
+            .outerjoin(o, o.c.id == h.c.holder_id)
+            .where(
+                or_(
+                    base < _as_date(cutoff),
+                    and_(latest.c.next_due.is_not(None), latest.c.next_due < _as_date(self.day)),
+                )
+            )
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+        )
+
+    def q_victim_update_overdue(self) -> Select[Any]:
+        h = self._holdings()
+        u, c, o, t = update_table, crime_table, officer_table, team_table
+        last = (
+            select(u.c.crime_id, func.max(u.c.updated_on).label("last_update"))
+            .where(u.c.updated_on <= _as_date(self.day))
+            .group_by(u.c.crime_id)
+            .subquery("last_update")
+        )
+        every = func.coalesce(c.c.victim_update_every, self.policy.victim_update_days)
+        base = func.coalesce(last.c.last_update, h.c.reported_on)
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                h.c.reference,
+                h.c.reported_on,
+                last.c.last_update,
+                every.label("limit"),
+                c.c.victim_update_every.is_not(None).label("agreed"),
+            )
+            .select_from(h)
+            .join(c, c.c.id == h.c.crime_id)
+            .outerjoin(last, last.c.crime_id == h.c.crime_id)
+            .join(t, t.c.id == h.c.team_id)
+            .outerjoin(o, o.c.id == h.c.holder_id)
+            .where(plus_days(base, every) < _as_date(self.day))
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+        )
+
+    def q_reassign_churn(self) -> Select[Any]:
+        h = self._holdings()
+        a, o, t = allocation_table, officer_table, team_table
+        crossing = self.policy.reassign_churn + 2  # the interval making churn+1 reassignments
+        ranked = (
+            select(
+                a.c.crime_id,
+                a.c.start_at,
+                func.row_number()
+                .over(partition_by=a.c.crime_id, order_by=(a.c.start_at, a.c.id))
+                .label("rn"),
+            )
+            .where(a.c.start_at < self.end)
+            .subquery("intervals")
+        )
+        churn = (
+            select(
+                ranked.c.crime_id,
+                (func.count() - 1).label("reassignments"),
+                func.max(case((ranked.c.rn == crossing, ranked.c.start_at))).label("crossed_at"),
+            )
+            .group_by(ranked.c.crime_id)
+            .having(func.count() - 1 > self.policy.reassign_churn)
+            .subquery("churn")
+        )
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                h.c.reference,
+                churn.c.reassignments,
+                day_of(churn.c.crossed_at).label("since"),
+                literal(self.policy.reassign_churn).label("limit"),
+            )
+            .select_from(h)
+            .join(churn, churn.c.crime_id == h.c.crime_id)
+            .join(t, t.c.id == h.c.team_id)
+            .outerjoin(o, o.c.id == h.c.holder_id)
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+        )
+
+    # -- running --
+
+    def query(self, code: str) -> Select[Any] | None:
+        if code not in self._queries:
+            builder: Callable[[], Select[Any] | None] = getattr(self, "q_" + code.replace("-", "_"))
+            self._queries[code] = builder()
+        return self._queries[code]
+
+    def count(self, code: str) -> int:
+        query = self.query(code)
+        if query is None:
+            return 0
+        inner = query.order_by(None).subquery()
+        return int(self.conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Counts by code (every code, in order) and by severity: one count per query."""
+        return counts_from({code: self.count(code) for code in CODES})
+
+    def rows(self, code: str) -> Iterator[dict[str, Any]]:
+        """The code's finding rows as the query returns them, streamed in batches."""
+        query = self.query(code)
+        if query is None:
+            return
+        result = self.conn.execution_options(yield_per=BATCH).execute(query)
+        for row in result:
+            yield _with_since(code, dict(row._mapping), self.day, self.policy)
+
+    def findings(self, codes: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
+        """Every finding, in code order (high severity first), then team, collar, crime."""
+        for code in codes or tuple(CODES):
+            for row in self.rows(code):
+                yield finding(code, row, self.day)
+
+
+def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> dict[str, Any]:
+    """Fill in the 'since' of a finding row where it is date arithmetic on its columns."""
+    one = timedelta(days=1)
+    if code == "victim-notify-overdue":
+        row["since"] = row["deadline"] + one
+    elif code == "review-overdue":
+        base = row["last_review"] or row["reported_on"]
+        candidates = []
+        if (day - base).days > policy.review_days:
+            candidates.append(base + timedelta(days=policy.review_days) + one)
+        if row["next_due"] is not None and row["next_due"] < day:
+            candidates.append(row["next_due"] + one)
+        row["since"] = min(candidates)
+    elif code == "victim-update-overdue":
+        base = row["last_update"] or row["reported_on"]
+        row["since"] = base + timedelta(days=int(row["limit"])) + one
+    elif isinstance(row.get("since"), datetime):
+        row["since"] = row["since"].date()
+    return row
+
+
+def team_id_for(conn: Connection, team: str | None) -> int | None:
+    if not team:
+        return None
+    from caseload.store.reference import team_id
+
+    return team_id(conn, team)
+
+
+# --- recorded runs -------------------------------------------------------------------------
+
+
+def record_run(
+    conn: Connection,
+    *,
+    at: datetime,
+    as_of: date,
+    team: str | None,
+    counts: dict[str, dict[str, int]],
+) -> int:
+    """Store one audit run's counts (for ``audit trend``); returns its id."""
+    document = {"team": team, **counts}
+    result = conn.execute(
+        insert(audit_run_table).values(
+            at=at, as_of=as_of, counts=json.dumps(document, sort_keys=True)
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def list_runs(conn: Connection, *, team: str | None, limit: int) -> list[dict[str, Any]]:
+    """The latest ``limit`` recorded runs for the whole store (or one team), oldest first."""
+    r = audit_run_table
+    query = select(r.c.id, r.c.at, r.c.as_of, r.c.counts).order_by(r.c.at.desc(), r.c.id.desc())
+    runs: list[dict[str, Any]] = []
+    wanted = team.strip().lower() if team else None
+    for row in conn.execution_options(yield_per=BATCH).execute(query):
+        document = json.loads(row.counts)
+        run_team = document.get("team")
+        if (run_team.lower() if run_team else None) != wanted:
+            continue
+        runs.append(
+            {
+                "at": row.at,
+                "as_of": row.as_of,
+                "team": run_team,
+                "by_code": document.get("by_code", {}),
+            }
+        )
+        if len(runs) >= limit:
+            break
+    runs.reverse()
+    return runs

@@ -1,0 +1,256 @@
+"""What the allocation engine reads and writes: loads for planning, crime links, plans.
+
+* ``load_officers`` reads a team's officers (or everyone's) with their live count and
+  weighted load in ONE query (officer JOIN team LEFT JOIN a grouped aggregate of live
+  crimes by holder); ``load_crimes`` reads the team's live crimes with the start of
+  the current holding and the number of reassignments in ONE query; ``load_links``
+  reads the crime links that touch them. Planning then happens in memory
+  (``domain.planning``).
+* ``apply_plan`` executes a plan through ``store.allocation.allocate_many`` (the one
+  write path, which re-checks every policy rule) with the plan id on each interval,
+  inside the caller's write transaction.
+* ``link_crimes`` records that two crimes share a victim, a suspect or a series.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy.engine import Connection
+
+from caseload.domain.officers import is_inexperienced, whole_months_between
+from caseload.domain.planning import LiveCrime, OfficerLoad, Plan, plan_rebalance
+from caseload.domain.policy import Policy
+from caseload.errors import InputError
+from caseload.store import log
+from caseload.store.models import Allocation, Crime, CrimeLink, Officer, Team
+from caseload.store.reference import load_policy, team_id
+
+crime_table = Crime.__table__  # type: ignore[attr-defined]
+officer_table = Officer.__table__  # type: ignore[attr-defined]
+team_table = Team.__table__  # type: ignore[attr-defined]
+allocation_table = Allocation.__table__  # type: ignore[attr-defined]
+link_table = CrimeLink.__table__  # type: ignore[attr-defined]
+
+LINK_KINDS = ("victim", "suspect", "series")
+
+
+def weight_expression(policy: Policy) -> Any:
+    """SQL for one live crime's weight under the policy (``none`` counts as PIP1)."""
+    level = crime_table.c.required_level
+    return case(
+        (level == "PIP2", policy.weight_pip2),
+        (level == "PIP3", policy.weight_pip3),
+        (level == "PIP4", policy.weight_pip4),
+        else_=policy.weight_pip1,
+    )
+
+
+def load_officers(
+    conn: Connection,
+    policy: Policy,
+    *,
+    teams: Collection[int] | None = None,
+    on: date | None = None,
+) -> list[OfficerLoad]:
+    """Officers of ``teams`` (all when None), plus anyone from elsewhere holding a live
+    crime of those teams, each with live count and weighted load: one query."""
+    o, c, t = officer_table, crime_table, team_table
+    on = on or date.today()
+    loads = (
+        select(
+            c.c.holder_id,
+            func.count().label("live"),
+            func.sum(weight_expression(policy)).label("weighted"),
+        )
+        .where(c.c.finalised_on.is_(None), c.c.holder_id.is_not(None))
+        .group_by(c.c.holder_id)
+        .subquery("loads")
+    )
+    query = (
+        select(
+            o.c.id,
+            o.c.collar,
+            o.c.name,
+            o.c.team_id,
+            t.c.name.label("team"),
+            o.c.accreditation,
+            o.c.status,
+            o.c.capacity,
+            o.c.trainee,
+            o.c.investigator_since,
+            func.coalesce(loads.c.live, 0).label("live"),
+            func.coalesce(loads.c.weighted, 0).label("weighted"),
+        )
+        .join(t, t.c.id == o.c.team_id)
+        .outerjoin(loads, loads.c.holder_id == o.c.id)
+    )
+    if teams is not None:
+        holders = select(c.c.holder_id).where(
+            c.c.team_id.in_(list(teams)), c.c.finalised_on.is_(None), c.c.holder_id.is_not(None)
+        )
+        query = query.where(or_(o.c.team_id.in_(list(teams)), o.c.id.in_(holders)))
+    return [
+        OfficerLoad(
+            id=int(row.id),
+            collar=str(row.collar),
+            name=str(row.name),
+            team_id=int(row.team_id),
+            team=str(row.team),
+            accreditation=str(row.accreditation),
+            status=str(row.status),
+            inexperienced=is_inexperienced(
+                trainee=bool(row.trainee),
+                investigator_since=row.investigator_since,
+                on=on,
+                inexperienced_months=policy.inexperienced_months,
+            ),
+            experience_months=whole_months_between(row.investigator_since, on),
+            capacity=row.capacity,
+            live=int(row.live),
+            weighted_load=int(row.weighted),
+        )
+        for row in conn.execute(query.order_by(o.c.id))
+    ]
+
+
+def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> list[LiveCrime]:
+    """Live crimes of ``teams`` (all when None) with the start of the current holding
+    and how many times each was reassigned: one query."""
+    c, a = crime_table, allocation_table
+    intervals = select(a.c.crime_id, func.count().label("n")).group_by(a.c.crime_id).subquery("n")
+    current = a.alias("current")
+    query = (
+        select(
+            c.c.id,
+            c.c.reference,
+            c.c.team_id,
+            c.c.required_level,
+            c.c.victim_enhanced,
+            c.c.holder_id,
+            current.c.start_at,
+            func.coalesce(intervals.c.n, 0).label("intervals"),
+        )
+        .outerjoin(current, and_(current.c.crime_id == c.c.id, current.c.end_at.is_(None)))
+        .outerjoin(intervals, intervals.c.crime_id == c.c.id)
+        .where(c.c.finalised_on.is_(None))
+    )
+    if teams is not None:
+        query = query.where(c.c.team_id.in_(list(teams)))
+    return [
+        LiveCrime(
+            id=int(row.id),
+            reference=str(row.reference),
+            team_id=int(row.team_id),
+            required_level=str(row.required_level),
+            victim_enhanced=bool(row.victim_enhanced),
+            holder_id=row.holder_id,
+            allocated_at=row.start_at,
+            reassignments=max(int(row.intervals) - 1, 0),
+        )
+        for row in conn.execute(query.order_by(c.c.id))
+    ]
+
+
+def load_links(conn: Connection, *, teams: Collection[int] | None = None) -> dict[int, list[int]]:
+    """Crime id -> ids of the crimes linked to it (both directions), for ``teams``."""
+    lk, c = link_table, crime_table
+    query = select(lk.c.crime_a_id, lk.c.crime_b_id)
+    if teams is not None:
+        in_scope = select(c.c.id).where(c.c.team_id.in_(list(teams)))
+        query = query.where(or_(lk.c.crime_a_id.in_(in_scope), lk.c.crime_b_id.in_(in_scope)))
+    links: dict[int, list[int]] = defaultdict(list)
+    for a_id, b_id in conn.execute(query):
+        links[int(a_id)].append(int(b_id))
+        links[int(b_id)].append(int(a_id))
+    return {k: sorted(v) for k, v in links.items()}
+
+
+def linked_holders(conn: Connection, crime_id: int) -> dict[int, list[str]]:
+    """Officer id -> references of live crimes linked to ``crime_id`` that they hold."""
+    lk, c = link_table, crime_table
+    other = case((lk.c.crime_a_id == crime_id, lk.c.crime_b_id), else_=lk.c.crime_a_id)
+    query = (
+        select(c.c.holder_id, c.c.reference)
+        .select_from(lk)
+        .join(c, c.c.id == other)
+        .where(
+            or_(lk.c.crime_a_id == crime_id, lk.c.crime_b_id == crime_id),
+            c.c.finalised_on.is_(None),
+            c.c.holder_id.is_not(None),
+        )
+    )
+    held: dict[int, list[str]] = defaultdict(list)
+    for holder_id, reference in conn.execute(query):
+        held[int(holder_id)].append(str(reference))
+    return dict(held)
+
+
+def scope(conn: Connection, team: str | None) -> list[int] | None:
+    """The team ids a command covers: one named team, or None for the whole store."""
+    return [team_id(conn, team)] if team else None
+
+
+def plan_for(conn: Connection, team: str | None, *, on: date | None = None) -> Plan:
+    """Load the scope (one query each for officers and crimes) and plan in memory."""
+    policy = load_policy(conn)
+    teams = scope(conn, team)
+    officers = load_officers(conn, policy, teams=teams, on=on)
+    crimes = load_crimes(conn, teams=teams)
+    links = load_links(conn, teams=teams)
+    every = (
+        teams
+        if teams is not None
+        else [int(i) for i in conn.execute(select(team_table.c.id)).scalars()]
+    )
+    return plan_rebalance(officers, crimes, policy, links=links, teams=every)
+
+
+def apply_plan(conn: Connection, plan: Plan, *, actor: str, at: datetime, reason: str) -> int:
+    """Execute every move through the one allocation path, with the plan id; returns the
+    number of moves. Runs inside the caller's write transaction."""
+    from caseload.store.allocation import AllocationRequest, allocate_many
+
+    requests = [
+        AllocationRequest(
+            crime_id=m.crime_id, reference=m.reference, officer_id=m.to_id, collar=m.to_collar
+        )
+        for m in plan.moves
+    ]
+    allocate_many(conn, requests, actor=actor, at=at, reason=reason, plan_id=plan.plan_id)
+    return len(requests)
+
+
+def link_crimes(
+    conn: Connection, first: str, second: str, *, kind: str, actor: str, at: datetime
+) -> tuple[str, str]:
+    """Record that two crimes share a victim, a suspect or a series; logged."""
+    from caseload.store.crimes import find
+
+    a, b = find(conn, first), find(conn, second)
+    if a["id"] == b["id"]:
+        raise InputError(f"A crime cannot be linked to itself ({a['reference']}).")
+    low, high = sorted((int(a["id"]), int(b["id"])))
+    exists = conn.execute(
+        select(link_table.c.kind).where(
+            link_table.c.crime_a_id == low, link_table.c.crime_b_id == high
+        )
+    ).first()
+    if exists:
+        raise InputError(
+            f"{a['reference']} and {b['reference']} are already linked ({exists.kind})."
+        )
+    conn.execute(insert(link_table).values(crime_a_id=low, crime_b_id=high, kind=kind))
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="crime-link",
+        crime_ref=str(a["reference"]),
+        detail={"linked": str(b["reference"]), "link": kind},
+    )
+    return str(a["reference"]), str(b["reference"])

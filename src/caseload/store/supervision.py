@@ -1,0 +1,252 @@
+"""Supervision and victim contact: reviews, key events, victim updates, agreed frequency.
+
+Each record is one row (``review``, ``key_event``, ``victim_update``) plus one
+decision-log entry, written in the caller's transaction. The audit reads these
+tables with grouped queries; nothing here keeps running totals.
+
+``add_many`` is the bulk path the CSV import uses: rows already validated and
+resolved to crime ids, inserted with executemany and logged with one
+``log.append_many``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Connection
+
+from caseload.domain.events import describe_event
+from caseload.errors import InputError
+from caseload.store import log
+from caseload.store.crimes import crime_table, find
+from caseload.store.models import KeyEvent, Review, VictimUpdate
+
+review_table = Review.__table__  # type: ignore[attr-defined]
+event_table = KeyEvent.__table__  # type: ignore[attr-defined]
+victim_update_table = VictimUpdate.__table__  # type: ignore[attr-defined]
+
+BATCH = 5000
+
+
+def check_day(crime: Mapping[str, Any], on: date, *, today: date, what: str) -> None:
+    """A record's date must fall between the crime's report and today."""
+    if on > today:
+        raise InputError(f"The {what} date {on} is in the future.")
+    if on < crime["reported_on"]:
+        raise InputError(
+            f"The {what} date {on} is before {crime['reference']} was reported "
+            f"({crime['reported_on']})."
+        )
+
+
+def record_review(
+    conn: Connection,
+    reference: str,
+    *,
+    note: str,
+    on: date,
+    next_due: date | None,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Record a supervisory review of a live crime; returns the crime."""
+    crime = find(conn, reference)
+    if crime["finalised_on"] is not None:
+        raise InputError(
+            f"Crime {crime['reference']} was finalised on {crime['finalised_on']}; "
+            "only live crimes are reviewed."
+        )
+    check_day(crime, on, today=at.date(), what="review")
+    if next_due is not None and next_due <= on:
+        raise InputError(f"The next review date {next_due} must be after the review ({on}).")
+    conn.execute(
+        insert(review_table).values(
+            crime_id=crime["id"], reviewed_on=on, at=at, actor=actor, note=note, next_due=next_due
+        )
+    )
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="review",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        reason=note,
+        detail={"on": on.isoformat(), "next_due": next_due.isoformat() if next_due else None},
+    )
+    return crime
+
+
+def record_event(
+    conn: Connection, reference: str, *, kind: str, on: date, actor: str, at: datetime
+) -> dict[str, Any]:
+    """Record a key investigative event (``domain.events`` code); returns the crime."""
+    crime = find(conn, reference)
+    check_day(crime, on, today=at.date(), what="event")
+    conn.execute(
+        insert(event_table).values(
+            crime_id=crime["id"], kind=kind, occurred_on=on, at=at, actor=actor
+        )
+    )
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="key-event",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        reason=describe_event(kind),
+        detail={"event": kind, "on": on.isoformat()},
+    )
+    return crime
+
+
+def record_victim_update(
+    conn: Connection, reference: str, *, note: str, on: date, actor: str, at: datetime
+) -> dict[str, Any]:
+    """Record that the victim was told (an update); returns the crime."""
+    crime = find(conn, reference)
+    check_day(crime, on, today=at.date(), what="victim update")
+    conn.execute(
+        insert(victim_update_table).values(
+            crime_id=crime["id"], updated_on=on, at=at, actor=actor, note=note
+        )
+    )
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="victim-update",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        reason=note,
+        detail={"on": on.isoformat()},
+    )
+    return crime
+
+
+def set_update_frequency(
+    conn: Connection,
+    reference: str,
+    *,
+    every: int | None,
+    actor: str,
+    at: datetime,
+) -> tuple[int | None, dict[str, Any]]:
+    """Store (or with None clear) the update frequency agreed with the victim, in days.
+
+    Returns the old value and the crime; an unchanged value writes nothing.
+    """
+    crime = find(conn, reference)
+    old = crime["victim_update_every"]
+    if old == every:
+        return old, crime
+    conn.execute(
+        update(crime_table).where(crime_table.c.id == crime["id"]).values(victim_update_every=every)
+    )
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="victim-frequency",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        detail={"old": old, "new": every},
+    )
+    return old, crime
+
+
+# --- bulk (import) -------------------------------------------------------------------------
+
+_TABLES = {
+    "review": (review_table, "reviewed_on"),
+    "key-event": (event_table, "occurred_on"),
+    "victim-update": (victim_update_table, "updated_on"),
+}
+
+
+def add_many(
+    conn: Connection,
+    kind: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Insert validated rows of one kind (``review``, ``key-event``, ``victim-update``).
+
+    Each row holds ``crime_id``, ``reference``, ``holder`` (collar or None), ``on``,
+    ``note`` (reviews and updates), ``next_due`` (reviews) or ``kind`` (events), and
+    optionally ``actor`` (who made it; default ``actor``).
+    Rows are written in batches with one log entry each; returns how many.
+    """
+    table, day_column = _TABLES[kind]
+    batch: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    total = 0
+
+    def flush() -> None:
+        if batch:
+            conn.execute(insert(table), batch)
+            log.append_many(conn, entries)
+            batch.clear()
+            entries.clear()
+
+    for row in rows:
+        who = row.get("actor") or actor
+        record: dict[str, Any] = {
+            "crime_id": row["crime_id"],
+            day_column: row["on"],
+            "at": at,
+            "actor": who,
+        }
+        detail: dict[str, Any] = {"on": row["on"].isoformat()}
+        reason = row.get("note") or ""
+        if kind == "review":
+            record["note"] = row["note"]
+            record["next_due"] = row.get("next_due")
+            due = row.get("next_due")
+            detail["next_due"] = due.isoformat() if due else None
+        elif kind == "victim-update":
+            record["note"] = row["note"]
+        else:
+            record["kind"] = row["kind"]
+            detail["event"] = row["kind"]
+            reason = describe_event(row["kind"])
+        batch.append(record)
+        entries.append(
+            {
+                "at": at,
+                "actor": who,
+                "kind": kind,
+                "crime_ref": row["reference"],
+                "collar": row.get("holder"),
+                "reason": reason,
+                "detail": detail,
+            }
+        )
+        total += 1
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return total
+
+
+def existing_keys(conn: Connection, kind: str, crime_ids: Iterable[int]) -> set[tuple[Any, ...]]:
+    """Keys already recorded for these crimes: (crime_id, day), or (crime_id, kind, day)
+    for key events, so that re-importing a file leaves its rows alone."""
+    table, day_column = _TABLES[kind]
+    columns = [table.c.crime_id, table.c[day_column]]
+    if kind == "key-event":
+        columns.insert(1, table.c.kind)
+    from sqlalchemy import select
+
+    ids = sorted(set(crime_ids))
+    found: set[tuple[Any, ...]] = set()
+    for start in range(0, len(ids), BATCH):
+        query = select(*columns).where(table.c.crime_id.in_(ids[start : start + BATCH]))
+        found.update(tuple(row) for row in conn.execute(query))
+    return found
