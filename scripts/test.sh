@@ -16,6 +16,10 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
+if [ -z "${CASELOAD_TEST_PG_URL:-}" ]; then
+  echo "   (CASELOAD_TEST_PG_URL is not set: the PostgreSQL variants are skipped;"
+  echo "    run 'bash scripts/pg-test-server.sh run bash scripts/test.sh' to include them)"
+fi
 .venv/bin/python -m pytest -n auto -p no:cacheprovider "$@"
 if [ -f benchmarks/run.py ]; then
   echo "== benchmark smoke run (small size; figures not asserted)"

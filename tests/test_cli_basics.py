@@ -78,3 +78,21 @@ def test_cli_reference_matches_the_commands() -> None:
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_entry_point_builds_only_the_command_it_runs() -> None:
+    """main() builds the invoked command in full and the rest as help-only stubs (start-up)."""
+    from typer.main import get_command
+
+    from caseload.cli.app import _invoked, _lean
+
+    assert _invoked(["--db", "x.db", "workload", "--officer", "AB1"]) == "workload"
+    assert _invoked(["--version"]) is None
+    runner = CliRunner()
+    assert runner.invoke(_lean(None), ["--help"]).stdout == runner.invoke(app, ["--help"]).stdout
+    for name in ("officer", "workload"):
+        lean = runner.invoke(_lean(name), [name, "--help"])
+        assert lean.stdout == runner.invoke(app, [name, "--help"]).stdout
+    group = get_command(_lean("workload"))
+    assert group.commands["workload"].params  # type: ignore[attr-defined]
+    assert group.commands["assign"].params == []  # type: ignore[attr-defined]

@@ -113,7 +113,8 @@ def run_and_kill(
     return False, busy_for
 
 
-def _tally(name: str, killed: bool, outcome: str) -> None:
+def _tally(name: str, db_url: str, killed: bool, outcome: str) -> None:
+    name = f"{name} [{'postgresql' if '://' in db_url else 'sqlite'}]"
     counts = TALLY.setdefault(name, {})
     key = f"{'killed' if killed else 'finished'}-{outcome}"
     counts[key] = counts.get(key, 0) + 1
@@ -173,13 +174,13 @@ def test_import_killed_at_random_is_all_or_nothing(store, db_url, sql, env, tmp_
             assert allocations == crimes, (rep, allocations)
             assert (log_after == log_before) == (crimes == 0), (rep, log_before, log_after)
             assert not killed or crimes in (0, n)
-            _tally("import crimes", killed, "all" if crimes else "none")
+            _tally("import crimes", db_url, killed, "all" if crimes else "none")
             check = store("db", "check")
             assert check.exit_code == 0, (rep, check.output)
     finally:
         busy.close()
     assert store("verify").exit_code == 0
-    print(f"import crimes x{n} rows, window {window:.2f}s: {TALLY['import crimes']}")
+    print(f"import crimes x{n} rows, window {window:.2f}s: {TALLY}")
 
 
 @pytest.mark.slow
@@ -238,13 +239,13 @@ def test_rebalance_apply_killed_at_random_is_all_or_nothing(
                 assert moved == n
             if rep == 0:
                 assert held == 0, "the uninterrupted run applies the plan"
-            _tally("rebalance --apply", killed, "all" if held == 0 else "none")
+            _tally("rebalance --apply", db_url, killed, "all" if held == 0 else "none")
             check = store("db", "check")
             assert check.exit_code == 0, (rep, check.output)
     finally:
         busy.close()
     assert store("verify").exit_code == 0
-    print(f"rebalance x{n} moves, window {window:.2f}s: {TALLY['rebalance --apply']}")
+    print(f"rebalance x{n} moves, window {window:.2f}s: {TALLY}")
 
 
 @pytest.mark.slow
@@ -279,9 +280,9 @@ def test_export_killed_at_random_leaves_the_file_complete_or_absent(
             assert target.read_bytes() == expected, rep
         else:
             assert killed
-        _tally("export crimes", killed, "complete" if target.exists() else "absent")
+        _tally("export crimes", db_url, killed, "complete" if target.exists() else "absent")
         for leftover in out.glob("*.part"):
             leftover.unlink()  # a SIGKILLed process cannot tidy up; the name never clashes
     assert sql("SELECT count(*), max(hash) FROM log_entry") == log_before
     assert store("db", "check").exit_code == 0
-    print(f"export 20000 rows, window {window:.2f}s: {TALLY['export crimes']}")
+    print(f"export 20000 rows, window {window:.2f}s: {TALLY}")

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,7 +80,7 @@ def test_ranking_prefers_linked_then_relative_load_then_experience_then_collar()
     assert [c.officer.collar for c in ranking.candidates] == ["B2", "E5", "A1", "D4", "C3"]
     top = ranking.candidates[0]
     assert top.linked == ("X900",) and "holds linked X900" in top.reasons
-    assert "weighted load 9 of 20 (45%)" in top.reasons
+    assert "weighted load 9 against capacity 20 (45%)" in top.reasons
     # A1 and D4 tie on load (4 of 20) and experience: the collar decides, never chance.
     assert ranking.candidates[2].share == ranking.candidates[3].share
     assert ranking.refusals == ()
@@ -334,6 +335,7 @@ def check_moves(
             assert required and m.step <= 3
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(worlds())
 def test_property_no_move_breaks_eligibility_or_a_limit(world) -> None:  # type: ignore[no-untyped-def]
@@ -341,6 +343,7 @@ def test_property_no_move_breaks_eligibility_or_a_limit(world) -> None:  # type:
     check_moves(officers, crimes, plan_rebalance(officers, crimes, policy), policy)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(worlds())
 def test_property_applying_a_plan_then_planning_again_proposes_nothing(world) -> None:  # type: ignore[no-untyped-def]
@@ -351,6 +354,7 @@ def test_property_applying_a_plan_then_planning_again_proposes_nothing(world) ->
     assert again.moves == ()
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(worlds(clean=True))
 def test_property_maximum_weighted_load_never_rises(world) -> None:  # type: ignore[no-untyped-def]
@@ -364,6 +368,7 @@ def test_property_maximum_weighted_load_never_rises(world) -> None:  # type: ign
         assert gap_after <= gap_before
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(worlds(), st.randoms(use_true_random=False))
 def test_property_same_store_same_plan_whatever_the_row_order(world, rnd: random.Random) -> None:  # type: ignore[no-untyped-def]
@@ -375,6 +380,7 @@ def test_property_same_store_same_plan_whatever_the_row_order(world, rnd: random
     assert plan_rebalance(shuffled_o, shuffled_c, policy) == plan
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(worlds())
 def test_property_other_teams_are_untouched(world) -> None:  # type: ignore[no-untyped-def]

@@ -155,13 +155,15 @@ def test_one_officer_workload_touches_only_that_officer(filled: Store) -> None:
     assert _uses(plans, "(holder_id=?")
 
 
-def test_one_officer_workload_on_a_past_day_walks_that_officers_intervals(filled: Store) -> None:
+def test_a_past_days_workload_finds_each_holding_by_crime(filled: Store) -> None:
     from caseload.store.workload import workload
 
     day = TODAY - timedelta(days=30)
-    plans = _plans(filled, lambda conn: workload(conn, _policy(conn), collar="AB0007", as_of=day))
-    assert _table_scans(plans) == []
-    assert _uses(plans, "ix_allocation_officer")
+    plans = _plans(filled, lambda conn: workload(conn, _policy(conn), as_of=day))
+    # one probe per crime into its own intervals; never a walk over every interval
+    assert _uses(plans, "ix_allocation_crime (crime_id=?")
+    assert not _uses(plans, "ix_allocation_officer")
+    assert not any(line.startswith("SCAN allocation") for plan in plans for line in plan)
 
 
 def test_live_count_before_an_allocation_is_one_index_range(filled: Store) -> None:

@@ -48,8 +48,8 @@ def test_suggest_ranks_eligible_officers_with_reasons(force) -> None:  # type: i
     # A1 and C3 tie, A1 has more experience.
     assert [r["collar"] for r in rows] == ["A1", "C3", "B2"]
     assert rows[0]["load_share"] == "8%" and rows[0]["weighted_load"] == 2
-    assert "weighted load 2 of 25 (8%) nominal" in rows[0]["reasons"]
-    assert rows[2]["reasons"].startswith("weighted load 1 of 4 (25%)")
+    assert "weighted load 2 against nominal 25 (8%)" in rows[0]["reasons"]
+    assert rows[2]["reasons"].startswith("weighted load 1 against capacity 4 (25%)")
     assert [r["collar"] for r in ranked(force, "R1", "--top", "1")] == ["A1"]
 
     table = force("suggest", "R1")
@@ -109,7 +109,9 @@ def test_finalised_crime_cannot_be_suggested(force) -> None:  # type: ignore[no-
 def test_assign_auto_takes_the_top_suggestion_and_records_it(force, sql) -> None:  # type: ignore[no-untyped-def]
     result = force("assign", "R1", "--auto", "--reason", "new robbery")
     assert result.exit_code == 0, result.output
-    assert "Chosen automatically (top suggestion): weighted load 2 of 25" in result.stderr
+    assert (
+        "Chosen automatically (top suggestion): weighted load 2 against nominal 25" in result.stderr
+    )
     assert "Allocated R1 to A1." in result.stderr
     rows = sql(
         "SELECT o.collar, a.auto, a.reason FROM allocation a JOIN crime c ON c.id = a.crime_id "

@@ -185,3 +185,11 @@ def test_import_refuses_unknown_crimes_and_early_dates(crime: Runner, tmp_path, 
     assert "line 2, column reference: there is no crime CR/9" in result.stderr
     assert "line 3, column on: 2001-01-01 is before the crime was reported" in result.stderr
     assert sql("SELECT count(*) FROM review") == [(0,)]
+
+
+def test_crime_show_says_when_the_next_review_is_due(crime: Runner) -> None:
+    reported = TODAY - timedelta(days=20)
+    assert show(crime, "CR/1")["next_review_due"] == (reported + timedelta(days=28)).isoformat()
+    on = TODAY - timedelta(days=1)
+    assert crime("review", "CR/1", "-m", "ok", "--on", on.isoformat()).exit_code == 0
+    assert show(crime, "CR/1")["next_review_due"] == (on + timedelta(days=28)).isoformat()

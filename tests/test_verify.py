@@ -17,8 +17,8 @@ from caseload.domain.ledger import entry_hash
 def logged(store):  # type: ignore[no-untyped-def]
     """A store whose decision log holds six entries (officer added, matrix set)."""
     for n in range(1, 5):
-        result = store("officer", "add", f"AB{n}", "--name", f"Officer {n}", "--team", "Lewisham CID",
-                       "-a", "PIP2", "--since", "2020-01-01")  # fmt: skip
+        result = store("officer", "add", f"AB{n}", "--name", f"Officer {n}",
+                       "--team", "Lewisham CID", "-a", "PIP2", "--since", "2020-01-01")  # fmt: skip
         assert result.exit_code == 0, result.output
     assert store("matrix", "set", "Burglary", "PIP2").exit_code == 0
     assert store("matrix", "set", "Robbery", "PIP2").exit_code == 0

@@ -7,6 +7,7 @@ exit code says whether anything at or above ``--fail-on`` was found (0 none,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,7 +64,8 @@ def audit(
     """Report every finding (codes as in the documentation), most severe first."""
     if ctx.invoked_subcommand is not None:
         return
-    from caseload.domain.audit import FINDING_COLUMNS, fails
+    from caseload.cli.output import render
+    from caseload.domain.audit import CODES, FINDING_COLUMNS, counts_from, fails
     from caseload.store.audit import Audit, record_run, team_id_for
     from caseload.store.reference import load_policy
 
@@ -73,24 +75,29 @@ def audit(
     with store.read() as conn:
         policy = load_policy(conn)
         checks = Audit(conn, policy, as_of=as_of, team_id=team_id_for(conn, team))
-        counts = checks.counts()
+        # One pass over the queries: findings are counted as they stream out.
+        tally = dict.fromkeys(CODES, 0)
+
+        def counted() -> Iterator[dict[str, Any]]:
+            for item in checks.findings():
+                tally[item["code"]] += 1
+                yield item
+
         if fmt is OutputFormat.json:
-            _write_json(checks, counts, generated_at=generated_at, team=team)
+            _write_json(checks, counted(), tally, generated_at=generated_at, team=team)
         elif fmt is OutputFormat.csv:
-            from caseload.cli.output import render
-
-            render(checks.findings(), FINDING_COLUMNS, fmt)
+            render(counted(), FINDING_COLUMNS, fmt)
         else:
-            from caseload.cli.output import render
-
             scope = f"team {team.strip()}" if team else "the whole store"
             render(
-                checks.findings(),
+                counted(),
                 FINDING_COLUMNS,
                 fmt,
                 title=f"Audit of {scope} as of {checks.day.isoformat()}",
                 row_style=_row_style,
             )
+        counts = counts_from(tally)
+        if fmt not in (OutputFormat.json, OutputFormat.csv):
             by_severity = counts["by_severity"]
             total = sum(by_severity.values())
             info(
@@ -117,32 +124,45 @@ def _row_style(row: dict[str, object]) -> str | None:
 
 
 def _write_json(
-    checks: Audit, counts: dict[str, Any], *, generated_at: datetime, team: str | None
+    checks: Audit,
+    findings: Iterator[dict[str, Any]],
+    tally: dict[str, int],
+    *,
+    generated_at: datetime,
+    team: str | None,
 ) -> None:
-    """One JSON document, findings streamed one per line as the queries return them."""
+    """One JSON document. The counts come before the findings, so the findings are
+    spooled to a temporary file (one per line) as they are counted: memory stays flat."""
     import json
     import sys
+    import tempfile
 
     from caseload.cli.output import json_value
+    from caseload.domain.audit import counts_from
 
-    head = {
-        "generated_at": json_value(generated_at),
-        "as_of": checks.day.isoformat(),
-        "team": team.strip() if team else None,
-        "policy": checks.policy.as_dict(),
-        "counts": counts,
-    }
-    out = sys.stdout
-    out.write("{\n")
-    for key, value in head.items():
-        out.write(f"  {json.dumps(key)}: {json.dumps(value)},\n")
-    out.write('  "findings": [')
-    first = True
-    for item in checks.findings():
-        out.write("\n    " if first else ",\n    ")
-        out.write(json.dumps({key: json_value(value) for key, value in item.items()}))
-        first = False
-    out.write("]\n}\n" if first else "\n  ]\n}\n")
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for item in findings:
+            spool.write(json.dumps({key: json_value(value) for key, value in item.items()}))
+            spool.write("\n")
+        head = {
+            "generated_at": json_value(generated_at),
+            "as_of": checks.day.isoformat(),
+            "team": team.strip() if team else None,
+            "policy": checks.policy.as_dict(),
+            "counts": counts_from(tally),
+        }
+        out = sys.stdout
+        out.write("{\n")
+        for key, value in head.items():
+            out.write(f"  {json.dumps(key)}: {json.dumps(value)},\n")
+        out.write('  "findings": [')
+        spool.seek(0)
+        first = True
+        for line in spool:
+            out.write("\n    " if first else ",\n    ")
+            out.write(line.rstrip("\n"))
+            first = False
+        out.write("]\n}\n" if first else "\n  ]\n}\n")
 
 
 @audit_app.command("trend")

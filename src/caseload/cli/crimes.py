@@ -173,10 +173,12 @@ def list_(
 def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat.table) -> None:
     """Show one crime with its allocation history, reviews, key events and victim updates."""
     from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
+    from caseload.store.reference import load_policy
 
     with open_store(ctx).read() as conn:
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
+        review_days = load_policy(conn).review_days
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
     record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
     if crime["victim_update_every"]:
@@ -184,7 +186,16 @@ def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat
     reviews = story["reviews"]
     if reviews:
         record["last_review"] = reviews[-1]["reviewed_on"]
-        record["next_review_due"] = reviews[-1]["next_due"]
+    if crime["finalised_on"] is None:
+        # As the audit's review-overdue check: review_days after the last review (or the
+        # report), or the review's own next date if that is sooner.
+        from datetime import timedelta
+
+        base = reviews[-1]["reviewed_on"] if reviews else crime["reported_on"]
+        due = base + timedelta(days=review_days)
+        if reviews and reviews[-1]["next_due"] is not None:
+            due = min(due, reviews[-1]["next_due"])
+        record["next_review_due"] = due
     if fmt is OutputFormat.json:
         import json
         import sys

@@ -144,14 +144,14 @@ def write_rows(
     """Write a header and neutralised rows; a progress bar on a terminal when ``total``."""
     import csv
 
-    from caseload.cli.output import cell_text, neutralise, progress
+    from caseload.cli.output import export_cell, progress
 
     writer = csv.writer(out, lineterminator=newline)
     writer.writerow(columns)
     count = 0
     with progress("Exporting", total=total) as advance:
         for row in rows:
-            writer.writerow([neutralise(cell_text(row.get(key))) for key in columns])
+            writer.writerow([export_cell(row.get(key)) for key in columns])
             count += 1
             if count % 1000 == 0:
                 advance(1000)

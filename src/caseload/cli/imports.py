@@ -75,6 +75,7 @@ def run_import(
 ) -> None:
     """Check FILE whole, then write it in one transaction; summary and warnings on stderr."""
     from caseload.domain.csvschema import SPECS
+    from caseload.errors import PolicyRefused
     from caseload.store.importer import Options, check, open_source, summary, write
 
     store = open_store(ctx)
@@ -90,16 +91,20 @@ def run_import(
                 ignore_unknown=ignore_unknown,
                 advance=advance,
             )
-        with progress(f"Importing {spec.plural}", total=rows) as advance:
-            counts = write(
-                store,
-                source,
-                kind,
-                options=options,
-                ignore_unknown=ignore_unknown,
-                dry_run=dry_run,
-                advance=advance,
-            )
+        try:
+            with progress(f"Importing {spec.plural}", total=rows) as advance:
+                counts = write(
+                    store,
+                    source,
+                    kind,
+                    options=options,
+                    ignore_unknown=ignore_unknown,
+                    dry_run=dry_run,
+                    advance=advance,
+                )
+        except PolicyRefused as exc:
+            exc.details.append("To import anyway, add --override REASON (the reason is recorded).")
+            raise
     for message in counts.warnings:
         warn(message + ".")
     if counts.warned > len(counts.warnings):

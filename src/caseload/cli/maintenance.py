@@ -79,10 +79,8 @@ def verify(
         )
         return
     typer.echo(f"broken {report.broken_at}")
-    info(
-        f"The decision log is broken: {report.problem}. "
-        f"{report.entries} entries before it are intact."
-    )
+    intact = f"{report.entries} {'entry' if report.entries == 1 else 'entries'}"
+    info(f"The decision log is broken: {report.problem}. The {intact} before it are intact.")
     raise typer.Exit(1)
 
 

@@ -111,10 +111,34 @@ def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO
     return count
 
 
+_RISKY_FIRST = frozenset((*FORMULA_PREFIXES, NEUTRALISER))
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell: text neutralised for spreadsheets; numbers (e.g. a negative headroom) as is."""
+    # Exact-type fast paths first: an export writes millions of cells.
+    kind = type(value)
+    if kind is str:
+        return value if not value or value[0] not in _RISKY_FIRST else neutralise(value)
+    if kind is int:
+        return str(value)
+    if value is None:
+        return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return cell_text(value)
+    return neutralise(cell_text(value))
+
+
+def export_cell(value: Any) -> str:
+    """``neutralise(cell_text(value))``, every cell neutralised (negative numbers too), with
+    exact-type fast paths: an export writes millions of cells."""
+    kind = type(value)
+    if kind is str:
+        return value if not value or value[0] not in _RISKY_FIRST else neutralise(value)
+    if kind is int:
+        return str(value) if value >= 0 else NEUTRALISER + str(value)
+    if value is None:
+        return ""
     return neutralise(cell_text(value))
 
 

@@ -99,6 +99,13 @@ def problem_text(line: int, column: str | None, message: str) -> str:
     return f"{where}: {message}"
 
 
+def _some(names: Sequence[str], shown: int = 10) -> str:
+    """A readable list of names: the first few, each cut short, and how many more."""
+    cut = [n if len(n) <= 40 else n[:39] + "…" for n in names[:shown]]
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return ", ".join(cut) + more
+
+
 def match_header(
     spec: Spec, cells: Sequence[str], *, ignore_unknown: bool = False
 ) -> tuple[Header, list[Problem]]:
@@ -119,7 +126,7 @@ def match_header(
         problems.append(
             (
                 "",
-                f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                f"unknown column{'s' if len(unknown) > 1 else ''} {_some(unknown)} "
                 f"(expected {', '.join(spec.names)}; --ignore-unknown skips others)",
             )
         )

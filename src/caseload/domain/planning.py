@@ -182,9 +182,15 @@ def rank_candidates(
         if refs:
             reasons.append("holds linked " + ", ".join(refs))
         cap = reference_capacity(officer, policy)
+        what = (
+            "nominal"
+            if ceiling(officer, policy) is None
+            else "capacity"
+            if officer.capacity == cap
+            else "limit"
+        )
         reasons.append(
-            f"weighted load {officer.weighted_load} of {cap} ({float(share):.0%})"
-            + ("" if ceiling(officer, policy) is not None else " nominal")
+            f"weighted load {officer.weighted_load} against {what} {cap} ({float(share):.0%})"
         )
         reasons.append(f"{officer.experience_months} months investigating")
         if officer.team_id != crime.team_id:
@@ -281,11 +287,13 @@ class _State:
                 (self.weight[oid], o.collar, self.version[oid], oid),
             )
 
-    def best_receiver(self, team_id: int, level: str) -> int | None:
-        """The least loaded active officer of the team accredited for ``level`` with room."""
+    def receiver_tops(self, team_id: int) -> list[tuple[int, str, int, int] | None]:
+        """Per required level (index = RANK), the heap entry of the least loaded active
+        officer of the team accredited for it with room."""
+        tops: list[tuple[int, str, int, int] | None] = [None] * len(LEVELS)
         best: tuple[int, str, int, int] | None = None
-        for acc in LEVELS[RANK[level] :]:
-            heap = self.receivers.get((team_id, acc))
+        for index in range(len(LEVELS) - 1, -1, -1):
+            heap = self.receivers.get((team_id, LEVELS[index]))
             while heap:
                 top = heap[0]
                 oid = top[3]
@@ -294,6 +302,12 @@ class _State:
                 heapq.heappop(heap)
             if heap and (best is None or heap[0] < best):
                 best = heap[0]
+            tops[index] = best
+        return tops
+
+    def best_receiver(self, team_id: int, level: str) -> int | None:
+        """The least loaded active officer of the team accredited for ``level`` with room."""
+        best = self.receiver_tops(team_id)[RANK[level]]
         return best[3] if best else None
 
     def eligible(self, oid: int, crime: LiveCrime) -> bool:
@@ -374,10 +388,19 @@ def fingerprint(
 ) -> str:
     """A digest of everything a plan depends on: a changed store gives another plan id."""
     digest = hashlib.sha256()
-    for o in sorted(officers, key=lambda o: o.id):
-        digest.update(repr(tuple(getattr(o, f) for f in _OFFICER_FIELDS)).encode())
-    for c in sorted(crimes, key=lambda c: c.id):
-        digest.update(repr(tuple(getattr(c, f) for f in _CRIME_FIELDS)).encode())
+    digest.update(
+        "\n".join(
+            "|".join(str(getattr(o, f)) for f in _OFFICER_FIELDS)
+            for o in sorted(officers, key=lambda o: o.id)
+        ).encode()
+    )
+    digest.update(
+        "\n".join(
+            f"{c.id}|{c.team_id}|{c.required_level}|{c.victim_enhanced}|{c.holder_id}|"
+            f"{c.allocated_at}|{c.reassignments}"
+            for c in sorted(crimes, key=lambda c: c.id)
+        ).encode()
+    )
     digest.update(repr(sorted(policy.as_dict().items())).encode())
     digest.update(repr(sorted((k, sorted(v)) for k, v in links.items())).encode())
     digest.update(repr(sorted(teams) if teams is not None else None).encode())
@@ -395,15 +418,6 @@ _OFFICER_FIELDS = (
     "capacity",
     "live",
     "weighted_load",
-)
-_CRIME_FIELDS = (
-    "id",
-    "team_id",
-    "required_level",
-    "victim_enhanced",
-    "holder_id",
-    "allocated_at",
-    "reassignments",
 )
 
 
@@ -444,7 +458,7 @@ def plan_rebalance(
     remaining: list[Remaining] = []
     missing: dict[str, int] = defaultdict(int)
     short_teams: set[int] = set()
-    gaps_before = {t: _gap(state, t) for t in scope}
+    gaps_before = _gaps(state, scope)
 
     # Steps 1-3, repeated while a round places something (a step-3 move frees room
     # that an earlier step could not find).
@@ -462,11 +476,22 @@ def plan_rebalance(
     pending1 = [c for c in pending1 if c.id not in churned]
     held: dict[int, list[LiveCrime]] = defaultdict(list)
     for c in movable:
-        held[c.holder_id].append(c)  # type: ignore[index]
+        if c.id not in churned:
+            held[c.holder_id].append(c)  # type: ignore[index]
+    holders = {c.holder_id for c in movable if c.holder_id is not None}
     over = sorted(
-        (oid for oid in held if state.active(oid) and not state.room(oid)),
+        (oid for oid in holders if state.active(oid) and not state.room(oid)),
         key=lambda oid: by_id[oid].collar,
     )
+    for oid in over:  # which to move first: mismatched, not enhanced, most recent
+        officer = by_id[oid]
+        held[oid].sort(
+            key=lambda c, acc=officer.accreditation: (  # type: ignore[misc]
+                is_accredited_for(acc, c.required_level),
+                c.victim_enhanced,
+                _most_recent_first(c),
+            )
+        )
     pending3 = sorted(
         (
             c
@@ -506,17 +531,11 @@ def plan_rebalance(
             if state.count[oid] <= cap:
                 continue
             officer = by_id[oid]
-            candidates = sorted(
-                (c for c in held[oid] if state.holder[c.id] == oid and c.id not in churned),
-                key=lambda c: (
-                    is_accredited_for(officer.accreditation, c.required_level),
-                    c.victim_enhanced,
-                    _most_recent_first(c),
-                ),
-            )
-            for c in candidates:
+            for c in held[oid]:
                 if state.count[oid] <= cap:
                     break
+                if state.holder[c.id] != oid:
+                    continue
                 to = state.target(c)
                 if to is None:
                     continue
@@ -566,14 +585,7 @@ def plan_rebalance(
         if excess <= 0:
             continue
         officer = by_id[oid]
-        left = sorted(
-            (c for c in held[oid] if state.holder[c.id] == oid and c.id not in churned),
-            key=lambda c: (
-                is_accredited_for(officer.accreditation, c.required_level),
-                c.victim_enhanced,
-                _most_recent_first(c),
-            ),
-        )[:excess]
+        left = [c for c in held[oid] if state.holder[c.id] == oid][:excess]
         for c in left:
             missing[c.required_level] += 1
         kind = (
@@ -614,17 +626,26 @@ def plan_rebalance(
         short_teams.add(c.team_id)
 
     # Step 4: evening, per team, to a fixed point.
+    team_crimes: dict[int, list[LiveCrime]] = defaultdict(list)
+    for c in movable:
+        team_crimes[c.team_id].append(c)
+    team_members: dict[int, set[int]] = defaultdict(set)
+    for o in officers:
+        if o.status == "active":
+            team_members[o.team_id].add(o.id)
     for team_id in sorted(scope - short_teams):
-        _even(state, team_id, [c for c in movable if c.team_id == team_id], churned)
+        _even(state, team_id, team_members[team_id], team_crimes[team_id], churned)
 
     moves = tuple(state.moves)
+    givers = {m.from_id for m in moves}
     changes = tuple(
         OfficerChange(o, state.cap[o.id], state.count[o.id], state.weight[o.id])
         for o in sorted(officers, key=lambda o: (o.team, o.team_id, o.collar))
-        if o.team_id in scope or o.id in {m.from_id for m in moves}
+        if o.team_id in scope or o.id in givers
     )
     plan_id = fingerprint(officers, crimes, policy, links, teams)
-    gaps = {t: (gaps_before[t], _gap(state, t)) for t in sorted(scope)}
+    gaps_after = _gaps(state, scope)
+    gaps = {t: (gaps_before[t], gaps_after[t]) for t in sorted(scope)}
     ordered_missing = {lvl: missing[lvl] for lvl in LEVELS if missing.get(lvl)}
     return Plan(plan_id, moves, changes, tuple(remaining), ordered_missing, gaps)
 
@@ -648,13 +669,16 @@ def _churn(state: _State, crime: LiveCrime, because: str) -> Remaining:
     )
 
 
-def _gap(state: _State, team_id: int) -> int:
-    loads = [
-        state.weight[oid]
-        for oid, o in state.officers.items()
-        if o.team_id == team_id and o.status == "active"
-    ]
-    return max(loads) - min(loads) if loads else 0
+def _gaps(state: _State, teams: Collection[int]) -> dict[int, int]:
+    """Each team's gap between its most and least loaded active officers."""
+    low: dict[int, int] = {}
+    high: dict[int, int] = {}
+    for oid, o in state.officers.items():
+        if o.status == "active" and o.team_id in teams:
+            w = state.weight[oid]
+            low[o.team_id] = min(low.get(o.team_id, w), w)
+            high[o.team_id] = max(high.get(o.team_id, w), w)
+    return {t: high.get(t, 0) - low.get(t, 0) for t in teams}
 
 
 @dataclass
@@ -672,7 +696,9 @@ class _Bucket:
         return self.fresh.pop() if self.fresh else self.moved.pop()
 
 
-def _even(state: _State, team_id: int, crimes: list[LiveCrime], churned: set[int]) -> None:
+def _even(
+    state: _State, team_id: int, members: set[int], crimes: list[LiveCrime], churned: set[int]
+) -> None:
     """Step 4 for one team: repeat the best justified move until none is left.
 
     A move of weight w from giver A to receiver B is justified when A - B exceeds both
@@ -683,70 +709,67 @@ def _even(state: _State, team_id: int, crimes: list[LiveCrime], churned: set[int
     larger load smallest, then the lower level.
     """
     policy = state.policy
-    members = {
-        oid for oid, o in state.officers.items() if o.team_id == team_id and o.status == "active"
-    }
-    lists: dict[int, dict[str, _Bucket]] = defaultdict(lambda: defaultdict(_Bucket))
+    buckets: dict[tuple[int, str], _Bucket] = {}
+    levels_of: dict[int, set[str]] = defaultdict(set)
     for c in crimes:
-        oid = state.holder[c.id]
-        if oid not in members or c.victim_enhanced or c.id in churned:
+        holder = state.holder[c.id]
+        if holder is None or holder not in members or c.victim_enhanced or c.id in churned:
             continue
-        bucket = lists[oid][c.required_level]
+        slot = (holder, c.required_level)
+        bucket = buckets.get(slot)
+        if bucket is None:
+            bucket = buckets[slot] = _Bucket()
+            levels_of[holder].add(c.required_level)
         (bucket.moved if c.id in state.moved else bucket.fresh).append(c)
-    for per_level in lists.values():
-        for bucket in per_level.values():
-            # pop() takes the last: the most recently allocated first.
-            bucket.fresh.sort(key=_recency)
-            bucket.moved.sort(key=_recency)
+    for bucket in buckets.values():
+        # pop() takes the last: the most recently allocated first.
+        bucket.fresh.sort(key=_recency)
+        bucket.moved.sort(key=_recency)
     givers: dict[str, list[tuple[int, str, int, int]]] = defaultdict(list)
+    weight, version, collar = state.weight, state.version, state.officers
 
     def push_giver(oid: int) -> None:
-        for level, bucket in lists[oid].items():
-            if bucket:
-                heapq.heappush(
-                    givers[level],
-                    (-state.weight[oid], state.officers[oid].collar, state.version[oid], oid),
-                )
+        entry = (-weight[oid], collar[oid].collar, version[oid], oid)
+        for level in levels_of[oid]:
+            if buckets[(oid, level)]:
+                heapq.heappush(givers[level], entry)
 
-    for oid in sorted(lists):
+    for oid in sorted(levels_of):
         push_giver(oid)
+    threshold = policy.rebalance_threshold
+    facts = [(lvl, RANK[lvl], policy.weight(lvl)) for lvl in LEVELS]
+    why = "evens the weighted load: {} against {}, a gap over the threshold of {}"
     while True:
-        best: tuple[tuple[int, int, int], str, int, int] | None = None
-        for level in LEVELS:
+        best: tuple[tuple[int, int, int], str, int, int, int] | None = None
+        tops = state.receiver_tops(team_id)
+        for level, rank, w in facts:
             heap = givers.get(level)
-            if heap is None:
+            if not heap:
                 continue
             while heap:
                 _, _, ver, oid = heap[0]
-                if ver == state.version[oid] and lists[oid][level]:
+                if ver == version[oid] and buckets[(oid, level)]:
                     break
                 heapq.heappop(heap)
-            if not heap:
+            top = tops[rank]
+            if not heap or top is None:
                 continue
-            giver = heap[0][3]
-            receiver = state.best_receiver(team_id, level)
-            if receiver is None:
+            giver, receiver = heap[0][3], top[3]
+            a, b = weight[giver], weight[receiver]
+            if a - b <= threshold or a - b <= w:
                 continue
-            w = policy.weight(level)
-            a, b = state.weight[giver], state.weight[receiver]
-            if a - b <= max(policy.rebalance_threshold, w):
-                continue
-            key = (-a, max(a - w, b + w), RANK[level])
-            if best is None or key < best[0]:
-                best = (key, level, giver, receiver)
+            order = (-a, max(a - w, b + w), rank)
+            if best is None or order < best[0]:
+                best = (order, level, w, giver, receiver)
         if best is None:
             return
-        _, level, giver, receiver = best
-        crime = lists[giver][level].pop()
-        a, b = state.weight[giver], state.weight[receiver]
-        w = policy.weight(level)
-        state.move(
-            crime,
-            receiver,
-            4,
-            f"evens the weighted load: {a} against {b}, a gap over "
-            f"the threshold of {policy.rebalance_threshold}",
-        )
-        lists[receiver][level].moved.insert(0, crime)  # moves on again only as a last resort
+        _, level, w, giver, receiver = best
+        crime = buckets[(giver, level)].pop()
+        state.move(crime, receiver, 4, why.format(weight[giver], weight[receiver], threshold))
+        into = buckets.get((receiver, level))
+        if into is None:
+            into = buckets[(receiver, level)] = _Bucket()
+            levels_of[receiver].add(level)
+        into.moved.insert(0, crime)  # moves on again only as a last resort
         push_giver(giver)
         push_giver(receiver)

@@ -175,67 +175,72 @@ class Audit:
     def _holdings(self) -> Any:
         return live_holdings(self.as_of)
 
-    def _held(self, h: Any) -> Any:
-        """Holdings with an owner, with the start of the interval in which it is held."""
+    def _interval(self, h: Any) -> Any:
+        """Join condition: the allocation interval in which the crime is held on the day.
+
+        A crime has at most one interval open at a moment, and it is the holder's, so
+        the join is by crime alone: the database then uses the (crime_id, ...) indexes
+        instead of walking every interval of each officer.
+        """
         a = allocation_table
-        # A crime has at most one interval open at a moment, and it is the holder's, so the
-        # join is by crime alone: that lets the database use the (crime_id, ...) indexes
-        # instead of walking every interval of each officer.
         if self.as_of is None:
-            interval = and_(a.c.crime_id == h.c.crime_id, a.c.end_at.is_(None))
-        else:
-            interval = and_(
-                a.c.crime_id == h.c.crime_id,
-                a.c.start_at < self.end,
-                or_(a.c.end_at.is_(None), a.c.end_at >= self.end),
-            )
-        return (
-            select(
-                h.c.crime_id,
-                h.c.holder_id,
-                h.c.team_id,
-                func.coalesce(a.c.start_at, h.c.reported_on).label("held_at"),
-                func.coalesce(day_of(a.c.start_at), h.c.reported_on).label("held_since"),
-            )
-            .select_from(h)
-            .outerjoin(a, interval)
-            .where(h.c.holder_id.is_not(None))
-            .subquery("held")
+            return and_(a.c.crime_id == h.c.crime_id, a.c.end_at.is_(None))
+        return and_(
+            a.c.crime_id == h.c.crime_id,
+            a.c.start_at < self.end,
+            or_(a.c.end_at.is_(None), a.c.end_at >= self.end),
         )
 
-    def _officer_load(self) -> Any:
-        """Per holding officer: live count, first holding, and the day the count passed
-        the inexperienced limit and their personal capacity."""
-        held = self._held(self._holdings())
-        o = officer_table
+    def _officer_check(self, flag: Callable[[Any], Any], nth: Callable[[], Any]) -> Any:
+        """Officers flagged by ``flag(load)`` (load: holder_id, live), with their live
+        count, the day of their oldest current holding and the day they reached their
+        ``nth()`` current holding. Two stages, so that only flagged officers' holdings are
+        ranked: a grouped count over the live-crime index, then a window over the few."""
+        h = self._holdings()
+        o, a = officer_table, allocation_table
+        load = (
+            select(h.c.holder_id, func.count().label("live"))
+            .where(h.c.holder_id.is_not(None))
+            .group_by(h.c.holder_id)
+            .subquery("load")
+        )
+        flagged = (
+            select(load.c.holder_id, load.c.live)
+            .join(o, o.c.id == load.c.holder_id)
+            .where(flag(load))
+            .subquery("flagged")
+        )
+        mine = self._holdings()
         ranked = (
             select(
-                held.c.holder_id,
-                held.c.held_since,
+                mine.c.holder_id,
+                flagged.c.live,
+                func.coalesce(day_of(a.c.start_at), mine.c.reported_on).label("held_since"),
                 func.row_number()
-                .over(partition_by=held.c.holder_id, order_by=(held.c.held_at, held.c.crime_id))
+                .over(
+                    partition_by=mine.c.holder_id,
+                    order_by=(func.coalesce(a.c.start_at, mine.c.reported_on), mine.c.crime_id),
+                )
                 .label("rn"),
             )
-        ).subquery("ranked")
-        over_limit = self.policy.inexperienced_limit + 1
+            .select_from(mine)
+            .join(flagged, flagged.c.holder_id == mine.c.holder_id)
+            .outerjoin(a, self._interval(mine))
+            .subquery("ranked")
+        )
         return (
             select(
                 ranked.c.holder_id,
-                func.count().label("live"),
+                ranked.c.live,
                 func.min(ranked.c.held_since).label("first_held"),
-                func.max(case((ranked.c.rn == over_limit, ranked.c.held_since))).label(
-                    "over_limit_since"
-                ),
-                func.max(case((ranked.c.rn == o.c.capacity + 1, ranked.c.held_since))).label(
-                    "over_capacity_since"
-                ),
+                func.max(case((ranked.c.rn == nth(), ranked.c.held_since))).label("nth_since"),
             )
             .join(o, o.c.id == ranked.c.holder_id)
-            .group_by(ranked.c.holder_id)
-            .subquery("load")
+            .group_by(ranked.c.holder_id, ranked.c.live)
+            .subquery("checked")
         )
 
-    def _officer_finding(self, load: Any, *extra: Any) -> Select[Any]:
+    def _officer_finding(self, checked: Any, *extra: Any) -> Select[Any]:
         o, t = officer_table, team_table
         query = (
             select(
@@ -245,11 +250,11 @@ class Audit:
                 o.c.name,
                 o.c.status,
                 o.c.accreditation,
-                load.c.live,
+                checked.c.live,
                 *extra,
             )
-            .select_from(load)
-            .join(o, o.c.id == load.c.holder_id)
+            .select_from(checked)
+            .join(o, o.c.id == checked.c.holder_id)
             .join(t, t.c.id == o.c.team_id)
         )
         if self.team_id is not None:
@@ -264,30 +269,36 @@ class Audit:
     # -- one query per code --
 
     def q_inexperienced_over_limit(self) -> Select[Any]:
-        load = self._officer_load()
         o = officer_table
+        limit = self.policy.inexperienced_limit
         cutoff = experienced_cutoff(self.day, self.policy.inexperienced_months)
         inexperienced = (
             o.c.trainee.is_(True)
             if cutoff is None
             else or_(o.c.trainee.is_(True), o.c.investigator_since > _as_date(cutoff))
         )
+        checked = self._officer_check(
+            lambda load: and_(load.c.live > limit, inexperienced), lambda: limit + 1
+        )
         return self._officer_finding(
-            load,
-            literal(self.policy.inexperienced_limit).label("limit"),
-            load.c.over_limit_since.label("since"),
-        ).where(load.c.live > self.policy.inexperienced_limit, inexperienced)
+            checked, literal(limit).label("limit"), checked.c.nth_since.label("since")
+        )
 
     def q_over_capacity(self) -> Select[Any]:
-        load = self._officer_load()
         o = officer_table
+        checked = self._officer_check(
+            lambda load: and_(o.c.capacity.is_not(None), load.c.live > o.c.capacity),
+            lambda: o.c.capacity + 1,
+        )
         return self._officer_finding(
-            load, o.c.capacity.label("limit"), load.c.over_capacity_since.label("since")
-        ).where(o.c.capacity.is_not(None), load.c.live > o.c.capacity)
+            checked, o.c.capacity.label("limit"), checked.c.nth_since.label("since")
+        )
 
     def q_holder_unavailable(self) -> Select[Any]:
-        load = self._officer_load()
         o, g = officer_table, log_table
+        checked = self._officer_check(
+            lambda load: o.c.status.in_(UNAVAILABLE_STATUSES), lambda: literal(1)
+        )
         # The last logged change that set the officer's status (add, update, status, import).
         status_changed = (
             select(day_of(func.max(g.c.at)))
@@ -300,13 +311,12 @@ class Audit:
             .scalar_subquery()
         )
         return self._officer_finding(
-            load, _later(status_changed, load.c.first_held).label("since")
-        ).where(o.c.status.in_(UNAVAILABLE_STATUSES), load.c.live > 0)
+            checked, _later(status_changed, checked.c.first_held).label("since")
+        )
 
     def q_accreditation_mismatch(self) -> Select[Any]:
         h = self._holdings()
-        held = self._held(h)
-        o, t = officer_table, team_table
+        o, t, a = officer_table, team_table, allocation_table
         query = (
             select(
                 t.c.name.label("team"),
@@ -317,12 +327,12 @@ class Audit:
                 h.c.reference,
                 h.c.crime_type,
                 h.c.required_level,
-                held.c.held_since.label("since"),
+                func.coalesce(day_of(a.c.start_at), h.c.reported_on).label("since"),
             )
             .select_from(h)
-            .join(held, held.c.crime_id == h.c.crime_id)
             .join(o, o.c.id == h.c.holder_id)
             .join(t, t.c.id == h.c.team_id)
+            .outerjoin(a, self._interval(h))
             .where(_level_rank(h.c.required_level) > _level_rank(o.c.accreditation))
         )
         return self._crime_scope(query, h).order_by(
@@ -439,101 +449,114 @@ class Audit:
     def q_review_overdue(self) -> Select[Any]:
         h = self._holdings()
         r, o, t = review_table, officer_table, team_table
-        latest = (
-            select(
-                r.c.crime_id,
-                r.c.reviewed_on,
-                r.c.next_due,
-                func.row_number()
-                .over(partition_by=r.c.crime_id, order_by=(r.c.reviewed_on.desc(), r.c.id.desc()))
-                .label("rn"),
-            )
-            .where(r.c.reviewed_on <= _as_date(self.day))
-            .subquery("latest_review")
+        day = _as_date(self.day)
+        # Index seeks per live crime on (crime_id, reviewed_on): the last review by the day
+        # and the next-review date that review set.
+        last_review = (
+            select(func.max(r.c.reviewed_on))
+            .where(r.c.crime_id == h.c.crime_id, r.c.reviewed_on <= day)
+            .scalar_subquery()
         )
-        base = func.coalesce(latest.c.reviewed_on, h.c.reported_on)
+        next_due = (
+            select(r.c.next_due)
+            .where(r.c.crime_id == h.c.crime_id, r.c.reviewed_on <= day)
+            .order_by(r.c.reviewed_on.desc(), r.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        inner = self._crime_scope(
+            select(
+                h.c.team_id,
+                h.c.holder_id,
+                h.c.reference,
+                h.c.reported_on,
+                last_review.label("last_review"),
+                next_due.label("next_due"),
+            ),
+            h,
+        ).subquery("reviewed")
+        base = func.coalesce(inner.c.last_review, inner.c.reported_on)
         cutoff = self.day - timedelta(days=self.policy.review_days)
-        query = (
+        return (
             select(
                 t.c.name.label("team"),
                 o.c.collar,
-                h.c.reference,
-                h.c.reported_on,
-                latest.c.reviewed_on.label("last_review"),
-                latest.c.next_due,
+                inner.c.reference,
+                inner.c.reported_on,
+                inner.c.last_review,
+                inner.c.next_due,
                 literal(self.policy.review_days).label("limit"),
             )
-            .select_from(h)
-            .outerjoin(latest, and_(latest.c.crime_id == h.c.crime_id, latest.c.rn == 1))
-            .join(t, t.c.id == h.c.team_id)
-            .outerjoin(o, o.c.id == h.c.holder_id)
+            .select_from(inner)
+            .join(t, t.c.id == inner.c.team_id)
+            .outerjoin(o, o.c.id == inner.c.holder_id)
             .where(
                 or_(
                     base < _as_date(cutoff),
-                    and_(latest.c.next_due.is_not(None), latest.c.next_due < _as_date(self.day)),
+                    and_(inner.c.next_due.is_not(None), inner.c.next_due < day),
                 )
             )
-        )
-        return self._crime_scope(query, h).order_by(
-            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+            .order_by(t.c.name, o.c.collar.asc().nulls_last(), inner.c.reference)
         )
 
     def q_victim_update_overdue(self) -> Select[Any]:
         h = self._holdings()
         u, c, o, t = update_table, crime_table, officer_table, team_table
-        last = (
-            select(u.c.crime_id, func.max(u.c.updated_on).label("last_update"))
-            .where(u.c.updated_on <= _as_date(self.day))
-            .group_by(u.c.crime_id)
-            .subquery("last_update")
+        last_update = (
+            select(func.max(u.c.updated_on))
+            .where(u.c.crime_id == h.c.crime_id, u.c.updated_on <= _as_date(self.day))
+            .scalar_subquery()
         )
-        every = func.coalesce(c.c.victim_update_every, self.policy.victim_update_days)
-        base = func.coalesce(last.c.last_update, h.c.reported_on)
-        query = (
+        inner = self._crime_scope(
+            select(
+                h.c.team_id,
+                h.c.holder_id,
+                h.c.reference,
+                h.c.reported_on,
+                last_update.label("last_update"),
+                c.c.victim_update_every,
+            ).join(c, c.c.id == h.c.crime_id),
+            h,
+        ).subquery("updated")
+        every = func.coalesce(inner.c.victim_update_every, self.policy.victim_update_days)
+        base = func.coalesce(inner.c.last_update, inner.c.reported_on)
+        return (
             select(
                 t.c.name.label("team"),
                 o.c.collar,
-                h.c.reference,
-                h.c.reported_on,
-                last.c.last_update,
+                inner.c.reference,
+                inner.c.reported_on,
+                inner.c.last_update,
                 every.label("limit"),
-                c.c.victim_update_every.is_not(None).label("agreed"),
+                inner.c.victim_update_every.is_not(None).label("agreed"),
             )
-            .select_from(h)
-            .join(c, c.c.id == h.c.crime_id)
-            .outerjoin(last, last.c.crime_id == h.c.crime_id)
-            .join(t, t.c.id == h.c.team_id)
-            .outerjoin(o, o.c.id == h.c.holder_id)
+            .select_from(inner)
+            .join(t, t.c.id == inner.c.team_id)
+            .outerjoin(o, o.c.id == inner.c.holder_id)
             .where(plus_days(base, every) < _as_date(self.day))
-        )
-        return self._crime_scope(query, h).order_by(
-            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+            .order_by(t.c.name, o.c.collar.asc().nulls_last(), inner.c.reference)
         )
 
     def q_reassign_churn(self) -> Select[Any]:
         h = self._holdings()
         a, o, t = allocation_table, officer_table, team_table
-        crossing = self.policy.reassign_churn + 2  # the interval making churn+1 reassignments
-        ranked = (
-            select(
-                a.c.crime_id,
-                a.c.start_at,
-                func.row_number()
-                .over(partition_by=a.c.crime_id, order_by=(a.c.start_at, a.c.id))
-                .label("rn"),
-            )
-            .where(a.c.start_at < self.end)
-            .subquery("intervals")
-        )
+        limit = self.policy.reassign_churn
         churn = (
-            select(
-                ranked.c.crime_id,
-                (func.count() - 1).label("reassignments"),
-                func.max(case((ranked.c.rn == crossing, ranked.c.start_at))).label("crossed_at"),
-            )
-            .group_by(ranked.c.crime_id)
-            .having(func.count() - 1 > self.policy.reassign_churn)
+            select(a.c.crime_id, (func.count() - 1).label("reassignments"))
+            .where(a.c.start_at < self.end)
+            .group_by(a.c.crime_id)
+            .having(func.count() - 1 > limit)
             .subquery("churn")
+        )
+        # Only for the few churned crimes: the start of the interval that made one too many.
+        b = allocation_table.alias("crossing")
+        crossed = (
+            select(b.c.start_at)
+            .where(b.c.crime_id == churn.c.crime_id, b.c.start_at < self.end)
+            .order_by(b.c.start_at, b.c.id)
+            .limit(1)
+            .offset(limit + 1)
+            .scalar_subquery()
         )
         query = (
             select(
@@ -541,8 +564,8 @@ class Audit:
                 o.c.collar,
                 h.c.reference,
                 churn.c.reassignments,
-                day_of(churn.c.crossed_at).label("since"),
-                literal(self.policy.reassign_churn).label("limit"),
+                day_of(crossed).label("since"),
+                literal(limit).label("limit"),
             )
             .select_from(h)
             .join(churn, churn.c.crime_id == h.c.crime_id)

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import String, and_, case, func, insert, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from caseload.domain.officers import is_inexperienced, whole_months_between
@@ -61,34 +61,27 @@ def load_officers(
     crime of those teams, each with live count and weighted load: one query."""
     o, c, t = officer_table, crime_table, team_table
     on = on or date.today()
-    loads = (
-        select(
-            c.c.holder_id,
-            func.count().label("live"),
-            func.sum(weight_expression(policy)).label("weighted"),
-        )
-        .where(c.c.finalised_on.is_(None), c.c.holder_id.is_not(None))
-        .group_by(c.c.holder_id)
-        .subquery("loads")
+    # Correlated aggregates use the (holder_id, finalised_on) index, so a one-team load
+    # never aggregates the whole store.
+    mine = and_(c.c.holder_id == o.c.id, c.c.finalised_on.is_(None))
+    live = select(func.count()).select_from(c).where(mine).scalar_subquery()
+    weighted = (
+        select(func.coalesce(func.sum(weight_expression(policy)), 0)).where(mine).scalar_subquery()
     )
-    query = (
-        select(
-            o.c.id,
-            o.c.collar,
-            o.c.name,
-            o.c.team_id,
-            t.c.name.label("team"),
-            o.c.accreditation,
-            o.c.status,
-            o.c.capacity,
-            o.c.trainee,
-            o.c.investigator_since,
-            func.coalesce(loads.c.live, 0).label("live"),
-            func.coalesce(loads.c.weighted, 0).label("weighted"),
-        )
-        .join(t, t.c.id == o.c.team_id)
-        .outerjoin(loads, loads.c.holder_id == o.c.id)
-    )
+    query = select(
+        o.c.id,
+        o.c.collar,
+        o.c.name,
+        o.c.team_id,
+        t.c.name.label("team"),
+        o.c.accreditation,
+        o.c.status,
+        o.c.capacity,
+        o.c.trainee,
+        o.c.investigator_since,
+        live.label("live"),
+        weighted.label("weighted"),
+    ).join(t, t.c.id == o.c.team_id)
     if teams is not None:
         holders = select(c.c.holder_id).where(
             c.c.team_id.in_(list(teams)), c.c.finalised_on.is_(None), c.c.holder_id.is_not(None)
@@ -122,7 +115,8 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
     """Live crimes of ``teams`` (all when None) with the start of the current holding
     and how many times each was reassigned: one query."""
     c, a = crime_table, allocation_table
-    intervals = select(a.c.crime_id, func.count().label("n")).group_by(a.c.crime_id).subquery("n")
+    # Per live crime, through the (crime_id, start_at) index: never the whole history.
+    intervals = select(func.count()).select_from(a).where(a.c.crime_id == c.c.id).scalar_subquery()
     current = a.alias("current")
     query = (
         select(
@@ -132,28 +126,36 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
             c.c.required_level,
             c.c.victim_enhanced,
             c.c.holder_id,
-            current.c.start_at,
-            func.coalesce(intervals.c.n, 0).label("intervals"),
+            # Read as text and parsed with datetime.fromisoformat: several times faster
+            # than the dialect's per-row parsing on 60,000 rows.
+            type_coerce(current.c.start_at, String).label("start_at"),
+            intervals.label("intervals"),
         )
         .outerjoin(current, and_(current.c.crime_id == c.c.id, current.c.end_at.is_(None)))
-        .outerjoin(intervals, intervals.c.crime_id == c.c.id)
         .where(c.c.finalised_on.is_(None))
     )
     if teams is not None:
         query = query.where(c.c.team_id.in_(list(teams)))
+    rows = conn.execute(query.order_by(c.c.id)).all()
     return [
         LiveCrime(
-            id=int(row.id),
-            reference=str(row.reference),
-            team_id=int(row.team_id),
-            required_level=str(row.required_level),
-            victim_enhanced=bool(row.victim_enhanced),
-            holder_id=row.holder_id,
-            allocated_at=row.start_at,
-            reassignments=max(int(row.intervals) - 1, 0),
+            crime_id,
+            reference,
+            team,
+            level,
+            bool(enhanced),
+            holder,
+            _timestamp(start),
+            max(n - 1, 0),
         )
-        for row in conn.execute(query.order_by(c.c.id))
+        for crime_id, reference, team, level, enhanced, holder, start, n in rows
     ]
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def load_links(conn: Connection, *, teams: Collection[int] | None = None) -> dict[int, list[int]]:

@@ -144,5 +144,6 @@ def count(conn: Connection, query: Select[Any]) -> int:
 def stream(conn: Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:
     """The query's rows as dicts, fetched from the cursor ``BATCH`` at a time."""
     result = conn.execution_options(yield_per=BATCH).execute(query)
+    keys = list(result.keys())  # once: row._mapping rebuilds its key view on every row
     for row in result:
-        yield dict(row._mapping)
+        yield dict(zip(keys, row, strict=True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import exists, literal, or_, select
 from sqlalchemy.sql import Subquery
 
 from caseload.store.models import Allocation, Crime, Finalisation
@@ -52,27 +52,38 @@ def live_holdings(as_of: date | None = None) -> Subquery:
         f.c.finalised_on <= as_of,
         or_(f.c.reopened_on.is_(None), f.c.reopened_on > as_of),
     )
+    # The holder is looked up per crime (its one or two intervals, by index). As an
+    # outer join, SQLite preferred walking every interval in officer order (five
+    # times slower on a million crimes, and random I/O).
+    holder_then = (
+        select(a.c.officer_id)
+        .where(
+            a.c.crime_id == c.c.id,
+            a.c.start_at < end,
+            or_(a.c.end_at.is_(None), a.c.end_at >= end),
+        )
+        .order_by(a.c.start_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
         select(
             c.c.id.label("crime_id"),
             c.c.team_id,
-            a.c.officer_id.label("holder_id"),
+            holder_then.label("holder_id"),
             c.c.required_level,
             c.c.victim_enhanced,
             c.c.reported_on,
             c.c.crime_type,
             c.c.reference,
         )
-        .select_from(c)
-        .outerjoin(
-            a,
-            and_(
-                a.c.crime_id == c.c.id,
-                a.c.start_at < end,
-                or_(a.c.end_at.is_(None), a.c.end_at >= end),
-            ),
+        .where(
+            c.c.reported_on <= as_of,
+            # Implied by ~finalised_then (a crime finalised by then and never reopened since
+            # is not live then), but checked first on the row itself: most crimes stop here.
+            or_(c.c.finalised_on.is_(None), c.c.finalised_on > as_of),
+            ~finalised_then,
         )
-        .where(c.c.reported_on <= as_of, ~finalised_then)
         .subquery("live")
     )
 

@@ -57,6 +57,7 @@ from sqlalchemy.engine import Connection
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
 from caseload.errors import InputError
 from caseload.store import log
+from caseload.store.bulk import insert_rows
 from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import Allocation, Crime, Finalisation, Officer
 from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
@@ -253,59 +254,6 @@ class Options:
 # --- the writers: one per kind -------------------------------------------------------------
 
 
-def _sqlite_converter(sample: Any) -> Callable[[Any], Any] | None:
-    """How SQLAlchemy's SQLite types store values like ``sample`` (None: as they are)."""
-    if isinstance(sample, datetime):
-        cache: dict[datetime, str] = {}
-
-        def moment(value: datetime) -> str:
-            text = cache.get(value)
-            if text is None:
-                text = cache[value] = value.strftime("%Y-%m-%d %H:%M:%S.%f")
-            return text
-
-        return moment
-    if isinstance(sample, date):
-        return date.isoformat
-    if isinstance(sample, bool):
-        return int
-    return None
-
-
-def bulk_insert(conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many rows with one executemany.
-
-    On SQLite the DBAPI is called directly with values already in SQLAlchemy's
-    storage format (so stored text compares correctly): per-row parameter
-    processing in SQLAlchemy cost several times the insert itself on large
-    imports. Other databases take the Core path.
-    """
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), list(rows))
-        return
-    columns = list(rows[0])
-    converters = []
-    for name in columns:
-        sample = next((row[name] for row in rows if row[name] is not None), None)
-        converters.append((name, _sqlite_converter(sample)))
-    plain = [name for name, convert in converters if convert is None]
-    if len(plain) == len(columns):
-        params = [tuple(row[name] for name in columns) for row in rows]
-    else:
-        params = [
-            tuple(
-                row[name] if convert is None or row[name] is None else convert(row[name])
-                for name, convert in converters
-            )
-            for row in rows
-        ]
-    names = ", ".join(f'"{name}"' for name in columns)
-    marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params)
-
-
 class KindWriter:
     """What a kind adds to the framework. Subclass it and register it in ``WRITERS``."""
 
@@ -403,7 +351,7 @@ class OfficerWriter(KindWriter):
                 for k, (old, new) in diff.items()
             }
             entries.append(self._entry("officer-update", detail, collar=values["collar"]))
-        bulk_insert(conn, o, inserts)
+        insert_rows(conn, o, inserts)
         if updates:
             conn.execute(
                 update(o)
@@ -565,7 +513,7 @@ class CrimeWriter(KindWriter):
                 else:
                     allocations.append((line, values, holder_id))
 
-        bulk_insert(conn, c, inserts)
+        insert_rows(conn, c, inserts)
         if updates:
             conn.execute(
                 update(c)

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from caseload.domain.ledger import GENESIS, entry_hash
+from caseload.store.bulk import insert_rows
 from caseload.store.models import LogEntry
 
 log_table = LogEntry.__table__  # type: ignore[attr-defined]
@@ -56,10 +57,9 @@ def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
         batch.append(row)
         count += 1
         if len(batch) >= 5000:
-            conn.execute(insert(log_table), batch)
+            insert_rows(conn, log_table, batch)
             batch = []
-    if batch:
-        conn.execute(insert(log_table), batch)
+    insert_rows(conn, log_table, batch)
     if count and conn.dialect.name == "postgresql":
         # Explicit ids were used: keep the sequence ahead of them.
         conn.execute(
