@@ -331,8 +331,8 @@ DROP TABLE crime_csv;
         today = date.fromisoformat(m.get("today", date.today().isoformat()))
         as_of = (today - timedelta(days=30)).isoformat()
         trivial = [sys.executable, str(TRIVIAL_APP)]
-        if self.store_holder(crime) == other:
-            officer, other = other, officer
+        # assign alternates between the two officers, first to whichever does not hold it
+        first, second = (officer, other) if self.store_holder(crime) == other else (other, officer)
         return [
             Case("--help", ["--help"], "<= 1.3x trivial Typer app", 1.3, "total", "trivial",
                  [*trivial, "--help"], needs_store=False),
@@ -344,7 +344,7 @@ DROP TABLE crime_csv;
             Case("assign (transfer)", [], "<= 2.5x trivial app, total wall", 2.5, "total",
                  "trivial", [*trivial, "world"], requires=["assign"],
                  alternate=[["assign", crime, o, "--reason", "benchmark transfer"]
-                            for o in (other, officer)]),
+                            for o in (first, second)]),
             Case("workload --format csv (whole force)", ["workload", "--format", "csv"],
                  "work <= 3x sqlite3", 3.0, "work", "sqlite",
                  baseline_sql=self.workload_sql(None), output="workload.csv",

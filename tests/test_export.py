@@ -208,11 +208,26 @@ def test_an_error_mid_stream_leaves_no_file(
                 raise KeyboardInterrupt
             yield row
 
+    real_batches = export.row_batches
+
+    def failing_batches(conn, query):  # type: ignore[no-untyped-def]
+        # the raw cursor path (SQLite): one row per batch, interrupted at the third
+        batches = real_batches(conn, query)
+        if batches is None:
+            return None
+        rows = (row for batch in batches for row in batch)
+        return ([row] if n < 2 else _interrupt() for n, row in enumerate(rows))
+
     monkeypatch.setattr(export, "stream", failing)
+    monkeypatch.setattr(export, "row_batches", failing_batches)
     result = filled("export", "crimes", "-o", str(target))
     assert result.exit_code == 130
     assert target.read_text(encoding="utf-8") == "the previous export\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".crimes")) == []
+
+
+def _interrupt() -> list[tuple[object, ...]]:
+    raise KeyboardInterrupt
 
 
 _SLOW_EXPORT = """
@@ -224,6 +239,18 @@ def slow(conn, query):
         time.sleep(0.2)
         yield row
 export.stream = slow
+real_batches = export.row_batches
+def slow_batches(conn, query):
+    batches = real_batches(conn, query)
+    if batches is None:
+        return None
+    def one_by_one():
+        for batch in batches:
+            for row in batch:
+                time.sleep(0.2)
+                yield [row]
+    return one_by_one()
+export.row_batches = slow_batches
 from caseload.cli.app import app
 app(["--db", sys.argv[1], "export", "crimes", "-o", sys.argv[2]])
 """

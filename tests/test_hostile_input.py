@@ -171,7 +171,7 @@ def test_import_adversarial_csv(hostile, data: bytes) -> None:  # type: ignore[n
 
 @pytest.mark.slow
 @given(crime_type=st.sampled_from(SQLISH + FORMULAS), reference=st.sampled_from(SQLISH))
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 def test_sql_and_formula_text_is_stored_verbatim(hostile, sql, crime_type, reference) -> None:  # type: ignore[no-untyped-def]
     def q(v: str) -> str:

@@ -177,7 +177,7 @@ def test_step4_moves_heavier_crimes_for_fewer_moves_and_never_enhanced_ones() ->
     crimes = [crime(1, 1, "PIP3"), crime(2, 1, "PIP3"), crime(3, 1), crime(4, 1)]
     plan = plan_rebalance(loaded(officers, crimes), crimes, POLICY)
     assert summary(plan) == [(4, "X002", "A1", "B2")]  # 8-0 -> 5-3 in one move
-    enhanced = [replace(c, victim_enhanced=True) for c in crimes]
+    enhanced = [c._replace(victim_enhanced=True) for c in crimes]
     assert plan_rebalance(loaded(officers, enhanced), enhanced, POLICY).moves == ()
 
 
@@ -297,8 +297,8 @@ def apply(
     hops = Counter(m.crime_id for m in plan.moves)
     later = T0 + timedelta(days=400)
     moved = [
-        replace(
-            c, holder_id=to[c.id], reassignments=c.reassignments + hops[c.id], allocated_at=later
+        c._replace(
+            holder_id=to[c.id], reassignments=c.reassignments + hops[c.id], allocated_at=later
         )
         if c.id in to
         else c

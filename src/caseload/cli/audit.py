@@ -134,16 +134,21 @@ def _write_json(
     """One JSON document. The counts come before the findings, so the findings are
     spooled to a temporary file (one per line) as they are counted: memory stays flat."""
     import json
+    import shutil
     import sys
     import tempfile
 
     from caseload.cli.output import json_value
     from caseload.domain.audit import counts_from
 
+    # One encoder for every finding; only dates reach json_value (as ``default``).
+    encode = json.JSONEncoder(default=json_value).encode
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        # Spooled already joined as the findings array's items, then copied in chunks.
+        first = True
         for item in findings:
-            spool.write(json.dumps({key: json_value(value) for key, value in item.items()}))
-            spool.write("\n")
+            spool.write(("\n    " if first else ",\n    ") + encode(item))
+            first = False
         head = {
             "generated_at": json_value(generated_at),
             "as_of": checks.day.isoformat(),
@@ -157,11 +162,7 @@ def _write_json(
             out.write(f"  {json.dumps(key)}: {json.dumps(value)},\n")
         out.write('  "findings": [')
         spool.seek(0)
-        first = True
-        for line in spool:
-            out.write("\n    " if first else ",\n    ")
-            out.write(line.rstrip("\n"))
-            first = False
+        shutil.copyfileobj(spool, out)
         out.write("]\n}\n" if first else "\n  ]\n}\n")
 
 

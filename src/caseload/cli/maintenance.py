@@ -79,8 +79,12 @@ def verify(
         )
         return
     typer.echo(f"broken {report.broken_at}")
-    intact = f"{report.entries} {'entry' if report.entries == 1 else 'entries'}"
-    info(f"The decision log is broken: {report.problem}. The {intact} before it are intact.")
+    intact = (
+        "the 1 entry before it is intact"
+        if report.entries == 1
+        else f"the {report.entries} entries before it are intact"
+    )
+    info(f"The decision log is broken: {report.problem}; {intact}.")
     raise typer.Exit(1)
 
 

@@ -105,8 +105,20 @@ def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO
     writer = csv.writer(out, lineterminator="\r\n" if out is not sys.stdout else "\n")
     writer.writerow(columns)
     count = 0
+    risky = _RISKY_FIRST
     for row in rows:
-        writer.writerow([csv_cell(row.get(key)) for key in columns])
+        # Inline fast path (35,000 officers x 17 cells): the csv module itself writes
+        # ints as digits and None as blank; safe text as is; the rest via csv_cell.
+        writer.writerow(
+            [
+                value
+                if (kind := type(value)) is int
+                or value is None
+                or (kind is str and (not value or value[0] not in risky))
+                else csv_cell(value)
+                for value in map(row.get, columns)
+            ]
+        )
         count += 1
     return count
 
@@ -126,19 +138,6 @@ def csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return cell_text(value)
-    return neutralise(cell_text(value))
-
-
-def export_cell(value: Any) -> str:
-    """``neutralise(cell_text(value))``, every cell neutralised (negative numbers too), with
-    exact-type fast paths: an export writes millions of cells."""
-    kind = type(value)
-    if kind is str:
-        return value if not value or value[0] not in _RISKY_FIRST else neutralise(value)
-    if kind is int:
-        return str(value) if value >= 0 else NEUTRALISER + str(value)
-    if value is None:
-        return ""
     return neutralise(cell_text(value))
 
 

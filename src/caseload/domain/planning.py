@@ -38,6 +38,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from typing import NamedTuple
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
 from caseload.domain.policy import Policy
@@ -70,9 +71,8 @@ class OfficerLoad:
     team: str = ""
 
 
-@dataclass(frozen=True)
-class LiveCrime:
-    """One live crime the engine may place or move."""
+class LiveCrime(NamedTuple):
+    """One live crime the engine may place or move (a named tuple: a team loads 10,000s)."""
 
     id: int
     reference: str

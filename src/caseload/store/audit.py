@@ -601,8 +601,10 @@ class Audit:
         if query is None:
             return
         result = self.conn.execution_options(yield_per=BATCH).execute(query)
+        keys = list(result.keys())  # once: row._mapping rebuilds its key view on every row
+        day, policy = self.day, self.policy
         for row in result:
-            yield _with_since(code, dict(row._mapping), self.day, self.policy)
+            yield _with_since(code, dict(zip(keys, row, strict=True)), day, policy)
 
     def findings(self, codes: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
         """Every finding, in code order (high severity first), then team, collar, crime."""

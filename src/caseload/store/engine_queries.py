@@ -137,6 +137,7 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
     if teams is not None:
         query = query.where(c.c.team_id.in_(list(teams)))
     rows = conn.execute(query.order_by(c.c.id)).all()
+    parse = datetime.fromisoformat
     return [
         LiveCrime(
             crime_id,
@@ -145,17 +146,11 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
             level,
             bool(enhanced),
             holder,
-            _timestamp(start),
-            max(n - 1, 0),
+            parse(start) if start.__class__ is str else start,
+            n - 1 if n else 0,
         )
         for crime_id, reference, team, level, enhanced, holder, start, n in rows
     ]
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 def load_links(conn: Connection, *, teams: Collection[int] | None = None) -> dict[int, list[int]]:

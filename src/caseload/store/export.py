@@ -45,7 +45,15 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "end_reason",
 )
 
-__all__ = ["CRIME_COLUMNS", "HISTORY_COLUMNS", "crimes_query", "history_query", "stream"]
+__all__ = [
+    "CRIME_COLUMNS",
+    "HISTORY_COLUMNS",
+    "crimes_query",
+    "history_query",
+    "row_batches",
+    "stream",
+    "text_positions",
+]
 
 
 def crimes_query(*, as_of: date | None = None, team_id: int | None = None) -> Select[Any]:
@@ -147,3 +155,62 @@ def stream(conn: Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:
     keys = list(result.keys())  # once: row._mapping rebuilds its key view on every row
     for row in result:
         yield dict(zip(keys, row, strict=True))
+
+
+RAW_BATCH = 5000
+
+
+def text_positions(query: Select[Any]) -> list[int]:
+    """Positions of the query's columns that may hold text: all but the integer,
+    date and boolean ones (a TypeDecorator such as SQLModel's AutoString is unwrapped)."""
+    from sqlalchemy import Boolean, Date, Integer
+
+    positions = []
+    for i, column in enumerate(query.selected_columns):
+        kind = getattr(column.type, "impl_instance", column.type)
+        if not isinstance(kind, Integer | Date | Boolean):
+            positions.append(i)
+    return positions
+
+
+def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any, ...]]] | None:
+    """The query's rows as plain tuples, ``RAW_BATCH`` at a time, straight from the
+    DBAPI cursor, without SQLAlchemy's row processing: on SQLite dates come back as
+    their stored ISO text, and Boolean columns are turned into 'yes'/'no' in SQL.
+
+    ``None`` when this fast path does not apply (not SQLite, a DateTime column whose
+    stored text differs from the display format, or a bound value the driver might
+    store differently than SQLAlchemy does): the caller then uses ``stream``."""
+    from sqlalchemy import Boolean, DateTime, case
+
+    if conn.dialect.name != "sqlite":
+        return None
+    columns = list(query.selected_columns)
+    if any(isinstance(column.type, DateTime) for column in columns):
+        return None
+    if any(isinstance(column.type, Boolean) for column in columns):
+        query = query.with_only_columns(
+            *(
+                case((column.is_(None), None), (column, "yes"), else_="no").label(column.name)
+                if isinstance(column.type, Boolean)
+                else column
+                for column in columns
+            )
+        )
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    if any(type(value) not in (int, str) for value in params.values()):
+        return None
+    positions = compiled.positiontup
+    bound: Any = [params[name] for name in positions] if positions is not None else params
+    return _fetch(conn, str(compiled), bound)
+
+
+def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[tuple[Any, ...]]]:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(RAW_BATCH):
+            yield batch
+    finally:
+        cursor.close()
