@@ -40,6 +40,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from caseload.domain.csvschema import CRIMES
+
 DEFAULT_OFFICERS = 35_000
 DEFAULT_TEAMS = 600
 DEFAULT_CRIMES = 1_000_000
@@ -339,20 +341,7 @@ class Writers:
             for name in ("crimes", "history", "reviews", "victim-updates", "events")
         }
         self.w = {name: csv.writer(fh, lineterminator="\n") for name, fh in self.files.items()}
-        self.w["crimes"].writerow(
-            [
-                "reference",
-                "crime_type",
-                "reported_on",
-                "team",
-                "required_level",
-                "holder",
-                "victim_enhanced",
-                "finalised_on",
-                "outcome",
-                "allocated_on",
-            ]
-        )
+        self.w["crimes"].writerow(CRIMES.names)
         self.w["history"].writerow(["reference", "holder", "from", "to", "actor", "reason"])
         self.w["reviews"].writerow(["reference", "on", "actor", "note"])
         self.w["victim-updates"].writerow(["reference", "on", "actor", "note"])

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from caseload.domain.csvschema import CRIMES as CRIME_SPEC
+
 ANCHOR = date(2026, 11, 20)
 SEED = 20261120
 CRIMES = 1000
@@ -551,18 +553,7 @@ def main(folder: Path = HERE) -> None:
     crimes = sorted(force.crimes, key=lambda c: (c.reported_on, c.reference))
     write_csv(
         folder / "crimes.csv",
-        [
-            "reference",
-            "crime_type",
-            "reported_on",
-            "team",
-            "required_level",
-            "holder",
-            "victim_enhanced",
-            "finalised_on",
-            "outcome",
-            "allocated_on",
-        ],
+        list(CRIME_SPEC.names),
         [
             [
                 c.reference,

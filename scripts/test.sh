@@ -11,8 +11,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test,postgres]'
 echo "== ruff"
-.venv/bin/ruff check src tests benchmarks migrations scripts
-.venv/bin/ruff format --check src tests benchmarks migrations scripts
+.venv/bin/ruff check src tests benchmarks migrations scripts sample_data
+.venv/bin/ruff format --check src tests benchmarks migrations scripts sample_data
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
