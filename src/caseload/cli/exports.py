@@ -164,7 +164,7 @@ def write_raw(
 
     from caseload.cli.output import FORMULA_PREFIXES, NEUTRALISER, csv_cell
 
-    joint = "\x00"  # cannot occur in stored text (clean_text refuses control characters)
+    joint = "\x00"  # in a cell it could only cause a needless cell-by-cell batch
     needles = [joint + first for first in (*FORMULA_PREFIXES, NEUTRALISER)]
     if len(rows.text) > 1:
         texts: Any = itemgetter(*rows.text)
