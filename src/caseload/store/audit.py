@@ -67,7 +67,7 @@ from caseload.domain.levels import RANK
 from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
-from caseload.store.holdings import end_of_day, live_holdings
+from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
     Allocation,
     AuditRun,
@@ -185,11 +185,7 @@ class Audit:
         a = allocation_table
         if self.as_of is None:
             return and_(a.c.crime_id == h.c.crime_id, a.c.end_at.is_(None))
-        return and_(
-            a.c.crime_id == h.c.crime_id,
-            a.c.start_at < self.end,
-            or_(a.c.end_at.is_(None), a.c.end_at >= self.end),
-        )
+        return and_(a.c.crime_id == h.c.crime_id, open_at(self.end))
 
     def _officer_check(self, flag: Callable[[Any], Any], nth: Callable[[], Any]) -> Any:
         """Officers flagged by ``flag(load)`` (load: holder_id, live), with their live

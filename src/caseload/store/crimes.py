@@ -48,20 +48,27 @@ CRIME_COLUMNS = (
 )
 
 
+def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]:
+    """The import columns (CRIME_COLUMNS) as select columns; a past day's finalised state
+    may stand in for the current one. ``holder`` is the officer table's collar."""
+    c = crime_table
+    return [
+        c.c.reference,
+        c.c.crime_type,
+        c.c.reported_on,
+        team_table.c.name.label("team"),
+        c.c.required_level,
+        officer_table.c.collar.label("holder"),
+        c.c.victim_enhanced,
+        c.c.finalised_on if finalised_on is None else finalised_on,
+        c.c.outcome if outcome is None else outcome,
+    ]
+
+
 def crime_rows() -> Select[Any]:
     c, t, o = crime_table, team_table, officer_table
     return (
-        select(
-            c.c.reference,
-            c.c.crime_type,
-            c.c.reported_on,
-            t.c.name.label("team"),
-            c.c.required_level,
-            o.c.collar.label("holder"),
-            c.c.victim_enhanced,
-            c.c.finalised_on,
-            c.c.outcome,
-        )
+        select(*crime_columns())
         .join(t, t.c.id == c.c.team_id)
         .outerjoin(o, o.c.id == c.c.holder_id)
     )

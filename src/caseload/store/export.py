@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
-from caseload.store.crimes import CRIME_COLUMNS, crime_rows
-from caseload.store.holdings import end_of_day
+from caseload.store.crimes import CRIME_COLUMNS, crime_columns, crime_rows
+from caseload.store.holdings import end_of_day, finalised_by, open_at, still_open_at
 from caseload.store.models import Allocation, Crime, Finalisation, Officer, Team
 
 crime_table = Crime.__table__  # type: ignore[attr-defined]
@@ -66,36 +66,12 @@ def crimes_query(*, as_of: date | None = None, team_id: int | None = None) -> Se
         end = end_of_day(as_of)
         a, f, o, t = allocation_table, finalisation_table, officer_table, team_table
         query = (
-            select(
-                c.c.reference,
-                c.c.crime_type,
-                c.c.reported_on,
-                t.c.name.label("team"),
-                c.c.required_level,
-                o.c.collar.label("holder"),
-                c.c.victim_enhanced,
-                f.c.finalised_on,
-                f.c.outcome,
-            )
+            select(*crime_columns(finalised_on=f.c.finalised_on, outcome=f.c.outcome))
             .select_from(c)
             .join(t, t.c.id == c.c.team_id)
-            .outerjoin(
-                a,
-                and_(
-                    a.c.crime_id == c.c.id,
-                    a.c.start_at < end,
-                    or_(a.c.end_at.is_(None), a.c.end_at >= end),
-                ),
-            )
+            .outerjoin(a, and_(a.c.crime_id == c.c.id, open_at(end)))
             .outerjoin(o, o.c.id == a.c.officer_id)
-            .outerjoin(
-                f,
-                and_(
-                    f.c.crime_id == c.c.id,
-                    f.c.finalised_on <= as_of,
-                    or_(f.c.reopened_on.is_(None), f.c.reopened_on > as_of),
-                ),
-            )
+            .outerjoin(f, and_(f.c.crime_id == c.c.id, finalised_by(as_of)))
             .where(c.c.reported_on <= as_of)
         )
     if team_id is not None:
@@ -114,7 +90,7 @@ def history_query(*, as_of: date | None = None, team_id: int | None = None) -> S
         from sqlalchemy import case, null
 
         end = end_of_day(as_of)
-        still_open = or_(a.c.end_at.is_(None), a.c.end_at >= end)
+        still_open = still_open_at(end)
         end_at = case((still_open, null()), else_=a.c.end_at)
         ended_by = case((still_open, null()), else_=a.c.ended_by)
         end_reason = case((still_open, null()), else_=a.c.end_reason)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import exists, literal, or_, select
-from sqlalchemy.sql import Subquery
+from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from caseload.store.models import Allocation, Crime, Finalisation
 
@@ -24,6 +24,24 @@ finalisation_table = Finalisation.__table__  # type: ignore[attr-defined]
 def end_of_day(day: date) -> datetime:
     """The first instant after ``day``: intervals starting before it count for that day."""
     return datetime.combine(day + timedelta(days=1), time.min)
+
+
+def open_at(end: datetime) -> ColumnElement[bool]:
+    """An allocation interval that was open at the instant ``end``."""
+    a = allocation_table
+    return and_(a.c.start_at < end, or_(a.c.end_at.is_(None), a.c.end_at >= end))
+
+
+def still_open_at(end: datetime) -> ColumnElement[bool]:
+    """An allocation interval not yet ended at ``end`` (whenever it began)."""
+    a = allocation_table
+    return or_(a.c.end_at.is_(None), a.c.end_at >= end)
+
+
+def finalised_by(as_of: date) -> ColumnElement[bool]:
+    """A finalisation in force at the end of ``as_of``: recorded by then, not yet reopened."""
+    f = finalisation_table
+    return and_(f.c.finalised_on <= as_of, or_(f.c.reopened_on.is_(None), f.c.reopened_on > as_of))
 
 
 def live_holdings(as_of: date | None = None) -> Subquery:
@@ -47,21 +65,13 @@ def live_holdings(as_of: date | None = None) -> Subquery:
         )
     end = end_of_day(as_of)
     f, a = finalisation_table, allocation_table
-    finalised_then = exists().where(
-        f.c.crime_id == c.c.id,
-        f.c.finalised_on <= as_of,
-        or_(f.c.reopened_on.is_(None), f.c.reopened_on > as_of),
-    )
+    finalised_then = exists().where(f.c.crime_id == c.c.id, finalised_by(as_of))
     # The holder is looked up per crime (its one or two intervals, by index). As an
     # outer join, SQLite preferred walking every interval in officer order (five
     # times slower on a million crimes, and random I/O).
     holder_then = (
         select(a.c.officer_id)
-        .where(
-            a.c.crime_id == c.c.id,
-            a.c.start_at < end,
-            or_(a.c.end_at.is_(None), a.c.end_at >= end),
-        )
+        .where(a.c.crime_id == c.c.id, open_at(end))
         .order_by(a.c.start_at.desc())
         .limit(1)
         .scalar_subquery()
