@@ -168,16 +168,16 @@ def build_store(path: Path, officers: int, crimes: int, messy: bool) -> str:
     from sqlalchemy import insert
 
     from caseload.store.migrate import init_store
-    from caseload.store.models import Allocation, Crime, Officer, Team
+    from caseload.store.models import allocation_table, crime_table, officer_table, team_table
 
     staff, cases = synthetic(officers, crimes, messy=messy)
     url = f"sqlite:///{path}"
     store, _ = init_store(url)
     today = date.today()
     with store.write() as conn:
-        team_id = conn.execute(insert(Team.__table__).values(name=TEAM)).inserted_primary_key[0]  # type: ignore[attr-defined]
+        team_id = conn.execute(insert(team_table).values(name=TEAM)).inserted_primary_key[0]  # type: ignore[attr-defined]
         conn.execute(
-            insert(Officer.__table__),  # type: ignore[attr-defined]
+            insert(officer_table),  # type: ignore[attr-defined]
             [
                 {
                     "id": o.id,
@@ -197,7 +197,7 @@ def build_store(path: Path, officers: int, crimes: int, messy: bool) -> str:
             ],
         )
         conn.execute(
-            insert(Crime.__table__),  # type: ignore[attr-defined]
+            insert(crime_table),  # type: ignore[attr-defined]
             [
                 {
                     "id": c.id,
@@ -238,7 +238,7 @@ def build_store(path: Path, officers: int, crimes: int, messy: bool) -> str:
                     "reason": "bench",
                 }
             )
-        conn.execute(insert(Allocation.__table__), intervals)  # type: ignore[attr-defined]
+        conn.execute(insert(allocation_table), intervals)  # type: ignore[attr-defined]
     store.dispose()
     return url
 

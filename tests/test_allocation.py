@@ -97,9 +97,9 @@ def requests_for(conn: Any, refs: Sequence[str], collar: str, *, first_line: int
     from sqlalchemy import select
 
     from caseload.store.allocation import AllocationRequest
-    from caseload.store.models import Crime, Officer
+    from caseload.store.models import crime_table, officer_table
 
-    crime, officer = Crime.__table__, Officer.__table__  # type: ignore[attr-defined]
+    crime, officer = crime_table, officer_table
     ids = dict(
         conn.execute(select(crime.c.reference, crime.c.id).where(crime.c.reference.in_(refs))).all()
     )

@@ -208,18 +208,15 @@ def test_an_error_mid_stream_leaves_no_file(
                 raise KeyboardInterrupt
             yield row
 
-    real_batches = export.row_batches
+    real_fetch = export._fetch
 
-    def failing_batches(conn, query):  # type: ignore[no-untyped-def]
-        # the raw cursor path (SQLite): one row per batch, interrupted at the third
-        batches = real_batches(conn, query)
-        if batches is None:
-            return None
-        rows = (row for batch in batches for row in batch)
+    def failing_fetch(conn, sql, params):  # type: ignore[no-untyped-def]
+        # the raw cursor paths (SQLite): one row per batch, interrupted at the third
+        rows = (row for batch in real_fetch(conn, sql, params) for row in batch)
         return ([row] if n < 2 else _interrupt() for n, row in enumerate(rows))
 
     monkeypatch.setattr(export, "stream", failing)
-    monkeypatch.setattr(export, "row_batches", failing_batches)
+    monkeypatch.setattr(export, "_fetch", failing_fetch)
     result = filled("export", "crimes", "-o", str(target))
     assert result.exit_code == 130
     assert target.read_text(encoding="utf-8") == "the previous export\n"
@@ -239,18 +236,13 @@ def slow(conn, query):
         time.sleep(0.2)
         yield row
 export.stream = slow
-real_batches = export.row_batches
-def slow_batches(conn, query):
-    batches = real_batches(conn, query)
-    if batches is None:
-        return None
-    def one_by_one():
-        for batch in batches:
-            for row in batch:
-                time.sleep(0.2)
-                yield [row]
-    return one_by_one()
-export.row_batches = slow_batches
+real_fetch = export._fetch
+def slow_fetch(conn, sql, params):
+    for batch in real_fetch(conn, sql, params):
+        for row in batch:
+            time.sleep(0.2)
+            yield [row]
+export._fetch = slow_fetch
 from caseload.cli.app import app
 app(["--db", sys.argv[1], "export", "crimes", "-o", sys.argv[2]])
 """
@@ -281,3 +273,44 @@ def test_a_killed_export_never_leaves_a_half_file(
     assert not target.exists()
     assert date.today()  # the partial file is only ever under a hidden temporary name
     assert all(p.name.startswith(".killed.csv.") for p in tmp_path.iterdir() if p.suffix == ".part")
+
+
+def test_rows_joined_in_sql_match_the_cell_by_cell_writer(
+    filled: Runner, force: Force, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a crimes export takes each row as one string joined by SQLite and
+    passes whole batches through; a batch with a cell that needs quoting or
+    neutralising, or holds the separator itself, goes cell by cell. Both must write
+    exactly what the plain cursor path writes, row for row."""
+    from caseload.store import export
+
+    awkward = [
+        "a, b",
+        'say "hi"',
+        "two\nlines",
+        "unit\x1fseparator",
+        "record\x1eseparator",
+        "''=quoted twice",
+        "'plain apostrophe",
+        "tab\tinside",
+    ]
+    for n, value in enumerate(awkward):
+        force.crime(f"AW{n}", reported=days_ago(3), crime_type=value)
+    joined = filled("export", "crimes", "-o", "-").stdout
+    monkeypatch.setattr(export, "RAW_BATCH", 1)  # each row alone: plain rows pass through
+    one_by_one = filled("export", "crimes", "-o", "-").stdout
+    monkeypatch.setattr(export, "crime_lines", lambda conn, query: None)
+    cell_by_cell = filled("export", "crimes", "-o", "-").stdout
+    assert joined == one_by_one == cell_by_cell
+    types = {row["reference"]: row["crime_type"] for row in read_csv(joined)}
+    assert [types[f"AW{n}"] for n in range(len(awkward))] == [
+        "a, b",
+        'say "hi"',
+        "two\nlines",
+        "unit\x1fseparator",
+        "record\x1eseparator",
+        "'''=quoted twice",  # neutralised, so that import gives back the stored value
+        "'plain apostrophe",
+        "tab\tinside",
+    ]
+    assert "'=CMD|calc" in types  # a reference is neutralised like any other cell

@@ -34,9 +34,7 @@ def _engine(db_url: str) -> sa.Engine:
 
 
 def test_init_migrates_a_blank_store_to_the_models(run, db_url) -> None:  # type: ignore[no-untyped-def]
-    from sqlmodel import SQLModel
-
-    import caseload.store.models  # noqa: F401
+    from caseload.store.models import metadata
 
     result = run("init")
     assert result.exit_code == 0, result.output
@@ -45,8 +43,8 @@ def test_init_migrates_a_blank_store_to_the_models(run, db_url) -> None:  # type
     try:
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
-        assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
-        for name, table in SQLModel.metadata.tables.items():
+        assert tables == set(metadata.tables) | {"alembic_version"}
+        for name, table in metadata.tables.items():
             columns = {c["name"]: c for c in inspector.get_columns(name)}
             assert set(columns) == {c.name for c in table.columns}, name
             for column in table.columns:
@@ -67,9 +65,8 @@ def test_models_and_migrations_do_not_drift(store, db_url) -> None:  # type: ign
     migration (or the 0001 script is edited without the model)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
 
-    import caseload.store.models  # noqa: F401
+    from caseload.store.models import metadata
 
     engine = _engine(db_url)
     try:
@@ -77,7 +74,7 @@ def test_models_and_migrations_do_not_drift(store, db_url) -> None:  # type: ign
             context = MigrationContext.configure(
                 conn, opts={"compare_type": True, "render_as_batch": True}
             )
-            diff = compare_metadata(context, SQLModel.metadata)
+            diff = compare_metadata(context, metadata)
     finally:
         engine.dispose()
     assert diff == []

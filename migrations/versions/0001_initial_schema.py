@@ -8,7 +8,6 @@ Create Date: 2026-11-27 12:56:07.172369
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision = "0001"
@@ -31,14 +30,14 @@ def upgrade() -> None:
         "log_entry",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
-        sa.Column("crime_ref", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("collar", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("crime_ref", sa.String(length=64), nullable=True),
+        sa.Column("collar", sa.String(length=16), nullable=True),
         sa.Column("reason", sa.Text(), server_default="", nullable=False),
         sa.Column("detail", sa.Text(), server_default="{}", nullable=False),
-        sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("log_entry", schema=None) as batch_op:
@@ -47,34 +46,34 @@ def upgrade() -> None:
 
     op.create_table(
         "matrix_entry",
-        sa.Column("type_key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("crime_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("required_level", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("type_key", sa.String(length=100), nullable=False),
+        sa.Column("crime_type", sa.String(length=100), nullable=False),
+        sa.Column("required_level", sa.String(length=8), nullable=False),
         sa.PrimaryKeyConstraint("type_key"),
     )
     op.create_table(
         "policy_setting",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "team",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
     op.create_table(
         "officer",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("collar", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("collar", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
-        sa.Column("rank", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("accreditation", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("rank", sa.String(length=20), nullable=False),
+        sa.Column("accreditation", sa.String(length=8), nullable=False),
         sa.Column("investigator_since", sa.Date(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("capacity", sa.Integer(), nullable=True),
         sa.Column("trainee", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -90,9 +89,9 @@ def upgrade() -> None:
     op.create_table(
         "crime",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("crime_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("required_level", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("crime_type", sa.String(length=100), nullable=False),
+        sa.Column("required_level", sa.String(length=8), nullable=False),
         sa.Column("level_defaulted", sa.Boolean(), nullable=False),
         sa.Column("reported_on", sa.Date(), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
@@ -125,13 +124,13 @@ def upgrade() -> None:
         sa.Column("officer_id", sa.Integer(), nullable=False),
         sa.Column("start_at", sa.DateTime(), nullable=False),
         sa.Column("end_at", sa.DateTime(), nullable=True),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("warnings", sa.Text(), server_default="", nullable=False),
         sa.Column("override_reason", sa.Text(), nullable=True),
-        sa.Column("ended_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("ended_by", sa.String(length=100), nullable=True),
         sa.Column("end_reason", sa.Text(), nullable=True),
-        sa.Column("plan_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("plan_id", sa.String(length=40), nullable=True),
         sa.Column("auto", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["crime_id"],
@@ -159,7 +158,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("crime_a_id", sa.Integer(), nullable=False),
         sa.Column("crime_b_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["crime_a_id"],
             ["crime.id"],
@@ -181,7 +180,7 @@ def upgrade() -> None:
         sa.Column("finalised_on", sa.Date(), nullable=False),
         sa.Column("outcome", sa.Integer(), nullable=False),
         sa.Column("reopened_on", sa.Date(), nullable=True),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
             ["crime_id"],
             ["crime.id"],
@@ -195,10 +194,10 @@ def upgrade() -> None:
         "key_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("crime_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("occurred_on", sa.Date(), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
             ["crime_id"],
             ["crime.id"],
@@ -214,7 +213,7 @@ def upgrade() -> None:
         sa.Column("crime_id", sa.Integer(), nullable=False),
         sa.Column("reviewed_on", sa.Date(), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("next_due", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -232,7 +231,7 @@ def upgrade() -> None:
         sa.Column("crime_id", sa.Integer(), nullable=False),
         sa.Column("updated_on", sa.Date(), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["crime_id"],

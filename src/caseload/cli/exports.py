@@ -20,6 +20,11 @@ from caseload.cli.common import AsOfOption, TeamFilter, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from typing import TypeAlias
+
+    from caseload.store.export import LineSource
+
+    Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource"
 
 
 class What(StrEnum):
@@ -98,7 +103,7 @@ def export(
 
 def _source(
     conn: Any, what: What, *, as_of: date | None, team: str | None
-) -> tuple[Sequence[str], Iterable[Mapping[str, Any]] | RawRows, int | None]:
+) -> tuple[Sequence[str], Rows, int | None]:
     """Columns, a row stream, and (on a terminal only, for the progress bar) the row count."""
     import sys
 
@@ -117,7 +122,12 @@ def _source(
             columns = queries.HISTORY_COLUMNS
         total = queries.count(conn, query) if counting else None
         names = [column.name for column in query.selected_columns]
-        batches = queries.row_batches(conn, query) if names == list(columns) else None
+        if names != list(columns):  # pragma: no cover - the queries name their columns
+            return columns, queries.stream(conn, query), total
+        lines = queries.crime_lines(conn, query) if what is What.crimes else None
+        if lines is not None:  # SQLite joins each row's cells: one string per row
+            return columns, lines, total
+        batches = queries.row_batches(conn, query)
         if batches is not None:  # the raw cursor: millions of rows without row objects
             return columns, RawRows(batches, queries.text_positions(query)), total
         return columns, queries.stream(conn, query), total
@@ -199,8 +209,66 @@ def progress_bar(total: int | None) -> Any:
     return progress("Exporting", total=total)
 
 
+def write_lines(
+    source: LineSource,
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    total: int | None,
+    newline: str = "\r\n",
+) -> int:
+    """``write_rows`` for rows joined by SQLite (``store.export.LineSource``).
+
+    A batch is written as it is, separators turned into commas, when one pass over
+    it shows that no cell needs the csv module's quoting (a comma, quote or line
+    break), no cell starts with a character a spreadsheet could run, and no cell
+    holds a separator itself (the counts add up). Otherwise (rare) the batch's cells
+    are fetched and written cell by cell through ``csv_cell``."""
+    import csv
+
+    from caseload.cli.output import FORMULA_PREFIXES, NEUTRALISER, csv_cell
+    from caseload.store.export import SEPARATOR
+
+    end = "\x1e"  # between rows while checking (ASCII record separator)
+    quoting = ('"', ",", "\n", "\r")
+    risky = (*FORMULA_PREFIXES, NEUTRALISER)
+    # Every character a cell must not start with, as NUL: then two searches find a
+    # cell start that needs neutralising (bytes.translate is one table lookup a byte).
+    as_nul = bytes.maketrans("".join(risky).encode(), b"\0" * len(risky))
+    starts = (SEPARATOR.encode() + b"\0", end.encode() + b"\0")
+    cells_per_row = source.width - 1
+
+    def plain(lines: list[str], blob: str) -> bool:
+        if (
+            blob.count(SEPARATOR) != len(lines) * cells_per_row
+            or blob.count(end) != len(lines) - 1
+            or blob.startswith(risky)
+            or any(mark in blob for mark in quoting)
+        ):
+            return False
+        marked = blob.encode().translate(as_nul)
+        return not any(start in marked for start in starts)
+
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(columns)
+    count = 0
+    with progress_bar(total) as advance:
+        for batch in source.batches:
+            lines = [line for _, line in batch]
+            blob = end.join(lines)
+            if plain(lines, blob):
+                out.write(blob.replace(SEPARATOR, ",").replace(end, newline))
+                out.write(newline)
+            else:
+                cells = source.rows(batch[0][0], batch[-1][0])
+                writer.writerows([csv_cell(value) for value in row] for row in cells)
+            count += len(batch)
+            advance(len(batch))
+    return count
+
+
 def write_rows(
-    rows: Iterable[Mapping[str, Any]] | RawRows,
+    rows: Rows,
     columns: Sequence[str],
     out: IO[str],
     *,
@@ -212,6 +280,10 @@ def write_rows(
 
     if isinstance(rows, RawRows):
         return write_raw(rows, columns, out, total=total, newline=newline)
+    from caseload.store.export import LineSource
+
+    if isinstance(rows, LineSource):
+        return write_lines(rows, columns, out, total=total, newline=newline)
 
     from caseload.cli.output import csv_cell, progress
 
@@ -230,7 +302,7 @@ def write_rows(
 
 def write_file(
     target: Path,
-    rows: Iterable[Mapping[str, Any]] | RawRows,
+    rows: Rows,
     columns: Sequence[str],
     *,
     excel: bool,

@@ -51,10 +51,13 @@ NEUTRALISER = "'"
 
 
 def neutralise(text: str) -> str:
-    """Make a CSV cell safe to open in a spreadsheet; ``unneutralise`` reverses it."""
+    """Make a CSV cell safe to open in a spreadsheet; ``unneutralise`` reverses it.
+
+    Text that already starts with the neutraliser followed by a formula character or
+    another neutraliser gets one more, so that ``unneutralise`` gives it back whole."""
     if text and (
         text[0] in FORMULA_PREFIXES
-        or (text[0] == NEUTRALISER and len(text) > 1 and text[1] in FORMULA_PREFIXES)
+        or (text[0] == NEUTRALISER and len(text) > 1 and text[1] in _RISKY_FIRST)
     ):
         return NEUTRALISER + text
     return text

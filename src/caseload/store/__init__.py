@@ -1,1 +1,1 @@
-"""Storage: SQLModel tables, the engine and its transactions, queries and migrations."""
+"""Storage: Core tables, the engine and its transactions, queries and migrations."""

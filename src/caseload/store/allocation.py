@@ -38,12 +38,8 @@ from caseload.domain.rules import (
 )
 from caseload.errors import InputError, PolicyRefused
 from caseload.store import log
-from caseload.store.models import Allocation, Crime, Officer
+from caseload.store.models import allocation_table, crime_table, officer_table
 from caseload.store.reference import load_policy
-
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-allocation_table = Allocation.__table__  # type: ignore[attr-defined]
 
 CHUNK = 5000  # ids per IN (...) query and rows per executemany batch
 WARNINGS_SEPARATOR = "\n"  # how an interval's warnings column joins its sentences

@@ -69,26 +69,16 @@ from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
-    Allocation,
-    AuditRun,
-    Crime,
-    KeyEvent,
-    LogEntry,
-    Officer,
-    Review,
-    Team,
-    VictimUpdate,
+    allocation_table,
+    audit_run_table,
+    crime_table,
+    event_table,
+    log_table,
+    officer_table,
+    review_table,
+    team_table,
+    victim_update_table,
 )
-
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-team_table = Team.__table__  # type: ignore[attr-defined]
-allocation_table = Allocation.__table__  # type: ignore[attr-defined]
-review_table = Review.__table__  # type: ignore[attr-defined]
-event_table = KeyEvent.__table__  # type: ignore[attr-defined]
-update_table = VictimUpdate.__table__  # type: ignore[attr-defined]
-log_table = LogEntry.__table__  # type: ignore[attr-defined]
-audit_run_table = AuditRun.__table__  # type: ignore[attr-defined]
 
 BATCH = 2000
 
@@ -373,7 +363,7 @@ class Audit:
         if calendar is None:
             return None
         h = self._holdings()
-        e, u, o, t = event_table, update_table, officer_table, team_table
+        e, u, o, t = event_table, victim_update_table, officer_table, team_table
         deadline = case(
             (h.c.victim_enhanced.is_(True), calendar.c.due_enhanced),
             else_=calendar.c.due_standard,
@@ -497,7 +487,7 @@ class Audit:
 
     def q_victim_update_overdue(self) -> Select[Any]:
         h = self._holdings()
-        u, c, o, t = update_table, crime_table, officer_table, team_table
+        u, c, o, t = victim_update_table, crime_table, officer_table, team_table
         last_update = (
             select(func.max(u.c.updated_on))
             .where(u.c.crime_id == h.c.crime_id, u.c.updated_on <= _as_date(self.day))

@@ -17,22 +17,17 @@ from sqlalchemy.engine import Connection
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import (
-    Allocation,
-    Crime,
-    Finalisation,
-    KeyEvent,
-    Officer,
-    Review,
-    Team,
-    VictimUpdate,
+    allocation_table,
+    crime_table,
+    event_table,
+    finalisation_table,
+    log_table,
+    officer_table,
+    review_table,
+    team_table,
+    victim_update_table,
 )
 from caseload.store.reference import ensure_teams, matrix, required_level_for, team_ids
-
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-team_table = Team.__table__  # type: ignore[attr-defined]
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-allocation_table = Allocation.__table__  # type: ignore[attr-defined]
-finalisation_table = Finalisation.__table__  # type: ignore[attr-defined]
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -258,9 +253,7 @@ def reopen(
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
     """Allocation intervals, reviews, key events and victim updates of one crime."""
     a, o = allocation_table, officer_table
-    review = Review.__table__  # type: ignore[attr-defined]
-    event = KeyEvent.__table__  # type: ignore[attr-defined]
-    victim = VictimUpdate.__table__  # type: ignore[attr-defined]
+    review, event, victim = review_table, event_table, victim_update_table
     allocations = conn.execute(
         select(
             o.c.collar.label("holder"),
@@ -300,7 +293,6 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
 
 def counts(conn: Connection) -> dict[str, int]:
     """Store-wide counts for ``db status``: one aggregate per table."""
-    from caseload.store.models import LogEntry
 
     def n(table: Any, *where: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
@@ -314,5 +306,5 @@ def counts(conn: Connection) -> dict[str, int]:
             crime_table, crime_table.c.finalised_on.is_(None), crime_table.c.holder_id.is_(None)
         ),
         "allocations": n(allocation_table),
-        "log_entries": n(LogEntry.__table__),  # type: ignore[attr-defined]
+        "log_entries": n(log_table),
     }

@@ -27,14 +27,14 @@ from caseload.domain.planning import LiveCrime, OfficerLoad, Plan, plan_rebalanc
 from caseload.domain.policy import Policy
 from caseload.errors import InputError
 from caseload.store import log
-from caseload.store.models import Allocation, Crime, CrimeLink, Officer, Team
+from caseload.store.models import (
+    allocation_table,
+    crime_table,
+    link_table,
+    officer_table,
+    team_table,
+)
 from caseload.store.reference import load_policy, team_id
-
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-team_table = Team.__table__  # type: ignore[attr-defined]
-allocation_table = Allocation.__table__  # type: ignore[attr-defined]
-link_table = CrimeLink.__table__  # type: ignore[attr-defined]
 
 LINK_KINDS = ("victim", "suspect", "series")
 

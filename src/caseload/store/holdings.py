@@ -14,11 +14,7 @@ from typing import Any
 from sqlalchemy import and_, exists, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Subquery
 
-from caseload.store.models import Allocation, Crime, Finalisation
-
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-allocation_table = Allocation.__table__  # type: ignore[attr-defined]
-finalisation_table = Finalisation.__table__  # type: ignore[attr-defined]
+from caseload.store.models import allocation_table, crime_table, finalisation_table
 
 
 def end_of_day(day: date) -> datetime:

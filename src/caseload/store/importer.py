@@ -59,7 +59,7 @@ from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.bulk import insert_rows
 from caseload.store.engine import Store, refresh_statistics
-from caseload.store.models import Allocation, Crime, Finalisation, Officer
+from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
 from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
 
 BATCH = 5000  # rows per executemany and per store check
@@ -67,10 +67,6 @@ ANALYZE_AFTER = 1000  # rows written; a bulk load refreshes the query planner's 
 MAX_LISTED = 50  # problems listed in one error; the rest are counted
 SNIFF_BYTES = 8192
 
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-allocation_table = Allocation.__table__  # type: ignore[attr-defined]
-finalisation_table = Finalisation.__table__  # type: ignore[attr-defined]
 
 Row = tuple[int, dict[str, Any]]  # (line number, parsed values)
 Advance = Callable[[int], None]

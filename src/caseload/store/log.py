@@ -17,9 +17,8 @@ from sqlalchemy.engine import Connection
 
 from caseload.domain.ledger import GENESIS, entry_hash
 from caseload.store.bulk import insert_rows
-from caseload.store.models import LogEntry
+from caseload.store.models import log_table
 
-log_table = LogEntry.__table__  # type: ignore[attr-defined]
 _PG_LOG_LOCK = 7305_2026
 
 

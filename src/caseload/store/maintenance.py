@@ -29,9 +29,7 @@ from sqlalchemy.engine import Connection
 from caseload.domain.ledger import GENESIS, HASHED_FIELDS, entry_hash
 from caseload.errors import InputError
 from caseload.store.engine import BUSY_TIMEOUT_SECONDS, Store
-from caseload.store.models import LogEntry
-
-log_table = LogEntry.__table__  # type: ignore[attr-defined]
+from caseload.store.models import log_table
 
 EXAMPLES = 5  # offending rows named per problem; the count covers them all
 

@@ -1,216 +1,236 @@
-"""The store's tables.
+"""The store's tables, as SQLAlchemy Core ``Table`` objects on one ``metadata``.
 
 Design:
 
-* SQLModel classes define the schema (and Alembic compares migrations against
-  them); data access goes through SQLAlchemy Core on ``Model.__table__`` so that
-  counts, imports and exports never build ORM objects row by row.
+* Plain Core tables: every query in caseload is a Core statement or SQL text, and
+  no command builds a row object per row, so an ORM layer would only cost start-up
+  time (SQLModel and the ORM added about 0.4 s to every command; see CHANGELOG).
+  Alembic compares the migrations against ``metadata`` (tests/test_store.py).
 * ``crime.holder_id`` is the current holder, kept in the same transaction as the
   allocation history so live counts are one indexed aggregate. ``allocation`` is
   the history: one interval per holding, never overwritten, from which any past
   day's holder can be rebuilt. ``finalisation`` does the same for live/finalised.
 * ``log_entry`` is the decision log: every allocation, override, policy change,
   review and victim update, with a SHA-256 hash chained to the entry before it.
-* Dates are calendar dates; times are the force's local wall-clock time.
+* Dates are calendar dates; times are the force's local wall-clock time (naive).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
 
 
-def _when(nullable: bool = False) -> Column:
+def _id() -> Column:
+    return Column("id", Integer, primary_key=True)
+
+
+def _text(name: str, length: int, *, nullable: bool = False, **kw: Any) -> Column:
+    return Column(name, String(length), nullable=nullable, **kw)
+
+
+def _crime_id() -> Column:
+    return Column("crime_id", Integer, ForeignKey("crime.id"), nullable=False)
+
+
+def _at(name: str = "at", *, nullable: bool = False) -> Column:
     """A naive local wall-clock timestamp (see the module docstring)."""
-    return Column(DateTime(), nullable=nullable)
+    return Column(name, DateTime(), nullable=nullable)
 
 
-class Team(SQLModel, table=True):
-    __tablename__ = "team"
+team_table = Table(
+    "team",
+    metadata,
+    _id(),
+    _text("name", 100, unique=True),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100, unique=True)
+officer_table = Table(
+    "officer",
+    metadata,
+    _id(),
+    _text("collar", 16, unique=True),
+    _text("name", 200),
+    Column("team_id", Integer, ForeignKey("team.id"), nullable=False),
+    _text("rank", 20, default=""),
+    _text("accreditation", 8),
+    Column("investigator_since", Date, nullable=False),
+    _text("status", 12, default="active"),
+    Column("capacity", Integer, nullable=True),
+    Column("trainee", Boolean, nullable=False, default=False),
+    Index("ix_officer_team_status", "team_id", "status"),
+)
 
+crime_table = Table(
+    "crime",
+    metadata,
+    _id(),
+    _text("reference", 64, unique=True),
+    _text("crime_type", 100),
+    _text("required_level", 8),
+    Column("level_defaulted", Boolean, nullable=False, default=False),
+    Column("reported_on", Date, nullable=False),
+    Column("team_id", Integer, ForeignKey("team.id"), nullable=False),
+    Column("victim_enhanced", Boolean, nullable=False, default=False),
+    Column("holder_id", Integer, ForeignKey("officer.id"), nullable=True),
+    Column("finalised_on", Date, nullable=True),
+    Column("outcome", Integer, nullable=True),
+    Column("victim_update_every", Integer, nullable=True),
+    _at("created_at"),
+    Index("ix_crime_holder_live", "holder_id", "finalised_on"),
+    Index("ix_crime_team_live", "team_id", "finalised_on"),
+    Index("ix_crime_type", "crime_type"),
+    # Live crimes only (migration 0002): workload, live counts, unallocated, audit.
+    Index(
+        "ix_crime_live",
+        "holder_id",
+        "required_level",
+        "finalised_on",  # listed so that SQLite counts the index as covering
+        sqlite_where=text("finalised_on IS NULL"),
+        postgresql_where=text("finalised_on IS NULL"),
+    ),
+)
 
-class Officer(SQLModel, table=True):
-    __tablename__ = "officer"
-    __table_args__ = (Index("ix_officer_team_status", "team_id", "status"),)
+allocation_table = Table(
+    "allocation",
+    metadata,
+    _id(),
+    _crime_id(),
+    Column("officer_id", Integer, ForeignKey("officer.id"), nullable=False),
+    _at("start_at"),
+    _at("end_at", nullable=True),
+    _text("actor", 100),
+    Column("reason", Text, nullable=False),
+    Column("warnings", Text, nullable=False, default="", server_default=""),
+    Column("override_reason", Text, nullable=True),
+    _text("ended_by", 100, nullable=True),
+    Column("end_reason", Text, nullable=True),
+    _text("plan_id", 40, nullable=True),
+    Column("auto", Boolean, nullable=False, default=False),
+    Index("ix_allocation_crime", "crime_id", "start_at"),
+    Index("ix_allocation_officer", "officer_id", "start_at"),
+    Index(
+        "ux_allocation_open",
+        "crime_id",
+        unique=True,
+        sqlite_where=text("end_at IS NULL"),
+        postgresql_where=text("end_at IS NULL"),
+    ),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    collar: str = Field(max_length=16, unique=True)
-    name: str = Field(max_length=200)
-    team_id: int = Field(foreign_key="team.id")
-    rank: str = Field(default="", max_length=20)
-    accreditation: str = Field(max_length=8)
-    investigator_since: date
-    status: str = Field(default="active", max_length=12)
-    capacity: int | None = Field(default=None)
-    trainee: bool = Field(default=False)
+finalisation_table = Table(
+    "finalisation",
+    metadata,
+    _id(),
+    _crime_id(),
+    Column("finalised_on", Date, nullable=False),
+    Column("outcome", Integer, nullable=False),
+    Column("reopened_on", Date, nullable=True),
+    _text("actor", 100),
+    Index("ix_finalisation_crime", "crime_id", "finalised_on"),
+)
 
+matrix_table = Table(
+    "matrix_entry",
+    metadata,
+    _text("type_key", 100, primary_key=True),
+    _text("crime_type", 100),
+    _text("required_level", 8),
+)
 
-class Crime(SQLModel, table=True):
-    __tablename__ = "crime"
-    __table_args__ = (
-        Index("ix_crime_holder_live", "holder_id", "finalised_on"),
-        Index("ix_crime_team_live", "team_id", "finalised_on"),
-        Index("ix_crime_type", "crime_type"),
-        # Live crimes only (migration 0002): workload, live counts, unallocated, audit.
-        Index(
-            "ix_crime_live",
-            "holder_id",
-            "required_level",
-            "finalised_on",  # listed so that SQLite counts the index as covering
-            sqlite_where=text("finalised_on IS NULL"),
-            postgresql_where=text("finalised_on IS NULL"),
-        ),
-    )
+policy_table = Table(
+    "policy_setting",
+    metadata,
+    _text("name", 40, primary_key=True),
+    _text("value", 40),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=64, unique=True)
-    crime_type: str = Field(max_length=100)
-    required_level: str = Field(max_length=8)
-    level_defaulted: bool = Field(default=False)
-    reported_on: date
-    team_id: int = Field(foreign_key="team.id")
-    victim_enhanced: bool = Field(default=False)
-    holder_id: int | None = Field(default=None, foreign_key="officer.id")
-    finalised_on: date | None = Field(default=None)
-    outcome: int | None = Field(default=None)
-    victim_update_every: int | None = Field(default=None)
-    created_at: datetime = Field(sa_column=_when())
+log_table = Table(
+    "log_entry",
+    metadata,
+    _id(),
+    _at(),
+    _text("actor", 100),
+    _text("kind", 30),
+    _text("crime_ref", 64, nullable=True),
+    _text("collar", 16, nullable=True),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+    Column("detail", Text, nullable=False, default="{}", server_default="{}"),
+    _text("prev_hash", 64),
+    _text("hash", 64),
+    Index("ix_log_crime", "crime_ref", "id"),
+    Index("ix_log_collar", "collar", "id"),
+)
 
+review_table = Table(
+    "review",
+    metadata,
+    _id(),
+    _crime_id(),
+    Column("reviewed_on", Date, nullable=False),
+    _at(),
+    _text("actor", 100),
+    Column("note", Text, nullable=False),
+    Column("next_due", Date, nullable=True),
+    Index("ix_review_crime", "crime_id", "reviewed_on"),
+)
 
-class Allocation(SQLModel, table=True):
-    __tablename__ = "allocation"
-    __table_args__ = (
-        Index("ix_allocation_crime", "crime_id", "start_at"),
-        Index("ix_allocation_officer", "officer_id", "start_at"),
-        Index(
-            "ux_allocation_open",
-            "crime_id",
-            unique=True,
-            sqlite_where=text("end_at IS NULL"),
-            postgresql_where=text("end_at IS NULL"),
-        ),
-    )
+event_table = Table(
+    "key_event",
+    metadata,
+    _id(),
+    _crime_id(),
+    _text("kind", 40),
+    Column("occurred_on", Date, nullable=False),
+    _at(),
+    _text("actor", 100),
+    Index("ix_key_event_crime", "crime_id", "occurred_on"),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    crime_id: int = Field(foreign_key="crime.id")
-    officer_id: int = Field(foreign_key="officer.id")
-    start_at: datetime = Field(sa_column=_when())
-    end_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    actor: str = Field(max_length=100)
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    warnings: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    override_reason: str | None = Field(default=None, sa_column=Column(Text))
-    ended_by: str | None = Field(default=None, max_length=100)
-    end_reason: str | None = Field(default=None, sa_column=Column(Text))
-    plan_id: str | None = Field(default=None, max_length=40)
-    auto: bool = Field(default=False)
+victim_update_table = Table(
+    "victim_update",
+    metadata,
+    _id(),
+    _crime_id(),
+    Column("updated_on", Date, nullable=False),
+    _at(),
+    _text("actor", 100),
+    Column("note", Text, nullable=False),
+    Index("ix_victim_update_crime", "crime_id", "updated_on"),
+)
 
+link_table = Table(
+    "crime_link",
+    metadata,
+    _id(),
+    Column("crime_a_id", Integer, ForeignKey("crime.id"), nullable=False),
+    Column("crime_b_id", Integer, ForeignKey("crime.id"), nullable=False),
+    _text("kind", 20),
+    Index("ux_crime_link_pair", "crime_a_id", "crime_b_id", unique=True),
+    Index("ix_crime_link_b", "crime_b_id"),
+)
 
-class Finalisation(SQLModel, table=True):
-    __tablename__ = "finalisation"
-    __table_args__ = (Index("ix_finalisation_crime", "crime_id", "finalised_on"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    crime_id: int = Field(foreign_key="crime.id")
-    finalised_on: date
-    outcome: int
-    reopened_on: date | None = Field(default=None)
-    actor: str = Field(max_length=100)
-
-
-class MatrixEntry(SQLModel, table=True):
-    __tablename__ = "matrix_entry"
-
-    type_key: str = Field(primary_key=True, max_length=100)
-    crime_type: str = Field(max_length=100)
-    required_level: str = Field(max_length=8)
-
-
-class PolicySetting(SQLModel, table=True):
-    __tablename__ = "policy_setting"
-
-    name: str = Field(primary_key=True, max_length=40)
-    value: str = Field(max_length=40)
-
-
-class LogEntry(SQLModel, table=True):
-    __tablename__ = "log_entry"
-    __table_args__ = (
-        Index("ix_log_crime", "crime_ref", "id"),
-        Index("ix_log_collar", "collar", "id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_column=_when())
-    actor: str = Field(max_length=100)
-    kind: str = Field(max_length=30)
-    crime_ref: str | None = Field(default=None, max_length=64)
-    collar: str | None = Field(default=None, max_length=16)
-    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
-
-
-class Review(SQLModel, table=True):
-    __tablename__ = "review"
-    __table_args__ = (Index("ix_review_crime", "crime_id", "reviewed_on"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    crime_id: int = Field(foreign_key="crime.id")
-    reviewed_on: date
-    at: datetime = Field(sa_column=_when())
-    actor: str = Field(max_length=100)
-    note: str = Field(sa_column=Column(Text, nullable=False))
-    next_due: date | None = Field(default=None)
-
-
-class KeyEvent(SQLModel, table=True):
-    __tablename__ = "key_event"
-    __table_args__ = (Index("ix_key_event_crime", "crime_id", "occurred_on"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    crime_id: int = Field(foreign_key="crime.id")
-    kind: str = Field(max_length=40)
-    occurred_on: date
-    at: datetime = Field(sa_column=_when())
-    actor: str = Field(max_length=100)
-
-
-class VictimUpdate(SQLModel, table=True):
-    __tablename__ = "victim_update"
-    __table_args__ = (Index("ix_victim_update_crime", "crime_id", "updated_on"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    crime_id: int = Field(foreign_key="crime.id")
-    updated_on: date
-    at: datetime = Field(sa_column=_when())
-    actor: str = Field(max_length=100)
-    note: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class CrimeLink(SQLModel, table=True):
-    __tablename__ = "crime_link"
-    __table_args__ = (
-        Index("ux_crime_link_pair", "crime_a_id", "crime_b_id", unique=True),
-        Index("ix_crime_link_b", "crime_b_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    crime_a_id: int = Field(foreign_key="crime.id")
-    crime_b_id: int = Field(foreign_key="crime.id")
-    kind: str = Field(max_length=20)
-
-
-class AuditRun(SQLModel, table=True):
-    __tablename__ = "audit_run"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_column=_when())
-    as_of: date
-    counts: str = Field(sa_column=Column(Text, nullable=False))
+audit_run_table = Table(
+    "audit_run",
+    metadata,
+    _id(),
+    _at(),
+    Column("as_of", Date, nullable=False),
+    Column("counts", Text, nullable=False),
+)

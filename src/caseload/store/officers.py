@@ -11,11 +11,8 @@ from sqlalchemy.engine import Connection
 
 from caseload.errors import InputError, NotFound
 from caseload.store import log
-from caseload.store.models import Officer, Team
+from caseload.store.models import crime_table, officer_table, team_table
 from caseload.store.reference import ensure_teams, team_ids
-
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-team_table = Team.__table__  # type: ignore[attr-defined]
 
 # The import columns, in the order `officer list --format csv` writes them.
 OFFICER_COLUMNS = (
@@ -131,9 +128,7 @@ def update_officer(
 
 
 def live_count(conn: Connection, officer_id: int) -> int:
-    from caseload.store.models import Crime
-
-    crime = Crime.__table__  # type: ignore[attr-defined]
+    crime = crime_table
     return int(
         conn.execute(
             select(func.count())

@@ -12,14 +12,7 @@ from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
 from caseload.domain.policy import DEFAULTS, Policy, parse_setting, policy_from_rows
 from caseload.errors import NotFound
 from caseload.store import log
-from caseload.store.models import Crime, MatrixEntry, Officer, PolicySetting, Team
-
-team_table = Team.__table__  # type: ignore[attr-defined]
-matrix_table = MatrixEntry.__table__  # type: ignore[attr-defined]
-policy_table = PolicySetting.__table__  # type: ignore[attr-defined]
-officer_table = Officer.__table__  # type: ignore[attr-defined]
-crime_table = Crime.__table__  # type: ignore[attr-defined]
-
+from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
 
 # --- teams ---------------------------------------------------------------------------------
 

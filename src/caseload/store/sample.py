@@ -74,12 +74,10 @@ def load_sample(store: Store, *, actor: str, today: date | None = None) -> str:
 
     from caseload.store.crimes import counts
     from caseload.store.importer import Options, import_file, open_source
-    from caseload.store.models import Officer
+    from caseload.store.models import officer_table
 
     with store.read() as conn:
-        officers = conn.execute(
-            select(func.count()).select_from(Officer.__table__)  # type: ignore[attr-defined]
-        ).scalar_one()
+        officers = conn.execute(select(func.count()).select_from(officer_table)).scalar_one()
     if officers:
         raise InputError(
             f"The store at {store.location} already holds officers; the sample loads only "

@@ -22,11 +22,7 @@ from caseload.domain.events import describe_event
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.crimes import crime_table, find
-from caseload.store.models import KeyEvent, Review, VictimUpdate
-
-review_table = Review.__table__  # type: ignore[attr-defined]
-event_table = KeyEvent.__table__  # type: ignore[attr-defined]
-victim_update_table = VictimUpdate.__table__  # type: ignore[attr-defined]
+from caseload.store.models import event_table, review_table, victim_update_table
 
 BATCH = 5000
 
