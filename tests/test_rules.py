@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from caseload.domain.officers import is_inexperienced, last_experienced_start
 from caseload.domain.policy import Policy
 from caseload.domain.rules import (
     MISMATCH,
@@ -117,3 +121,24 @@ def test_blocking_breaches_come_first() -> None:
 def test_an_officer_without_rank_is_named_in_full() -> None:
     officer = replace(JONES, rank="")
     assert officer.label == "Sam Jones (XY9)"
+
+
+@given(
+    on=st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)),
+    since=st.dates(min_value=date(1960, 1, 1), max_value=date(2099, 12, 31)),
+    months=st.integers(min_value=0, max_value=120),
+)
+def test_one_cutoff_date_says_who_is_inexperienced(on: date, since: date, months: int) -> None:
+    """The workload query compares investigator_since with one date; it must agree
+    with the rule officer by officer, month ends and leap days included."""
+    expected = is_inexperienced(
+        trainee=False, investigator_since=since, on=on, inexperienced_months=months
+    )
+    assert (since > last_experienced_start(on, months)) == expected
+
+
+def test_cutoff_at_month_ends() -> None:
+    # On 28 Feb 2027 an officer who began on 28 Jan 2027 has one whole month; 29 Jan not.
+    assert last_experienced_start(date(2027, 2, 28), 1) == date(2027, 1, 28)
+    assert last_experienced_start(date(2027, 3, 31), 1) == date(2027, 2, 28)
+    assert last_experienced_start(date(2028, 2, 29), 24) == date(2026, 2, 28)

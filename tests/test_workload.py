@@ -162,3 +162,72 @@ def test_as_of_rebuilds_a_past_day_from_the_history(store: Runner, db_url: str) 
     assert workload_rows(store, "--as-of", "2026-02-01")["XY9"]["inexperienced"] is False
     result = store("workload", "--as-of", "2026-03-10", "--format", "plain")
     assert "Workload at the end of 2026-03-10" in result.stdout
+
+
+def test_the_reports_rules_agree_with_the_domain_rules(store: Runner, db_url: str) -> None:
+    """Inexperience, limit, headroom and flags are computed by SQL for the whole force;
+    officer by officer they must say what domain.officers and domain.rules say."""
+    from dateutil.relativedelta import relativedelta
+
+    from caseload.domain.officers import is_inexperienced, whole_months_between
+    from caseload.domain.policy import Policy
+    from caseload.domain.rules import over_limit
+
+    today = date.today()
+    policy = Policy()
+    two_years = today - relativedelta(years=2)
+    starts = [two_years - timedelta(days=1), two_years, two_years + timedelta(days=1)]
+    officers = []
+    with writing(db_url) as conn:
+        n = 0
+        for trainee in (False, True):
+            for since in starts:
+                for capacity, status, held in (
+                    (None, "active", 26),
+                    (3, "leave", 4),
+                    (30, "active", 2),
+                ):
+                    collar = f"RU{n}"
+                    add_officer(
+                        conn,
+                        collar,
+                        since=since,
+                        trainee=trainee,
+                        capacity=capacity,
+                        status=status,
+                        accreditation="PIP1",
+                    )
+                    refs = add_crimes(
+                        conn, held, prefix=f"{collar}/", level="PIP1" if n % 2 else "PIP2"
+                    )
+                    officers.append((collar, trainee, since, capacity, status, refs, n % 2 == 0))
+                    n += 1
+    for collar, *_, refs, _mismatch in officers:
+        allocate_refs(db_url, refs, collar, override="rule check")
+    rows = workload_rows(store)
+    for collar, trainee, since, capacity, status, refs, mismatch in officers:
+        row = rows[collar]
+        inexperienced = is_inexperienced(
+            trainee=trainee,
+            investigator_since=since,
+            on=today,
+            inexperienced_months=policy.inexperienced_months,
+        )
+        assert row["inexperienced"] is inexperienced, (
+            collar,
+            since,
+            whole_months_between(since, today),
+        )
+        limit = policy.inexperienced_limit if inexperienced else None
+        assert row["limit"] == limit
+        ceiling = (
+            capacity if limit is None else (limit if capacity is None else min(limit, capacity))
+        )
+        assert row["headroom"] == (None if ceiling is None else ceiling - len(refs))
+        expected_flags = [
+            *(["over-limit"] if limit is not None and over_limit(len(refs), limit) else []),
+            *(["over-capacity"] if capacity is not None and len(refs) > capacity else []),
+            *(["mismatch"] if mismatch else []),
+            *(["unavailable"] if status != "active" else []),
+        ]
+        assert row["flags"] == " ".join(expected_flags), collar

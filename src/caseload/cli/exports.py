@@ -127,10 +127,7 @@ def _source(
         lines = queries.crime_lines(conn, query) if what is What.crimes else None
         if lines is not None:  # SQLite joins each row's cells: one string per row
             return columns, lines, total
-        batches = queries.row_batches(conn, query)
-        if batches is not None:  # the raw cursor: millions of rows without row objects
-            return columns, RawRows(batches, queries.text_positions(query)), total
-        return columns, queries.stream(conn, query), total
+        return columns, query_rows(conn, query), total
     if what is What.findings:
         from caseload.domain.audit import FINDING_COLUMNS
         from caseload.store.audit import Audit
@@ -139,12 +136,23 @@ def _source(
         checks = Audit(conn, load_policy(conn), as_of=as_of, team_id=team_id)
         total = sum(checks.counts()["by_severity"].values()) if counting else None
         return FINDING_COLUMNS, checks.findings(), total
-    # The workload report's own query (one row per officer, so a list is small).
+    # The workload report's own query.
     from caseload.store.reference import load_policy
-    from caseload.store.workload import WORKLOAD_COLUMNS, workload
+    from caseload.store.workload import WORKLOAD_COLUMNS, workload_query
 
-    rows = workload(conn, load_policy(conn), as_of=as_of, team=team)
-    return WORKLOAD_COLUMNS, rows, len(rows) if counting else None
+    query = workload_query(load_policy(conn), as_of=as_of, team=team)
+    return WORKLOAD_COLUMNS, query_rows(conn, query), None
+
+
+def query_rows(conn: Any, query: Any) -> RawRows | Iterable[Mapping[str, Any]]:
+    """A query's rows for ``write_rows``: plain tuples straight from the cursor where
+    that path applies (SQLite), else dicts streamed in batches."""
+    from caseload.store import export as queries
+
+    batches = queries.row_batches(conn, query)
+    if batches is not None:  # the raw cursor: millions of rows without row objects
+        return RawRows(batches, queries.text_positions(query))
+    return queries.stream(conn, query)
 
 
 class RawRows:

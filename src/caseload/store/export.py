@@ -185,10 +185,15 @@ def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any
 
 
 def _compiled(conn: Connection, query: Select[Any]) -> tuple[str, Any] | None:
-    """SQL and driver parameters for the raw cursor; None when a bound value is not a
-    plain int or str (the driver might store it differently than SQLAlchemy does)."""
-    compiled = query.compile(dialect=conn.dialect)
-    params = compiled.construct_params()
+    """SQL and driver parameters for the raw cursor (SQLite). A date is bound as its
+    ISO text, as SQLAlchemy's SQLite Date type stores it; None when a bound value is
+    anything else but a plain int or str (the driver might bind it differently)."""
+    # render_postcompile: an IN list becomes one bound value per item
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = {
+        name: value.isoformat() if type(value) is date else value
+        for name, value in compiled.construct_params().items()
+    }
     if any(type(value) not in (int, str) for value in params.values()):
         return None
     positions = compiled.positiontup
