@@ -7,6 +7,8 @@ import io
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from caseload.cli.output import neutralise, unneutralise
 from tests.conftest import Runner
@@ -103,3 +105,36 @@ def test_neutralise_round_trips(text: str) -> None:
     safe = neutralise(text)
     assert not safe or safe[0] not in "=+-@\t\r"
     assert unneutralise(safe) == text
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
+            min_size=3,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), min_size=3, max_size=3),
+)
+def test_simple_table_lays_out_text_exactly_as_tabulate(
+    body: list[list[str]], headers: list[str]
+) -> None:
+    """Plain tables are written directly (tabulate is slow on 10,000-row plans); for
+    one-line cells the text must be what tabulate's "simple" format gives."""
+    from tabulate import tabulate
+
+    from caseload.cli.output import simple_table
+
+    expected = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True)
+    assert simple_table(body, headers) == expected
+
+
+def test_cells_with_line_breaks_still_go_to_tabulate() -> None:
+    from caseload.cli.output import simple_cells
+
+    assert simple_cells([["one line", "x"]])
+    assert not simple_cells([["two\nlines", "x"]])
+    assert not simple_cells([["\x1b[1mbold\x1b[0m", "x"]])

@@ -203,6 +203,26 @@ def test_audit_reads_live_crimes_through_the_live_index(filled: Store) -> None:
     assert not _uses(plans, "ix_allocation_officer")
 
 
+def test_review_and_victim_update_checks_read_only_indexes(filled: Store) -> None:
+    """Per live crime, the last review (and the next-review date it set) and the last
+    victim update come from covering indexes: neither table's rows are visited, and
+    the crime row is read once."""
+    from caseload.store.audit import Audit
+
+    def run_both(conn: Any) -> None:
+        audit = Audit(conn, _policy(conn))
+        for code in ("review-overdue", "victim-update-overdue"):
+            query = audit.query(code)
+            assert query is not None
+            conn.execute(query).all()
+
+    plans = _plans(filled, run_both)
+    lines = [line for plan in plans for line in plan]
+    reads = [line for line in lines if line.startswith(("SEARCH review", "SEARCH victim_update"))]
+    assert reads and all("COVERING INDEX" in line for line in reads), lines
+    assert not any(line.startswith("SEARCH crime USING INTEGER PRIMARY KEY") for line in lines)
+
+
 def test_finding_a_crime_and_an_officers_history_are_index_lookups(filled: Store) -> None:
     from caseload.store import allocation, crimes
 

@@ -71,7 +71,6 @@ from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
     allocation_table,
     audit_run_table,
-    crime_table,
     event_table,
     log_table,
     officer_table,
@@ -487,7 +486,7 @@ class Audit:
 
     def q_victim_update_overdue(self) -> Select[Any]:
         h = self._holdings()
-        u, c, o, t = victim_update_table, crime_table, officer_table, team_table
+        u, o, t = victim_update_table, officer_table, team_table
         last_update = (
             select(func.max(u.c.updated_on))
             .where(u.c.crime_id == h.c.crime_id, u.c.updated_on <= _as_date(self.day))
@@ -500,8 +499,8 @@ class Audit:
                 h.c.reference,
                 h.c.reported_on,
                 last_update.label("last_update"),
-                c.c.victim_update_every,
-            ).join(c, c.c.id == h.c.crime_id),
+                h.c.victim_update_every,
+            ),
             h,
         ).subquery("updated")
         every = func.coalesce(inner.c.victim_update_every, self.policy.victim_update_days)

@@ -42,7 +42,7 @@ def finalised_by(as_of: date) -> ColumnElement[bool]:
 
 def live_holdings(as_of: date | None = None) -> Subquery:
     """Live crimes with their holder: columns crime_id, team_id, holder_id, required_level,
-    victim_enhanced, reported_on, crime_type, reference."""
+    victim_enhanced, reported_on, crime_type, reference, victim_update_every."""
     c = crime_table
     if as_of is None:
         return (
@@ -55,6 +55,7 @@ def live_holdings(as_of: date | None = None) -> Subquery:
                 c.c.reported_on,
                 c.c.crime_type,
                 c.c.reference,
+                c.c.victim_update_every,
             )
             .where(c.c.finalised_on.is_(None))
             .subquery("live")
@@ -82,6 +83,7 @@ def live_holdings(as_of: date | None = None) -> Subquery:
             c.c.reported_on,
             c.c.crime_type,
             c.c.reference,
+            c.c.victim_update_every,
         )
         .where(
             c.c.reported_on <= as_of,

@@ -188,7 +188,8 @@ review_table = Table(
     _text("actor", 100),
     Column("note", Text, nullable=False),
     Column("next_due", Date, nullable=True),
-    Index("ix_review_crime", "crime_id", "reviewed_on"),
+    # next_due too (migration 0003): the audit reads the last review from the index alone.
+    Index("ix_review_crime", "crime_id", "reviewed_on", "id", "next_due"),
 )
 
 event_table = Table(
