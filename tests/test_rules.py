@@ -8,7 +8,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caseload.domain.officers import is_inexperienced, last_experienced_start
+from caseload.domain.officers import experienced_cutoff, is_inexperienced
 from caseload.domain.policy import Policy
 from caseload.domain.rules import (
     MISMATCH,
@@ -134,11 +134,13 @@ def test_one_cutoff_date_says_who_is_inexperienced(on: date, since: date, months
     expected = is_inexperienced(
         trainee=False, investigator_since=since, on=on, inexperienced_months=months
     )
-    assert (since > last_experienced_start(on, months)) == expected
+    cutoff = experienced_cutoff(on, months)
+    assert (cutoff is not None and since > cutoff) == expected
 
 
 def test_cutoff_at_month_ends() -> None:
     # On 28 Feb 2027 an officer who began on 28 Jan 2027 has one whole month; 29 Jan not.
-    assert last_experienced_start(date(2027, 2, 28), 1) == date(2027, 1, 28)
-    assert last_experienced_start(date(2027, 3, 31), 1) == date(2027, 2, 28)
-    assert last_experienced_start(date(2028, 2, 29), 24) == date(2026, 2, 28)
+    assert experienced_cutoff(date(2027, 2, 28), 1) == date(2027, 1, 28)
+    assert experienced_cutoff(date(2027, 3, 31), 1) == date(2027, 2, 28)
+    assert experienced_cutoff(date(2028, 2, 29), 24) == date(2026, 2, 28)
+    assert experienced_cutoff(date(2028, 2, 29), 0) is None  # only trainees, then

@@ -137,17 +137,27 @@ def _write_json(
     import shutil
     import sys
     import tempfile
+    from itertools import islice
 
     from caseload.cli.output import json_value
     from caseload.domain.audit import counts_from
 
-    # One encoder for every finding; only dates reach json_value (as ``default``).
+    def batched(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+        while batch := list(islice(items, size)):
+            yield batch
+
+    # One encoder; only dates reach json_value (as ``default``). Findings are encoded a
+    # batch at a time, one call each, and put one to a line: every finding starts with
+    # its "code" key, and a quote inside a JSON string is always escaped, so the text
+    # '}, {"code": ' occurs only between two findings.
     encode = json.JSONEncoder(default=json_value).encode
+    between = '}, {"code": '
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         # Spooled already joined as the findings array's items, then copied in chunks.
         first = True
-        for item in findings:
-            spool.write(("\n    " if first else ",\n    ") + encode(item))
+        for batch in batched(findings, 1000):
+            text = encode(batch)[1:-1].replace(between, '},\n    {"code": ')
+            spool.write(("\n    " if first else ",\n    ") + text)
             first = False
         head = {
             "generated_at": json_value(generated_at),

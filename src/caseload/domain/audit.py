@@ -61,20 +61,6 @@ def parse_severity(text: str) -> str:
     return value
 
 
-def experienced_cutoff(on: date, inexperienced_months: int) -> date | None:
-    """The latest ``investigator_since`` that is no longer inexperienced on ``on``.
-
-    A non-trainee is inexperienced exactly when ``investigator_since`` is after this
-    date (equivalent to ``domain.officers.is_inexperienced``, tested for every day),
-    so the audit can ask it in SQL. None: with 0 months nobody but a trainee is.
-    """
-    if inexperienced_months <= 0:
-        return None
-    from dateutil.relativedelta import relativedelta
-
-    return on - relativedelta(months=inexperienced_months)
-
-
 def empty_counts() -> dict[str, dict[str, int]]:
     return {
         "by_code": dict.fromkeys(CODES, 0),

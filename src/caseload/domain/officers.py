@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 STATUSES: tuple[str, ...] = ("active", "leave", "abstracted", "left")
 UNAVAILABLE_STATUSES: tuple[str, ...] = ("leave", "abstracted", "left")
@@ -34,19 +34,19 @@ def is_inexperienced(
     return whole_months_between(investigator_since, on) < inexperienced_months
 
 
-def last_experienced_start(on: date, inexperienced_months: int) -> date:
-    """The latest ``investigator_since`` that counts as experienced on ``on``: a
-    non-trainee who began investigating after it is inexperienced that day. Lets a
-    query test a whole force with one comparison; agrees with ``is_inexperienced``
-    on every day, month ends included (tests/test_rules.py checks it)."""
+def experienced_cutoff(on: date, inexperienced_months: int) -> date | None:
+    """The latest ``investigator_since`` that is no longer inexperienced on ``on``.
+
+    A non-trainee is inexperienced exactly when ``investigator_since`` is after this
+    date (equivalent to ``is_inexperienced`` on every day, month ends and leap days
+    included: tests/test_rules.py), so a query can test a whole force with one
+    comparison. None: with 0 months nobody but a trainee is.
+    """
+    if inexperienced_months <= 0:
+        return None
     from dateutil.relativedelta import relativedelta
 
-    if inexperienced_months <= 0:  # nobody is inexperienced by length of service
-        return date.max
-    start = on - relativedelta(months=inexperienced_months)  # day clamped to the month's end
-    while whole_months_between(start + timedelta(days=1), on) >= inexperienced_months:
-        start += timedelta(days=1)
-    return start
+    return on - relativedelta(months=inexperienced_months)
 
 
 def experienced_from(investigator_since: date, inexperienced_months: int) -> date:

@@ -62,9 +62,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.functions import GenericFunction
 
-from caseload.domain.audit import CODES, counts_from, experienced_cutoff, finding
+from caseload.domain.audit import CODES, counts_from, finding
 from caseload.domain.levels import RANK
-from caseload.domain.officers import UNAVAILABLE_STATUSES
+from caseload.domain.officers import UNAVAILABLE_STATUSES, experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
@@ -302,6 +302,20 @@ class Audit:
     def q_accreditation_mismatch(self) -> Select[Any]:
         h = self._holdings()
         o, t, a = officer_table, team_table, allocation_table
+        # First the few officers holding anything above their accreditation: the highest
+        # level each holds, from the live-crime index alone; then only their crimes.
+        held = self._holdings()
+        top = (
+            select(held.c.holder_id, func.max(_level_rank(held.c.required_level)).label("top"))
+            .where(held.c.holder_id.is_not(None))
+            .group_by(held.c.holder_id)
+            .subquery("top")
+        )
+        suspects = (
+            select(top.c.holder_id)
+            .join(o, o.c.id == top.c.holder_id)
+            .where(top.c.top > _level_rank(o.c.accreditation))
+        )
         query = (
             select(
                 t.c.name.label("team"),
@@ -318,7 +332,10 @@ class Audit:
             .join(o, o.c.id == h.c.holder_id)
             .join(t, t.c.id == h.c.team_id)
             .outerjoin(a, self._interval(h))
-            .where(_level_rank(h.c.required_level) > _level_rank(o.c.accreditation))
+            .where(
+                h.c.holder_id.in_(suspects),
+                _level_rank(h.c.required_level) > _level_rank(o.c.accreditation),
+            )
         )
         return self._crime_scope(query, h).order_by(
             t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
@@ -588,8 +605,9 @@ class Audit:
         result = self.conn.execution_options(yield_per=BATCH).execute(query)
         keys = list(result.keys())  # once: row._mapping rebuilds its key view on every row
         day, policy = self.day, self.policy
-        for row in result:
-            yield _with_since(code, dict(zip(keys, row, strict=True)), day, policy)
+        for batch in result.partitions():  # a batch per fetch, not a call per row
+            for row in batch:
+                yield _with_since(code, dict(zip(keys, row, strict=True)), day, policy)
 
     def findings(self, codes: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
         """Every finding, in code order (high severity first), then team, collar, crime."""

@@ -57,7 +57,7 @@ from sqlalchemy.engine import Connection
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
 from caseload.errors import InputError
 from caseload.store import log
-from caseload.store.bulk import insert_rows
+from caseload.store.bulk import insert_rows, update_rows
 from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
 from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
@@ -521,17 +521,18 @@ class CrimeWriter(KindWriter):
         wanted += [values["reference"] for _, values, _ in allocations]
         ids = (
             {
-                str(r.reference): int(r.id)
-                for r in conn.execute(
+                str(reference): int(crime_id)
+                for crime_id, reference in conn.execute(
                     select(c.c.id, c.c.reference).where(c.c.reference.in_(wanted))
-                )
+                ).all()
             }
             if wanted
             else {}
         )
         if finalise:
-            conn.execute(
-                insert(finalisation_table),
+            insert_rows(
+                conn,
+                finalisation_table,
                 [
                     {
                         "crime_id": ids[ref],
@@ -607,14 +608,13 @@ class CrimeWriter(KindWriter):
             .where(a.c.crime_id.in_(crime_ids), a.c.end_at.is_(None))
             .values(end_at=at, ended_by=self.options.actor, end_reason=self.options.reason)
         )
-        reported = {
-            int(r.id): r.reported_on
-            for r in conn.execute(
+        reported = dict(
+            conn.execute(
                 select(crime_table.c.id, crime_table.c.reported_on).where(
                     crime_table.c.id.in_(crime_ids)
                 )
-            )
-        }
+            ).all()
+        )
         opened = [
             {
                 "crime_id": crime_id,
@@ -624,17 +624,17 @@ class CrimeWriter(KindWriter):
                 "actor": self.options.actor,
                 "reason": self.options.reason,
                 "warnings": "",
+                "auto": False,
             }
             for crime_id, officer_id, start in holdings
             if officer_id
         ]
-        if opened:
-            conn.execute(insert(a), opened)
-        conn.execute(
-            update(crime_table)
-            .where(crime_table.c.id == bindparam("b_crime"))
-            .values(holder_id=bindparam("b_holder")),
-            [{"b_crime": cid, "b_holder": oid or None} for cid, oid, _ in holdings],
+        insert_rows(conn, a, opened)
+        update_rows(
+            conn,
+            crime_table,
+            "id",
+            [{"id": cid, "holder_id": oid or None} for cid, oid, _ in holdings],
         )
 
 
@@ -1003,31 +1003,34 @@ def check(
     writer = WRITERS[kind](options)
     spec = writer.spec
     problems = Problems()
-    seen: set[Any] = set()
     rows = 0
     with store.read() as conn:
         writer.prepare_check(conn)
-        for batch in _batches(source, spec, ignore_unknown):
-            parsed: list[Row] = []
-            for line, values, row_problems in batch:
-                rows += 1
-                for column, message in row_problems:
-                    problems.add(line, column, message)
-                parsed.append((line, values))
-                key = _key(spec, values)
-                if key is None:
-                    continue
-                if key in seen:
-                    problems.add(
-                        line,
-                        spec.key_column,
-                        f"the {spec.key_label} {_text(values[spec.key_column])} "
-                        "appears earlier in the file",
-                    )
-                else:
-                    seen.add(key)
-            writer.check_batch(conn, parsed, problems)
-            advance(len(batch))
+        keys = _FileKeys(conn)
+        try:
+            for batch in _batches(source, spec, ignore_unknown):
+                parsed: list[Row] = []
+                keyed: list[dict[str, Any]] = []
+                for line, values, row_problems in batch:
+                    rows += 1
+                    for column, message in row_problems:
+                        problems.add(line, column, message)
+                    parsed.append((line, values))
+                    key = _key(spec, values)
+                    if key is not None:
+                        shown = _text(values[spec.key_column])
+                        keyed.append({"key": repr(key), "line": line, "shown": shown})
+                writer.check_batch(conn, parsed, problems)
+                keys.add(keyed)
+                advance(len(batch))
+            for line, shown in keys.repeated():
+                problems.add(
+                    line,
+                    spec.key_column,
+                    f"the {spec.key_label} {shown} appears earlier in the file",
+                )
+        finally:
+            keys.close()
     if problems.total:
         bad = len(problems.rows)
         raise InputError(
@@ -1037,6 +1040,51 @@ def check(
             problems.details(),
         )
     return rows
+
+
+_file_keys = Table(
+    "import_file_keys",
+    MetaData(),
+    Column("key", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("shown", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+class _FileKeys:
+    """Each row's key (collar, reference, ...) with its line, kept in a temporary table
+    rather than in memory (a million references would hold some 90 MB): one GROUP BY at
+    the end finds every key that appears more than once in the file."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        _file_keys.drop(conn, checkfirst=True)
+        _file_keys.create(conn)
+
+    def add(self, keyed: Sequence[Mapping[str, Any]]) -> None:
+        insert_rows(self.conn, _file_keys, keyed)
+
+    def repeated(self) -> Iterator[tuple[int, str]]:
+        """(line, key as written) of every occurrence after a key's first, by line."""
+        k = _file_keys
+        repeats = select(k.c.key).group_by(k.c.key).having(func.count() > 1).subquery()
+        first = (
+            select(k.c.key, func.min(k.c.line).label("first"))
+            .where(k.c.key.in_(select(repeats.c.key)))
+            .group_by(k.c.key)
+            .subquery()
+        )
+        query = (
+            select(k.c.line, k.c.shown)
+            .join(first, and_(first.c.key == k.c.key, k.c.line > first.c.first))
+            .order_by(k.c.line)
+        )
+        for line, shown in self.conn.execute(query):
+            yield int(line), str(shown)
+
+    def close(self) -> None:
+        _file_keys.drop(self.conn, checkfirst=True)
 
 
 def _key(spec: Spec, values: Mapping[str, Any]) -> Any:

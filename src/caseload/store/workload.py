@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    false,
     func,
     literal,
     null,
@@ -34,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import LEVELS
-from caseload.domain.officers import last_experienced_start
+from caseload.domain.officers import experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.store.holdings import live_holdings
 from caseload.store.models import officer_table, team_table
@@ -89,7 +90,7 @@ def workload_query(
 
     The per-officer rules are SQL over the grouped counts, with the policy's numbers
     bound in: inexperienced (a trainee, or began investigating after
-    ``domain.officers.last_experienced_start``), the limit (``domain.rules.over_limit``:
+    ``domain.officers.experienced_cutoff``), the limit (``domain.rules.over_limit``:
     more than the limit is over), headroom to the tighter of limit and capacity, and
     the flags. tests/test_workload.py checks them against the domain rules officer by
     officer."""
@@ -120,9 +121,10 @@ def workload_query(
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
     capacity = o.c.capacity
+    cutoff = experienced_cutoff(on, policy.inexperienced_months)
     inexperienced = or_(
         o.c.trainee == true(),
-        o.c.investigator_since > last_experienced_start(on, policy.inexperienced_months),
+        o.c.investigator_since > cutoff if cutoff is not None else false(),
     )
     ceiling = case(
         (inexperienced, case((or_(capacity.is_(None), capacity > limit), limit), else_=capacity)),
