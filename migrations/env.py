@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from caseload.store.models import metadata
+from caseload.store.models import schema
 
 config = context.config
-target_metadata = metadata
+target_metadata = schema()
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]

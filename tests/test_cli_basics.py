@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from caseload import __version__
 from caseload.cli.app import app
+from tests.conftest import Runner
 
 
 def _all_commands(group, path=()):  # type: ignore[no-untyped-def]
@@ -59,7 +60,7 @@ def test_help_does_not_import_the_database_layer() -> None:
         "import sys\n"
         "from caseload.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'rich', 'tabulate') "
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'rich', 'tabulate') "
         "if m in sys.modules]\n"
         "print('HEAVY:' + ','.join(heavy))\n"
     )
@@ -67,6 +68,27 @@ def test_help_does_not_import_the_database_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only
+def test_a_store_command_imports_only_what_it_needs(run: Runner, db_url: str) -> None:
+    """On SQLite a one-officer command loads neither the PostgreSQL dialect nor Alembic
+    nor an ORM: each would add tens of milliseconds to every command."""
+    assert run("init").exit_code == 0
+    code = (
+        "import sys\n"
+        "from caseload.cli.app import app\n"
+        f"try:\n    app(['--db', {db_url!r}, 'workload', '-f', 'json'])\n"
+        "except SystemExit:\n    pass\n"
+        "loaded = [m for m in ('sqlalchemy.dialects.postgresql', 'alembic', 'sqlalchemy.orm', "
+        "'sqlmodel') if m in sys.modules]\n"
+        "print('LOADED:' + ','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "LOADED:"
 
 
 def test_cli_reference_matches_the_commands() -> None:

@@ -34,7 +34,9 @@ def _engine(db_url: str) -> sa.Engine:
 
 
 def test_init_migrates_a_blank_store_to_the_models(run, db_url) -> None:  # type: ignore[no-untyped-def]
-    from caseload.store.models import metadata
+    from caseload.store.models import schema
+
+    metadata = schema()
 
     result = run("init")
     assert result.exit_code == 0, result.output
@@ -66,7 +68,9 @@ def test_models_and_migrations_do_not_drift(store, db_url) -> None:  # type: ign
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from caseload.store.models import metadata
+    from caseload.store.models import schema
+
+    metadata = schema()
 
     engine = _engine(db_url)
     try:
