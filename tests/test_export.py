@@ -212,8 +212,14 @@ def test_an_error_mid_stream_leaves_no_file(
 
     def failing_fetch(conn, sql, params):  # type: ignore[no-untyped-def]
         # the raw cursor paths (SQLite): one row per batch, interrupted at the third
-        rows = (row for batch in real_fetch(conn, sql, params) for row in batch)
-        return ([row] if n < 2 else _interrupt() for n, row in enumerate(rows))
+        inner = real_fetch(conn, sql, params)
+        try:
+            for n, row in enumerate(row for batch in inner for row in batch):
+                if n == 2:
+                    raise KeyboardInterrupt
+                yield [row]
+        finally:
+            inner.close()  # as the real generator is closed: its cursor with it
 
     monkeypatch.setattr(export, "stream", failing)
     monkeypatch.setattr(export, "_fetch", failing_fetch)
@@ -221,10 +227,6 @@ def test_an_error_mid_stream_leaves_no_file(
     assert result.exit_code == 130
     assert target.read_text(encoding="utf-8") == "the previous export\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".crimes")) == []
-
-
-def _interrupt() -> list[tuple[object, ...]]:
-    raise KeyboardInterrupt
 
 
 _SLOW_EXPORT = """

@@ -206,7 +206,7 @@ def test_audit_reads_live_crimes_through_the_live_index(filled: Store) -> None:
 def test_review_and_victim_update_checks_read_only_indexes(filled: Store) -> None:
     """Per live crime, the last review (and the next-review date it set) and the last
     victim update come from covering indexes: neither table's rows are visited, and
-    the crime row is read once."""
+    each crime row is read once, in table order."""
     from caseload.store.audit import Audit
 
     def run_both(conn: Any) -> None:
@@ -221,6 +221,9 @@ def test_review_and_victim_update_checks_read_only_indexes(filled: Store) -> Non
     reads = [line for line in lines if line.startswith(("SEARCH review", "SEARCH victim_update"))]
     assert reads and all("COVERING INDEX" in line for line in reads), lines
     assert not any(line.startswith("SEARCH crime USING INTEGER PRIMARY KEY") for line in lines)
+    # every live crime's row is read in table order, not team by team through an index
+    crime_reads = [line for line in lines if line.startswith(("SCAN crime", "SEARCH crime"))]
+    assert crime_reads and all(line == "SCAN crime" for line in crime_reads), crime_reads
 
 
 def test_finding_a_crime_and_an_officers_history_are_index_lookups(filled: Store) -> None:

@@ -67,7 +67,7 @@ from caseload.domain.levels import RANK
 from caseload.domain.officers import UNAVAILABLE_STATUSES, experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
-from caseload.store.holdings import end_of_day, live_holdings, open_at
+from caseload.store.holdings import end_of_day, live_holdings, open_at, unindexed
 from caseload.store.models import (
     allocation_table,
     audit_run_table,
@@ -449,7 +449,7 @@ class Audit:
         )
 
     def q_review_overdue(self) -> Select[Any]:
-        h = self._holdings()
+        h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
         r, o, t = review_table, officer_table, team_table
         day = _as_date(self.day)
         # Index seeks per live crime on (crime_id, reviewed_on): the last review by the day
@@ -490,7 +490,7 @@ class Audit:
                 literal(self.policy.review_days).label("limit"),
             )
             .select_from(inner)
-            .join(t, t.c.id == inner.c.team_id)
+            .join(t, t.c.id == unindexed(inner.c.team_id))  # not team by team
             .outerjoin(o, o.c.id == inner.c.holder_id)
             .where(
                 or_(
@@ -502,7 +502,7 @@ class Audit:
         )
 
     def q_victim_update_overdue(self) -> Select[Any]:
-        h = self._holdings()
+        h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
         u, o, t = victim_update_table, officer_table, team_table
         last_update = (
             select(func.max(u.c.updated_on))
@@ -533,7 +533,7 @@ class Audit:
                 inner.c.victim_update_every.is_not(None).label("agreed"),
             )
             .select_from(inner)
-            .join(t, t.c.id == inner.c.team_id)
+            .join(t, t.c.id == unindexed(inner.c.team_id))  # not team by team
             .outerjoin(o, o.c.id == inner.c.holder_id)
             .where(plus_days(base, every) < _as_date(self.day))
             .order_by(t.c.name, o.c.collar.asc().nulls_last(), inner.c.reference)

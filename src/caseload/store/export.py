@@ -12,6 +12,7 @@ intervals. ``workload`` reuses the workload report's own query
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -222,7 +223,6 @@ class LineSource:
         self._sql = sql
         self._params = params
         self.width = len(query.selected_columns)
-        self.text = tuple(text_positions(query))
 
     @property
     def batches(self) -> Iterator[list[tuple[Any, str]]]:
@@ -273,4 +273,7 @@ def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[tuple[Any, 
         while batch := cursor.fetchmany(RAW_BATCH):
             yield batch
     finally:
-        cursor.close()
+        # An export interrupted mid-stream may close its connection before this
+        # generator is collected; the cursor then went with it.
+        with suppress(conn.dialect.loaded_dbapi.Error):
+            cursor.close()
