@@ -185,7 +185,13 @@ def render(
         if title and fmt is not OutputFormat.markdown:
             stream.write(f"{title}\n")
         if materialised:
-            body = [[cell_text(row.get(key)) for key in columns] for row in materialised]
+            body = [  # text as it is; other values through cell_text (10,000s of cells)
+                [
+                    value if type(value) is str else cell_text(value)
+                    for value in map(row.get, columns)
+                ]
+                for row in materialised
+            ]
             if fmt is OutputFormat.markdown or not simple_cells(body):
                 text = tabulate(
                     body, headers=list(columns), tablefmt=table_format, disable_numparse=True

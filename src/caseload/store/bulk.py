@@ -1,4 +1,8 @@
-"""Bulk inserts that hand rows straight to the database driver in one executemany.
+"""Bulk writes and reads that go straight to the database driver.
+
+Inserts and updates hand every row to one executemany. ``raw_rows`` runs a Core
+query on the driver's cursor and returns plain tuples, for large reads whose
+columns need no conversion on SQLite (ints, text; dates as ISO text).
 
 SQLAlchemy's per-row parameter processing costs several times the insert itself
 on large imports and logs. Values are converted with each column type's own
@@ -10,10 +14,11 @@ PostgreSQL); a value seen twice in a batch (a shared timestamp) is converted onc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Select, Table
 from sqlalchemy.engine import Connection
 
 
@@ -83,3 +88,33 @@ def update_rows(
     mark = placeholder(conn)
     sets = ", ".join(f'"{name}" = {mark}' for name in columns)
     conn.exec_driver_sql(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = {mark}', params)
+
+
+def driver_statement(conn: Connection, query: Select[Any]) -> tuple[str, Any] | None:
+    """SQL and driver parameters for the raw cursor (SQLite). A date is bound as its
+    ISO text, as SQLAlchemy's SQLite Date type stores it; None when a bound value is
+    anything else but a plain int or str (the driver might bind it differently)."""
+    # render_postcompile: an IN list becomes one bound value per item
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = {
+        name: value.isoformat() if type(value) is date else value
+        for name, value in compiled.construct_params().items()
+    }
+    if any(type(value) not in (int, str) for value in params.values()):
+        return None
+    positions = compiled.positiontup
+    return str(compiled), [params[name] for name in positions] if positions is not None else params
+
+
+def raw_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The query's rows as plain tuples: from the driver's cursor on SQLite (no
+    SQLAlchemy row objects or result processing: a Boolean is 0/1, a date its ISO
+    text), through SQLAlchemy elsewhere (native values)."""
+    statement = driver_statement(conn, query) if conn.dialect.name == "sqlite" else None
+    if statement is None:
+        return [tuple(row) for row in conn.execute(query)]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return cursor.execute(*statement).fetchall()
+    finally:
+        cursor.close()

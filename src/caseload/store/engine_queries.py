@@ -27,6 +27,7 @@ from caseload.domain.planning import LiveCrime, OfficerLoad, Plan, plan_rebalanc
 from caseload.domain.policy import Policy
 from caseload.errors import InputError
 from caseload.store import log
+from caseload.store.bulk import raw_rows
 from caseload.store.models import (
     allocation_table,
     crime_table,
@@ -136,7 +137,7 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
     )
     if teams is not None:
         query = query.where(c.c.team_id.in_(list(teams)))
-    rows = conn.execute(query.order_by(c.c.id)).all()
+    rows = raw_rows(conn, query.order_by(c.c.id))  # 60,000 for a large team: no row objects
     parse = datetime.fromisoformat
     return [
         LiveCrime(

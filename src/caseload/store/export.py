@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
+from caseload.store.bulk import driver_statement
 from caseload.store.crimes import CRIME_COLUMNS, crime_columns, crime_rows
 from caseload.store.holdings import end_of_day, finalised_by, open_at, still_open_at
 from caseload.store.models import (
@@ -181,24 +182,8 @@ def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any
                 for column in columns
             )
         )
-    compiled = _compiled(conn, query)
+    compiled = driver_statement(conn, query)
     return None if compiled is None else _fetch(conn, *compiled)
-
-
-def _compiled(conn: Connection, query: Select[Any]) -> tuple[str, Any] | None:
-    """SQL and driver parameters for the raw cursor (SQLite). A date is bound as its
-    ISO text, as SQLAlchemy's SQLite Date type stores it; None when a bound value is
-    anything else but a plain int or str (the driver might bind it differently)."""
-    # render_postcompile: an IN list becomes one bound value per item
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = {
-        name: value.isoformat() if type(value) is date else value
-        for name, value in compiled.construct_params().items()
-    }
-    if any(type(value) not in (int, str) for value in params.values()):
-        return None
-    positions = compiled.positiontup
-    return str(compiled), [params[name] for name in positions] if positions is not None else params
 
 
 # --- whole rows joined by SQLite --------------------------------------------------------
@@ -260,8 +245,8 @@ def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource |
     for cell in cells[1:]:
         line = line.op("||")(literal(SEPARATOR)).op("||")(cell)
     lines = query.with_only_columns(key, line.label("line"))
-    compiled = _compiled(conn, lines)
-    if compiled is None or _compiled(conn, query) is None:
+    compiled = driver_statement(conn, lines)
+    if compiled is None or driver_statement(conn, query) is None:
         return None
     return LineSource(conn, query, key, *compiled)
 
