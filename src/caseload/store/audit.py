@@ -58,16 +58,13 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.functions import GenericFunction
 
 from caseload.domain.audit import CODES, counts_from, finding
-from caseload.domain.levels import RANK
 from caseload.domain.officers import UNAVAILABLE_STATUSES, experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
-from caseload.store.holdings import end_of_day, live_holdings, open_at, unindexed
+from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
     allocation_table,
     audit_run_table,
@@ -78,58 +75,14 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
+from caseload.store.sqlfunc import day_of, level_rank, plus_days, unindexed
 
 BATCH = 2000
-
-
-# --- portable date functions (SQLite keeps dates as ISO text) ------------------------------
-
-
-class day_of(GenericFunction[date]):  # noqa: N801 - reads as SQL
-    """The calendar date of a timestamp."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(day_of)
-def _day_of_default(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
-
-
-@compiles(day_of, "sqlite")
-def _day_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-class plus_days(GenericFunction[date]):  # noqa: N801 - reads as SQL
-    """A date plus a whole number of days (both SQL expressions)."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(plus_days)
-def _plus_days_default(element: Any, compiler: Any, **kw: Any) -> str:
-    day, days = list(element.clauses)
-    return f"(CAST({compiler.process(day, **kw)} AS DATE) + {compiler.process(days, **kw)})"
-
-
-@compiles(plus_days, "sqlite")
-def _plus_days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    day, days = list(element.clauses)
-    return (
-        f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(days, **kw)}) || ' days')"
-    )
 
 
 def _later(a: Any, b: Any) -> Any:
     """The later of two dates; ``b`` when ``a`` is NULL."""
     return case((a > b, a), else_=b)
-
-
-def _level_rank(expr: Any) -> Any:
-    return case({level: rank for level, rank in RANK.items()}, value=expr, else_=0)
 
 
 def _as_date(value: date) -> Any:
@@ -251,6 +204,19 @@ class Audit:
             query = query.where(h.c.team_id == self.team_id)
         return query
 
+    def _scanned_finding(self, inner: Any, *columns: Any) -> Select[Any]:
+        """A per-crime finding over ``inner`` (team_id, holder_id, reference, ...) built on
+        ``live_holdings(scan=True)``: team and collar first, ordered by team, collar and
+        crime, the team joined without its index so that the crimes stay in table order."""
+        o, t = officer_table, team_table
+        return (
+            select(t.c.name.label("team"), o.c.collar, inner.c.reference, *columns)
+            .select_from(inner)
+            .join(t, t.c.id == unindexed(inner.c.team_id))
+            .outerjoin(o, o.c.id == inner.c.holder_id)
+            .order_by(t.c.name, o.c.collar.asc().nulls_last(), inner.c.reference)
+        )
+
     # -- one query per code --
 
     def q_inexperienced_over_limit(self) -> Select[Any]:
@@ -306,7 +272,7 @@ class Audit:
         # level each holds, from the live-crime index alone; then only their crimes.
         held = self._holdings()
         top = (
-            select(held.c.holder_id, func.max(_level_rank(held.c.required_level)).label("top"))
+            select(held.c.holder_id, func.max(level_rank(held.c.required_level)).label("top"))
             .where(held.c.holder_id.is_not(None))
             .group_by(held.c.holder_id)
             .subquery("top")
@@ -314,7 +280,7 @@ class Audit:
         suspects = (
             select(top.c.holder_id)
             .join(o, o.c.id == top.c.holder_id)
-            .where(top.c.top > _level_rank(o.c.accreditation))
+            .where(top.c.top > level_rank(o.c.accreditation))
         )
         query = (
             select(
@@ -334,7 +300,7 @@ class Audit:
             .outerjoin(a, self._interval(h))
             .where(
                 h.c.holder_id.in_(suspects),
-                _level_rank(h.c.required_level) > _level_rank(o.c.accreditation),
+                level_rank(h.c.required_level) > level_rank(o.c.accreditation),
             )
         )
         return self._crime_scope(query, h).order_by(
@@ -450,7 +416,7 @@ class Audit:
 
     def q_review_overdue(self) -> Select[Any]:
         h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
-        r, o, t = review_table, officer_table, team_table
+        r = review_table
         day = _as_date(self.day)
         # Index seeks per live crime on (crime_id, reviewed_on): the last review by the day
         # and the next-review date that review set.
@@ -479,31 +445,22 @@ class Audit:
         ).subquery("reviewed")
         base = func.coalesce(inner.c.last_review, inner.c.reported_on)
         cutoff = self.day - timedelta(days=self.policy.review_days)
-        return (
-            select(
-                t.c.name.label("team"),
-                o.c.collar,
-                inner.c.reference,
-                inner.c.reported_on,
-                inner.c.last_review,
-                inner.c.next_due,
-                literal(self.policy.review_days).label("limit"),
+        return self._scanned_finding(
+            inner,
+            inner.c.reported_on,
+            inner.c.last_review,
+            inner.c.next_due,
+            literal(self.policy.review_days).label("limit"),
+        ).where(
+            or_(
+                base < _as_date(cutoff),
+                and_(inner.c.next_due.is_not(None), inner.c.next_due < day),
             )
-            .select_from(inner)
-            .join(t, t.c.id == unindexed(inner.c.team_id))  # not team by team
-            .outerjoin(o, o.c.id == inner.c.holder_id)
-            .where(
-                or_(
-                    base < _as_date(cutoff),
-                    and_(inner.c.next_due.is_not(None), inner.c.next_due < day),
-                )
-            )
-            .order_by(t.c.name, o.c.collar.asc().nulls_last(), inner.c.reference)
         )
 
     def q_victim_update_overdue(self) -> Select[Any]:
         h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
-        u, o, t = victim_update_table, officer_table, team_table
+        u = victim_update_table
         last_update = (
             select(func.max(u.c.updated_on))
             .where(u.c.crime_id == h.c.crime_id, u.c.updated_on <= _as_date(self.day))
@@ -522,22 +479,13 @@ class Audit:
         ).subquery("updated")
         every = func.coalesce(inner.c.victim_update_every, self.policy.victim_update_days)
         base = func.coalesce(inner.c.last_update, inner.c.reported_on)
-        return (
-            select(
-                t.c.name.label("team"),
-                o.c.collar,
-                inner.c.reference,
-                inner.c.reported_on,
-                inner.c.last_update,
-                every.label("limit"),
-                inner.c.victim_update_every.is_not(None).label("agreed"),
-            )
-            .select_from(inner)
-            .join(t, t.c.id == unindexed(inner.c.team_id))  # not team by team
-            .outerjoin(o, o.c.id == inner.c.holder_id)
-            .where(plus_days(base, every) < _as_date(self.day))
-            .order_by(t.c.name, o.c.collar.asc().nulls_last(), inner.c.reference)
-        )
+        return self._scanned_finding(
+            inner,
+            inner.c.reported_on,
+            inner.c.last_update,
+            every.label("limit"),
+            inner.c.victim_update_every.is_not(None).label("agreed"),
+        ).where(plus_days(base, every) < _as_date(self.day))
 
     def q_reassign_churn(self) -> Select[Any]:
         h = self._holdings()

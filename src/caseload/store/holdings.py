@@ -12,31 +12,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Subquery
-from sqlalchemy.sql.functions import GenericFunction
 
 from caseload.store.models import allocation_table, crime_table, finalisation_table
-
-
-class unindexed(GenericFunction[Any]):  # noqa: N801 - reads as SQL
-    """A column whose indexes SQLite's planner must not use here (``+column``, SQLite's
-    documented way to say so); the value is unchanged, and other databases get the
-    column as it is. For a check that reads every live crime's row anyway: scanning the
-    table in its own order is about twice as fast as walking an index team by team,
-    which is what SQLite picks when the findings are ordered by team."""
-
-    inherit_cache = True
-
-
-@compiles(unindexed)
-def _unindexed_default(element: Any, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"+{compiler.process(element.clauses, **kw)}"
+from caseload.store.sqlfunc import unindexed
 
 
 def end_of_day(day: date) -> datetime:
@@ -69,19 +48,23 @@ def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
     ``scan``: the caller reads every live crime's row, so today's crimes are read in
     table order rather than through an index (see ``unindexed``)."""
     c = crime_table
+
+    def columns(holder: Any) -> list[Any]:
+        return [
+            c.c.id.label("crime_id"),
+            c.c.team_id,
+            holder.label("holder_id"),
+            c.c.required_level,
+            c.c.victim_enhanced,
+            c.c.reported_on,
+            c.c.crime_type,
+            c.c.reference,
+            c.c.victim_update_every,
+        ]
+
     if as_of is None:
         return (
-            select(
-                c.c.id.label("crime_id"),
-                c.c.team_id,
-                c.c.holder_id,
-                c.c.required_level,
-                c.c.victim_enhanced,
-                c.c.reported_on,
-                c.c.crime_type,
-                c.c.reference,
-                c.c.victim_update_every,
-            )
+            select(*columns(c.c.holder_id))
             .where((unindexed(c.c.finalised_on) if scan else c.c.finalised_on).is_(None))
             .subquery("live")
         )
@@ -99,17 +82,7 @@ def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
         .scalar_subquery()
     )
     return (
-        select(
-            c.c.id.label("crime_id"),
-            c.c.team_id,
-            holder_then.label("holder_id"),
-            c.c.required_level,
-            c.c.victim_enhanced,
-            c.c.reported_on,
-            c.c.crime_type,
-            c.c.reference,
-            c.c.victim_update_every,
-        )
+        select(*columns(holder_then))
         .where(
             c.c.reported_on <= as_of,
             # Implied by ~finalised_then (a crime finalised by then and never reopened since

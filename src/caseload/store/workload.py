@@ -39,6 +39,7 @@ from caseload.domain.officers import experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.store.holdings import live_holdings
 from caseload.store.models import officer_table, team_table
+from caseload.store.sqlfunc import level_rank
 
 WORKLOAD_COLUMNS = (
     "collar",
@@ -72,11 +73,6 @@ TOTAL_COLUMNS = (
     "flagged",
 )
 LEVEL_COLUMNS = ("live_pip1", "live_pip2", "live_pip3", "live_pip4")
-
-
-def _rank(column: Any) -> Any:
-    """A level's position in LEVELS, as SQL (none 0 ... PIP4 4)."""
-    return case(*((column == level, index) for index, level in enumerate(LEVELS)), else_=1)
 
 
 def workload_query(
@@ -151,7 +147,7 @@ def workload_query(
     flags = func.trim(
         flag(and_(inexperienced, held > limit), "over-limit")
         .op("||")(flag(and_(capacity.is_not(None), held > capacity), "over-capacity"))
-        .op("||")(flag(top_rank > _rank(o.c.accreditation), "mismatch"))
+        .op("||")(flag(top_rank > level_rank(o.c.accreditation), "mismatch"))
         .op("||")(flag(o.c.status != "active", "unavailable"))
     )
     query = (

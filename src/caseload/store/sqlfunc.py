@@ -1,0 +1,80 @@
+"""SQL expressions shared by the store's queries, portable between SQLite and PostgreSQL.
+
+SQLite keeps dates as ISO text, so date arithmetic compiles differently there;
+``unindexed`` is a planner hint that only SQLite needs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Date, case
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+
+from caseload.domain.levels import RANK
+
+
+def level_rank(expr: Any) -> Any:
+    """An accreditation or required level's place in ``domain.levels.LEVELS`` (none 0 ...
+    PIP4 4), as SQL: compare two of them to ask ``is_accredited_for`` of a whole set."""
+    return case({level: rank for level, rank in RANK.items()}, value=expr, else_=0)
+
+
+class unindexed(GenericFunction[Any]):  # noqa: N801 - reads as SQL
+    """A column whose indexes SQLite's planner must not use here (``+column``, SQLite's
+    documented way to say so); the value is unchanged, and other databases get the
+    column as it is. For a check that reads every live crime's row anyway: scanning the
+    table in its own order is about twice as fast as walking an index team by team,
+    which is what SQLite picks when the findings are ordered by team."""
+
+    inherit_cache = True
+
+
+@compiles(unindexed)
+def _unindexed_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+class day_of(GenericFunction[date]):  # noqa: N801 - reads as SQL
+    """The calendar date of a timestamp."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(day_of)
+def _day_of_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+@compiles(day_of, "sqlite")
+def _day_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+class plus_days(GenericFunction[date]):  # noqa: N801 - reads as SQL
+    """A date plus a whole number of days (both SQL expressions)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(plus_days)
+def _plus_days_default(element: Any, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"(CAST({compiler.process(day, **kw)} AS DATE) + {compiler.process(days, **kw)})"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return (
+        f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(days, **kw)}) || ' days')"
+    )
