@@ -289,22 +289,11 @@ class _BatchWriter:
     def __init__(self, conn: Connection) -> None:
         from sqlalchemy import DateTime
 
+        from caseload.store.bulk import converter, placeholder
+
         self.conn = conn
-        dialect = conn.dialect
-        mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
-        process = DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-        cache: dict[Any, Any] = {}
-
-        def when(value: Any) -> Any:
-            # A batch shares few distinct times (often one): convert each once.
-            found = cache.get(value)
-            if found is None:
-                if len(cache) > 10_000:
-                    cache.clear()
-                found = cache[value] = process(value)
-            return found
-
-        self.when = when
+        mark = placeholder(conn)
+        self.when = converter(conn, DateTime()) or (lambda value: value)
         self.close_sql = (
             f"UPDATE allocation SET end_at = {mark}, ended_by = {mark}, end_reason = {mark} "
             f"WHERE crime_id = {mark} AND end_at IS NULL"

@@ -13,7 +13,8 @@ PostgreSQL); a value seen twice in a batch (a shared timestamp) is converted onc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -28,7 +29,13 @@ def placeholder(conn: Connection) -> str:
 
 
 def _processor(conn: Connection, table: Table, name: str) -> Callable[[Any], Any] | None:
-    column_type = table.c[name].type
+    return converter(conn, table.c[name].type)
+
+
+def converter(conn: Connection, column_type: Any) -> Callable[[Any], Any] | None:
+    """The type's bind processor for this dialect, remembering each value's result (a
+    batch shares few distinct dates and times: each is converted once); None when the
+    driver takes the values as they are."""
     process = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None:
         return None
@@ -106,6 +113,22 @@ def driver_statement(conn: Connection, query: Select[Any]) -> tuple[str, Any] | 
     return str(compiled), [params[name] for name in positions] if positions is not None else params
 
 
+def driver_batches(
+    conn: Connection, statement: tuple[str, Any], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """A ``driver_statement``'s rows, ``size`` at a time, from the driver's own cursor."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(*statement)
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        # A reader interrupted mid-stream may close its connection before this
+        # generator is collected; the cursor then went with it.
+        with suppress(conn.dialect.loaded_dbapi.Error):
+            cursor.close()
+
+
 def raw_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     """The query's rows as plain tuples: from the driver's cursor on SQLite (no
     SQLAlchemy row objects or result processing: a Boolean is 0/1, a date its ISO
@@ -113,8 +136,4 @@ def raw_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     statement = driver_statement(conn, query) if conn.dialect.name == "sqlite" else None
     if statement is None:
         return [tuple(row) for row in conn.execute(query)]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        return cursor.execute(*statement).fetchall()
-    finally:
-        cursor.close()
+    return [row for batch in driver_batches(conn, statement, 5000) for row in batch]

@@ -12,14 +12,13 @@ intervals. ``workload`` reuses the workload report's own query
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
-from caseload.store.bulk import driver_statement
+from caseload.store.bulk import driver_batches, driver_statement
 from caseload.store.crimes import CRIME_COLUMNS, crime_columns, crime_rows
 from caseload.store.holdings import end_of_day, finalised_by, open_at, still_open_at
 from caseload.store.models import (
@@ -166,6 +165,17 @@ def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any
     ``None`` when this fast path does not apply (not SQLite, a DateTime column whose
     stored text differs from the display format, or a bound value the driver might
     store differently than SQLAlchemy does): the caller then uses ``stream``."""
+    cells = _driver_cells(conn, query)
+    if cells is None:
+        return None
+    compiled = driver_statement(conn, query.with_only_columns(*cells))
+    return None if compiled is None else _fetch(conn, *compiled)
+
+
+def _driver_cells(conn: Connection, query: Select[Any]) -> list[Any] | None:
+    """The query's columns as the raw cursor paths read them on SQLite: a Boolean as
+    'yes'/'no' text (NULL stays NULL). None where those paths do not apply: another
+    database, or a DateTime column, whose stored text differs from its display."""
     from sqlalchemy import Boolean, DateTime, case
 
     if conn.dialect.name != "sqlite":
@@ -173,17 +183,12 @@ def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any
     columns = list(query.selected_columns)
     if any(isinstance(column.type, DateTime) for column in columns):
         return None
-    if any(isinstance(column.type, Boolean) for column in columns):
-        query = query.with_only_columns(
-            *(
-                case((column.is_(None), None), (column, "yes"), else_="no").label(column.name)
-                if isinstance(column.type, Boolean)
-                else column
-                for column in columns
-            )
-        )
-    compiled = driver_statement(conn, query)
-    return None if compiled is None else _fetch(conn, *compiled)
+    return [
+        case((column.is_(None), None), (column, "yes"), else_="no").label(column.name)
+        if isinstance(column.type, Boolean)
+        else column
+        for column in columns
+    ]
 
 
 # --- whole rows joined by SQLite --------------------------------------------------------
@@ -228,19 +233,12 @@ def crime_lines(conn: Connection, query: Select[Any]) -> LineSource | None:
 
 
 def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource | None:
-    from sqlalchemy import Boolean, DateTime, case, literal
+    from sqlalchemy import literal
 
-    if conn.dialect.name != "sqlite":
+    columns = _driver_cells(conn, query)
+    if columns is None:
         return None
-    columns = list(query.selected_columns)
-    if any(isinstance(column.type, DateTime) for column in columns):
-        return None
-    cells = [
-        case((column.is_(None), ""), (column, "yes"), else_="no")
-        if isinstance(column.type, Boolean)
-        else func.coalesce(column, "")
-        for column in columns
-    ]
+    cells = [func.coalesce(column, "") for column in columns]  # NULL as an empty cell
     line: Any = cells[0]
     for cell in cells[1:]:
         line = line.op("||")(literal(SEPARATOR)).op("||")(cell)
@@ -252,13 +250,4 @@ def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource |
 
 
 def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[tuple[Any, ...]]]:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        while batch := cursor.fetchmany(RAW_BATCH):
-            yield batch
-    finally:
-        # An export interrupted mid-stream may close its connection before this
-        # generator is collected; the cursor then went with it.
-        with suppress(conn.dialect.loaded_dbapi.Error):
-            cursor.close()
+    return driver_batches(conn, (sql, params), RAW_BATCH)
