@@ -122,7 +122,7 @@ def _source(
             columns = queries.HISTORY_COLUMNS
         total = queries.count(conn, query) if counting else None
         names = [column.name for column in query.selected_columns]
-        if names != list(columns):  # pragma: no cover - the queries name their columns
+        if names != list(columns):  # history selects its columns in another order: by name
             return columns, queries.stream(conn, query), total
         lines = queries.crime_lines(conn, query) if what is What.crimes else None
         if lines is not None:  # SQLite joins each row's cells: one string per row
@@ -176,7 +176,6 @@ def write_raw(
     written as it is (the csv module writes ints, and None as blank); the check is
     one search of the batch's text cells joined. A batch with a cell a spreadsheet
     could run (rare) goes cell by cell through ``csv_cell``."""
-    import csv
     from itertools import chain
     from operator import itemgetter
 
@@ -197,24 +196,39 @@ def write_raw(
             return False
         return not any(needle in joined for needle in needles)
 
+    def write(writer: Any, batch: list[tuple[Any, ...]]) -> None:
+        if safe(batch):
+            writer.writerows(batch)
+        else:
+            writer.writerows([csv_cell(value) for value in row] for row in batch)
+
+    return _write_batches(rows.batches, write, columns, out, total=total, newline=newline)
+
+
+def _write_batches(
+    batches: Iterable[list[Any]],
+    write: Any,
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    total: int | None,
+    newline: str,
+) -> int:
+    """The header, then ``write(csv_writer, batch)`` for each batch, with a progress bar
+    on a terminal; returns the rows written."""
+    import csv
+
+    from caseload.cli.output import progress
+
     writer = csv.writer(out, lineterminator=newline)
     writer.writerow(columns)
     count = 0
-    with progress_bar(total) as advance:
-        for batch in rows.batches:
-            if safe(batch):
-                writer.writerows(batch)
-            else:
-                writer.writerows([csv_cell(value) for value in row] for row in batch)
+    with progress("Exporting", total=total) as advance:
+        for batch in batches:
+            write(writer, batch)
             count += len(batch)
             advance(len(batch))
     return count
-
-
-def progress_bar(total: int | None) -> Any:
-    from caseload.cli.output import progress
-
-    return progress("Exporting", total=total)
 
 
 def write_lines(
@@ -232,7 +246,6 @@ def write_lines(
     break), no cell starts with a character a spreadsheet could run, and no cell
     holds a separator itself (the counts add up). Otherwise (rare) the batch's cells
     are fetched and written cell by cell through ``csv_cell``."""
-    import csv
 
     from caseload.cli.output import FORMULA_PREFIXES, NEUTRALISER, csv_cell
     from caseload.store.export import SEPARATOR
@@ -257,22 +270,17 @@ def write_lines(
         marked = blob.encode().translate(as_nul)
         return not any(start in marked for start in starts)
 
-    writer = csv.writer(out, lineterminator=newline)
-    writer.writerow(columns)
-    count = 0
-    with progress_bar(total) as advance:
-        for batch in source.batches:
-            lines = [line for _, line in batch]
-            blob = end.join(lines)
-            if plain(lines, blob):
-                out.write(blob.replace(SEPARATOR, ",").replace(end, newline))
-                out.write(newline)
-            else:
-                cells = source.rows(batch[0][0], batch[-1][0])
-                writer.writerows([csv_cell(value) for value in row] for row in cells)
-            count += len(batch)
-            advance(len(batch))
-    return count
+    def write(writer: Any, batch: list[tuple[Any, str]]) -> None:
+        lines = [line for _, line in batch]
+        blob = end.join(lines)
+        if plain(lines, blob):
+            out.write(blob.replace(SEPARATOR, ",").replace(end, newline))
+            out.write(newline)
+        else:
+            cells = source.rows(batch[0][0], batch[-1][0])
+            writer.writerows([csv_cell(value) for value in row] for row in cells)
+
+    return _write_batches(source.batches, write, columns, out, total=total, newline=newline)
 
 
 def write_rows(
