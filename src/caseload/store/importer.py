@@ -337,7 +337,7 @@ class OfficerWriter(KindWriter):
             if not diff:
                 counts.unchanged += 1
                 continue
-            updates.append({"b_id": current["id"], **{f"b_{k}": v for k, v in row.items()}})
+            updates.append({"id": current["id"], **{k: row[k] for k in self.FIELDS}})
             counts.updated += 1
             detail = {
                 ("team" if k == "team_id" else k): [
@@ -348,13 +348,7 @@ class OfficerWriter(KindWriter):
             }
             entries.append(self._entry("officer-update", detail, collar=values["collar"]))
         insert_rows(conn, o, inserts)
-        if updates:
-            conn.execute(
-                update(o)
-                .where(o.c.id == bindparam("b_id"))
-                .values({k: bindparam(f"b_{k}") for k in self.FIELDS}),
-                updates,
-            )
+        update_rows(conn, o, "id", updates)
         self._log(conn, entries)
 
 
@@ -476,9 +470,7 @@ class CrimeWriter(KindWriter):
                     continue
                 counts.updated += 1
                 if diff:
-                    updates.append(
-                        {"b_id": current["id"], **{f"b_{k}": row[k] for k in self.FIELDS}}
-                    )
+                    updates.append({"id": current["id"], **{k: row[k] for k in self.FIELDS}})
                     was_finalised = current["finalised_on"] is not None
                     if finalised and not was_finalised:
                         finalise.append((ref, values["finalised_on"], values["outcome"]))
@@ -510,13 +502,7 @@ class CrimeWriter(KindWriter):
                     allocations.append((line, values, holder_id))
 
         insert_rows(conn, c, inserts)
-        if updates:
-            conn.execute(
-                update(c)
-                .where(c.c.id == bindparam("b_id"))
-                .values({k: bindparam(f"b_{k}") for k in self.FIELDS}),
-                updates,
-            )
+        update_rows(conn, c, "id", updates)
         wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
         wanted += [values["reference"] for _, values, _ in allocations]
         ids = (
