@@ -187,15 +187,15 @@ def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat
     if reviews:
         record["last_review"] = reviews[-1]["reviewed_on"]
     if crime["finalised_on"] is None:
-        # As the audit's review-overdue check: review_days after the last review (or the
-        # report), or the review's own next date if that is sooner.
-        from datetime import timedelta
+        from caseload.domain.audit import review_due
 
-        base = reviews[-1]["reviewed_on"] if reviews else crime["reported_on"]
-        due = base + timedelta(days=review_days)
-        if reviews and reviews[-1]["next_due"] is not None:
-            due = min(due, reviews[-1]["next_due"])
-        record["next_review_due"] = due
+        last = reviews[-1] if reviews else None
+        record["next_review_due"] = review_due(
+            last["reviewed_on"] if last else None,
+            crime["reported_on"],
+            last["next_due"] if last else None,
+            review_days,
+        )
     if fmt is OutputFormat.json:
         import json
         import sys

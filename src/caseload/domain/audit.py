@@ -8,7 +8,7 @@ The codes are a contract with the nightly scripts that match on them
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from caseload.domain.events import describe_event
@@ -59,6 +59,16 @@ def parse_severity(text: str) -> str:
     if value not in SEVERITY_RANK:
         raise ValueError(f"'{text.strip()}' is not a severity (low, medium or high)")
     return value
+
+
+def review_due(
+    last_review: date | None, reported_on: date, next_due: date | None, review_days: int
+) -> date:
+    """When a live crime's next review is due: ``review_days`` after its last review (or
+    its report), or the next-review date that review set, if that is sooner. Overdue
+    from the day after (the review-overdue finding and ``crime show`` agree on it)."""
+    due = (last_review or reported_on) + timedelta(days=review_days)
+    return due if next_due is None else min(due, next_due)
 
 
 def empty_counts() -> dict[str, dict[str, int]]:

@@ -60,7 +60,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from caseload.domain.audit import CODES, counts_from, finding
+from caseload.domain.audit import CODES, counts_from, finding, review_due
 from caseload.domain.officers import UNAVAILABLE_STATUSES, experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
@@ -570,13 +570,10 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
     if code == "victim-notify-overdue":
         row["since"] = row["deadline"] + one
     elif code == "review-overdue":
-        base = row["last_review"] or row["reported_on"]
-        candidates = []
-        if (day - base).days > policy.review_days:
-            candidates.append(base + timedelta(days=policy.review_days) + one)
-        if row["next_due"] is not None and row["next_due"] < day:
-            candidates.append(row["next_due"] + one)
-        row["since"] = min(candidates)
+        due = review_due(
+            row["last_review"], row["reported_on"], row["next_due"], policy.review_days
+        )
+        row["since"] = due + one
     elif code == "victim-update-overdue":
         base = row["last_update"] or row["reported_on"]
         row["since"] = base + timedelta(days=int(row["limit"])) + one
