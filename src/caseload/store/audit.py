@@ -61,7 +61,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from caseload.domain.audit import CODES, counts_from, finding, review_due
-from caseload.domain.officers import UNAVAILABLE_STATUSES, experienced_cutoff
+from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
@@ -75,7 +75,7 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
-from caseload.store.sqlfunc import day_of, level_rank, plus_days, unindexed
+from caseload.store.sqlfunc import day_of, inexperienced_on, level_rank, plus_days, unindexed
 
 BATCH = 2000
 
@@ -222,12 +222,7 @@ class Audit:
     def q_inexperienced_over_limit(self) -> Select[Any]:
         o = officer_table
         limit = self.policy.inexperienced_limit
-        cutoff = experienced_cutoff(self.day, self.policy.inexperienced_months)
-        inexperienced = (
-            o.c.trainee.is_(True)
-            if cutoff is None
-            else or_(o.c.trainee.is_(True), o.c.investigator_since > _as_date(cutoff))
-        )
+        inexperienced = inexperienced_on(o, self.day, self.policy.inexperienced_months)
         checked = self._officer_check(
             lambda load: and_(load.c.live > limit, inexperienced), lambda: limit + 1
         )

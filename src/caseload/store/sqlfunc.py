@@ -9,17 +9,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, case
+from sqlalchemy import Date, case, literal, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
 from caseload.domain.levels import RANK
+from caseload.domain.officers import experienced_cutoff
 
 
 def level_rank(expr: Any) -> Any:
     """An accreditation or required level's place in ``domain.levels.LEVELS`` (none 0 ...
     PIP4 4), as SQL: compare two of them to ask ``is_accredited_for`` of a whole set."""
     return case({level: rank for level, rank in RANK.items()}, value=expr, else_=0)
+
+
+def inexperienced_on(officer: Any, on: date, inexperienced_months: int) -> Any:
+    """``domain.officers.is_inexperienced`` for every row of ``officer`` (the officer
+    table or an alias) on the day ``on``: a trainee, or began investigating after
+    ``experienced_cutoff`` (one date comparison; tests check it day by day)."""
+    cutoff = experienced_cutoff(on, inexperienced_months)
+    trainee = officer.c.trainee == true()
+    if cutoff is None:
+        return trainee
+    return or_(trainee, officer.c.investigator_since > literal(cutoff, Date()))
 
 
 class unindexed(GenericFunction[Any]):  # noqa: N801 - reads as SQL

@@ -23,23 +23,20 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    false,
     func,
     literal,
     null,
     or_,
     select,
-    true,
     type_coerce,
 )
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import LEVELS
-from caseload.domain.officers import experienced_cutoff
 from caseload.domain.policy import Policy
 from caseload.store.holdings import live_holdings
 from caseload.store.models import officer_table, team_table
-from caseload.store.sqlfunc import level_rank
+from caseload.store.sqlfunc import inexperienced_on, level_rank
 
 WORKLOAD_COLUMNS = (
     "collar",
@@ -85,11 +82,10 @@ def workload_query(
     """One row per officer in WORKLOAD_COLUMNS, most overloaded first, as one query.
 
     The per-officer rules are SQL over the grouped counts, with the policy's numbers
-    bound in: inexperienced (a trainee, or began investigating after
-    ``domain.officers.experienced_cutoff``), the limit (``domain.rules.over_limit``:
-    more than the limit is over), headroom to the tighter of limit and capacity, and
-    the flags. tests/test_workload.py checks them against the domain rules officer by
-    officer."""
+    bound in: inexperienced (``store.sqlfunc.inexperienced_on``), the limit
+    (``domain.rules.over_limit``: more than the limit is over), headroom to the tighter
+    of limit and capacity, and the flags. tests/test_workload.py checks them against the
+    domain rules officer by officer."""
     o, t = officer_table, team_table
     live = live_holdings(as_of)
     level = live.c.required_level
@@ -117,11 +113,7 @@ def workload_query(
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
     capacity = o.c.capacity
-    cutoff = experienced_cutoff(on, policy.inexperienced_months)
-    inexperienced = or_(
-        o.c.trainee == true(),
-        o.c.investigator_since > cutoff if cutoff is not None else false(),
-    )
+    inexperienced = inexperienced_on(o, on, policy.inexperienced_months)
     ceiling = case(
         (inexperienced, case((or_(capacity.is_(None), capacity > limit), limit), else_=capacity)),
         else_=capacity,
