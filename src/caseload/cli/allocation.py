@@ -26,7 +26,13 @@ from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
 ReasonOption = Annotated[
     str | None,
-    typer.Option("--reason", "-r", parser=parse_text_arg, help="Why (recorded with the decision)."),
+    typer.Option(
+        "--reason",
+        "-r",
+        metavar="TEXT",
+        parser=parse_text_arg,
+        help="Why (recorded with the decision).",
+    ),
 ]
 
 

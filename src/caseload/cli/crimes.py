@@ -54,22 +54,30 @@ def add(
     crime_type: Annotated[
         str,
         typer.Option(
-            "--type", parser=_text("the crime type", 100), help="Crime type, e.g. 'Burglary'."
+            "--type",
+            metavar="TYPE",
+            parser=_text("the crime type", 100),
+            help="Crime type, e.g. 'Burglary'.",
         ),
     ],
     team: Annotated[
         str,
         typer.Option(
-            "--team", parser=_text("the team", 100), help="Team that owns it; created if new."
+            "--team",
+            metavar="TEAM",
+            parser=_text("the team", 100),
+            help="Team that owns it; created if new.",
         ),
     ],
     reported: Annotated[
-        date, typer.Option("--reported", parser=parse_date_arg, help="Date reported.")
+        date,
+        typer.Option("--reported", metavar="DATE", parser=parse_date_arg, help="Date reported."),
     ],
     level: Annotated[
         str | None,
         typer.Option(
             "--level",
+            metavar="LEVEL",
             parser=parse_level_arg,
             help="Required level (default: from the allocation matrix, else PIP1).",
         ),
@@ -113,7 +121,12 @@ def list_(
     team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
     holder: Annotated[
         str | None,
-        typer.Option("--holder", parser=parse_collar_arg, help="Only crimes held by this collar."),
+        typer.Option(
+            "--holder",
+            metavar="COLLAR",
+            parser=parse_collar_arg,
+            help="Only crimes held by this collar.",
+        ),
     ] = None,
     live: Annotated[bool, typer.Option("--live", help="Only live crimes.")] = False,
     finalised: Annotated[bool, typer.Option("--finalised", help="Only finalised crimes.")] = False,
@@ -122,19 +135,27 @@ def list_(
     ] = False,
     level: Annotated[
         str | None,
-        typer.Option("--level", parser=parse_level_arg, help="Only this required level."),
+        typer.Option(
+            "--level", metavar="LEVEL", parser=parse_level_arg, help="Only this required level."
+        ),
     ] = None,
     crime_type: Annotated[str | None, typer.Option("--type", help="Only this crime type.")] = None,
     after: Annotated[
         date | None,
         typer.Option(
-            "--reported-after", parser=parse_date_arg, help="Reported on or after this date."
+            "--reported-after",
+            metavar="DATE",
+            parser=parse_date_arg,
+            help="Reported on or after this date.",
         ),
     ] = None,
     before: Annotated[
         date | None,
         typer.Option(
-            "--reported-before", parser=parse_date_arg, help="Reported on or before this date."
+            "--reported-before",
+            metavar="DATE",
+            parser=parse_date_arg,
+            help="Reported on or before this date.",
         ),
     ] = None,
     defaulted: Annotated[
@@ -222,6 +243,7 @@ def finalise(
         typer.Option(
             "--outcome",
             "-o",
+            metavar="N",
             parser=typed(_outcome),
             help="Home Office outcome type, e.g. 1 (charged), 8 (community resolution), "
             "18 (no suspect identified).",
@@ -229,7 +251,9 @@ def finalise(
     ],
     on: Annotated[
         date | None,
-        typer.Option("--on", parser=parse_date_arg, help="Date finalised (default today)."),
+        typer.Option(
+            "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
+        ),
     ] = None,
     reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the log.")] = "",
     actor: ActorOption = None,
@@ -261,7 +285,9 @@ def reopen(
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is reopened (recorded).")],
     on: Annotated[
         date | None,
-        typer.Option("--on", parser=parse_date_arg, help="Date reopened (default today)."),
+        typer.Option(
+            "--on", metavar="DATE", parser=parse_date_arg, help="Date reopened (default today)."
+        ),
     ] = None,
     actor: ActorOption = None,
 ) -> None:

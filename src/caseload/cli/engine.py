@@ -157,7 +157,11 @@ def rebalance(
     reason: Annotated[
         str | None,
         typer.Option(
-            "--reason", "-r", parser=parse_text_arg, help="Why: recorded with every move."
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=parse_text_arg,
+            help="Why: recorded with every move.",
         ),
     ] = None,
     plan_id: Annotated[

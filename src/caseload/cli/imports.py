@@ -47,6 +47,7 @@ ReasonOption = Annotated[
     typer.Option(
         "--reason",
         "-r",
+        metavar="TEXT",
         parser=parse_text_arg,
         help="Reason recorded with every change the import makes (default: import).",
     ),

@@ -32,7 +32,9 @@ def set_(
     level: Annotated[
         str,
         typer.Argument(
-            parser=parse_level_arg, help="The required level: none, PIP1, PIP2, PIP3 or PIP4."
+            metavar="LEVEL",
+            parser=parse_level_arg,
+            help="The required level: none, PIP1, PIP2, PIP3 or PIP4.",
         ),
     ],
     actor: ActorOption = None,

@@ -72,15 +72,19 @@ def _p(fn: Any) -> Any:
 def add(
     ctx: typer.Context,
     collar: CollarArg,
-    name: Annotated[str, typer.Option("--name", parser=_p(_name), help="Full name.")],
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", parser=_p(_name), help="Full name.")
+    ],
     team: Annotated[
-        str, typer.Option("--team", parser=_p(_team), help="Team name; created if new.")
+        str,
+        typer.Option("--team", metavar="TEAM", parser=_p(_team), help="Team name; created if new."),
     ],
     accreditation: Annotated[
         str,
         typer.Option(
             "--accreditation",
             "-a",
+            metavar="LEVEL",
             parser=parse_level_arg,
             help="PIP level: none, PIP1, PIP2, PIP3 or PIP4.",
         ),
@@ -89,17 +93,22 @@ def add(
         date,
         typer.Option(
             "--since",
+            metavar="DATE",
             parser=parse_date_arg,
             help="The date they started investigating (investigator_since).",
         ),
     ],
     rank: Annotated[
-        str, typer.Option("--rank", parser=_p(_rank), help="Rank, e.g. PC, DC, TDC, DS.")
+        str,
+        typer.Option(
+            "--rank", metavar="RANK", parser=_p(_rank), help="Rank, e.g. PC, DC, TDC, DS."
+        ),
     ] = "",
     capacity: Annotated[
         int | None,
         typer.Option(
             "--capacity",
+            metavar="N",
             parser=_p(_capacity),
             help="Personal capacity: most live crimes they should hold (default none).",
         ),
@@ -136,11 +145,18 @@ def list_(
     ctx: typer.Context,
     team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
     status: Annotated[
-        str | None, typer.Option("--status", parser=_p(_status), help="Only this status.")
+        str | None,
+        typer.Option("--status", metavar="STATUS", parser=_p(_status), help="Only this status."),
     ] = None,
     accreditation: Annotated[
         str | None,
-        typer.Option("--accreditation", "-a", parser=parse_level_arg, help="Only this PIP level."),
+        typer.Option(
+            "--accreditation",
+            "-a",
+            metavar="LEVEL",
+            parser=parse_level_arg,
+            help="Only this PIP level.",
+        ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -187,16 +203,26 @@ def show(ctx: typer.Context, collar: CollarArg, fmt: FormatOption = OutputFormat
 def update(
     ctx: typer.Context,
     collar: CollarArg,
-    name: Annotated[str | None, typer.Option("--name", parser=_p(_name), help="New name.")] = None,
-    team: Annotated[str | None, typer.Option("--team", parser=_p(_team), help="New team.")] = None,
-    rank: Annotated[str | None, typer.Option("--rank", parser=_p(_rank), help="New rank.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", parser=_p(_name), help="New name.")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", metavar="TEAM", parser=_p(_team), help="New team.")
+    ] = None,
+    rank: Annotated[
+        str | None, typer.Option("--rank", metavar="RANK", parser=_p(_rank), help="New rank.")
+    ] = None,
     accreditation: Annotated[
         str | None,
-        typer.Option("--accreditation", "-a", parser=parse_level_arg, help="New PIP level."),
+        typer.Option(
+            "--accreditation", "-a", metavar="LEVEL", parser=parse_level_arg, help="New PIP level."
+        ),
     ] = None,
     since: Annotated[
         date | None,
-        typer.Option("--since", parser=parse_date_arg, help="New investigator_since date."),
+        typer.Option(
+            "--since", metavar="DATE", parser=parse_date_arg, help="New investigator_since date."
+        ),
     ] = None,
     capacity: Annotated[
         str | None,

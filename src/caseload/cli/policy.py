@@ -58,7 +58,9 @@ def set_(
     value: Annotated[str, typer.Argument(metavar="VALUE", help="Its new value, e.g. 25 or block.")],
     reason: Annotated[
         str | None,
-        typer.Option("--reason", "-r", parser=parse_text_arg, help="Why (recorded)."),
+        typer.Option(
+            "--reason", "-r", metavar="TEXT", parser=parse_text_arg, help="Why (recorded)."
+        ),
     ] = None,
     actor: ActorOption = None,
 ) -> None:

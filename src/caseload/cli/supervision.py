@@ -43,11 +43,19 @@ def _every(value: str) -> int:
 
 NoteOption = Annotated[
     str,
-    typer.Option("--note", "-m", parser=typed(_note), help="What was done or said (recorded)."),
+    typer.Option(
+        "--note",
+        "-m",
+        metavar="TEXT",
+        parser=typed(_note),
+        help="What was done or said (recorded).",
+    ),
 ]
 OnOption = Annotated[
     date | None,
-    typer.Option("--on", parser=parse_date_arg, help="The day it happened (default today)."),
+    typer.Option(
+        "--on", metavar="DATE", parser=parse_date_arg, help="The day it happened (default today)."
+    ),
 ]
 
 
@@ -59,6 +67,7 @@ def review(
         date | None,
         typer.Option(
             "--next",
+            metavar="DATE",
             parser=parse_date_arg,
             help="When the next review is due (an earlier date than the review_days rule).",
         ),
@@ -135,7 +144,11 @@ def victim_update(
     note: Annotated[
         str | None,
         typer.Option(
-            "--note", "-m", parser=typed(_note), help="What the victim was told (recorded)."
+            "--note",
+            "-m",
+            metavar="TEXT",
+            parser=typed(_note),
+            help="What the victim was told (recorded).",
         ),
     ] = None,
     on: OnOption = None,
