@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
+from caseload.cli.common import (
+    ActorOption,
+    gc_paused,
+    open_store,
+    parse_text_arg,
+    resolve_actor,
+)
 from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
 
 if TYPE_CHECKING:
@@ -199,7 +205,7 @@ def rebalance(
         raise InputError("Give a reason with --reason; every move records one.")
     store = open_store(ctx)
     if not apply:
-        with store.read() as conn:
+        with store.read() as conn, gc_paused():
             plan = plan_for(conn, team)
         show_plan(plan, fmt, changed=changed, applied=False)
         if plan.moves:
@@ -211,7 +217,8 @@ def rebalance(
         return
     assert reason is not None
     with store.write() as conn:
-        plan = plan_for(conn, team)  # planned again inside the write transaction
+        with gc_paused():
+            plan = plan_for(conn, team)  # planned again inside the write transaction
         if plan_id and plan_id.strip() != plan.plan_id:
             raise PolicyRefused(
                 f"The store has changed since plan {plan_id.strip()} was shown; "

@@ -169,14 +169,14 @@ def render(
     if fmt is OutputFormat.table and use_rich(stream):
         _rich_table(materialised, columns, title, styles or {}, row_style, stream)
     else:
-        from tabulate import tabulate
-
-        table_format = "github" if fmt is OutputFormat.markdown else "simple"
         if title and fmt is not OutputFormat.markdown:
             stream.write(f"{title}\n")
         if materialised:
             body = [[cell_text(value) for value in map(row.get, columns)] for row in materialised]
             if fmt is OutputFormat.markdown or not simple_cells(body):
+                from tabulate import tabulate  # only here: importing it costs some 30 ms
+
+                table_format = "github" if fmt is OutputFormat.markdown else "simple"
                 text = tabulate(
                     body, headers=list(columns), tablefmt=table_format, disable_numparse=True
                 )

@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
+from operator import itemgetter
 from typing import NamedTuple
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
@@ -211,8 +213,9 @@ def _officers(n: int) -> str:
 # --- rebalance -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
+    """One move of a plan (a named tuple: a large team's plan has 10,000s)."""
+
     step: int
     crime_id: int
     reference: str
@@ -271,6 +274,10 @@ class _State:
     receivers: dict[tuple[int, str], list[tuple[int, str, int, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    weights: dict[str, int] = field(init=False)  # required level -> weight of one crime
+
+    def __post_init__(self) -> None:
+        self.weights = {level: self.policy.weight(level) for level in LEVELS}
 
     def active(self, oid: int) -> bool:
         return self.officers[oid].status == "active"
@@ -281,7 +288,8 @@ class _State:
 
     def push_receiver(self, oid: int) -> None:
         o = self.officers[oid]
-        if o.status == "active" and self.room(oid):
+        cap = self.cap[oid]
+        if o.status == "active" and (cap is None or self.count[oid] < cap):
             heapq.heappush(
                 self.receivers[(o.team_id, o.accreditation)],
                 (self.weight[oid], o.collar, self.version[oid], oid),
@@ -292,13 +300,16 @@ class _State:
         officer of the team accredited for it with room."""
         tops: list[tuple[int, str, int, int] | None] = [None] * len(LEVELS)
         best: tuple[int, str, int, int] | None = None
+        version, cap, count = self.version, self.cap, self.count
         for index in range(len(LEVELS) - 1, -1, -1):
             heap = self.receivers.get((team_id, LEVELS[index]))
             while heap:
                 top = heap[0]
                 oid = top[3]
-                if top[2] == self.version[oid] and self.room(oid):
-                    break
+                if top[2] == version[oid]:
+                    limit = cap[oid]
+                    if limit is None or count[oid] < limit:
+                        break
                 heapq.heappop(heap)
             if heap and (best is None or heap[0] < best):
                 best = heap[0]
@@ -340,30 +351,33 @@ class _State:
     def move(self, crime: LiveCrime, to: int, step: int, why: str) -> None:
         source = self.holder[crime.id]
         assert source is not None
-        w = self.policy.weight(crime.required_level)
-        for oid, dc, dw in ((source, -1, -w), (to, 1, w)):
-            self.count[oid] += dc
-            self.weight[oid] += dw
-            self.version[oid] += 1
-            self.push_receiver(oid)
+        w = self.weights[crime.required_level]
+        self.count[source] -= 1
+        self.weight[source] -= w
+        self.version[source] += 1
+        self.count[to] += 1
+        self.weight[to] += w
+        self.version[to] += 1
+        self.push_receiver(source)
+        self.push_receiver(to)
         self.holder[crime.id] = to
         # A crime moved twice in one plan (rare: evening prefers crimes not yet moved)
         # stays two moves, so every move is valid in the order it is applied.
         self.moved.add(crime.id)
-        self.moves.append(self._move(crime, source, to, step, why))
-
-    def _move(self, crime: LiveCrime, source: int, to: int, step: int, why: str) -> Move:
-        return Move(
-            step=step,
-            crime_id=crime.id,
-            reference=crime.reference,
-            team_id=crime.team_id,
-            required_level=crime.required_level,
-            from_id=source,
-            from_collar=self.officers[source].collar,
-            to_id=to,
-            to_collar=self.officers[to].collar,
-            why=why,
+        officers = self.officers
+        self.moves.append(
+            Move(
+                step,
+                crime.id,
+                crime.reference,
+                crime.team_id,
+                crime.required_level,
+                source,
+                officers[source].collar,
+                to,
+                officers[to].collar,
+                why,
+            )
         )
 
 
@@ -372,6 +386,7 @@ def _recency(crime: LiveCrime) -> tuple[datetime, str]:
 
 
 _EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _most_recent_first(crime: LiveCrime) -> tuple[float, str]:
@@ -394,13 +409,24 @@ def fingerprint(
             for o in sorted(officers, key=lambda o: o.id)
         ).encode()
     )
-    digest.update(
-        "\n".join(
-            f"{c.id}|{c.team_id}|{c.required_level}|{c.victim_enhanced}|{c.holder_id}|"
-            f"{c.allocated_at}|{c.reassignments}"
-            for c in sorted(crimes, key=lambda c: c.id)
-        ).encode()
-    )
+    # Each crime as seven 64-bit integers: formatting 60,000 datetimes as text took
+    # longer than planning the moves.
+    numbers = array("q")
+    extend = numbers.extend
+    for c in sorted(crimes, key=itemgetter(0)):
+        at = c.allocated_at
+        extend(
+            (
+                c.id,
+                c.team_id,
+                RANK[c.required_level],
+                c.victim_enhanced,
+                -1 if c.holder_id is None else c.holder_id,
+                -1 if at is None else (at - _EPOCH) // _MICROSECOND,
+                c.reassignments,
+            )
+        )
+    digest.update(numbers.tobytes())
     digest.update(repr(sorted(policy.as_dict().items())).encode())
     digest.update(repr(sorted((k, sorted(v)) for k, v in links.items())).encode())
     digest.update(repr(sorted(teams) if teams is not None else None).encode())
@@ -454,6 +480,8 @@ def plan_rebalance(
         c for c in crimes if c.team_id in scope and c.holder_id is not None and c.holder_id in by_id
     ]
     churned = {c.id for c in movable if c.reassignments > policy.reassign_churn}
+    active = {o.id for o in officers if o.status == "active"}
+    accredited_to = {o.id: RANK[o.accreditation] for o in officers}
 
     remaining: list[Remaining] = []
     missing: dict[str, int] = defaultdict(int)
@@ -463,26 +491,24 @@ def plan_rebalance(
     # Steps 1-3, repeated while a round places something (a step-3 move frees room
     # that an earlier step could not find).
     pending1 = sorted(
-        (
-            c
-            for c in movable
-            if not state.active(c.holder_id)  # type: ignore[arg-type]
-        ),
+        (c for c in movable if c.holder_id not in active),
         key=lambda c: (-RANK[c.required_level], _most_recent_first(c)),
     )
     for c in pending1:
         if c.id in churned:
             remaining.append(_churn(state, c, "its holder is not active"))
     pending1 = [c for c in pending1 if c.id not in churned]
-    held: dict[int, list[LiveCrime]] = defaultdict(list)
-    for c in movable:
-        if c.id not in churned:
-            held[c.holder_id].append(c)  # type: ignore[index]
-    holders = {c.holder_id for c in movable if c.holder_id is not None}
+    holders = {c.holder_id for c in movable}
     over = sorted(
-        (oid for oid in holders if state.active(oid) and not state.room(oid)),
+        (oid for oid in holders if oid in active and not state.room(oid)),
         key=lambda oid: by_id[oid].collar,
     )
+    held: dict[int, list[LiveCrime]] = {oid: [] for oid in over}
+    if held:
+        for c in movable:
+            mine = held.get(c.holder_id)  # type: ignore[arg-type]
+            if mine is not None and c.id not in churned:
+                mine.append(c)
     for oid in over:  # which to move first: mismatched, not enhanced, most recent
         officer = by_id[oid]
         held[oid].sort(
@@ -496,11 +522,7 @@ def plan_rebalance(
         (
             c
             for c in movable
-            if state.active(c.holder_id)  # type: ignore[arg-type]
-            and not is_accredited_for(
-                by_id[c.holder_id].accreditation,  # type: ignore[index]
-                c.required_level,
-            )
+            if c.holder_id in active and accredited_to[c.holder_id] < RANK[c.required_level]
         ),
         key=lambda c: (-RANK[c.required_level], _most_recent_first(c)),
     )
@@ -681,21 +703,6 @@ def _gaps(state: _State, teams: Collection[int]) -> dict[int, int]:
     return {t: high.get(t, 0) - low.get(t, 0) for t in teams}
 
 
-@dataclass
-class _Bucket:
-    """One officer's movable crimes of one level: crimes not yet moved in this plan are
-    given first, most recently allocated first; crimes already moved come last."""
-
-    fresh: list[LiveCrime] = field(default_factory=list)
-    moved: list[LiveCrime] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.fresh or self.moved)
-
-    def pop(self) -> LiveCrime:
-        return self.fresh.pop() if self.fresh else self.moved.pop()
-
-
 def _even(
     state: _State, team_id: int, members: set[int], crimes: list[LiveCrime], churned: set[int]
 ) -> None:
@@ -707,32 +714,36 @@ def _even(
     loaded giver holding a movable crime of that level and the least loaded officer
     who can take it; the heaviest giver wins, then the move that leaves the pair's
     larger load smallest, then the lower level.
+
+    Each officer's movable crimes of one level wait in a bucket, given from its end:
+    crimes not yet moved in this plan first, most recently allocated first; then crimes
+    steps 1-3 moved; a crime evening moves goes to the front (a last resort).
     """
     policy = state.policy
-    buckets: dict[tuple[int, str], _Bucket] = {}
+    buckets: dict[tuple[int, str], list[LiveCrime]] = {}
     levels_of: dict[int, set[str]] = defaultdict(set)
+    holder_of, moved = state.holder, state.moved
     for c in crimes:
-        holder = state.holder[c.id]
+        holder = holder_of[c.id]
         if holder is None or holder not in members or c.victim_enhanced or c.id in churned:
             continue
         slot = (holder, c.required_level)
         bucket = buckets.get(slot)
         if bucket is None:
-            bucket = buckets[slot] = _Bucket()
+            bucket = buckets[slot] = []
             levels_of[holder].add(c.required_level)
-        (bucket.moved if c.id in state.moved else bucket.fresh).append(c)
+        bucket.append(c)
     for bucket in buckets.values():
-        # pop() takes the last: the most recently allocated first.
-        bucket.fresh.sort(key=_recency)
-        bucket.moved.sort(key=_recency)
+        bucket.sort(key=lambda c: (c.id not in moved, *_recency(c)))
     givers: dict[str, list[tuple[int, str, int, int]]] = defaultdict(list)
-    weight, version, collar = state.weight, state.version, state.officers
+    weight, version, officers = state.weight, state.version, state.officers
+    heappush, heappop = heapq.heappush, heapq.heappop
 
     def push_giver(oid: int) -> None:
-        entry = (-weight[oid], collar[oid].collar, version[oid], oid)
+        entry = (-weight[oid], officers[oid].collar, version[oid], oid)
         for level in levels_of[oid]:
             if buckets[(oid, level)]:
-                heapq.heappush(givers[level], entry)
+                heappush(givers[level], entry)
 
     for oid in sorted(levels_of):
         push_giver(oid)
@@ -743,24 +754,25 @@ def _even(
         best: tuple[tuple[int, int, int], str, int, int, int] | None = None
         tops = state.receiver_tops(team_id)
         for level, rank, w in facts:
-            heap = givers.get(level)
-            if not heap:
-                continue
-            while heap:
-                _, _, ver, oid = heap[0]
-                if ver == version[oid] and buckets[(oid, level)]:
-                    break
-                heapq.heappop(heap)
             top = tops[rank]
-            if not heap or top is None:
+            heap = givers.get(level)
+            if top is None or not heap:
                 continue
-            giver, receiver = heap[0][3], top[3]
-            a, b = weight[giver], weight[receiver]
+            while heap:  # drop entries made stale by a later move or an emptied bucket
+                entry = heap[0]
+                oid = entry[3]
+                if entry[2] == version[oid] and buckets[(oid, level)]:
+                    break
+                heappop(heap)
+            else:
+                continue
+            # Entries are current (versions match), so their loads are the officers' now.
+            a, b = -entry[0], top[0]
             if a - b <= threshold or a - b <= w:
                 continue
             order = (-a, max(a - w, b + w), rank)
             if best is None or order < best[0]:
-                best = (order, level, w, giver, receiver)
+                best = (order, level, w, entry[3], top[3])
         if best is None:
             return
         _, level, w, giver, receiver = best
@@ -768,8 +780,8 @@ def _even(
         state.move(crime, receiver, 4, why.format(weight[giver], weight[receiver], threshold))
         into = buckets.get((receiver, level))
         if into is None:
-            into = buckets[(receiver, level)] = _Bucket()
+            into = buckets[(receiver, level)] = []
             levels_of[receiver].add(level)
-        into.moved.insert(0, crime)  # moves on again only as a last resort
+        into.insert(0, crime)  # moves on again only as a last resort
         push_giver(giver)
         push_giver(receiver)
