@@ -237,3 +237,20 @@ def test_finding_a_crime_and_an_officers_history_are_index_lookups(filled: Store
     plans = _plans(filled, lookups)
     assert len(plans) >= 3
     assert _table_scans(plans) == []
+
+
+def test_a_bulk_lookup_bound_as_one_list_probes_the_key_index(filled: Store) -> None:
+    """``sqlfunc.one_of`` (an import batch's 5,000 references as one JSON value) must
+    search the reference index per value, not scan the crime table."""
+    from sqlalchemy import select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.sqlfunc import one_of
+
+    refs = [f"CR{i:05d}" for i in range(1, 3001, 3)]
+    plans = _plans(
+        filled,
+        lambda conn: conn.execute(select(c.c.id).where(one_of(conn, c.c.reference, refs))).all(),
+    )
+    assert _table_scans(plans) == []
+    assert any(line.startswith("SEARCH crime") for plan in plans for line in plan)

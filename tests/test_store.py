@@ -302,3 +302,34 @@ def test_wheel_install_creates_and_migrates_a_store(tmp_path, db_url) -> None:  
     )  # fmt: skip
     assert status.returncode == 0, status.stderr
     assert f'"revision": "{HEAD}"' in status.stdout
+
+
+# --- shared SQL ---------------------------------------------------------------------------
+
+
+def test_one_of_matches_exactly_the_listed_values(run, db_url) -> None:  # type: ignore[no-untyped-def]
+    """Bulk lookups bind a whole list as one value (json_each / = ANY): the rows found
+    must be exactly those an IN list finds, for text and integer keys, and none for []."""
+    from caseload.store.migrate import open_store
+    from caseload.store.models import crime_table as c
+    from caseload.store.sqlfunc import one_of
+
+    assert run("init", "--sample").exit_code == 0
+    store = open_store(sa_url(db_url))
+    try:
+        with store.read() as conn:
+            every = conn.execute(sa.select(c.c.id, c.c.reference).order_by(c.c.id)).all()
+            picked = every[3:200:7]
+            refs = [ref for _, ref in picked] + ["CR-NOT-THERE", "cr0000001/26", "it's"]
+            ids = [crime_id for crime_id, _ in picked] + [10**9]
+
+            def found(where: sa.ColumnElement[bool]) -> list[tuple[int, str]]:
+                query = sa.select(c.c.id, c.c.reference).where(where).order_by(c.c.id)
+                return [(int(i), str(r)) for i, r in conn.execute(query)]
+
+            assert found(one_of(conn, c.c.reference, refs)) == found(c.c.reference.in_(refs))
+            assert found(one_of(conn, c.c.reference, refs)) == [tuple(row) for row in picked]
+            assert found(one_of(conn, c.c.id, ids)) == [tuple(row) for row in picked]
+            assert found(one_of(conn, c.c.id, [])) == []
+    finally:
+        store.dispose()

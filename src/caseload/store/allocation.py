@@ -40,6 +40,7 @@ from caseload.errors import InputError, PolicyRefused
 from caseload.store import log
 from caseload.store.models import allocation_table, crime_table, officer_table
 from caseload.store.reference import load_policy
+from caseload.store.sqlfunc import one_of
 
 CHUNK = 5000  # ids per IN (...) query and rows per executemany batch
 WARNINGS_SEPARATOR = "\n"  # how an interval's warnings column joins its sentences
@@ -93,7 +94,7 @@ def _crime_facts(conn: Connection, crime_ids: Sequence[int]) -> dict[int, _Crime
         # An import's new crimes have consecutive ids: a range scan is far cheaper than
         # binding thousands of IN parameters. Scattered ids fall back to IN.
         dense = chunk[-1] - chunk[0] < 2 * len(chunk)
-        where = c.c.id.between(chunk[0], chunk[-1]) if dense else c.c.id.in_(chunk)
+        where = c.c.id.between(chunk[0], chunk[-1]) if dense else one_of(conn, c.c.id, chunk)
         query = (
             select(
                 c.c.id,
@@ -132,11 +133,11 @@ def officer_facts(
     for chunk in _chunks(sorted(set(officer_ids))):
         if lock and conn.dialect.name != "sqlite":
             conn.execute(
-                select(o.c.id).where(o.c.id.in_(chunk)).order_by(o.c.id).with_for_update()
+                select(o.c.id).where(one_of(conn, o.c.id, chunk)).order_by(o.c.id).with_for_update()
             ).all()
         live = (
             select(c.c.holder_id, func.count().label("live"))
-            .where(c.c.holder_id.in_(chunk), c.c.finalised_on.is_(None))
+            .where(one_of(conn, c.c.holder_id, chunk), c.c.finalised_on.is_(None))
             .group_by(c.c.holder_id)
             .subquery()
         )
@@ -154,7 +155,7 @@ def officer_facts(
                 func.coalesce(live.c.live, 0).label("live"),
             )
             .outerjoin(live, live.c.holder_id == o.c.id)
-            .where(o.c.id.in_(chunk))
+            .where(one_of(conn, o.c.id, chunk))
         )
         for row in conn.execute(query):
             facts = OfficerFacts(

@@ -61,6 +61,7 @@ from caseload.store.bulk import insert_rows, update_rows
 from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
 from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
+from caseload.store.sqlfunc import one_of
 
 BATCH = 5000  # rows per executemany and per store check
 ANALYZE_AFTER = 1000  # rows written; a bulk load refreshes the query planner's statistics
@@ -316,7 +317,7 @@ class OfficerWriter(KindWriter):
         collars = [values["collar"] for _, values in rows]
         existing = {
             str(r.collar): r._mapping
-            for r in conn.execute(select(o).where(o.c.collar.in_(collars)))
+            for r in conn.execute(select(o).where(one_of(conn, o.c.collar, collars)))
         }
         ensure_teams(conn, {v["team"]: None for _, v in rows}, self.teams)
         team_names = {team_id: name for name, team_id in self.teams.items()}
@@ -406,7 +407,7 @@ class CrimeWriter(KindWriter):
         existing = (
             {
                 str(r.reference): r._mapping
-                for r in conn.execute(select(c).where(c.c.reference.in_(refs)))
+                for r in conn.execute(select(c).where(one_of(conn, c.c.reference, refs)))
             }
             if self.had_rows
             else {}
@@ -422,6 +423,7 @@ class CrimeWriter(KindWriter):
         unassign: list[tuple[str, str]] = []  # (reference, collar) of live crimes
         allocations: list[tuple[int, dict[str, Any], int]] = []  # line, values, holder id
         records: list[tuple[str, int, datetime | None]] = []  # finalised crimes' holdings
+        recorded: list[tuple[str, int, datetime]] = []  # the same, for new crimes
         entries: list[dict[str, Any]] = []
 
         for line, values in rows:
@@ -457,7 +459,12 @@ class CrimeWriter(KindWriter):
             finalised = values["finalised_on"] is not None
 
             if current is None:
-                inserts.append({"reference": ref, "created_at": at, **row})
+                # A new finalised crime is inserted with its holder (a record of who held
+                # it; its interval is opened below). Live crimes are allocated below.
+                recorded_holder = holder_id if finalised else None
+                inserts.append(
+                    {"reference": ref, "created_at": at, "holder_id": recorded_holder, **row}
+                )
                 if finalised:
                     finalise.append((ref, values["finalised_on"], values["outcome"]))
                 counts.new += 1
@@ -494,7 +501,12 @@ class CrimeWriter(KindWriter):
                     }
                     entries.append(self._entry("crime-update", detail, crime_ref=ref))
             if holder_changes:
-                if finalised:
+                if finalised and current is None:
+                    start = values["allocated_on"] or datetime.combine(
+                        values["reported_on"], datetime.min.time()
+                    )
+                    recorded.append((ref, holder_id or 0, start))
+                elif finalised:
                     records.append((ref, holder_id or 0, values["allocated_on"]))
                 elif holder_id is None:
                     unassign.append((ref, self.collar_of.get(int(old_holder or 0), "")))
@@ -504,12 +516,13 @@ class CrimeWriter(KindWriter):
         insert_rows(conn, c, inserts)
         update_rows(conn, c, "id", updates)
         wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
+        wanted += [ref for ref, _, _ in recorded]
         wanted += [values["reference"] for _, values, _ in allocations]
         ids = (
             {
                 str(reference): int(crime_id)
                 for crime_id, reference in conn.execute(
-                    select(c.c.id, c.c.reference).where(c.c.reference.in_(wanted))
+                    select(c.c.id, c.c.reference).where(one_of(conn, c.c.reference, wanted))
                 ).all()
             }
             if wanted
@@ -533,7 +546,7 @@ class CrimeWriter(KindWriter):
             f = finalisation_table
             conn.execute(
                 update(f)
-                .where(f.c.crime_id.in_(reopen), f.c.reopened_on.is_(None))
+                .where(one_of(conn, f.c.crime_id, reopen), f.c.reopened_on.is_(None))
                 .values(reopened_on=at.date())
             )
         if refinalise:
@@ -552,6 +565,10 @@ class CrimeWriter(KindWriter):
                 unassign_crime(
                     conn, ref, actor=self.options.actor, at=at, reason=self.options.reason
                 )
+        if recorded:
+            self._open_holdings(
+                conn, [(ids[ref], officer, start) for ref, officer, start in recorded]
+            )
         if records:
             self._record_holdings(
                 conn, [(ids[ref], officer, start) for ref, officer, start in records]
@@ -591,21 +608,43 @@ class CrimeWriter(KindWriter):
         crime_ids = [crime_id for crime_id, _, _ in holdings]
         conn.execute(
             update(a)
-            .where(a.c.crime_id.in_(crime_ids), a.c.end_at.is_(None))
+            .where(one_of(conn, a.c.crime_id, crime_ids), a.c.end_at.is_(None))
             .values(end_at=at, ended_by=self.options.actor, end_reason=self.options.reason)
         )
         reported = dict(
             conn.execute(
                 select(crime_table.c.id, crime_table.c.reported_on).where(
-                    crime_table.c.id.in_(crime_ids)
+                    one_of(conn, crime_table.c.id, crime_ids)
                 )
             ).all()
         )
+        self._open_holdings(
+            conn,
+            [
+                (
+                    crime_id,
+                    officer_id,
+                    start or datetime.combine(reported[crime_id], datetime.min.time()),
+                )
+                for crime_id, officer_id, start in holdings
+            ],
+        )
+        update_rows(
+            conn,
+            crime_table,
+            "id",
+            [{"id": cid, "holder_id": oid or None} for cid, oid, _ in holdings],
+        )
+
+    def _open_holdings(
+        self, conn: Connection, holdings: Sequence[tuple[int, int, datetime]]
+    ) -> None:
+        """Open an interval for each finalised crime's named holder (officer id 0: none)."""
         opened = [
             {
                 "crime_id": crime_id,
                 "officer_id": officer_id,
-                "start_at": start or datetime.combine(reported[crime_id], datetime.min.time()),
+                "start_at": start,
                 "end_at": None,
                 "actor": self.options.actor,
                 "reason": self.options.reason,
@@ -615,13 +654,7 @@ class CrimeWriter(KindWriter):
             for crime_id, officer_id, start in holdings
             if officer_id
         ]
-        insert_rows(conn, a, opened)
-        update_rows(
-            conn,
-            crime_table,
-            "id",
-            [{"id": cid, "holder_id": oid or None} for cid, oid, _ in holdings],
-        )
+        insert_rows(conn, allocation_table, opened)
 
 
 class MatrixWriter(KindWriter):
@@ -670,7 +703,7 @@ class HistoryWriter(KindWriter):
         found = {
             str(r)
             for (r,) in conn.execute(
-                select(crime_table.c.reference).where(crime_table.c.reference.in_(refs))
+                select(crime_table.c.reference).where(one_of(conn, crime_table.c.reference, refs))
             )
         }
         for line, values in rows:
@@ -695,7 +728,7 @@ class HistoryWriter(KindWriter):
             str(r.reference): int(r.id)
             for r in conn.execute(
                 select(crime_table.c.id, crime_table.c.reference).where(
-                    crime_table.c.reference.in_(refs)
+                    one_of(conn, crime_table.c.reference, refs)
                 )
             )
         }
@@ -879,7 +912,7 @@ class SupervisionWriter(KindWriter):
             str(r.reference): r.reported_on
             for r in conn.execute(
                 select(crime_table.c.reference, crime_table.c.reported_on).where(
-                    crime_table.c.reference.in_(refs)
+                    one_of(conn, crime_table.c.reference, refs)
                 )
             )
         }
@@ -906,7 +939,7 @@ class SupervisionWriter(KindWriter):
             for r in conn.execute(
                 select(crime_table.c.id, crime_table.c.reference, officer_table.c.collar)
                 .outerjoin(officer_table, officer_table.c.id == crime_table.c.holder_id)
-                .where(crime_table.c.reference.in_(refs))
+                .where(one_of(conn, crime_table.c.reference, refs))
             )
         }
         done = existing_keys(conn, self.record, [crime_id for crime_id, _ in crimes.values()])
