@@ -333,3 +333,27 @@ def test_one_of_matches_exactly_the_listed_values(run, db_url) -> None:  # type:
             assert found(one_of(conn, c.c.id, [])) == []
     finally:
         store.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_a_bulk_write_has_a_larger_page_cache_until_it_commits(store, db_url) -> None:  # type: ignore[no-untyped-def]
+    """An import's write transaction keeps its changed index pages in a 48 MB cache
+    (not spilled to the WAL and read back); the connection then goes back to SQLite's
+    default, so no other command holds that memory."""
+    from caseload.store.engine import BULK_PAGE_CACHE_KIB
+    from caseload.store.migrate import open_store
+
+    opened = open_store(sa_url(db_url))
+    try:
+        with opened.read() as conn:
+            default = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        with opened.write(bulk=True) as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -BULK_PAGE_CACHE_KIB
+        with opened.write() as conn:  # the same pooled connection
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == default
+        with pytest.raises(RuntimeError), opened.write(bulk=True):
+            raise RuntimeError("a failed import")
+        with opened.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == default
+    finally:
+        opened.dispose()

@@ -78,18 +78,25 @@ class Spec:
         return tuple(c.name for c in self.columns)
 
 
+MEMO_LIMIT = 20_000  # remembered cells per column; the memo starts again when full
+
+Memo = dict[str, tuple[Any, "str | None"]]  # raw cell -> (value, problem or None)
+
+
 @dataclass(frozen=True)
 class Header:
     """Where each known column sits in a row; unknown columns are skipped.
 
     ``plan`` pairs every column of the spec with its cell index (None: not in the
-    file) so that ``parse_row``, run once per row, does no lookups; ``today`` is
-    read once per file for the not-in-the-future checks.
+    file) and, for every column but the file's key, a memo of the cells already
+    read: a crime file repeats its types, teams, levels, holders and dates on
+    every row, and a cell's value depends on its text alone, so each distinct cell
+    is parsed once. ``today`` is read once per file for the not-in-the-future checks.
     """
 
     positions: dict[str, int]
     width: int
-    plan: tuple[tuple[Column, int | None], ...] = ()
+    plan: tuple[tuple[Column, int | None, Memo | None], ...] = ()
     today: date = field(default_factory=date.today)
 
 
@@ -138,7 +145,10 @@ def match_header(
                 f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
             )
         )
-    plan = tuple((column, positions.get(column.name)) for column in spec.columns)
+    plan: tuple[tuple[Column, int | None, Memo | None], ...] = tuple(
+        (column, positions.get(column.name), None if column.name == spec.key_column else {})
+        for column in spec.columns
+    )
     return Header(positions, len(cells), plan, date.today()), problems
 
 
@@ -154,29 +164,41 @@ def parse_row(
         )
     values: dict[str, Any] = {}
     today = header.today
-    for column, index in header.plan:
-        text = cells[index].strip() if index is not None and index < count else ""
-        if text and text[0] == "'":
-            text = unneutralise(text).strip()
-        if not text:
-            if column.required:
-                problems.append((column.name, "a value is required"))
-            values[column.name] = column.default
-            continue
-        try:
-            value = column.parse(text)
-        except ValueError as exc:
-            problems.append((column.name, str(exc)))
-            value = None
-        else:
-            if column.not_future:
-                day = value.date() if isinstance(value, datetime) else value
-                if day > today:
-                    problems.append((column.name, f"{day.isoformat()} is in the future"))
+    for column, index, memo in header.plan:
+        raw = cells[index] if index is not None and index < count else ""
+        seen = memo.get(raw) if memo is not None else None
+        if seen is None:
+            seen = parse_cell(column, raw, today)
+            if memo is not None:
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                memo[raw] = seen
+        value, problem = seen
         values[column.name] = value
+        if problem is not None:
+            problems.append((column.name, problem))
     if not problems and spec.check is not None:
         problems.extend(spec.check(values))
     return values, problems
+
+
+def parse_cell(column: Column, raw: str, today: date) -> tuple[Any, str | None]:
+    """One cell's value and its problem (None when it has none); a cell that does not
+    parse has the value None."""
+    text = raw.strip()
+    if text and text[0] == "'":
+        text = unneutralise(text).strip()
+    if not text:
+        return column.default, "a value is required" if column.required else None
+    try:
+        value = column.parse(text)
+    except ValueError as exc:
+        return None, str(exc)
+    if column.not_future:
+        day = value.date() if isinstance(value, datetime) else value
+        if day > today:
+            return value, f"{day.isoformat()} is in the future"
+    return value, None
 
 
 # --- cell parsers ---------------------------------------------------------------------------

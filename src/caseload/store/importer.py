@@ -1137,7 +1137,7 @@ def write(
     writer = WRITERS[kind](options)
     counts = Counts()
     try:
-        with store.write() as conn:
+        with store.write(bulk=True) as conn:
             writer.prepare_write(conn)
             for batch in _batches(source, writer.spec, ignore_unknown):
                 rows = [(line, values) for line, values, _ in batch]
