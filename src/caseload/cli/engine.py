@@ -205,9 +205,10 @@ def rebalance(
         raise InputError("Give a reason with --reason; every move records one.")
     store = open_store(ctx)
     if not apply:
-        with store.read() as conn, gc_paused():
-            plan = plan_for(conn, team)
-        show_plan(plan, fmt, changed=changed, applied=False)
+        with gc_paused():
+            with store.read() as conn:
+                plan = plan_for(conn, team)
+            show_plan(plan, fmt, changed=changed, applied=False)
         if plan.moves:
             info(
                 f"Nothing was changed. To make these moves: caseload rebalance"

@@ -275,9 +275,18 @@ class _State:
         default_factory=lambda: defaultdict(list)
     )
     weights: dict[str, int] = field(init=False)  # required level -> weight of one crime
+    # An active officer's receiver heap (None for others), and each team's heaps by
+    # level index: every heap exists from the start, so both can be looked up once.
+    heap_of: dict[int, list[tuple[int, str, int, int]] | None] = field(init=False)
+    team_heaps: dict[int, list[list[tuple[int, str, int, int]] | None]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.weights = {level: self.policy.weight(level) for level in LEVELS}
+        self.heap_of = {
+            oid: self.receivers[(o.team_id, o.accreditation)] if o.status == "active" else None
+            for oid, o in self.officers.items()
+        }
+        self.team_heaps = {}
 
     def active(self, oid: int) -> bool:
         return self.officers[oid].status == "active"
@@ -287,22 +296,26 @@ class _State:
         return cap is None or self.count[oid] < cap
 
     def push_receiver(self, oid: int) -> None:
-        o = self.officers[oid]
+        heap = self.heap_of[oid]
         cap = self.cap[oid]
-        if o.status == "active" and (cap is None or self.count[oid] < cap):
+        if heap is not None and (cap is None or self.count[oid] < cap):
             heapq.heappush(
-                self.receivers[(o.team_id, o.accreditation)],
-                (self.weight[oid], o.collar, self.version[oid], oid),
+                heap, (self.weight[oid], self.officers[oid].collar, self.version[oid], oid)
             )
 
     def receiver_tops(self, team_id: int) -> list[tuple[int, str, int, int] | None]:
         """Per required level (index = RANK), the heap entry of the least loaded active
         officer of the team accredited for it with room."""
+        heaps = self.team_heaps.get(team_id)
+        if heaps is None:
+            heaps = self.team_heaps[team_id] = [
+                self.receivers.get((team_id, level)) for level in LEVELS
+            ]
         tops: list[tuple[int, str, int, int] | None] = [None] * len(LEVELS)
         best: tuple[int, str, int, int] | None = None
         version, cap, count = self.version, self.cap, self.count
         for index in range(len(LEVELS) - 1, -1, -1):
-            heap = self.receivers.get((team_id, LEVELS[index]))
+            heap = heaps[index]
             while heap:
                 top = heap[0]
                 oid = top[3]
@@ -379,10 +392,6 @@ class _State:
                 why,
             )
         )
-
-
-def _recency(crime: LiveCrime) -> tuple[datetime, str]:
-    return (crime.allocated_at or datetime.min, crime.reference)
 
 
 _EPOCH = datetime(1970, 1, 1)
@@ -734,7 +743,7 @@ def _even(
             levels_of[holder].add(c.required_level)
         bucket.append(c)
     for bucket in buckets.values():
-        bucket.sort(key=lambda c: (c.id not in moved, *_recency(c)))
+        bucket.sort(key=lambda c: (c.id not in moved, c.allocated_at or datetime.min, c.reference))
     givers: dict[str, list[tuple[int, str, int, int]]] = defaultdict(list)
     weight, version, officers = state.weight, state.version, state.officers
     heappush, heappop = heapq.heappush, heapq.heappop
