@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
+from itertools import chain
 from typing import IO, Annotated, Any
 
 import typer
@@ -172,7 +173,7 @@ def render(
         if title and fmt is not OutputFormat.markdown:
             stream.write(f"{title}\n")
         if materialised:
-            body = [[cell_text(value) for value in map(row.get, columns)] for row in materialised]
+            body = [list(map(cell_text, map(row.get, columns))) for row in materialised]
             if fmt is OutputFormat.markdown or not simple_cells(body):
                 from tabulate import tabulate  # only here: importing it costs some 30 ms
 
@@ -192,7 +193,8 @@ def render(
 def simple_cells(body: list[list[str]]) -> bool:
     """Whether every cell is one line without terminal codes (what ``simple_table`` lays
     out exactly as tabulate would); others go to tabulate, which splits lines."""
-    return not any("\n" in cell or "\r" in cell or "\x1b" in cell for row in body for cell in row)
+    text = "".join(chain.from_iterable(body))  # one C-level search, not three per cell
+    return not ("\n" in text or "\r" in text or "\x1b" in text)
 
 
 def simple_table(body: list[list[str]], headers: Sequence[str]) -> str:
@@ -201,15 +203,14 @@ def simple_table(body: list[list[str]], headers: Sequence[str]) -> str:
     plan turned into two seconds. Same output (tests/test_output.py compares them):
     cells stripped, each column as wide as its widest cell or its header plus two,
     left-aligned, two spaces between columns, no trailing spaces."""
-    rows = [[cell.strip() for cell in row] for row in body]
+    rows = [list(map(str.strip, row)) for row in body]
     widths = [
         max(len(header) + 2, max(map(len, column), default=0))
         for header, column in zip(headers, zip(*rows, strict=True), strict=True)
     ]
 
     def line(cells: Sequence[str]) -> str:
-        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
-        return "  ".join(padded).rstrip()
+        return "  ".join(map(str.ljust, cells, widths)).rstrip()
 
     return "\n".join(
         [line(headers), line(["-" * width for width in widths]), *(line(row) for row in rows)]

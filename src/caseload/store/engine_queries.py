@@ -1,10 +1,11 @@
 """What the allocation engine reads and writes: loads for planning, crime links, plans.
 
-* ``load_officers`` reads a team's officers (or everyone's) with their live count and
-  weighted load in ONE query (officer JOIN team LEFT JOIN a grouped aggregate of live
-  crimes by holder); ``load_crimes`` reads the team's live crimes with the start of
-  the current holding and the number of reassignments in ONE query; ``load_links``
-  reads the crime links that touch them. Planning then happens in memory
+* ``load_crimes`` reads the team's live crimes with the start of the current holding
+  and the number of reassignments in ONE query; ``load_officers`` reads the team's
+  officers (or everyone's) and those crimes' holders from elsewhere, with their live
+  count and weighted load (correlated aggregates over the holder index), in ONE
+  query; ``load_links`` reads the crime links that touch them. Both large reads come
+  straight from the driver's cursor. Planning then happens in memory
   (``domain.planning``).
 * ``apply_plan`` executes a plan through ``store.allocation.allocate_many`` (the one
   write path, which re-checks every policy rule) with the plan id on each interval,
@@ -36,6 +37,7 @@ from caseload.store.models import (
     team_table,
 )
 from caseload.store.reference import load_policy, team_id
+from caseload.store.sqlfunc import one_of
 
 LINK_KINDS = ("victim", "suspect", "series")
 
@@ -56,10 +58,12 @@ def load_officers(
     policy: Policy,
     *,
     teams: Collection[int] | None = None,
+    also: Collection[int] = (),
     on: date | None = None,
 ) -> list[OfficerLoad]:
-    """Officers of ``teams`` (all when None), plus anyone from elsewhere holding a live
-    crime of those teams, each with live count and weighted load: one query."""
+    """Officers of ``teams`` (all when None), plus the officers with ids in ``also``
+    (a plan passes its crimes' holders: someone from elsewhere may hold one), each
+    with live count and weighted load: one query."""
     o, c, t = officer_table, crime_table, team_table
     on = on or date.today()
     # Correlated aggregates use the (holder_id, finalised_on) index, so a one-team load
@@ -84,32 +88,37 @@ def load_officers(
         weighted.label("weighted"),
     ).join(t, t.c.id == o.c.team_id)
     if teams is not None:
-        holders = select(c.c.holder_id).where(
-            c.c.team_id.in_(list(teams)), c.c.finalised_on.is_(None), c.c.holder_id.is_not(None)
+        mine = o.c.team_id.in_(list(teams))
+        query = query.where(or_(mine, one_of(conn, o.c.id, also)) if also else mine)
+    loads = []
+    # Straight from the cursor (a team's 2,000 officers): SQLite gives a date as ISO text.
+    for row in raw_rows(conn, query.order_by(o.c.id)):
+        oid, collar, name, team, team_name, accreditation, status, capacity, trainee = row[:9]
+        since, live_count, weighted_load = row[9:]
+        if since.__class__ is str:
+            since = date.fromisoformat(since)
+        loads.append(
+            OfficerLoad(
+                id=oid,
+                collar=collar,
+                name=name,
+                team_id=team,
+                team=team_name,
+                accreditation=accreditation,
+                status=status,
+                inexperienced=is_inexperienced(
+                    trainee=bool(trainee),
+                    investigator_since=since,
+                    on=on,
+                    inexperienced_months=policy.inexperienced_months,
+                ),
+                experience_months=whole_months_between(since, on),
+                capacity=capacity,
+                live=int(live_count),
+                weighted_load=int(weighted_load),
+            )
         )
-        query = query.where(or_(o.c.team_id.in_(list(teams)), o.c.id.in_(holders)))
-    return [
-        OfficerLoad(
-            id=int(row.id),
-            collar=str(row.collar),
-            name=str(row.name),
-            team_id=int(row.team_id),
-            team=str(row.team),
-            accreditation=str(row.accreditation),
-            status=str(row.status),
-            inexperienced=is_inexperienced(
-                trainee=bool(row.trainee),
-                investigator_since=row.investigator_since,
-                on=on,
-                inexperienced_months=policy.inexperienced_months,
-            ),
-            experience_months=whole_months_between(row.investigator_since, on),
-            capacity=row.capacity,
-            live=int(row.live),
-            weighted_load=int(row.weighted),
-        )
-        for row in conn.execute(query.order_by(o.c.id))
-    ]
+    return loads
 
 
 def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> list[LiveCrime]:
@@ -210,8 +219,9 @@ def plan_for(conn: Connection, team: str | None, *, on: date | None = None) -> P
     """Load the scope (one query each for officers and crimes) and plan in memory."""
     policy = load_policy(conn)
     teams = scope(conn, team)
-    officers = load_officers(conn, policy, teams=teams, on=on)
     crimes = load_crimes(conn, teams=teams)
+    holders = {c.holder_id for c in crimes if c.holder_id is not None}
+    officers = load_officers(conn, policy, teams=teams, also=holders, on=on)
     links = load_links(conn, teams=teams)
     every = (
         teams
