@@ -39,7 +39,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
@@ -732,6 +732,7 @@ def _even(
     buckets: dict[tuple[int, str], list[LiveCrime]] = {}
     levels_of: dict[int, set[str]] = defaultdict(set)
     holder_of, moved = state.holder, state.moved
+    mixed: set[tuple[int, str]] = set()  # buckets holding a moved or undated crime
     for c in crimes:
         holder = holder_of[c.id]
         if holder is None or holder not in members or c.victim_enhanced or c.id in churned:
@@ -742,8 +743,16 @@ def _even(
             bucket = buckets[slot] = []
             levels_of[holder].add(c.required_level)
         bucket.append(c)
-    for bucket in buckets.values():
-        bucket.sort(key=lambda c: (c.id not in moved, c.allocated_at or datetime.min, c.reference))
+        if c.allocated_at is None or c.id in moved:
+            mixed.add(slot)
+    recency = attrgetter("allocated_at", "reference")  # C-level key for the usual bucket
+    for slot, bucket in buckets.items():
+        if slot in mixed:
+            bucket.sort(
+                key=lambda c: (c.id not in moved, c.allocated_at or datetime.min, c.reference)
+            )
+        else:
+            bucket.sort(key=recency)
     givers: dict[str, list[tuple[int, str, int, int]]] = defaultdict(list)
     weight, version, officers = state.weight, state.version, state.officers
     heappush, heappop = heapq.heappush, heapq.heappop
