@@ -266,7 +266,6 @@ class _State:
     weight: dict[int, int]
     cap: dict[int, int | None]
     version: dict[int, int]
-    crimes: dict[int, LiveCrime]
     holder: dict[int, int | None]
     links: Mapping[int, Sequence[int]]
     moves: list[Move] = field(default_factory=list)
@@ -347,18 +346,20 @@ class _State:
     def target(self, crime: LiveCrime) -> int | None:
         """Steps 1-3: an eligible officer already holding a linked crime, else the least
         loaded eligible officer (collar breaks ties)."""
-        linked = {
-            self.holder[other]
-            for other in self.links.get(crime.id, ())
-            if other in self.holder and self.holder[other] is not None
-        }
-        options = [
-            (self.weight[oid], self.officers[oid].collar, oid)
-            for oid in linked
-            if oid is not None and oid in self.officers and self.eligible(oid, crime)
-        ]
-        if options:
-            return min(options)[2]
+        others = self.links.get(crime.id)
+        if others:
+            linked = {
+                self.holder[other]
+                for other in others
+                if other in self.holder and self.holder[other] is not None
+            }
+            options = [
+                (self.weight[oid], self.officers[oid].collar, oid)
+                for oid in linked
+                if oid is not None and oid in self.officers and self.eligible(oid, crime)
+            ]
+            if options:
+                return min(options)[2]
         return self.best_receiver(crime.team_id, crime.required_level)
 
     def move(self, crime: LiveCrime, to: int, step: int, why: str) -> None:
@@ -479,7 +480,6 @@ def plan_rebalance(
         weight={o.id: o.weighted_load for o in officers},
         cap={o.id: ceiling(o, policy) for o in officers},
         version={o.id: 0 for o in officers},
-        crimes={c.id: c for c in crimes},
         holder={c.id: c.holder_id for c in crimes},
         links=links,
     )
