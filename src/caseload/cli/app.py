@@ -177,13 +177,17 @@ def _lean(name: str | None) -> typer.Typer:
 def main() -> None:
     """Console-script entry point.
 
-    When the command is done, every object still alive is frozen out of the cyclic
+    The cyclic garbage collector is off while the command imports its modules, until
+    the store opens (``cli.common.pause_gc_for_start_up``). When the command is done, every object still alive is frozen out of the cyclic
     garbage collector: the interpreter's shutdown would otherwise walk SQLAlchemy's
     large object graph again, about 0.25 s added to every store command (measured,
     benchmarks/RESULTS.md). Memory is released to the OS at exit either way.
     """
     import gc
 
+    from caseload.cli.common import pause_gc_for_start_up
+
+    pause_gc_for_start_up()
     try:
         _lean(_invoked(sys.argv[1:]))(prog_name="caseload")
     finally:
