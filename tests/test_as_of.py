@@ -112,3 +112,16 @@ def test_export_on_days_in_the_middle(history: Runner) -> None:
     assert reopened["C001"]["finalised_on"] == ""
     assert reopened["C002"]["finalised_on"] == "2026-03-24"
     assert crimes("2026-03-01") == {}
+
+
+def test_workload_csv_on_past_days_matches_the_json(history: Runner) -> None:
+    """The CSV comes straight from the cursor, with the day's end bound as stored text;
+    it must count what the JSON (through SQLAlchemy's own binding) counts."""
+    import csv
+    import io
+
+    for day in ("2026-03-09", "2026-03-12", "2026-03-18", "2026-04-01"):
+        result = history("workload", "--as-of", day, "-f", "csv")
+        assert result.exit_code == 0, result.output
+        rows = csv.DictReader(io.StringIO(result.stdout))
+        assert {row["collar"]: int(row["live"]) for row in rows} == live(history, day)

@@ -178,10 +178,11 @@ def main() -> None:
     """Console-script entry point.
 
     The cyclic garbage collector is off while the command imports its modules, until
-    the store opens (``cli.common.pause_gc_for_start_up``). When the command is done, every object still alive is frozen out of the cyclic
-    garbage collector: the interpreter's shutdown would otherwise walk SQLAlchemy's
-    large object graph again, about 0.25 s added to every store command (measured,
-    benchmarks/RESULTS.md). Memory is released to the OS at exit either way.
+    the store opens (``cli.common.pause_gc_for_start_up``). When the command is done,
+    every object still alive is frozen out of the cyclic garbage collector: the
+    interpreter's shutdown would otherwise walk SQLAlchemy's large object graph again,
+    about 0.25 s added to every store command (measured, benchmarks/RESULTS.md).
+    Memory is released to the OS at exit either way.
     """
     import gc
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from datetime import date
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -98,19 +98,29 @@ def update_rows(
 
 
 def driver_statement(conn: Connection, query: Select[Any]) -> tuple[str, Any] | None:
-    """SQL and driver parameters for the raw cursor (SQLite). A date is bound as its
-    ISO text, as SQLAlchemy's SQLite Date type stores it; None when a bound value is
-    anything else but a plain int or str (the driver might bind it differently)."""
+    """SQL and driver parameters for the raw cursor (SQLite). A date or a timestamp is
+    bound as the text SQLAlchemy's SQLite Date and DateTime types store; None when a
+    bound value is anything else but a plain int or str (the driver might bind it
+    differently)."""
     # render_postcompile: an IN list becomes one bound value per item
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = {
-        name: value.isoformat() if type(value) is date else value
-        for name, value in compiled.construct_params().items()
-    }
+    params = {}
+    for name, value in compiled.construct_params().items():
+        if type(value) is date:
+            value = value.isoformat()
+        elif type(value) is datetime:
+            value = _stored_timestamp(conn)(value)
+        params[name] = value
     if any(type(value) not in (int, str) for value in params.values()):
         return None
     positions = compiled.positiontup
     return str(compiled), [params[name] for name in positions] if positions is not None else params
+
+
+def _stored_timestamp(conn: Connection) -> Callable[[Any], Any]:
+    from sqlalchemy import DateTime
+
+    return converter(conn, DateTime()) or str
 
 
 def driver_batches(
