@@ -1,12 +1,13 @@
 """SQL expressions shared by the store's queries, portable between SQLite and PostgreSQL.
 
-SQLite keeps dates as ISO text, so date arithmetic compiles differently there;
-``unindexed`` is a planner hint that only SQLite needs.
+SQLite keeps dates as ISO text, so date arithmetic compiles differently there
+(``_by_dialect`` registers each function's two forms); ``unindexed`` is a planner
+hint that only SQLite needs; ``one_of`` binds a whole key list as one value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
@@ -35,6 +36,24 @@ def inexperienced_on(officer: Any, on: date, inexperienced_months: int) -> Any:
     return or_(trainee, officer.c.investigator_since > literal(cutoff, Date()))
 
 
+def _by_dialect(
+    function: type[GenericFunction[Any]],
+    default: Callable[..., str],
+    sqlite: Callable[..., str],
+) -> None:
+    """Compile ``function`` with ``default`` everywhere and ``sqlite`` on SQLite; each is
+    given the function's arguments already compiled to SQL text."""
+
+    def compiler_for(render: Callable[..., str]) -> Callable[..., str]:
+        def compile_element(element: Any, compiler: Any, **kw: Any) -> str:
+            return render(*(compiler.process(arg, **kw) for arg in element.clauses))
+
+        return compile_element
+
+    compiles(function)(compiler_for(default))
+    compiles(function, "sqlite")(compiler_for(sqlite))
+
+
 class unindexed(GenericFunction[Any]):  # noqa: N801 - reads as SQL
     """A column whose indexes SQLite's planner must not use here (``+column``, SQLite's
     documented way to say so); the value is unchanged, and other databases get the
@@ -45,31 +64,11 @@ class unindexed(GenericFunction[Any]):  # noqa: N801 - reads as SQL
     inherit_cache = True
 
 
-@compiles(unindexed)
-def _unindexed_default(element: Any, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"+{compiler.process(element.clauses, **kw)}"
-
-
 class day_of(GenericFunction[date]):  # noqa: N801 - reads as SQL
     """The calendar date of a timestamp."""
 
     type = Date()
     inherit_cache = True
-
-
-@compiles(day_of)
-def _day_of_default(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
-
-
-@compiles(day_of, "sqlite")
-def _day_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"
 
 
 class plus_days(GenericFunction[date]):  # noqa: N801 - reads as SQL
@@ -79,18 +78,13 @@ class plus_days(GenericFunction[date]):  # noqa: N801 - reads as SQL
     inherit_cache = True
 
 
-@compiles(plus_days)
-def _plus_days_default(element: Any, compiler: Any, **kw: Any) -> str:
-    day, days = list(element.clauses)
-    return f"(CAST({compiler.process(day, **kw)} AS DATE) + {compiler.process(days, **kw)})"
-
-
-@compiles(plus_days, "sqlite")
-def _plus_days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    day, days = list(element.clauses)
-    return (
-        f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(days, **kw)}) || ' days')"
-    )
+_by_dialect(unindexed, lambda column: column, lambda column: f"+{column}")
+_by_dialect(day_of, lambda at: f"CAST({at} AS DATE)", lambda at: f"date({at})")
+_by_dialect(
+    plus_days,
+    lambda day, days: f"(CAST({day} AS DATE) + {days})",
+    lambda day, days: f"date({day}, '+' || ({days}) || ' days')",
+)
 
 
 def one_of(conn: Any, column: Any, values: Collection[int] | Collection[str]) -> Any:
