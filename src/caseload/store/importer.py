@@ -31,7 +31,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
@@ -422,8 +422,9 @@ class CrimeWriter(KindWriter):
         refinalise: list[dict[str, Any]] = []
         unassign: list[tuple[str, str]] = []  # (reference, collar) of live crimes
         allocations: list[tuple[int, dict[str, Any], int]] = []  # line, values, holder id
-        records: list[tuple[str, int, datetime | None]] = []  # finalised crimes' holdings
-        recorded: list[tuple[str, int, datetime]] = []  # the same, for new crimes
+        # Finalised crimes' holdings (reference, officer id or 0, start): existing, new.
+        records: list[tuple[str, int, datetime]] = []
+        recorded: list[tuple[str, int, datetime]] = []
         entries: list[dict[str, Any]] = []
 
         for line, values in rows:
@@ -501,13 +502,11 @@ class CrimeWriter(KindWriter):
                     }
                     entries.append(self._entry("crime-update", detail, crime_ref=ref))
             if holder_changes:
-                if finalised and current is None:
+                if finalised:  # held from the allocation date, else from the report's day
                     start = values["allocated_on"] or datetime.combine(
-                        values["reported_on"], datetime.min.time()
+                        values["reported_on"], time.min
                     )
-                    recorded.append((ref, holder_id or 0, start))
-                elif finalised:
-                    records.append((ref, holder_id or 0, values["allocated_on"]))
+                    (recorded if current is None else records).append((ref, holder_id or 0, start))
                 elif holder_id is None:
                     unassign.append((ref, self.collar_of.get(int(old_holder or 0), "")))
                 else:
@@ -600,9 +599,10 @@ class CrimeWriter(KindWriter):
                     )
 
     def _record_holdings(
-        self, conn: Connection, holdings: Sequence[tuple[int, int, datetime | None]]
+        self, conn: Connection, holdings: Sequence[tuple[int, int, datetime]]
     ) -> None:
-        """Finalised crimes: close any open interval and open the named holder's (if any)."""
+        """Existing finalised crimes: close any open interval, open the named holder's
+        (if any) and record them as the holder."""
         a = allocation_table
         at = self.options.at
         crime_ids = [crime_id for crime_id, _, _ in holdings]
@@ -611,24 +611,7 @@ class CrimeWriter(KindWriter):
             .where(one_of(conn, a.c.crime_id, crime_ids), a.c.end_at.is_(None))
             .values(end_at=at, ended_by=self.options.actor, end_reason=self.options.reason)
         )
-        reported = dict(
-            conn.execute(
-                select(crime_table.c.id, crime_table.c.reported_on).where(
-                    one_of(conn, crime_table.c.id, crime_ids)
-                )
-            ).all()
-        )
-        self._open_holdings(
-            conn,
-            [
-                (
-                    crime_id,
-                    officer_id,
-                    start or datetime.combine(reported[crime_id], datetime.min.time()),
-                )
-                for crime_id, officer_id, start in holdings
-            ],
-        )
+        self._open_holdings(conn, holdings)
         update_rows(
             conn,
             crime_table,
@@ -1087,11 +1070,10 @@ class _FileKeys:
     def repeated(self) -> Iterator[tuple[int, str]]:
         """(line, key as written) of every occurrence after a key's first, by line."""
         k = _file_keys
-        repeats = select(k.c.key).group_by(k.c.key).having(func.count() > 1).subquery()
-        first = (
+        first = (  # each repeated key and the line it first appears on
             select(k.c.key, func.min(k.c.line).label("first"))
-            .where(k.c.key.in_(select(repeats.c.key)))
             .group_by(k.c.key)
+            .having(func.count() > 1)
             .subquery()
         )
         query = (
