@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import Select, Table
 from sqlalchemy.engine import Connection
 
+FETCH_BATCH = 5000  # rows per fetch from the driver's cursor
+
 
 def placeholder(conn: Connection) -> str:
     """The driver's parameter marker: ``?`` for sqlite3, ``%s`` for psycopg."""
@@ -146,4 +148,4 @@ def raw_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     statement = driver_statement(conn, query) if conn.dialect.name == "sqlite" else None
     if statement is None:
         return [tuple(row) for row in conn.execute(query)]
-    return [row for batch in driver_batches(conn, statement, 5000) for row in batch]
+    return [row for batch in driver_batches(conn, statement, FETCH_BATCH) for row in batch]

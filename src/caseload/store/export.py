@@ -250,4 +250,6 @@ def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource |
 
 
 def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """Every raw export read, ``RAW_BATCH`` rows at a time (the one place the tests
+    interrupt or slow an export's cursor)."""
     return driver_batches(conn, (sql, params), RAW_BATCH)
