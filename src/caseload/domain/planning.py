@@ -766,7 +766,7 @@ def _even(
     for oid in sorted(levels_of):
         push_giver(oid)
     threshold = policy.rebalance_threshold
-    facts = [(lvl, RANK[lvl], policy.weight(lvl)) for lvl in LEVELS]
+    facts = [(lvl, RANK[lvl], state.weights[lvl]) for lvl in LEVELS]
     why = "evens the weighted load: {} against {}, a gap over the threshold of {}"
     while True:
         best: tuple[tuple[int, int, int], str, int, int, int] | None = None

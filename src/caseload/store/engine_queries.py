@@ -88,13 +88,24 @@ def load_officers(
         weighted.label("weighted"),
     ).join(t, t.c.id == o.c.team_id)
     if teams is not None:
-        mine = o.c.team_id.in_(list(teams))
-        query = query.where(or_(mine, one_of(conn, o.c.id, also)) if also else mine)
+        in_teams = o.c.team_id.in_(list(teams))
+        query = query.where(or_(in_teams, one_of(conn, o.c.id, also)) if also else in_teams)
     loads = []
     # Straight from the cursor (a team's 2,000 officers): SQLite gives a date as ISO text.
-    for row in raw_rows(conn, query.order_by(o.c.id)):
-        oid, collar, name, team, team_name, accreditation, status, capacity, trainee = row[:9]
-        since, live_count, weighted_load = row[9:]
+    for (
+        oid,
+        collar,
+        name,
+        team,
+        team_name,
+        accreditation,
+        status,
+        capacity,
+        trainee,
+        since,
+        live_count,
+        weighted_load,
+    ) in raw_rows(conn, query.order_by(o.c.id)):
         if since.__class__ is str:
             since = date.fromisoformat(since)
         loads.append(
