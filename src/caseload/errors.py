@@ -35,6 +35,14 @@ class InputError(CaseloadError):
 class NotFound(InputError):
     """A named officer, crime or team does not exist."""
 
+    @classmethod
+    def officer(cls, collar: str) -> NotFound:
+        return cls(f"There is no officer with collar {collar}.")
+
+    @classmethod
+    def crime(cls, reference: str) -> NotFound:
+        return cls(f"There is no crime with reference {reference}.")
+
 
 class PolicyRefused(CaseloadError):
     """Refused by a block-mode policy rule; an override with a reason may allow it."""

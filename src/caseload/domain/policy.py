@@ -6,8 +6,9 @@ module only knows what each setting means and which values are valid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 MODES = ("warn", "block")
 
@@ -91,3 +92,9 @@ def policy_from_rows(rows: Mapping[str, str]) -> Policy:
         if name in NAMES:
             values[name] = parse_setting(name, text)
     return Policy(**values)  # type: ignore[arg-type]
+
+
+def stored_policy(rows: Iterable[Sequence[Any]]) -> Policy:
+    """The policy from the store's (name, value text) rows; defaults fill the gaps."""
+    stored = {str(name): str(value) for name, value in rows}
+    return policy_from_rows(stored) if stored else DEFAULTS

@@ -21,13 +21,10 @@ new one opened.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import Policy
 from caseload.domain.rules import (
@@ -38,9 +35,11 @@ from caseload.domain.rules import (
 )
 from caseload.errors import InputError, PolicyRefused
 from caseload.store import log
-from caseload.store.models import allocation_table, crime_table, officer_table
-from caseload.store.reference import load_policy
-from caseload.store.sqlfunc import one_of
+
+if TYPE_CHECKING:  # imported where used: the direct path (store.direct) runs the
+    # evaluation and the writes below without SQLAlchemy
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection
 
 CHUNK = 5000  # ids per IN (...) query and rows per executemany batch
 WARNINGS_SEPARATOR = "\n"  # how an interval's warnings column joins its sentences
@@ -65,7 +64,7 @@ class AllocationOutcome:
 
 
 @dataclass(slots=True)
-class _CrimeFacts:
+class CrimeFacts:
     reference: str
     holder_id: int | None
     holder_collar: str | None
@@ -86,38 +85,102 @@ def _where(request: AllocationRequest) -> str:
 # --- facts, read in bulk -------------------------------------------------------------------
 
 
-def _crime_facts(conn: Connection, crime_ids: Sequence[int]) -> dict[int, _CrimeFacts]:
-    c, o = crime_table, officer_table
-    facts: dict[int, _CrimeFacts] = {}
+def crime_facts_query() -> Select[Any]:
+    """What an allocation needs of a crime (``crime_fact`` reads the row); callers add
+    the WHERE."""
+    from sqlalchemy import select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.models import officer_table as o
+
+    return select(
+        c.c.id,
+        c.c.reference,
+        c.c.holder_id,
+        o.c.collar,
+        c.c.required_level,
+        c.c.finalised_on,
+    ).outerjoin(o, o.c.id == c.c.holder_id)
+
+
+def crime_fact(row: Sequence[Any]) -> tuple[int, CrimeFacts]:
+    """A ``crime_facts_query`` row as (crime id, facts)."""
+    crime_id, reference, holder_id, collar, level, finalised_on = row
+    return int(crime_id), CrimeFacts(
+        reference=str(reference),
+        holder_id=holder_id,
+        holder_collar=collar,
+        required_level=str(level),
+        finalised=finalised_on is not None,
+    )
+
+
+def _crime_facts(conn: Connection, crime_ids: Sequence[int]) -> dict[int, CrimeFacts]:
+    from caseload.store.models import crime_table as c
+    from caseload.store.sqlfunc import one_of
+
+    facts: dict[int, CrimeFacts] = {}
     wanted = set(crime_ids)
     for chunk in _chunks(sorted(wanted)):
         # An import's new crimes have consecutive ids: a range scan is far cheaper than
         # binding thousands of IN parameters. Scattered ids fall back to IN.
         dense = chunk[-1] - chunk[0] < 2 * len(chunk)
         where = c.c.id.between(chunk[0], chunk[-1]) if dense else one_of(conn, c.c.id, chunk)
-        query = (
-            select(
-                c.c.id,
-                c.c.reference,
-                c.c.holder_id,
-                o.c.collar,
-                c.c.required_level,
-                c.c.finalised_on,
-            )
-            .outerjoin(o, o.c.id == c.c.holder_id)
-            .where(where)
-        )
-        for row in conn.execute(query):
-            if dense and row.id not in wanted:
-                continue
-            facts[int(row.id)] = _CrimeFacts(
-                reference=str(row.reference),
-                holder_id=row.holder_id,
-                holder_collar=row.collar,
-                required_level=str(row.required_level),
-                finalised=row.finalised_on is not None,
-            )
+        for row in conn.execute(crime_facts_query().where(where)):
+            crime_id, fact = crime_fact(row)
+            if not dense or crime_id in wanted:
+                facts[crime_id] = fact
     return facts
+
+
+def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
+    """Officers (``officers``: a condition on the officer table) with their live counts
+    (``holders``: a condition on crime.holder_id that selects the same officers' crimes);
+    ``officer_fact`` reads the row."""
+    from sqlalchemy import func, select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.models import officer_table as o
+
+    live = (
+        select(c.c.holder_id, func.count().label("live"))
+        .where(holders, c.c.finalised_on.is_(None))
+        .group_by(c.c.holder_id)
+        .subquery()
+    )
+    return (
+        select(
+            o.c.id,
+            o.c.collar,
+            o.c.name,
+            o.c.rank,
+            o.c.accreditation,
+            o.c.status,
+            o.c.capacity,
+            o.c.trainee,
+            o.c.investigator_since,
+            func.coalesce(live.c.live, 0).label("live"),
+        )
+        .outerjoin(live, live.c.holder_id == o.c.id)
+        .where(officers)
+    )
+
+
+def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
+    """An ``officer_facts_query`` row as (officer id, (facts, live count)). A date read
+    straight from SQLite's cursor is its ISO text."""
+    officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, live = row
+    facts = OfficerFacts(
+        collar=str(collar),
+        name=str(name),
+        rank=str(rank or ""),
+        accreditation=str(accreditation),
+        status=str(status),
+        capacity=capacity,
+        trainee=bool(trainee),
+        investigator_since=date.fromisoformat(since) if isinstance(since, str) else since,
+    )
+    return int(officer_id), (facts, int(live))
 
 
 def officer_facts(
@@ -128,47 +191,20 @@ def officer_facts(
     On PostgreSQL the officer rows are first locked FOR UPDATE (in id order, so two
     writers cannot deadlock); SQLite's BEGIN IMMEDIATE already serialises writers.
     """
-    o, c = officer_table, crime_table
+    from sqlalchemy import select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.models import officer_table as o
+    from caseload.store.sqlfunc import one_of
+
     result: dict[int, tuple[OfficerFacts, int]] = {}
     for chunk in _chunks(sorted(set(officer_ids))):
         if lock and conn.dialect.name != "sqlite":
             conn.execute(
                 select(o.c.id).where(one_of(conn, o.c.id, chunk)).order_by(o.c.id).with_for_update()
             ).all()
-        live = (
-            select(c.c.holder_id, func.count().label("live"))
-            .where(one_of(conn, c.c.holder_id, chunk), c.c.finalised_on.is_(None))
-            .group_by(c.c.holder_id)
-            .subquery()
-        )
-        query = (
-            select(
-                o.c.id,
-                o.c.collar,
-                o.c.name,
-                o.c.rank,
-                o.c.accreditation,
-                o.c.status,
-                o.c.capacity,
-                o.c.trainee,
-                o.c.investigator_since,
-                func.coalesce(live.c.live, 0).label("live"),
-            )
-            .outerjoin(live, live.c.holder_id == o.c.id)
-            .where(one_of(conn, o.c.id, chunk))
-        )
-        for row in conn.execute(query):
-            facts = OfficerFacts(
-                collar=str(row.collar),
-                name=str(row.name),
-                rank=str(row.rank or ""),
-                accreditation=str(row.accreditation),
-                status=str(row.status),
-                capacity=row.capacity,
-                trainee=bool(row.trainee),
-                investigator_since=row.investigator_since,
-            )
-            result[int(row.id)] = (facts, int(row.live))
+        query = officer_facts_query(one_of(conn, o.c.id, chunk), one_of(conn, c.c.holder_id, chunk))
+        result.update(officer_fact(row) for row in conn.execute(query))
     return result
 
 
@@ -184,10 +220,13 @@ class _Planned:
 
 
 def _evaluate(
-    conn: Connection, requests: Sequence[AllocationRequest], *, at: datetime, policy: Policy
+    requests: Sequence[AllocationRequest],
+    crimes: Mapping[int, CrimeFacts],
+    officers: Mapping[int, tuple[OfficerFacts, int]],
+    *,
+    at: datetime,
+    policy: Policy,
 ) -> list[_Planned]:
-    crimes = _crime_facts(conn, [r.crime_id for r in requests])
-    officers = officer_facts(conn, [r.officer_id for r in requests])
     problems: list[tuple[AllocationRequest, str]] = []
     for request in requests:
         if request.crime_id not in crimes:
@@ -282,19 +321,22 @@ _INTERVAL_COLUMNS = (
 )
 
 
-class _BatchWriter:
+class BatchWriter:
     """executemany straight to the driver: SQLAlchemy's per-row parameter handling cost
-    more than the database work for large imports. Datetimes go through the dialect's own
-    DateTime bind processor, so they are stored exactly as Core would store them."""
+    more than the database work for large imports. ``when`` turns a datetime into what
+    the column stores (the dialect's own DateTime bind processor, so rows are stored
+    exactly as Core would store them); ``log`` appends decision-log entries."""
 
-    def __init__(self, conn: Connection) -> None:
-        from sqlalchemy import DateTime
-
-        from caseload.store.bulk import converter, placeholder
-
-        self.conn = conn
-        mark = placeholder(conn)
-        self.when = converter(conn, DateTime()) or (lambda value: value)
+    def __init__(
+        self,
+        executemany: Callable[[str, list[tuple[Any, ...]]], Any],
+        mark: str,
+        when: Callable[[Any], Any],
+        log: Callable[[list[dict[str, Any]]], Any],
+    ) -> None:
+        self.executemany = executemany
+        self.when = when
+        self.log = log
         self.close_sql = (
             f"UPDATE allocation SET end_at = {mark}, ended_by = {mark}, end_reason = {mark} "
             f"WHERE crime_id = {mark} AND end_at IS NULL"
@@ -305,6 +347,20 @@ class _BatchWriter:
         )
         self.holder_sql = f"UPDATE crime SET holder_id = {mark} WHERE id = {mark}"
 
+    @classmethod
+    def on(cls, conn: Connection) -> BatchWriter:
+        """A writer on a SQLAlchemy connection's driver."""
+        from sqlalchemy import DateTime
+
+        from caseload.store.bulk import converter, placeholder
+
+        return cls(
+            conn.exec_driver_sql,
+            placeholder(conn),
+            converter(conn, DateTime()) or (lambda value: value),
+            lambda entries: log.append_many(conn, entries),
+        )
+
     def write(
         self,
         closes: Sequence[tuple[Any, ...]],
@@ -313,14 +369,14 @@ class _BatchWriter:
     ) -> None:
         when = self.when
         if closes:
-            self.conn.exec_driver_sql(
+            self.executemany(
                 self.close_sql, [(when(end), by, why, crime) for end, by, why, crime in closes]
             )
         if intervals:
             rows = [(*r[:2], when(r[2]), *r[3:]) for r in intervals]
-            self.conn.exec_driver_sql(self.insert_sql, rows)
+            self.executemany(self.insert_sql, rows)
         if holders:
-            self.conn.exec_driver_sql(self.holder_sql, list(holders))
+            self.executemany(self.holder_sql, list(holders))
 
 
 def allocate_many(
@@ -337,8 +393,43 @@ def allocate_many(
     """Allocate each request's crime to its officer (transferring if held); see module doc."""
     if not requests:
         return []
+    from caseload.store.reference import load_policy
+
     policy = load_policy(conn)
-    planned = _evaluate(conn, requests, at=at, policy=policy)
+    crimes = _crime_facts(conn, [r.crime_id for r in requests])
+    officers = officer_facts(conn, [r.officer_id for r in requests])
+    return apply(
+        BatchWriter.on(conn),
+        requests,
+        crimes,
+        officers,
+        policy=policy,
+        actor=actor,
+        at=at,
+        reason=reason,
+        override=override,
+        plan_id=plan_id,
+        auto=auto,
+    )
+
+
+def apply(
+    writer: BatchWriter,
+    requests: Sequence[AllocationRequest],
+    crimes: Mapping[int, CrimeFacts],
+    officers: Mapping[int, tuple[OfficerFacts, int]],
+    *,
+    policy: Policy,
+    actor: str,
+    at: datetime,
+    reason: str,
+    override: str | None = None,
+    plan_id: str | None = None,
+    auto: bool = False,
+) -> list[AllocationOutcome]:
+    """Steps 2-4 of the module doc, given the facts of step 1: evaluate the rules, refuse
+    a blocking breach without an override, else write through ``writer``."""
+    planned = _evaluate(requests, crimes, officers, at=at, policy=policy)
     refused = [p for p in planned if any(b.blocking for b in p.breaches)]
     if refused and not override:
         _refuse(refused, len(planned))
@@ -350,12 +441,10 @@ def allocate_many(
     entries: list[dict[str, Any]] = []
     pending: set[int] = set()  # crimes with an interval in the unflushed batch
 
-    writer = _BatchWriter(conn)
-
     def flush() -> None:
         writer.write(closes, intervals, holders)
         if entries:
-            log.append_many(conn, entries)
+            writer.log(entries)
         for batch in (closes, intervals, holders, entries):
             batch.clear()
         pending.clear()
@@ -458,7 +547,10 @@ def allocate(
 
 def unassign(conn: Connection, reference: str, *, actor: str, at: datetime, reason: str) -> str:
     """Take a live crime off its holder (it becomes unallocated); returns the old collar."""
+    from sqlalchemy import update
+
     from caseload.store import crimes
+    from caseload.store.models import allocation_table, crime_table
 
     crime = crimes.find(conn, reference)
     if crime["finalised_on"] is not None:
@@ -505,7 +597,10 @@ def history(
     """
     import json
 
-    table = log.log_table
+    from sqlalchemy import select
+
+    from caseload.store.models import log_table as table
+
     query = select(
         table.c.at,
         table.c.actor,

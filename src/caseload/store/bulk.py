@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, Table
-from sqlalchemy.engine import Connection
+if TYPE_CHECKING:  # the SQL text helpers serve the direct path, without SQLAlchemy
+    from sqlalchemy import Select, Table
+    from sqlalchemy.engine import Connection
 
 FETCH_BATCH = 5000  # rows per fetch from the driver's cursor
 
@@ -73,16 +74,19 @@ def _params(
     return list(zip(*columns, strict=True))
 
 
+def insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
+    """``INSERT INTO table (columns) VALUES (mark, ...)`` for the driver."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(mark for _ in columns)})'
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows (dicts with the same keys) with one driver-level executemany."""
     if not rows:
         return
     columns = list(rows[0])
     params = _params(conn, table, columns, rows)
-    mark = placeholder(conn)
-    names = ", ".join(f'"{name}"' for name in columns)
-    marks = ", ".join(mark for _ in columns)
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params)
+    conn.exec_driver_sql(insert_sql(table.name, columns, placeholder(conn)), params)
 
 
 def update_rows(

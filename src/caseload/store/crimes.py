@@ -129,7 +129,7 @@ def find(conn: Connection, reference: str) -> dict[str, Any]:
         .where(crime_table.c.reference == ref)
     ).first()
     if row is None:
-        raise NotFound(f"There is no crime with reference {ref}.")
+        raise NotFound.crime(ref)
     return dict(row._mapping)
 
 

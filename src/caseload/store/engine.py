@@ -25,6 +25,22 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_SECONDS = 30
 STATEMENT_CACHE = 16  # prepared statements the SQLite driver keeps per connection
 BULK_PAGE_CACHE_KIB = 48 * 1024  # SQLite's page cache while an import writes
+SQLITE_PRAGMAS = (  # on every connection (also store.direct's)
+    "PRAGMA foreign_keys = ON",
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}",
+    "PRAGMA synchronous = NORMAL",
+)
+
+
+def unusable(location: str, text: str) -> StoreError:
+    """The error for a database error while working: busy (another writer kept the
+    lock past the timeout) or otherwise unusable."""
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"The store {location} stayed busy for {BUSY_TIMEOUT_SECONDS} seconds "
+            "(another command is writing); nothing was changed, try again."
+        )
+    return StoreError(f"The store {location} cannot be used: {text}.")
 
 
 def default_db_path() -> Path:
@@ -79,9 +95,8 @@ def create_engine_for(url: str) -> Engine:
             # Let SQLAlchemy's "begin" event below emit BEGIN itself (SQLite dialect recipe).
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -194,12 +209,7 @@ class Store:
             yield
         except OperationalError as exc:
             text = str(exc.orig) if exc.orig is not None else str(exc)
-            if "locked" in text or "busy" in text:
-                raise StoreError(
-                    f"The store {self.location} stayed busy for {BUSY_TIMEOUT_SECONDS} seconds "
-                    "(another command is writing); nothing was changed, try again."
-                ) from None
-            raise StoreError(f"The store {self.location} cannot be used: {text}.") from None
+            raise unusable(self.location, text) from None
 
     def dispose(self) -> None:
         if self._engine is not None:

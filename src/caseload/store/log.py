@@ -8,36 +8,50 @@ chain onto the same previous entry.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from caseload.domain.ledger import GENESIS, entry_hash
-from caseload.store.bulk import insert_rows
-from caseload.store.models import log_table
+
+if TYPE_CHECKING:  # imported where used: the direct path chains entries without SQLAlchemy
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection
 
 _PG_LOG_LOCK = 7305_2026
+TABLE = "log_entry"
+BATCH = 5000  # entries per insert
+
+
+def tail_query() -> Select[Any]:
+    """The newest entry's id and hash (what the next entry chains onto)."""
+    from sqlalchemy import select
+
+    from caseload.store.models import log_table
+
+    return select(log_table.c.id, log_table.c.hash).order_by(log_table.c.id.desc()).limit(1)
+
+
+def tail_of(row: Any) -> tuple[int, str]:
+    """``tail_query``'s row as (last id, its hash); the genesis hash for an empty log."""
+    if row is None:
+        return 0, GENESIS
+    return int(row[0]), str(row[1])
 
 
 def _lock_and_tail(conn: Connection) -> tuple[int, str]:
     if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+
         conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOG_LOCK})"))
-    row = conn.execute(
-        select(log_table.c.id, log_table.c.hash).order_by(log_table.c.id.desc()).limit(1)
-    ).first()
-    if row is None:
-        return 0, GENESIS
-    return int(row.id), str(row.hash)
+    return tail_of(conn.execute(tail_query()).first())
 
 
-def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
-    """Append entries (dicts with at, actor, kind, crime_ref, collar, reason, detail)."""
-    last_id, prev = _lock_and_tail(conn)
-    batch: list[dict[str, Any]] = []
-    count = 0
+def chain(
+    entries: Iterable[Mapping[str, Any]], last_id: int, prev: str
+) -> Iterator[dict[str, Any]]:
+    """The log rows for entries (dicts with at, actor, kind, crime_ref, collar, reason,
+    detail), numbered after ``last_id`` and each hashed onto the one before."""
     for entry in entries:
         last_id += 1
         detail = entry.get("detail") or {}
@@ -53,14 +67,29 @@ def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
         }
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(prev, row)
+        yield row
+
+
+def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
+    """Append entries (dicts with at, actor, kind, crime_ref, collar, reason, detail)."""
+    from caseload.store.bulk import insert_rows
+    from caseload.store.models import log_table
+
+    last_id, prev = _lock_and_tail(conn)
+    batch: list[dict[str, Any]] = []
+    count = 0
+    for row in chain(entries, last_id, prev):
         batch.append(row)
         count += 1
-        if len(batch) >= 5000:
+        last_id = row["id"]
+        if len(batch) >= BATCH:
             insert_rows(conn, log_table, batch)
             batch = []
     insert_rows(conn, log_table, batch)
     if count and conn.dialect.name == "postgresql":
         # Explicit ids were used: keep the sequence ahead of them.
+        from sqlalchemy import text
+
         conn.execute(
             text("SELECT setval(pg_get_serial_sequence('log_entry', 'id'), :v)"), {"v": last_id}
         )
@@ -95,4 +124,8 @@ def append(
 
 
 def count(conn: Connection) -> int:
+    from sqlalchemy import func, select
+
+    from caseload.store.models import log_table
+
     return int(conn.execute(select(func.count()).select_from(log_table)).scalar_one())

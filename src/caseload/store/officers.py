@@ -51,7 +51,7 @@ def find(conn: Connection, collar: str) -> dict[str, Any]:
         .where(officer_table.c.collar == collar.strip().upper())
     ).first()
     if row is None:
-        raise NotFound(f"There is no officer with collar {collar.strip().upper()}.")
+        raise NotFound.officer(collar.strip().upper())
     return dict(row._mapping)
 
 

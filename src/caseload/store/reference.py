@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
-from caseload.domain.policy import DEFAULTS, Policy, parse_setting, policy_from_rows
+from caseload.domain.policy import Policy, parse_setting, stored_policy
 from caseload.errors import NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
@@ -146,11 +147,14 @@ def set_matrix(
 # --- policy --------------------------------------------------------------------------------
 
 
+def policy_query() -> Select[Any]:
+    """The stored policy settings as (name, value text) rows (``domain.policy.stored_policy``
+    reads them)."""
+    return select(policy_table.c.name, policy_table.c.value)
+
+
 def load_policy(conn: Connection) -> Policy:
-    rows = {
-        str(n): str(v) for n, v in conn.execute(select(policy_table.c.name, policy_table.c.value))
-    }
-    return policy_from_rows(rows) if rows else DEFAULTS
+    return stored_policy(conn.execute(policy_query()))
 
 
 def set_policy(

@@ -25,15 +25,20 @@ def level_rank(expr: Any) -> Any:
     return case({level: rank for level, rank in RANK.items()}, value=expr, else_=0)
 
 
-def inexperienced_on(officer: Any, on: date, inexperienced_months: int) -> Any:
+def inexperienced_on(
+    officer: Any, on: date, inexperienced_months: int, *, name: str | None = None
+) -> Any:
     """``domain.officers.is_inexperienced`` for every row of ``officer`` (the officer
     table or an alias) on the day ``on``: a trainee, or began investigating after
-    ``experienced_cutoff`` (one date comparison; tests check it day by day)."""
+    ``experienced_cutoff`` (one date comparison; tests check it day by day). ``name``
+    binds the cutoff under that name (once per statement), for statements compiled
+    ahead (``store.statements``)."""
     cutoff = experienced_cutoff(on, inexperienced_months)
     trainee = officer.c.trainee == true()
     if cutoff is None:
         return trainee
-    return or_(trainee, officer.c.investigator_since > literal(cutoff, Date()))
+    bound = literal(cutoff, Date()) if name is None else bindparam(name, cutoff, Date())
+    return or_(trainee, officer.c.investigator_since > bound)
 
 
 def _by_dialect(

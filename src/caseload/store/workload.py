@@ -15,28 +15,14 @@ team are the officer's current ones (they are not kept as history).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
-
-from sqlalchemy import (
-    Boolean,
-    Select,
-    String,
-    and_,
-    case,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    type_coerce,
-)
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from caseload.domain.levels import LEVELS
 from caseload.domain.policy import Policy
-from caseload.store.holdings import live_holdings
-from caseload.store.models import officer_table, team_table
-from caseload.store.sqlfunc import inexperienced_on, level_rank
+
+if TYPE_CHECKING:  # imported where used: the direct path reads this module without SQLAlchemy
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection
 
 WORKLOAD_COLUMNS = (
     "collar",
@@ -85,7 +71,30 @@ def workload_query(
     bound in: inexperienced (``store.sqlfunc.inexperienced_on``), the limit
     (``domain.rules.over_limit``: more than the limit is over), headroom to the tighter
     of limit and capacity, and the flags. tests/test_workload.py checks them against the
-    domain rules officer by officer."""
+    domain rules officer by officer.
+
+    The policy's numbers, the day's experience cutoff and the collar are bound by name,
+    so that ``store.statements`` can compile the one-officer form once for the direct
+    path and bind them there."""
+    from sqlalchemy import (
+        Boolean,
+        Integer,
+        String,
+        and_,
+        bindparam,
+        case,
+        func,
+        literal,
+        null,
+        or_,
+        select,
+        type_coerce,
+    )
+
+    from caseload.store.holdings import live_holdings
+    from caseload.store.models import officer_table, team_table
+    from caseload.store.sqlfunc import inexperienced_on, level_rank
+
     o, t = officer_table, team_table
     live = live_holdings(as_of)
     level = live.c.required_level
@@ -98,8 +107,9 @@ def workload_query(
         *(func.count().filter(level == name).label(name) for name in LEVELS),
     ).group_by(live.c.holder_id)
     chosen = select(o.c.id)
+    the_collar = bindparam("collar", collar.strip().upper() if collar else None, String())
     if collar:
-        chosen = chosen.where(o.c.collar == collar.strip().upper())
+        chosen = chosen.where(o.c.collar == the_collar)
     if team:
         chosen = chosen.where(
             o.c.team_id.in_(select(t.c.id).where(func.lower(t.c.name) == team.strip().lower()))
@@ -109,11 +119,15 @@ def workload_query(
     counts = aggregate.subquery("counts")
 
     on = as_of or date.today()
-    limit = literal(policy.inexperienced_limit)
+    limit = bindparam("inexperienced_limit", policy.inexperienced_limit, Integer())
+    weight = {
+        level: bindparam(key, getattr(policy, key), Integer())
+        for level, key in ((name, f"weight_{name.lower()}") for name in LEVELS if name != "none")
+    }
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
     capacity = o.c.capacity
-    inexperienced = inexperienced_on(o, on, policy.inexperienced_months)
+    inexperienced = inexperienced_on(o, on, policy.inexperienced_months, name="experienced_cutoff")
     ceiling = case(
         (inexperienced, case((or_(capacity.is_(None), capacity > limit), limit), else_=capacity)),
         else_=capacity,
@@ -122,10 +136,10 @@ def workload_query(
     excess = case((headroom < 0, -headroom), else_=0)
     # A crime needing no accreditation (or of an unknown level) weighs as PIP1.
     weighted = (
-        (held - n["PIP2"] - n["PIP3"] - n["PIP4"]) * policy.weight_pip1
-        + n["PIP2"] * policy.weight_pip2
-        + n["PIP3"] * policy.weight_pip3
-        + n["PIP4"] * policy.weight_pip4
+        (held - n["PIP2"] - n["PIP3"] - n["PIP4"]) * weight["PIP1"]
+        + n["PIP2"] * weight["PIP2"]
+        + n["PIP3"] * weight["PIP3"]
+        + n["PIP4"] * weight["PIP4"]
     )
     top_rank = case(
         *((n[name] > 0, LEVELS.index(name)) for name in ("PIP4", "PIP3", "PIP2")),
@@ -167,7 +181,7 @@ def workload_query(
         .order_by(excess.desc(), weighted.desc(), held.desc(), o.c.collar)
     )
     if collar:
-        query = query.where(o.c.collar == collar.strip().upper())
+        query = query.where(o.c.collar == the_collar)
     if team:
         query = query.where(func.lower(t.c.name) == team.strip().lower())
     return query
