@@ -16,6 +16,7 @@ from caseload.cli.common import (
     ActorOption,
     AsOfOption,
     TeamFilter,
+    open_direct,
     open_store,
     parse_collar_arg,
     parse_text_arg,
@@ -77,7 +78,6 @@ def assign(
     from datetime import datetime
 
     from caseload.errors import InputError, PolicyRefused
-    from caseload.store.allocation import allocate
 
     if officer is None and not auto:
         raise InputError("Name the officer to allocate it to (a collar number), or give --auto.")
@@ -85,25 +85,43 @@ def assign(
         raise InputError("Give an OFFICER or --auto, not both.")
     if not reason:
         raise InputError("Give a reason with --reason; every allocation records one.")
+    chosen = None
+    # One named officer: the direct path (store.direct), which never imports SQLAlchemy.
+    direct = open_direct(ctx) if officer is not None else None
     try:
-        with open_store(ctx).write() as conn:
-            chosen = None
-            if auto:  # ranked inside the same write transaction as the allocation
-                from caseload.cli.engine import auto_pick
+        if direct is not None and officer is not None:
+            from caseload.store.direct import allocate as direct_allocate
 
-                chosen = auto_pick(conn, reference)
-                officer = chosen.officer.collar
-            assert officer is not None
-            outcome = allocate(
-                conn,
-                reference,
-                officer,
-                actor=resolve_actor(actor),
-                at=datetime.now(),
-                reason=reason,
-                override=override,
-                auto=auto,
-            )
+            with direct.write() as dconn:
+                outcome = direct_allocate(
+                    dconn,
+                    reference,
+                    officer,
+                    actor=resolve_actor(actor),
+                    at=datetime.now(),
+                    reason=reason,
+                    override=override,
+                )
+        else:
+            from caseload.store.allocation import allocate
+
+            with open_store(ctx).write() as conn:
+                if auto:  # ranked inside the same write transaction as the allocation
+                    from caseload.cli.engine import auto_pick
+
+                    chosen = auto_pick(conn, reference)
+                    officer = chosen.officer.collar
+                assert officer is not None
+                outcome = allocate(
+                    conn,
+                    reference,
+                    officer,
+                    actor=resolve_actor(actor),
+                    at=datetime.now(),
+                    reason=reason,
+                    override=override,
+                    auto=auto,
+                )
     except PolicyRefused as exc:
         if not auto:
             exc.details.append(
@@ -172,28 +190,37 @@ def workload(
     Table formats end with one totals row per team; csv and json hold officer rows only.
     """
     from caseload.errors import NotFound
-    from caseload.store.reference import load_policy, team_id
     from caseload.store.workload import TOTAL_COLUMNS, WORKLOAD_COLUMNS, team_totals
-    from caseload.store.workload import workload as officer_workload
 
-    with open_store(ctx).read() as conn:
-        policy = load_policy(conn)
-        if team:
-            team_id(conn, team)  # NotFound (exit 2) for a team that does not exist
-        if fmt is OutputFormat.csv and not chart and not officer:
-            # A whole force (35,000 rows) goes from the cursor to CSV, as an export does.
-            import sys
+    # One officer today: the direct path (store.direct), which never imports SQLAlchemy.
+    direct = open_direct(ctx) if officer and not team and as_of is None else None
+    if direct is not None and officer is not None:
+        from caseload.store.direct import workload as direct_workload
 
-            from caseload.cli.exports import query_rows, write_rows
-            from caseload.store.workload import workload_query
+        with direct.read() as dconn:
+            rows = direct_workload(dconn, officer)
+    else:
+        from caseload.store.reference import load_policy, team_id
+        from caseload.store.workload import workload as officer_workload
 
-            query = workload_query(policy, as_of=as_of, team=team)
-            rows_out = query_rows(conn, query)
-            write_rows(rows_out, WORKLOAD_COLUMNS, sys.stdout, total=None, newline="\n")
-            return
-        rows = officer_workload(conn, policy, as_of=as_of, team=team, collar=officer)
+        with open_store(ctx).read() as conn:
+            policy = load_policy(conn)
+            if team:
+                team_id(conn, team)  # NotFound (exit 2) for a team that does not exist
+            if fmt is OutputFormat.csv and not chart and not officer:
+                # A whole force (35,000 rows) goes from the cursor to CSV, as an export does.
+                import sys
+
+                from caseload.cli.exports import query_rows, write_rows
+                from caseload.store.workload import workload_query
+
+                query = workload_query(policy, as_of=as_of, team=team)
+                rows_out = query_rows(conn, query)
+                write_rows(rows_out, WORKLOAD_COLUMNS, sys.stdout, total=None, newline="\n")
+                return
+            rows = officer_workload(conn, policy, as_of=as_of, team=team, collar=officer)
     if officer and not rows:
-        raise NotFound(f"There is no officer with collar {officer}.")
+        raise NotFound.officer(officer)
     when = f" at the end of {as_of.isoformat()}" if as_of else ""
     if chart:
         draw_chart(rows, title=f"Live crimes{when}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from caseload.store.direct import DirectStore
     from caseload.store.engine import Store
 
 T = TypeVar("T")
@@ -28,6 +29,7 @@ class AppState:
 
     db: str | None = None
     _store: Store | None = field(default=None, repr=False)
+    _direct: DirectStore | None = field(default=None, repr=False)
 
     def store(self) -> Store:
         """The store, opened (and upgraded if older) on first use; exit 4 if unusable."""
@@ -39,10 +41,25 @@ class AppState:
             _freeze_start_up()
         return self._store
 
+    def direct(self) -> DirectStore | None:
+        """The store opened without SQLAlchemy for a one-officer command, or None where
+        only the full path serves (``store.direct``; ``CASELOAD_DIRECT=0`` turns it off)."""
+        if self._direct is None and os.environ.get("CASELOAD_DIRECT", "1") != "0":
+            from caseload.store.direct import open_direct
+            from caseload.store.engine import to_url
+
+            self._direct = open_direct(to_url(self.db))
+            if self._direct is not None:
+                _freeze_start_up()
+        return self._direct
+
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
             self._store = None
+        if self._direct is not None:
+            self._direct.close()
+            self._direct = None
 
 
 _start_up_paused = False
@@ -99,6 +116,10 @@ def state(ctx: typer.Context) -> AppState:
 
 def open_store(ctx: typer.Context) -> Store:
     return state(ctx).store()
+
+
+def open_direct(ctx: typer.Context) -> DirectStore | None:
+    return state(ctx).direct()
 
 
 def resolve_actor(actor: str | None) -> str:

@@ -1,0 +1,336 @@
+"""The direct path (``store.direct``): ``workload --officer`` and ``assign`` on a SQLite
+store without importing SQLAlchemy, giving and writing exactly what the full path does."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from caseload.cli.app import app
+from caseload.errors import CaseloadError
+from caseload.store import direct
+from tests.test_allocation import writing
+from tests.test_cli_basics import loaded_after
+
+pytestmark = pytest.mark.sqlite_only
+
+AT = datetime(2026, 11, 27, 14, 5, 6, 789)
+
+
+def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, ["--db", str(db), *args], env=env)
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample force (44 officers, 545 live crimes), built once; tests copy it."""
+    path = tmp_path_factory.mktemp("sample") / "caseload.db"
+    result = cli(path, "init", "--sample")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def sample(sample_store: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "caseload.db"
+    shutil.copyfile(sample_store, copy)
+    return copy
+
+
+@contextmanager
+def opened(path: Path, *, write: bool = False) -> Iterator[direct.DirectConnection]:
+    store = direct.open_direct(f"sqlite:///{path}")
+    assert store is not None
+    try:
+        with store.write() if write else store.read() as conn:
+            yield conn
+    finally:
+        store.close()
+
+
+def query(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def collars(path: Path) -> list[str]:
+    return [c for (c,) in query(path, "SELECT collar FROM officer ORDER BY collar")]
+
+
+def test_precompiled_statements_are_the_queries_compiled_now() -> None:
+    from caseload.store.statements import PRECOMPILED, render
+
+    assert PRECOMPILED.read_text(encoding="utf-8") == render(), (
+        "store/precompiled.json is stale: run 'python -m caseload.store.statements'"
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        # no months of inexperience (only trainees are), a low limit, other weights
+        {
+            "inexperienced_months": "0",
+            "inexperienced_limit": "3",
+            "weight_pip1": "5",
+            "weight_pip2": "7",
+            "weight_pip3": "11",
+            "weight_pip4": "13",
+        },
+        {"inexperienced_months": "120", "inexperienced_limit": "10"},
+    ],
+    ids=["defaults", "trainees-only", "ten-years"],
+)
+def test_each_officers_workload_is_the_full_paths(sample: Path, settings: dict[str, str]) -> None:
+    from caseload.store.reference import load_policy
+    from caseload.store.workload import workload
+
+    for name, value in settings.items():
+        assert cli(sample, "policy", "set", name, value).exit_code == 0
+    query(sample, "UPDATE officer SET status = 'left' WHERE collar = ?", collars(sample)[0])
+    seen_flags = set()
+    with writing(str(sample)) as conn, opened(sample) as direct_conn:
+        policy = load_policy(conn)
+        for collar in [*collars(sample), "NOBODY1"]:
+            full = workload(conn, policy, collar=collar)
+            assert direct.workload(direct_conn, collar.lower()) == full, collar
+            seen_flags.update(row["flags"] for row in full)
+    assert len(seen_flags) > 2, "the sample exercises several flags"
+
+
+def test_the_cli_shows_the_same_officer_either_way(sample: Path) -> None:
+    collar = collars(sample)[3]
+    for fmt in ("plain", "json", "csv"):
+        quick = cli(sample, "workload", "--officer", collar, "-f", fmt)
+        full = cli(sample, "workload", "--officer", collar, "-f", fmt, env={"CASELOAD_DIRECT": "0"})
+        assert quick.exit_code == full.exit_code == 0
+        assert quick.stdout == full.stdout
+    missing = cli(sample, "workload", "--officer", "ZZ999")
+    assert missing.exit_code == 2
+    assert "There is no officer with collar ZZ999." in missing.stderr
+
+
+def _unallocated(path: Path) -> list[str]:
+    return [
+        ref
+        for (ref,) in query(
+            path,
+            "SELECT reference FROM crime WHERE holder_id IS NULL AND finalised_on IS NULL "
+            "ORDER BY reference",
+        )
+    ]
+
+
+def _held(path: Path) -> list[tuple[str, str, str]]:
+    return query(
+        path,
+        "SELECT c.reference, o.collar, c.required_level FROM crime c "
+        "JOIN officer o ON o.id = c.holder_id WHERE c.finalised_on IS NULL ORDER BY c.reference",
+    )
+
+
+def _officer_below(path: Path, level: str) -> str:
+    rank = {"none": 0, "PIP1": 1, "PIP2": 2, "PIP3": 3, "PIP4": 4}
+    for collar, accreditation in query(
+        path, "SELECT collar, accreditation FROM officer WHERE status = 'active' ORDER BY collar"
+    ):
+        if rank[accreditation] < rank[level]:
+            return str(collar)
+    raise AssertionError(f"no officer below {level}")
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        name: query(path, f"SELECT * FROM {name} ORDER BY rowid")
+        for name in ("allocation", "crime", "log_entry")
+    }
+
+
+def test_assign_writes_exactly_what_the_full_path_writes(sample: Path, tmp_path: Path) -> None:
+    """The same decisions at the same instant, one store each way: every interval, holder
+    and log entry (hashes included) is the same, and so is every refusal."""
+    from caseload.store.allocation import allocate
+
+    assert cli(sample, "policy", "set", "limit_mode", "block").exit_code == 0
+    other = tmp_path / "other.db"
+    shutil.copyfile(sample, other)
+    free = _unallocated(sample)
+    experienced = query(
+        sample,
+        "SELECT collar FROM officer WHERE accreditation = 'PIP3' AND status = 'active' "
+        "AND capacity IS NULL AND NOT trainee ORDER BY collar",
+    )
+    receiver = experienced[0][0]
+    held_ref = next(ref for ref, holder, _ in _held(sample) if holder != receiver)
+    high = next(ref for ref, _, level in _held(sample) if level == "PIP3")
+    low_officer = _officer_below(sample, "PIP3")
+    finalised = query(sample, "SELECT reference FROM crime WHERE finalised_on IS NOT NULL")[0][0]
+    steps: list[tuple[str, str, str | None]] = [
+        (free[0], receiver, None),  # allocate
+        (held_ref, receiver, None),  # transfer
+        (high, low_officer, None),  # above accreditation: refused in block mode
+        (high, low_officer, "covering a gap in cover"),  # overridden
+        (free[1], receiver.lower() + " ", None),  # collars are normalised
+        (free[1], receiver, None),  # already holds it
+        (finalised, receiver, None),  # finalised
+        ("NO/SUCH/REF", receiver, None),
+        (free[2], "ZZ999", None),
+    ]
+
+    def outcomes(run: Callable[..., Any]) -> list[Any]:
+        results = []
+        for reference, collar, override in steps:
+            try:
+                results.append(run(reference, collar, override))
+            except CaseloadError as exc:
+                results.append((type(exc).__name__, exc.message, exc.details))
+        return results
+
+    def by_direct(reference: str, collar: str, override: str | None) -> Any:
+        with opened(sample, write=True) as conn:
+            return direct.allocate(
+                conn, reference, collar, actor="sgt", at=AT, reason="why", override=override
+            )
+
+    def by_full(reference: str, collar: str, override: str | None) -> Any:
+        with writing(str(other)) as conn:
+            return allocate(
+                conn, reference, collar, actor="sgt", at=AT, reason="why", override=override
+            )
+
+    quick, full = outcomes(by_direct), outcomes(by_full)
+    assert quick == full
+    assert [type(r).__name__ for r in quick] == [
+        "AllocationOutcome",
+        "AllocationOutcome",
+        "tuple",
+        "AllocationOutcome",
+        "AllocationOutcome",
+        "tuple",
+        "tuple",
+        "tuple",
+        "tuple",
+    ]
+    assert quick[2][0] == "PolicyRefused" and quick[3].overridden
+    assert _tables(sample) == _tables(other)
+    assert cli(sample, "verify").exit_code == 0  # the hash chain holds
+
+
+def test_a_timestamp_is_stored_as_sqlalchemy_stores_it() -> None:
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    store = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert store is not None
+    for value in (AT, datetime(2026, 1, 2, 3, 4, 5), datetime(999, 12, 31, 23, 59, 59, 1)):
+        assert direct.sqlite_timestamp(value) == store(value)
+
+
+@pytest.mark.slow
+def test_one_officer_commands_never_import_sqlalchemy(sample: Path) -> None:
+    collar = collars(sample)[5]
+    reference = _unallocated(sample)[0]
+    db = ["--db", str(sample)]
+    assert loaded_after([*db, "workload", "--officer", collar], ("sqlalchemy",)) == []
+    assign = [*db, "assign", reference, collar, "--reason", "cover", "--override", "needed"]
+    assert loaded_after(assign, ("sqlalchemy", "alembic")) == []
+    assert [c for ref, c, _ in _held(sample) if ref == reference] == [collar]
+
+
+@pytest.mark.slow
+def test_as_a_user_types_it(sample: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import caseload_exe
+
+    collar = collars(sample)[7]
+    reference = _unallocated(sample)[0]
+    env = {**os.environ, "CASELOAD_DB": str(sample), "CASELOAD_ACTOR": "sgt-shell"}
+    done = subprocess.run(
+        [*caseload_exe(), "assign", reference, collar, "--reason", "cover", "--override", "ok"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Allocated {reference} to {collar}." in done.stderr
+    shown = subprocess.run(
+        [*caseload_exe(), "workload", "--officer", collar, "-f", "csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert shown.returncode == 0
+    assert shown.stdout.splitlines()[1].startswith(collar + ",")
+    entry = query(sample, "SELECT actor, kind, collar FROM log_entry ORDER BY id DESC LIMIT 1")
+    assert entry == [("sgt-shell", "allocate", collar)]
+
+
+def test_only_a_current_caseload_store_in_wal_mode_is_opened_directly(
+    sample: Path, tmp_path: Path
+) -> None:
+    def opens(url: str) -> bool:
+        store = direct.open_direct(url)
+        if store is None:
+            return False
+        store.close()
+        return True
+
+    assert opens(f"sqlite:///{sample}")
+    assert not opens(f"sqlite:///{sample}?mode=ro")
+    assert not opens(f"sqlite:///{tmp_path / 'missing.db'}")
+    assert not opens("postgresql://localhost/caseload")
+    assert not opens("sqlite://")
+    text = tmp_path / "notes.db"
+    text.write_text("not a database\n" * 100)
+    assert not opens(f"sqlite:///{text}")
+    foreign = tmp_path / "foreign.db"
+    query(foreign, "CREATE TABLE t (x)")
+    assert not opens(f"sqlite:///{foreign}")
+    older = tmp_path / "older.db"
+    shutil.copyfile(sample, older)
+    query(older, "UPDATE alembic_version SET version_num = '0002'")
+    assert not opens(f"sqlite:///{older}")
+    rollback = tmp_path / "rollback.db"
+    shutil.copyfile(sample, rollback)
+    with sqlite3.connect(rollback) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    assert not opens(f"sqlite:///{rollback}")
+    # ... and the full path serves it: it switches the store back to WAL
+    assert cli(rollback, "workload", "--officer", collars(rollback)[0]).exit_code == 0
+    assert query(rollback, "PRAGMA journal_mode") == [("wal",)]
+    assert cli(foreign, "workload", "--officer", "AB1").exit_code == 4
+
+
+def test_a_busy_store_is_explained_and_nothing_is_written(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(direct, "BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(
+        direct, "SQLITE_PRAGMAS", tuple(p for p in direct.SQLITE_PRAGMAS if "busy" not in p)
+    )
+    reference, collar = _unallocated(sample)[0], collars(sample)[0]
+    blocker = sqlite3.connect(sample, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        result = cli(sample, "assign", reference, collar, "--reason", "r", "--override", "o")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert result.exit_code == 4
+    assert "stayed busy" in result.stderr and "nothing was changed" in result.stderr
+    assert "Traceback" not in result.output
+    assert reference in _unallocated(sample)
