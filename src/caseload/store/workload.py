@@ -120,9 +120,9 @@ def workload_query(
 
     on = as_of or date.today()
     limit = bindparam("inexperienced_limit", policy.inexperienced_limit, Integer())
-    weight = {
-        level: bindparam(key, getattr(policy, key), Integer())
-        for level, key in ((name, f"weight_{name.lower()}") for name in LEVELS if name != "none")
+    weight = {  # a level's points per live crime; "none" weighs as PIP1 (below)
+        name: bindparam(f"weight_{name.lower()}", policy.weight(name), Integer())
+        for name in ("PIP1", "PIP2", "PIP3", "PIP4")
     }
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
