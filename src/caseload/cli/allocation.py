@@ -86,6 +86,12 @@ def assign(
     if not reason:
         raise InputError("Give a reason with --reason; every allocation records one.")
     chosen = None
+    decision: dict[str, Any] = {  # the same on either path
+        "actor": resolve_actor(actor),
+        "at": datetime.now(),
+        "reason": reason,
+        "override": override,
+    }
     # One named officer: the direct path (store.direct), which never imports SQLAlchemy.
     direct = open_direct(ctx) if officer is not None else None
     try:
@@ -93,15 +99,7 @@ def assign(
             from caseload.store.direct import allocate as direct_allocate
 
             with direct.write() as dconn:
-                outcome = direct_allocate(
-                    dconn,
-                    reference,
-                    officer,
-                    actor=resolve_actor(actor),
-                    at=datetime.now(),
-                    reason=reason,
-                    override=override,
-                )
+                outcome = direct_allocate(dconn, reference, officer, **decision)
         else:
             from caseload.store.allocation import allocate
 
@@ -112,16 +110,7 @@ def assign(
                     chosen = auto_pick(conn, reference)
                     officer = chosen.officer.collar
                 assert officer is not None
-                outcome = allocate(
-                    conn,
-                    reference,
-                    officer,
-                    actor=resolve_actor(actor),
-                    at=datetime.now(),
-                    reason=reason,
-                    override=override,
-                    auto=auto,
-                )
+                outcome = allocate(conn, reference, officer, auto=auto, **decision)
     except PolicyRefused as exc:
         if not auto:
             exc.details.append(

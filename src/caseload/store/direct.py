@@ -27,6 +27,14 @@ from datetime import date, datetime
 from typing import Any
 
 from caseload.errors import NotFound
+from caseload.store.allocation import (
+    AllocationOutcome,
+    AllocationRequest,
+    BatchWriter,
+    apply,
+    crime_fact,
+    officer_fact,
+)
 from caseload.store.engine import BUSY_TIMEOUT_SECONDS, SQLITE_PRAGMAS, STATEMENT_CACHE, unusable
 
 _statements: dict[str, dict[str, Any]] | None = None
@@ -177,17 +185,10 @@ def allocate(
     at: datetime,
     reason: str,
     override: str | None = None,
-) -> Any:
-    """``store.allocation.allocate`` (an AllocationOutcome): the same facts, the same
-    evaluation and the same writes."""
+) -> AllocationOutcome:
+    """``store.allocation.allocate``: the same facts, the same evaluation and the same
+    writes."""
     from caseload.domain.policy import stored_policy
-    from caseload.store.allocation import (
-        AllocationRequest,
-        BatchWriter,
-        apply,
-        crime_fact,
-        officer_fact,
-    )
 
     ref = reference.strip()
     crime_row = conn.first("allocation.crime", reference=ref)
