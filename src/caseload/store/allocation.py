@@ -17,6 +17,10 @@ before it writes:
 
 Nothing is overwritten: an interval is closed (end_at, ended_by, end_reason) and a
 new one opened.
+
+Steps 2-4 are ``apply``, given the facts; the direct path (``store.direct``: one
+``assign`` on SQLite without SQLAlchemy) reads the same facts with the same queries,
+compiled ahead, and calls ``apply`` with a ``BatchWriter`` on its own connection.
 """
 
 from __future__ import annotations
