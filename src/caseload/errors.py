@@ -43,6 +43,10 @@ class NotFound(InputError):
     def crime(cls, reference: str) -> NotFound:
         return cls(f"There is no crime with reference {reference}.")
 
+    @classmethod
+    def team(cls, name: str) -> NotFound:
+        return cls(f"There is no team called '{name}' (see 'caseload team list').")
+
 
 class PolicyRefused(CaseloadError):
     """Refused by a block-mode policy rule; an override with a reason may allow it."""

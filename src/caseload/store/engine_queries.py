@@ -16,56 +16,61 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import String, and_, case, func, insert, or_, select, type_coerce
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from caseload.domain.officers import is_inexperienced, whole_months_between
 from caseload.domain.planning import LiveCrime, OfficerLoad, Plan, plan_rebalance
 from caseload.domain.policy import Policy
 from caseload.errors import InputError
 from caseload.store import log
-from caseload.store.bulk import raw_rows
-from caseload.store.models import (
-    allocation_table,
-    crime_table,
-    link_table,
-    officer_table,
-    team_table,
-)
-from caseload.store.reference import load_policy, team_id
-from caseload.store.sqlfunc import one_of
+
+if TYPE_CHECKING:  # imported where used: the direct path (store.direct) plans a team's
+    # rebalance with the readers below, without SQLAlchemy
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection
 
 LINK_KINDS = ("victim", "suspect", "series")
 
 
 def weight_expression(policy: Policy) -> Any:
-    """SQL for one live crime's weight under the policy (``none`` counts as PIP1)."""
+    """SQL for one live crime's weight under the policy (``none`` counts as PIP1); the
+    weights are bound by name (``weight_pip1`` ...)."""
+    from sqlalchemy import Integer, bindparam, case
+
+    from caseload.store.models import crime_table
+
+    def weight(level: str) -> Any:
+        return bindparam(f"weight_{level.lower()}", policy.weight(level), Integer())
+
     level = crime_table.c.required_level
     return case(
-        (level == "PIP2", policy.weight_pip2),
-        (level == "PIP3", policy.weight_pip3),
-        (level == "PIP4", policy.weight_pip4),
-        else_=policy.weight_pip1,
+        *((level == name, weight(name)) for name in ("PIP2", "PIP3", "PIP4")),
+        else_=weight("PIP1"),
     )
 
 
-def load_officers(
-    conn: Connection,
-    policy: Policy,
-    *,
-    teams: Collection[int] | None = None,
-    also: Collection[int] = (),
-    on: date | None = None,
-) -> list[OfficerLoad]:
-    """Officers of ``teams`` (all when None), plus the officers with ids in ``also``
-    (a plan passes its crimes' holders: someone from elsewhere may hold one), each
-    with live count and weighted load: one query."""
-    o, c, t = officer_table, crime_table, team_table
-    on = on or date.today()
+def in_teams(column: Any, teams: Collection[int]) -> Any:
+    """``column`` is one of ``teams``: one team (what a command's scope names) is bound by
+    name (``team``), as the direct path binds it."""
+    from sqlalchemy import Integer, bindparam
+
+    chosen = list(teams)
+    if len(chosen) == 1:
+        return column == bindparam("team", chosen[0], Integer())
+    return column.in_(chosen)
+
+
+def officer_loads_query(policy: Policy, where: Any = None) -> Select[Any]:
+    """Officers (``where``: a condition on the officer table, or all) with their team,
+    live count and weighted load; ``officer_loads`` reads the rows."""
+    from sqlalchemy import and_, func, select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.models import officer_table as o
+    from caseload.store.models import team_table as t
+
     # Correlated aggregates use the (holder_id, finalised_on) index, so a one-team load
     # never aggregates the whole store.
     mine = and_(c.c.holder_id == o.c.id, c.c.finalised_on.is_(None))
@@ -87,11 +92,15 @@ def load_officers(
         live.label("live"),
         weighted.label("weighted"),
     ).join(t, t.c.id == o.c.team_id)
-    if teams is not None:
-        in_teams = o.c.team_id.in_(list(teams))
-        query = query.where(or_(in_teams, one_of(conn, o.c.id, also)) if also else in_teams)
+    if where is not None:
+        query = query.where(where)
+    return query.order_by(o.c.id)
+
+
+def officer_loads(rows: Iterable[Sequence[Any]], policy: Policy, on: date) -> list[OfficerLoad]:
+    """``officer_loads_query``'s rows as OfficerLoads on the day ``on``. Straight from
+    SQLite's cursor a date is its ISO text."""
     loads = []
-    # Straight from the cursor (a team's 2,000 officers): SQLite gives a date as ISO text.
     for (
         oid,
         collar,
@@ -105,7 +114,7 @@ def load_officers(
         since,
         live_count,
         weighted_load,
-    ) in raw_rows(conn, query.order_by(o.c.id)):
+    ) in rows:
         if since.__class__ is str:
             since = date.fromisoformat(since)
         loads.append(
@@ -132,10 +141,42 @@ def load_officers(
     return loads
 
 
-def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> list[LiveCrime]:
-    """Live crimes of ``teams`` (all when None) with the start of the current holding
-    and how many times each was reassigned: one query."""
-    c, a = crime_table, allocation_table
+def load_officers(
+    conn: Connection,
+    policy: Policy,
+    *,
+    teams: Collection[int] | None = None,
+    also: Collection[int] = (),
+    on: date | None = None,
+) -> list[OfficerLoad]:
+    """Officers of ``teams`` (all when None), plus the officers with ids in ``also``
+    (a plan passes its crimes' holders: someone from elsewhere may hold one), each
+    with live count and weighted load: one query."""
+    from sqlalchemy import or_
+
+    from caseload.store.bulk import raw_rows
+    from caseload.store.models import officer_table as o
+    from caseload.store.sqlfunc import one_of
+
+    where = None
+    if teams is not None:
+        chosen = in_teams(o.c.team_id, teams)
+        where = or_(chosen, one_of(conn, o.c.id, also, name="also")) if also else chosen
+    # Straight from the cursor (a team's 2,000 officers).
+    return officer_loads(
+        raw_rows(conn, officer_loads_query(policy, where)), policy, on or date.today()
+    )
+
+
+def live_crimes_query(where: Any = None) -> Select[Any]:
+    """Live crimes (``where``: a further condition on the crime table) with the start
+    of the current holding and how many times each was reassigned; ``live_crimes``
+    reads the rows."""
+    from sqlalchemy import String, and_, func, select, type_coerce
+
+    from caseload.store.models import allocation_table as a
+    from caseload.store.models import crime_table as c
+
     # Per live crime, through the (crime_id, start_at) index: never the whole history.
     # Intervals after the first (none when the crime has no interval at all).
     reassignments = func.coalesce(
@@ -163,9 +204,13 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
         .outerjoin(current, and_(current.c.crime_id == c.c.id, current.c.end_at.is_(None)))
         .where(c.c.finalised_on.is_(None))
     )
-    if teams is not None:
-        query = query.where(c.c.team_id.in_(list(teams)))
-    rows = raw_rows(conn, query.order_by(c.c.id))  # 60,000 for a large team: no row objects
+    if where is not None:
+        query = query.where(where)
+    return query.order_by(c.c.id)
+
+
+def live_crimes(rows: Iterable[Sequence[Any]]) -> list[LiveCrime]:
+    """``live_crimes_query``'s rows as LiveCrimes."""
     parse, make = datetime.fromisoformat, tuple.__new__
     # Built as plain tuples (the named tuple's own __new__ doubles the cost); SQLite
     # gives 0/1 for a Boolean and ISO text for a timestamp.
@@ -187,23 +232,56 @@ def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> li
     ]
 
 
-def load_links(conn: Connection, *, teams: Collection[int] | None = None) -> dict[int, list[int]]:
-    """Crime id -> ids of the crimes linked to it (both directions), for ``teams``."""
-    lk, c = link_table, crime_table
+def load_crimes(conn: Connection, *, teams: Collection[int] | None = None) -> list[LiveCrime]:
+    """Live crimes of ``teams`` (all when None) with the start of the current holding
+    and how many times each was reassigned: one query."""
+    from caseload.store.bulk import raw_rows
+    from caseload.store.models import crime_table as c
+
+    where = in_teams(c.c.team_id, teams) if teams is not None else None
+    # 60,000 rows for a large team, straight from the cursor: no row objects
+    return live_crimes(raw_rows(conn, live_crimes_query(where)))
+
+
+def links_query(where: Any = None) -> Select[Any]:
+    """Crime links (``where``: a condition on the crime table that picks the crimes in
+    scope; a link counts when either end is in scope); ``link_map`` reads the rows."""
+    from sqlalchemy import or_, select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.models import link_table as lk
+
     query = select(lk.c.crime_a_id, lk.c.crime_b_id)
-    if teams is not None:
-        in_scope = select(c.c.id).where(c.c.team_id.in_(list(teams)))
+    if where is not None:
+        in_scope = select(c.c.id).where(where)
         query = query.where(or_(lk.c.crime_a_id.in_(in_scope), lk.c.crime_b_id.in_(in_scope)))
+    return query
+
+
+def link_map(rows: Iterable[Sequence[Any]]) -> dict[int, list[int]]:
+    """``links_query``'s rows as crime id -> ids of the crimes linked to it (both ways)."""
     links: dict[int, list[int]] = defaultdict(list)
-    for a_id, b_id in conn.execute(query):
+    for a_id, b_id in rows:
         links[int(a_id)].append(int(b_id))
         links[int(b_id)].append(int(a_id))
     return {k: sorted(v) for k, v in links.items()}
 
 
+def load_links(conn: Connection, *, teams: Collection[int] | None = None) -> dict[int, list[int]]:
+    """Crime id -> ids of the crimes linked to it (both directions), for ``teams``."""
+    from caseload.store.models import crime_table as c
+
+    where = in_teams(c.c.team_id, teams) if teams is not None else None
+    return link_map(conn.execute(links_query(where)))
+
+
 def linked_holders(conn: Connection, crime_id: int) -> dict[int, list[str]]:
     """Officer id -> references of live crimes linked to ``crime_id`` that they hold."""
-    lk, c = link_table, crime_table
+    from sqlalchemy import case, or_, select
+
+    from caseload.store.models import crime_table as c
+    from caseload.store.models import link_table as lk
+
     other = case((lk.c.crime_a_id == crime_id, lk.c.crime_b_id), else_=lk.c.crime_a_id)
     query = (
         select(c.c.holder_id, c.c.reference)
@@ -223,11 +301,18 @@ def linked_holders(conn: Connection, crime_id: int) -> dict[int, list[str]]:
 
 def scope(conn: Connection, team: str | None) -> list[int] | None:
     """The team ids a command covers: one named team, or None for the whole store."""
+    from caseload.store.reference import team_id
+
     return [team_id(conn, team)] if team else None
 
 
 def plan_for(conn: Connection, team: str | None, *, on: date | None = None) -> Plan:
     """Load the scope (one query each for officers and crimes) and plan in memory."""
+    from sqlalchemy import select
+
+    from caseload.store.models import team_table
+    from caseload.store.reference import load_policy
+
     policy = load_policy(conn)
     teams = scope(conn, team)
     crimes = load_crimes(conn, teams=teams)
@@ -261,7 +346,10 @@ def link_crimes(
     conn: Connection, first: str, second: str, *, kind: str, actor: str, at: datetime
 ) -> tuple[str, str]:
     """Record that two crimes share a victim, a suspect or a series; logged."""
+    from sqlalchemy import insert, select
+
     from caseload.store.crimes import find
+    from caseload.store.models import link_table
 
     a, b = find(conn, first), find(conn, second)
     if a["id"] == b["id"]:

@@ -18,12 +18,14 @@ from caseload.store.models import crime_table, matrix_table, officer_table, poli
 # --- teams ---------------------------------------------------------------------------------
 
 
+def teams_query() -> Select[Any]:
+    """Every team's id and name (names compare case-insensitively: ``team_ids``)."""
+    return select(team_table.c.id, team_table.c.name)
+
+
 def team_ids(conn: Connection) -> dict[str, int]:
     """Every team's id by its name folded to lower case."""
-    return {
-        str(name).lower(): int(team_id)
-        for team_id, name in conn.execute(select(team_table.c.id, team_table.c.name))
-    }
+    return {str(name).lower(): int(team_id) for team_id, name in conn.execute(teams_query())}
 
 
 def ensure_teams(conn: Connection, names: Iterable[str], known: dict[str, int]) -> dict[str, int]:
@@ -39,7 +41,7 @@ def ensure_teams(conn: Connection, names: Iterable[str], known: dict[str, int]) 
 def team_id(conn: Connection, name: str) -> int:
     found = team_ids(conn).get(name.strip().lower())
     if found is None:
-        raise NotFound(f"There is no team called '{name.strip()}' (see 'caseload team list').")
+        raise NotFound.team(name.strip())
     return found
 
 

@@ -92,16 +92,19 @@ _by_dialect(
 )
 
 
-def one_of(conn: Any, column: Any, values: Collection[int] | Collection[str]) -> Any:
+def one_of(
+    conn: Any, column: Any, values: Collection[int] | Collection[str], *, name: str | None = None
+) -> Any:
     """``column IN (values)`` with the whole list bound as ONE parameter: a JSON array
     read by ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL.
     ``in_()`` binds every value separately, and expanding 5,000 of them on each
     execution cost SQLAlchemy more than the database spent answering; this statement
-    compiles once and is cached like any other."""
+    compiles once and is cached like any other. ``name`` names the parameter, for
+    statements compiled ahead (``store.statements``)."""
     items = list(values)
     if conn.dialect.name == "sqlite":
         import json
 
-        listed = func.json_each(bindparam(None, json.dumps(items), type_=String()))
+        listed = func.json_each(bindparam(name, json.dumps(items), type_=String()))
         return column.in_(select(listed.table_valued("value").c.value))
-    return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    return column == any_(bindparam(name, items, type_=ARRAY(column.type)))
