@@ -119,6 +119,52 @@ def test_the_cli_shows_the_same_officer_either_way(sample: Path) -> None:
     assert "There is no officer with collar ZZ999." in missing.stderr
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"weight_pip2": "5", "weight_pip4": "9", "rebalance_threshold": "1"}],
+    ids=["defaults", "other-weights"],
+)
+def test_a_teams_rebalance_plan_is_the_full_paths(sample: Path, settings: dict[str, str]) -> None:
+    from caseload.store.engine_queries import plan_for
+
+    for name, value in settings.items():
+        assert cli(sample, "policy", "set", name, value).exit_code == 0
+    # someone from another team holds one of Lewisham's crimes, and two crimes are linked
+    lewisham = "SELECT id FROM crime WHERE finalised_on IS NULL AND team_id = 1 ORDER BY id"
+    crime_id = query(sample, lewisham)[0][0]
+    query(
+        sample, "UPDATE crime SET holder_id = (SELECT max(id) FROM officer) WHERE id = ?", crime_id
+    )
+    query(
+        sample,
+        "INSERT INTO crime_link (crime_a_id, crime_b_id, kind) VALUES (?, ?, 'victim')",
+        crime_id,
+        crime_id + 1,
+    )
+    teams = [name for (name,) in query(sample, "SELECT name FROM team ORDER BY name")]
+    moves = 0
+    with writing(str(sample)) as conn, opened(sample) as direct_conn:
+        for team in teams:
+            plan = plan_for(conn, team)
+            assert direct.rebalance_plan(direct_conn, f" {team.upper()} ") == plan, team
+            moves += len(plan.moves)
+        with pytest.raises(CaseloadError, match="There is no team called 'Nowhere'"):
+            direct.rebalance_plan(direct_conn, "Nowhere")
+    assert moves > 0, "the sample's plans move crimes"
+
+
+def test_the_cli_shows_the_same_plan_either_way(sample: Path) -> None:
+    for fmt in ("plain", "json"):
+        args = ("rebalance", "--team", "Lewisham CID", "-f", fmt)
+        quick = cli(sample, *args)
+        full = cli(sample, *args, env={"CASELOAD_DIRECT": "0"})
+        assert quick.exit_code == full.exit_code == 0
+        assert quick.stdout == full.stdout and quick.stderr == full.stderr
+    missing = cli(sample, "rebalance", "--team", "Nowhere")
+    assert missing.exit_code == 2
+    assert "There is no team called 'Nowhere'" in missing.stderr
+
+
 def _unallocated(path: Path) -> list[str]:
     return [
         ref
@@ -237,13 +283,17 @@ def test_a_timestamp_is_stored_as_sqlalchemy_stores_it() -> None:
 
 
 @pytest.mark.slow
-def test_one_officer_commands_never_import_sqlalchemy(sample: Path) -> None:
+def test_the_quick_commands_never_import_sqlalchemy(sample: Path) -> None:
     collar = collars(sample)[5]
     reference = _unallocated(sample)[0]
     db = ["--db", str(sample)]
     assert loaded_after([*db, "workload", "--officer", collar], ("sqlalchemy",)) == []
     assign = [*db, "assign", reference, collar, "--reason", "cover", "--override", "needed"]
     assert loaded_after(assign, ("sqlalchemy", "alembic")) == []
+    plan = [*db, "rebalance", "--team", "Greenwich CID"]
+    assert loaded_after(plan, ("sqlalchemy",)) == []
+    # ... while applying a plan, or planning every team, takes the full path
+    assert loaded_after([*db, "rebalance"], ("sqlalchemy",)) == ["sqlalchemy"]
     assert [c for ref, c, _ in _held(sample) if ref == reference] == [collar]
 
 

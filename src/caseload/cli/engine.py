@@ -15,6 +15,7 @@ import typer
 from caseload.cli.common import (
     ActorOption,
     gc_paused,
+    open_direct,
     open_store,
     parse_text_arg,
     resolve_actor,
@@ -197,17 +198,25 @@ def rebalance(
     from datetime import datetime
 
     from caseload.errors import InputError, PolicyRefused
-    from caseload.store.engine_queries import apply_plan, plan_for
 
     if not apply and (reason or plan_id):
         raise InputError("--reason and --plan go with --apply; without it nothing is written.")
     if apply and not reason:
         raise InputError("Give a reason with --reason; every move records one.")
-    store = open_store(ctx)
     if not apply:
+        # One team's plan: the direct path (store.direct), which never imports SQLAlchemy.
+        direct = open_direct(ctx) if team else None
         with gc_paused():
-            with store.read() as conn:
-                plan = plan_for(conn, team)
+            if direct is not None and team is not None:
+                from caseload.store.direct import rebalance_plan
+
+                with direct.read() as dconn:
+                    plan = rebalance_plan(dconn, team)
+            else:
+                from caseload.store.engine_queries import plan_for
+
+                with open_store(ctx).read() as conn:
+                    plan = plan_for(conn, team)
             show_plan(plan, fmt, changed=changed, applied=False)
         if plan.moves:
             info(
@@ -217,7 +226,9 @@ def rebalance(
             )
         return
     assert reason is not None
-    with store.write() as conn:
+    from caseload.store.engine_queries import apply_plan, plan_for
+
+    with open_store(ctx).write() as conn:
         with gc_paused():
             plan = plan_for(conn, team)  # planned again inside the write transaction
         if plan_id and plan_id.strip() != plan.plan_id:

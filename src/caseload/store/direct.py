@@ -1,15 +1,17 @@
-"""The direct path: one-officer commands on a SQLite store, without SQLAlchemy.
+"""The direct path: a supervisor's quick commands on a SQLite store, without SQLAlchemy.
 
 ``workload --officer`` and ``assign`` touch a handful of rows, so their time is
 start-up, and importing SQLAlchemy is most of it (0.3-0.45 s on a 2-core laptop,
-more than everything else such a command does). On a SQLite store already at this
-version's schema, they open the file with the standard library's ``sqlite3`` and
-run the same statements as the full path:
+more than everything else such a command does); a team's ``rebalance`` plan spends
+a third of its time there. On a SQLite store already at this version's schema,
+these open the file with the standard library's ``sqlite3`` and run the same
+statements as the full path:
 
 * the SQL is the store's own Core queries compiled ahead (``store.statements``,
   ``precompiled.json``; a test fails when the two differ);
 * the rules and the writes are the same functions: ``domain.rules`` through
-  ``store.allocation.apply`` and its ``BatchWriter``, the log's ``chain``;
+  ``store.allocation.apply`` and its ``BatchWriter``, the log's ``chain``; a plan is
+  ``domain.planning.plan_rebalance`` over rows read by ``store.engine_queries``' readers;
 * the transaction is the same: BEGIN IMMEDIATE for a write (DEFERRED for a read),
   the same busy timeout and pragmas, a timestamp stored as SQLAlchemy stores it.
 
@@ -24,7 +26,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from caseload.errors import NotFound
 from caseload.store.allocation import (
@@ -36,6 +38,9 @@ from caseload.store.allocation import (
     officer_fact,
 )
 from caseload.store.engine import BUSY_TIMEOUT_SECONDS, SQLITE_PRAGMAS, STATEMENT_CACHE, unusable
+
+if TYPE_CHECKING:
+    from caseload.domain.planning import Plan
 
 _statements: dict[str, dict[str, Any]] | None = None
 
@@ -215,6 +220,34 @@ def allocate(
         reason=reason,
         override=override,
     )[0]
+
+
+def rebalance_plan(conn: DirectConnection, team: str) -> Plan:
+    """``store.engine_queries.plan_for(conn, team)``: the team's live crimes, its officers
+    and those crimes' holders, and the links that touch them, planned in memory."""
+    from caseload.domain.planning import plan_rebalance
+    from caseload.domain.policy import stored_policy
+    from caseload.store.engine_queries import link_map, live_crimes, officer_loads
+
+    policy = stored_policy(conn.rows("policy"))
+    wanted = team.strip()
+    found = {str(name).lower(): int(tid) for tid, name in conn.rows("teams")}.get(wanted.lower())
+    if found is None:
+        raise NotFound.team(wanted)
+    crimes = live_crimes(conn.rows("rebalance.crimes", team=found))
+    holders = sorted({c.holder_id for c in crimes if c.holder_id is not None})
+    rows = conn.rows(
+        "rebalance.officers",
+        team=found,
+        also=json.dumps(holders),
+        weight_pip1=policy.weight_pip1,
+        weight_pip2=policy.weight_pip2,
+        weight_pip3=policy.weight_pip3,
+        weight_pip4=policy.weight_pip4,
+    )
+    officers = officer_loads(rows, policy, date.today())
+    links = link_map(conn.rows("rebalance.links", team=found))
+    return plan_rebalance(officers, crimes, policy, links=links, teams=[found])
 
 
 def _stored_when(value: Any) -> Any:

@@ -57,6 +57,42 @@ def _officer() -> Any:
     )
 
 
+def _teams() -> Any:
+    from caseload.store.reference import teams_query
+
+    return teams_query()
+
+
+def _rebalance_crimes() -> Any:
+    from caseload.store.engine_queries import in_teams, live_crimes_query
+    from caseload.store.models import crime_table
+
+    return live_crimes_query(in_teams(crime_table.c.team_id, [1]))
+
+
+def _rebalance_officers() -> Any:
+    from types import SimpleNamespace
+
+    from sqlalchemy import or_
+    from sqlalchemy.dialects import sqlite
+
+    from caseload.domain.policy import DEFAULTS
+    from caseload.store.engine_queries import in_teams, officer_loads_query
+    from caseload.store.models import officer_table
+    from caseload.store.sqlfunc import one_of
+
+    on_sqlite = SimpleNamespace(dialect=sqlite.dialect())
+    holders = one_of(on_sqlite, officer_table.c.id, [1, 2], name="also")
+    return officer_loads_query(DEFAULTS, or_(in_teams(officer_table.c.team_id, [1]), holders))
+
+
+def _rebalance_links() -> Any:
+    from caseload.store.engine_queries import in_teams, links_query
+    from caseload.store.models import crime_table
+
+    return links_query(in_teams(crime_table.c.team_id, [1]))
+
+
 def _log_tail() -> Any:
     from caseload.store.log import tail_query
 
@@ -83,6 +119,13 @@ STATEMENTS: dict[str, tuple[Callable[[], Any], frozenset[str]]] = {
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
     "log.tail": (_log_tail, frozenset()),
+    "teams": (_teams, frozenset()),
+    "rebalance.crimes": (_rebalance_crimes, frozenset({"team"})),
+    "rebalance.officers": (
+        _rebalance_officers,
+        frozenset({"team", "also", "weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4"}),
+    ),
+    "rebalance.links": (_rebalance_links, frozenset({"team"})),
 }
 
 
