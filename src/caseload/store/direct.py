@@ -41,6 +41,7 @@ from caseload.store.engine import BUSY_TIMEOUT_SECONDS, SQLITE_PRAGMAS, STATEMEN
 
 if TYPE_CHECKING:
     from caseload.domain.planning import Plan
+    from caseload.domain.policy import Policy
 
 _statements: dict[str, dict[str, Any]] | None = None
 
@@ -155,6 +156,11 @@ def open_direct(url: str) -> DirectStore | None:
 # --- the commands' work ----------------------------------------------------------------------
 
 
+def _weights(policy: Policy) -> dict[str, int]:
+    """The policy's weights as the statements name them (``weight_pip1`` ...)."""
+    return {key: getattr(policy, key) for key in (f"weight_pip{n}" for n in range(1, 5))}
+
+
 def workload(conn: DirectConnection, collar: str) -> list[dict[str, Any]]:
     """``store.workload.workload(conn, policy, collar=collar)`` for today: the officer's
     row, or none for an unknown collar."""
@@ -170,10 +176,7 @@ def workload(conn: DirectConnection, collar: str) -> list[dict[str, Any]]:
         collar=collar.strip().upper(),
         inexperienced_limit=policy.inexperienced_limit,
         experienced_cutoff=cutoff.isoformat(),
-        weight_pip1=policy.weight_pip1,
-        weight_pip2=policy.weight_pip2,
-        weight_pip3=policy.weight_pip3,
-        weight_pip4=policy.weight_pip4,
+        **_weights(policy),
     )
     found = [dict(zip(WORKLOAD_COLUMNS, row, strict=True)) for row in rows]
     for row in found:
@@ -240,10 +243,7 @@ def rebalance_plan(conn: DirectConnection, team: str) -> Plan:
         "rebalance.officers",
         team=found,
         also=json.dumps(holders),
-        weight_pip1=policy.weight_pip1,
-        weight_pip2=policy.weight_pip2,
-        weight_pip3=policy.weight_pip3,
-        weight_pip4=policy.weight_pip4,
+        **_weights(policy),
     )
     officers = officer_loads(rows, policy, date.today())
     links = link_map(conn.rows("rebalance.links", team=found))
