@@ -49,6 +49,13 @@ def experienced_cutoff(on: date, inexperienced_months: int) -> date | None:
     return on - relativedelta(months=inexperienced_months)
 
 
+def inexperienced_after(on: date, inexperienced_months: int) -> date:
+    """``experienced_cutoff`` as a date a query can always compare with: a non-trainee
+    is inexperienced on ``on`` exactly when ``investigator_since`` is after it (the
+    last date there is when only trainees are)."""
+    return experienced_cutoff(on, inexperienced_months) or date.max
+
+
 def experienced_from(investigator_since: date, inexperienced_months: int) -> date:
     """The first day on which a non-trainee stops counting as inexperienced."""
     from dateutil.relativedelta import relativedelta

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 MODES = ("warn", "block")
+WEIGHT_SETTINGS = ("weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class Policy:
             "PIP3": self.weight_pip3,
             "PIP4": self.weight_pip4,
         }.get(level, self.weight_pip1)
+
+    def weights(self) -> dict[str, int]:
+        """Each level's weight by its setting's name (``weight_pip1`` ... ``weight_pip4``):
+        the names the store's queries bind them by."""
+        return {name: getattr(self, name) for name in WEIGHT_SETTINGS}
 
     def as_dict(self) -> dict[str, int | str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -111,11 +111,13 @@ def driver_statement(conn: Connection, query: Select[Any]) -> tuple[str, Any] | 
     # render_postcompile: an IN list becomes one bound value per item
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = {}
+    stamp: Callable[[Any], Any] | None = None
     for name, value in compiled.construct_params().items():
         if type(value) is date:
             value = value.isoformat()
         elif type(value) is datetime:
-            value = _stored_timestamp(conn)(value)
+            stamp = stamp or _stored_timestamp(conn)
+            value = stamp(value)
         params[name] = value
     if any(type(value) not in (int, str) for value in params.values()):
         return None

@@ -41,7 +41,6 @@ from caseload.store.engine import BUSY_TIMEOUT_SECONDS, SQLITE_PRAGMAS, STATEMEN
 
 if TYPE_CHECKING:
     from caseload.domain.planning import Plan
-    from caseload.domain.policy import Policy
 
 _statements: dict[str, dict[str, Any]] | None = None
 
@@ -65,6 +64,18 @@ def sqlite_timestamp(value: datetime) -> str:
     )
 
 
+def _bound(value: Any) -> Any:
+    """A value as SQLAlchemy binds it on SQLite: a timestamp or a date as the text its
+    DateTime or Date type stores, a list as the JSON array ``sqlfunc.one_of`` binds."""
+    if isinstance(value, datetime):
+        return sqlite_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return json.dumps(list(value))
+    return value
+
+
 class DirectConnection:
     """One transaction on the driver: precompiled statements by name, and executemany."""
 
@@ -72,8 +83,11 @@ class DirectConnection:
         self.driver = driver
 
     def rows(self, name: str, **inputs: Any) -> list[tuple[Any, ...]]:
+        """The statement's rows, its inputs bound as the full path binds them on SQLite."""
         sql, constants = _statement(name)
-        return self.driver.execute(sql, {**constants, **inputs}).fetchall()
+        params = dict(constants)
+        params.update((key, _bound(value)) for key, value in inputs.items())
+        return self.driver.execute(sql, params).fetchall()
 
     def first(self, name: str, **inputs: Any) -> tuple[Any, ...] | None:
         found = self.rows(name, **inputs)
@@ -156,28 +170,15 @@ def open_direct(url: str) -> DirectStore | None:
 # --- the commands' work ----------------------------------------------------------------------
 
 
-def _weights(policy: Policy) -> dict[str, int]:
-    """The policy's weights as the statements name them (``weight_pip1`` ...)."""
-    return {key: getattr(policy, key) for key in (f"weight_pip{n}" for n in range(1, 5))}
-
-
 def workload(conn: DirectConnection, collar: str) -> list[dict[str, Any]]:
     """``store.workload.workload(conn, policy, collar=collar)`` for today: the officer's
     row, or none for an unknown collar."""
-    from caseload.domain.officers import experienced_cutoff
     from caseload.domain.policy import stored_policy
-    from caseload.store.workload import WORKLOAD_COLUMNS
+    from caseload.store.workload import WORKLOAD_COLUMNS, workload_inputs
 
     policy = stored_policy(conn.rows("policy"))
-    # With no cutoff only trainees are inexperienced: no investigator_since is after the last day.
-    cutoff = experienced_cutoff(date.today(), policy.inexperienced_months) or date.max
-    rows = conn.rows(
-        "workload.officer",
-        collar=collar.strip().upper(),
-        inexperienced_limit=policy.inexperienced_limit,
-        experienced_cutoff=cutoff.isoformat(),
-        **_weights(policy),
-    )
+    inputs = workload_inputs(policy, on=date.today(), collar=collar)
+    rows = conn.rows("workload.officer", **inputs)
     found = [dict(zip(WORKLOAD_COLUMNS, row, strict=True)) for row in rows]
     for row in found:
         row["inexperienced"] = bool(row["inexperienced"])
@@ -209,9 +210,7 @@ def allocate(
     crime_id, crime = crime_fact(crime_row)
     officer_id, officer = officer_fact(officer_row)
     request = AllocationRequest(crime_id, crime.reference, officer_id, officer[0].collar)
-    writer = BatchWriter(
-        conn.executemany, "?", _stored_when, lambda entries: append_log(conn, entries)
-    )
+    writer = BatchWriter(conn.executemany, "?", _bound, lambda entries: append_log(conn, entries))
     return apply(
         writer,
         [request],
@@ -238,20 +237,11 @@ def rebalance_plan(conn: DirectConnection, team: str) -> Plan:
     if found is None:
         raise NotFound.team(wanted)
     crimes = live_crimes(conn.rows("rebalance.crimes", team=found))
-    holders = sorted({c.holder_id for c in crimes if c.holder_id is not None})
-    rows = conn.rows(
-        "rebalance.officers",
-        team=found,
-        also=json.dumps(holders),
-        **_weights(policy),
-    )
+    holders = {c.holder_id for c in crimes if c.holder_id is not None}
+    rows = conn.rows("rebalance.officers", team=found, also=holders, **policy.weights())
     officers = officer_loads(rows, policy, date.today())
     links = link_map(conn.rows("rebalance.links", team=found))
     return plan_rebalance(officers, crimes, policy, links=links, teams=[found])
-
-
-def _stored_when(value: Any) -> Any:
-    return sqlite_timestamp(value) if isinstance(value, datetime) else value
 
 
 def append_log(conn: DirectConnection, entries: Sequence[dict[str, Any]]) -> None:
@@ -264,5 +254,5 @@ def append_log(conn: DirectConnection, entries: Sequence[dict[str, Any]]) -> Non
     if not rows:
         return
     columns = list(rows[0])
-    values = [tuple(_stored_when(row[name]) for name in columns) for row in rows]
+    values = [tuple(_bound(row[name]) for name in columns) for row in rows]
     conn.executemany(insert_sql(log.TABLE, columns, "?"), values)

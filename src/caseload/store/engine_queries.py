@@ -37,17 +37,17 @@ LINK_KINDS = ("victim", "suspect", "series")
 def weight_expression(policy: Policy) -> Any:
     """SQL for one live crime's weight under the policy (``none`` counts as PIP1); the
     weights are bound by name (``weight_pip1`` ...)."""
-    from sqlalchemy import Integer, bindparam, case
+    from sqlalchemy import bindparam, case
 
     from caseload.store.models import crime_table
 
-    def weight(level: str) -> Any:
-        return bindparam(f"weight_{level.lower()}", policy.weight(level), Integer())
-
+    weight: dict[str, Any] = {
+        name: bindparam(name, value) for name, value in policy.weights().items()
+    }
     level = crime_table.c.required_level
     return case(
-        *((level == name, weight(name)) for name in ("PIP2", "PIP3", "PIP4")),
-        else_=weight("PIP1"),
+        *((level == name, weight[f"weight_{name.lower()}"]) for name in ("PIP2", "PIP3", "PIP4")),
+        else_=weight["weight_pip1"],
     )
 
 

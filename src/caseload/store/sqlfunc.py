@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
 from caseload.domain.levels import RANK
-from caseload.domain.officers import experienced_cutoff
+from caseload.domain.officers import inexperienced_after
 
 
 def level_rank(expr: Any) -> Any:
@@ -25,20 +25,18 @@ def level_rank(expr: Any) -> Any:
     return case({level: rank for level, rank in RANK.items()}, value=expr, else_=0)
 
 
-def inexperienced_on(
-    officer: Any, on: date, inexperienced_months: int, *, name: str | None = None
-) -> Any:
+def inexperienced_on(officer: Any, on: date, inexperienced_months: int) -> Any:
     """``domain.officers.is_inexperienced`` for every row of ``officer`` (the officer
     table or an alias) on the day ``on``: a trainee, or began investigating after
-    ``experienced_cutoff`` (one date comparison; tests check it day by day). ``name``
-    binds the cutoff under that name (once per statement), for statements compiled
-    ahead (``store.statements``)."""
-    cutoff = experienced_cutoff(on, inexperienced_months)
-    trainee = officer.c.trainee == true()
-    if cutoff is None:
-        return trainee
-    bound = literal(cutoff, Date()) if name is None else bindparam(name, cutoff, Date())
-    return or_(trainee, officer.c.investigator_since > bound)
+    ``inexperienced_after`` (one date comparison; tests check it day by day)."""
+    cutoff = inexperienced_after(on, inexperienced_months)
+    return inexperienced_since(officer, literal(cutoff, Date()))
+
+
+def inexperienced_since(officer: Any, cutoff: Any) -> Any:
+    """``inexperienced_on`` with the cutoff date as SQL (a value bound by name in a
+    statement compiled ahead: ``store.statements``)."""
+    return or_(officer.c.trainee == true(), officer.c.investigator_since > cutoff)
 
 
 def _by_dialect(

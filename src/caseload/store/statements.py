@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+from caseload.domain.policy import DEFAULTS, WEIGHT_SETTINGS
+from caseload.store.workload import workload_inputs
 
 PRECOMPILED = Path(__file__).with_name("precompiled.json")
 
@@ -29,7 +33,6 @@ def _policy() -> Any:
 
 
 def _workload_officer() -> Any:
-    from caseload.domain.policy import DEFAULTS
     from caseload.store.workload import workload_query
 
     return workload_query(DEFAULTS, collar="AA00001")
@@ -76,12 +79,11 @@ def _rebalance_officers() -> Any:
     from sqlalchemy import or_
     from sqlalchemy.dialects import sqlite
 
-    from caseload.domain.policy import DEFAULTS
     from caseload.store.engine_queries import in_teams, officer_loads_query
     from caseload.store.models import officer_table
     from caseload.store.sqlfunc import one_of
 
-    on_sqlite = SimpleNamespace(dialect=sqlite.dialect())
+    on_sqlite = SimpleNamespace(dialect=sqlite.dialect())  # one_of reads only the dialect
     holders = one_of(on_sqlite, officer_table.c.id, [1, 2], name="also")
     return officer_loads_query(DEFAULTS, or_(in_teams(officer_table.c.team_id, [1]), holders))
 
@@ -99,23 +101,13 @@ def _log_tail() -> Any:
     return tail_query()
 
 
+# The inputs that workload_query binds by name.
+_WORKLOAD_INPUTS = frozenset(workload_inputs(DEFAULTS, on=date(2026, 1, 1)))
+
 # name: (builder, the inputs bound at run time)
 STATEMENTS: dict[str, tuple[Callable[[], Any], frozenset[str]]] = {
     "policy": (_policy, frozenset()),
-    "workload.officer": (
-        _workload_officer,
-        frozenset(
-            {
-                "collar",
-                "inexperienced_limit",
-                "experienced_cutoff",
-                "weight_pip1",
-                "weight_pip2",
-                "weight_pip3",
-                "weight_pip4",
-            }
-        ),
-    ),
+    "workload.officer": (_workload_officer, _WORKLOAD_INPUTS),
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
     "log.tail": (_log_tail, frozenset()),
@@ -123,7 +115,7 @@ STATEMENTS: dict[str, tuple[Callable[[], Any], frozenset[str]]] = {
     "rebalance.crimes": (_rebalance_crimes, frozenset({"team"})),
     "rebalance.officers": (
         _rebalance_officers,
-        frozenset({"team", "also", "weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4"}),
+        frozenset({"team", "also", *WEIGHT_SETTINGS}),
     ),
     "rebalance.links": (_rebalance_links, frozenset({"team"})),
 }

@@ -58,6 +58,20 @@ TOTAL_COLUMNS = (
 LEVEL_COLUMNS = ("live_pip1", "live_pip2", "live_pip3", "live_pip4")
 
 
+def workload_inputs(policy: Policy, *, on: date, collar: str | None = None) -> dict[str, Any]:
+    """What ``workload_query`` binds by name: the collar, the limit, the experience
+    cutoff on ``on`` and the weights (the direct path binds the same to its compiled
+    one-officer form)."""
+    from caseload.domain.officers import inexperienced_after
+
+    return {
+        "collar": collar.strip().upper() if collar else None,
+        "inexperienced_limit": policy.inexperienced_limit,
+        "experienced_cutoff": inexperienced_after(on, policy.inexperienced_months),
+        **policy.weights(),
+    }
+
+
 def workload_query(
     policy: Policy,
     *,
@@ -73,12 +87,11 @@ def workload_query(
     of limit and capacity, and the flags. tests/test_workload.py checks them against the
     domain rules officer by officer.
 
-    The policy's numbers, the day's experience cutoff and the collar are bound by name,
-    so that ``store.statements`` can compile the one-officer form once for the direct
-    path and bind them there."""
+    The policy's numbers, the day's experience cutoff and the collar are bound by name
+    (``workload_inputs``), so that ``store.statements`` can compile the one-officer form
+    once for the direct path and bind them there."""
     from sqlalchemy import (
         Boolean,
-        Integer,
         String,
         and_,
         bindparam,
@@ -93,9 +106,13 @@ def workload_query(
 
     from caseload.store.holdings import live_holdings
     from caseload.store.models import officer_table, team_table
-    from caseload.store.sqlfunc import inexperienced_on, level_rank
+    from caseload.store.sqlfunc import inexperienced_since, level_rank
 
     o, t = officer_table, team_table
+    bound = {
+        name: bindparam(name, value, String() if name == "collar" else None)
+        for name, value in workload_inputs(policy, on=as_of or date.today(), collar=collar).items()
+    }
     live = live_holdings(as_of)
     level = live.c.required_level
     # Grouped by holder alone (no join per crime: a covering scan of ix_crime_live for
@@ -107,9 +124,8 @@ def workload_query(
         *(func.count().filter(level == name).label(name) for name in LEVELS),
     ).group_by(live.c.holder_id)
     chosen = select(o.c.id)
-    the_collar = bindparam("collar", collar.strip().upper() if collar else None, String())
     if collar:
-        chosen = chosen.where(o.c.collar == the_collar)
+        chosen = chosen.where(o.c.collar == bound["collar"])
     if team:
         chosen = chosen.where(
             o.c.team_id.in_(select(t.c.id).where(func.lower(t.c.name) == team.strip().lower()))
@@ -118,16 +134,13 @@ def workload_query(
         aggregate = aggregate.where(live.c.holder_id.in_(chosen))
     counts = aggregate.subquery("counts")
 
-    on = as_of or date.today()
-    limit = bindparam("inexperienced_limit", policy.inexperienced_limit, Integer())
-    weight = {  # a level's points per live crime; "none" weighs as PIP1 (below)
-        name: bindparam(f"weight_{name.lower()}", policy.weight(name), Integer())
-        for name in ("PIP1", "PIP2", "PIP3", "PIP4")
-    }
+    limit = bound["inexperienced_limit"]
+    # a level's points per live crime; "none" weighs as PIP1 (below)
+    weight = {name: bound[f"weight_{name.lower()}"] for name in LEVELS if name != "none"}
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
     capacity = o.c.capacity
-    inexperienced = inexperienced_on(o, on, policy.inexperienced_months, name="experienced_cutoff")
+    inexperienced = inexperienced_since(o, bound["experienced_cutoff"])
     ceiling = case(
         (inexperienced, case((or_(capacity.is_(None), capacity > limit), limit), else_=capacity)),
         else_=capacity,
@@ -181,7 +194,7 @@ def workload_query(
         .order_by(excess.desc(), weighted.desc(), held.desc(), o.c.collar)
     )
     if collar:
-        query = query.where(o.c.collar == the_collar)
+        query = query.where(o.c.collar == bound["collar"])
     if team:
         query = query.where(func.lower(t.c.name) == team.strip().lower())
     return query
