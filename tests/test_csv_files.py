@@ -38,8 +38,7 @@ def test_rows_of_only_commas_are_skipped_like_blank_lines_and_counted(store, sql
     result = store("import", "officers", write(tmp_path, text))
     assert result.exit_code == 0, result.output
     assert (
-        "Imported 2 officers: 2 new, 0 updated, 0 unchanged; skipped 4 blank rows."
-        in result.stderr
+        "Imported 2 officers: 2 new, 0 updated, 0 unchanged; skipped 4 blank rows." in result.stderr
     )
     assert count(sql, "officer") == 2
     # A row of commas in the middle is skipped too; the lines after it keep their numbers.
@@ -83,8 +82,13 @@ def test_an_explicit_delimiter_wins_and_a_bad_one_is_refused(store, sql, tmp_pat
     assert "separated" not in result.stderr  # given, not found
     assert ("Jones, Sam",) in sql("SELECT name FROM officer")
     # Read with commas, the header is one unknown column, and nothing is written.
-    result = store("import", "officers", write(tmp_path, OFFICERS.replace(",", ";"), "b.csv"),
-                   "--delimiter", ",")
+    result = store(
+        "import",
+        "officers",
+        write(tmp_path, OFFICERS.replace(",", ";"), "b.csv"),
+        "--delimiter",
+        ",",
+    )
     assert result.exit_code == 2
     assert "unknown column collar;name;team" in result.stderr
     result = store("import", "officers", path, "--delimiter", "|")
@@ -101,7 +105,10 @@ def test_problems_are_counted_by_kind_before_the_first_fifty(store, sql, tmp_pat
     rows = [f"R{i},Burglary,2024-01-05,Lewisham CID,," for i in range(60)]
     rows += [f"R{i},Robbery,2024-01-05,Lewisham CID,," for i in range(12)]  # other cells
     rows += ["B1,Burglary,31/02/2024,Lewisham CID,,", "B2,Burglary,someday,Lewisham CID,,"]
-    rows += ["B3,Burglary,2024-01-05,Lewisham CID,PIP9,", "B4,Burglary,2024-01-05,Lewisham CID,,ZZ9"]
+    rows += [
+        "B3,Burglary,2024-01-05,Lewisham CID,PIP9,",
+        "B4,Burglary,2024-01-05,Lewisham CID,,ZZ9",
+    ]
     header = ",".join([CRIMES_HEADER, "required_level", "holder"])
     result = store("import", "crimes", write(tmp_path, "\n".join([header, *rows]) + "\n"))
     assert result.exit_code == 2

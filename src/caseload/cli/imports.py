@@ -16,8 +16,7 @@ from caseload.cli.output import info, progress, warn
 
 import_app = typer.Typer(
     help=(
-        "Bulk load officers, crimes, the allocation matrix, allocation history, supervision "
-        "records or police.uk street-level files from CSV. "
+        "Bulk load officers, crimes, the allocation matrix or allocation history from CSV. "
         "All or nothing: a file with any bad row writes nothing and lists every problem."
     ),
     no_args_is_help=True,
@@ -57,9 +56,8 @@ DelimiterOption = Annotated[
     str | None,
     typer.Option(
         "--delimiter",
-        metavar="comma|semicolon|tab",
-        help="The cell delimiter (default: found in the header line among comma, "
-        "semicolon and tab).",
+        metavar="SEP",
+        help="The cell delimiter: comma, semicolon or tab (default: found in the header line).",
     ),
 ]
 OverrideOption = Annotated[

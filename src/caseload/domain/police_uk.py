@@ -35,6 +35,8 @@ class Outcome:
 
 
 LIVE = Outcome(None, "no outcome yet")
+NAMED = "the category names this outcome"
+COURT = "charged: the police outcome; what the court did after does not change it"
 
 # Every category data.police.uk publishes as "Last outcome category" (its outcome
 # categories list), and what caseload records. police.uk folds several Home Office
@@ -46,37 +48,37 @@ OUTCOME_CATEGORIES: dict[str, Outcome] = {
     "Status update unavailable": Outcome(
         None, "police.uk has no outcome for it; caseload will not invent one"
     ),
-    "Investigation complete; no suspect identified": Outcome(18, "outcome 18"),
+    "Investigation complete; no suspect identified": Outcome(18, NAMED),
     "Unable to prosecute suspect": Outcome(
         15,
         "folds outcomes 14-16 (evidential difficulties); 15 claims nothing about "
         "whether the victim supports action",
     ),
-    "Further investigation is not in the public interest": Outcome(21, "outcome 21"),
-    "Formal action is not in the public interest": Outcome(10, "outcome 10 (police decision)"),
-    "Further action is not in the public interest": Outcome(9, "outcome 9 (CPS decision)"),
-    "Action to be taken by another organisation": Outcome(20, "outcome 20"),
-    "Local resolution": Outcome(8, "community resolution"),
+    "Further investigation is not in the public interest": Outcome(21, NAMED),
+    "Formal action is not in the public interest": Outcome(10, "the police's decision"),
+    "Further action is not in the public interest": Outcome(9, "the CPS's decision"),
+    "Action to be taken by another organisation": Outcome(20, NAMED),
+    "Local resolution": Outcome(8, "a local resolution is a community resolution"),
     "Offender given a caution": Outcome(3, "police.uk folds youth (2) and adult (3) cautions"),
-    "Offender given a drugs possession warning": Outcome(7, "cannabis/khat warning"),
-    "Offender given penalty notice": Outcome(6, "penalty notice for disorder"),
-    "Suspect charged as part of another case": Outcome(1, "charged (with another offence)"),
-    "Suspect charged": Outcome(1, "charged/summonsed"),
-    "Awaiting court outcome": Outcome(1, "charged; the court has not decided"),
-    "Court result unavailable": Outcome(1, "charged; the court's result is not published"),
-    "Court case unable to proceed": Outcome(1, "charged; the court case stopped"),
-    "Defendant found not guilty": Outcome(1, "charged; a court result"),
-    "Defendant sent to Crown Court": Outcome(1, "charged; a court result"),
-    "Offender sent to prison": Outcome(1, "charged; a court result"),
-    "Offender given suspended prison sentence": Outcome(1, "charged; a court result"),
-    "Offender given community sentence": Outcome(1, "charged; a court result"),
-    "Offender fined": Outcome(1, "charged; a court result"),
-    "Offender given conditional discharge": Outcome(1, "charged; a court result"),
-    "Offender given absolute discharge": Outcome(1, "charged; a court result"),
-    "Offender ordered to pay compensation": Outcome(1, "charged; a court result"),
-    "Offender deprived of property": Outcome(1, "charged; a court result"),
-    "Offender otherwise dealt with": Outcome(1, "charged; a court result"),
-    "Defendant found guilty": Outcome(1, "charged; a court result"),
+    "Offender given a drugs possession warning": Outcome(7, NAMED),
+    "Offender given penalty notice": Outcome(6, NAMED),
+    "Suspect charged as part of another case": Outcome(1, "charged, with another offence"),
+    "Suspect charged": Outcome(1, NAMED),
+    "Awaiting court outcome": Outcome(1, COURT),
+    "Court result unavailable": Outcome(1, COURT),
+    "Court case unable to proceed": Outcome(1, COURT),
+    "Defendant found not guilty": Outcome(1, COURT),
+    "Defendant sent to Crown Court": Outcome(1, COURT),
+    "Offender sent to prison": Outcome(1, COURT),
+    "Offender given suspended prison sentence": Outcome(1, COURT),
+    "Offender given community sentence": Outcome(1, COURT),
+    "Offender fined": Outcome(1, COURT),
+    "Offender given conditional discharge": Outcome(1, COURT),
+    "Offender given absolute discharge": Outcome(1, COURT),
+    "Offender ordered to pay compensation": Outcome(1, COURT),
+    "Offender deprived of property": Outcome(1, COURT),
+    "Offender otherwise dealt with": Outcome(1, COURT),
+    "Defendant found guilty": Outcome(1, COURT),
 }
 _BY_KEY = {name.lower(): outcome for name, outcome in OUTCOME_CATEGORIES.items()}
 

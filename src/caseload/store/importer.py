@@ -1337,8 +1337,9 @@ def repeat_warnings(sources: Sequence[Source], spec: Spec) -> list[str]:
         first = next(s for s in sources if s.conflict_example)
         line, earlier = first.conflict_example or (0, 0)
         found.append(
-            f"{conflicts:,} row{'s' if conflicts != 1 else ''} repeat{'s' if conflicts == 1 else ''} "
-            f"a {spec.key_label} with other cells; the first row of each {spec.key_label} "
+            f"{conflicts:,} row{'s' if conflicts != 1 else ''} "
+            f"repeat{'s' if conflicts == 1 else ''} a {spec.key_label} with other cells; "
+            f"the first row of each {spec.key_label} "
             f"was kept (first: {where(first)}line {line} repeats line {earlier})"
         )
     return found
