@@ -26,7 +26,6 @@ import too (a block-mode breach refuses the whole import, exit 3).
 from __future__ import annotations
 
 import csv
-import hashlib
 import shutil
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -1095,14 +1095,15 @@ def _batches(
         yield batch
 
 
-def _cells_hash(cells: Sequence[str]) -> str:
-    """A row's cells as one short digest (trailing empty cells ignored): two rows with
-    the same digest repeat each other exactly."""
+def _cells_hash(cells: Sequence[str]) -> int:
+    """A row's cells as one 64-bit number (trailing empty cells ignored): rows with the
+    same key and the same number repeat each other exactly. Python's string hash is
+    stable within one process, which is all the check needs (both rows are hashed in
+    the same pass), and costs far less than a cryptographic digest per row."""
     end = len(cells)
     while end and not cells[end - 1]:
         end -= 1
-    joined = "\x1f".join(cells[:end]).encode("utf-8", errors="surrogatepass")
-    return hashlib.blake2b(joined, digest_size=12).hexdigest()
+    return hash(tuple(cells[:end]))
 
 
 def check(
@@ -1193,7 +1194,7 @@ _file_keys = Table(
     Column("key", Text, nullable=False),
     Column("line", Integer, nullable=False),
     Column("shown", Text, nullable=False),
-    Column("cells", Text, nullable=False),  # a digest of the row's cells (_cells_hash)
+    Column("cells", BigInteger, nullable=False),  # the row's cells hashed (_cells_hash)
     prefixes=["TEMPORARY"],
 )
 
@@ -1201,7 +1202,7 @@ _file_keys = Table(
 class _FileKeys:
     """Each row's key (collar, reference, ...) with its line, kept in a temporary table
     rather than in memory (a million references would hold some 90 MB): one GROUP BY at
-    the end finds every key that appears more than once in the file, and a digest of
+    the end finds every key that appears more than once in the file, and a hash of
     each row's cells tells an exact repeat from the same key with other cells."""
 
     def __init__(self, conn: Connection) -> None:
