@@ -254,3 +254,15 @@ def test_a_bad_month_or_a_missing_crime_type_is_refused_but_not_on_skipped_rows(
     assert "line 2, column month: '2023-13' is not a month (YYYY-MM" in result.stderr
     assert "line 3" not in result.stderr  # anti-social behaviour rows are passed over whole
     assert sql("SELECT count(*) FROM crime") == [(0,)]
+
+
+@pytest.mark.sqlite_only
+def test_installed_command_imports_a_published_file(shell, sql) -> None:  # type: ignore[no-untyped-def]
+    path = next(p for p in shared_files() if p.name == "2022-07-city-of-london-street.csv")
+    want = expected_from([path])
+    assert shell("init").returncode == 0
+    result = shell("import", "police-uk", str(path), "--team-by", "force")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert f"Imported {want['crimes']:,} crimes: {want['crimes']:,} new" in result.stderr
+    assert sql("SELECT name FROM team") == [("City of London Police",)]
