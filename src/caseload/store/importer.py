@@ -4,15 +4,21 @@ A kind is a column spec (``domain.csvschema.Spec``) plus a writer (a subclass
 of ``KindWriter`` here). The framework does the rest, the same way for all:
 
 1. ``open_source`` opens the file (``-`` spools stdin to a temporary file so it
-   can be read twice), refuses a missing, empty, binary or non-UTF-8 file, and
-   strips a byte-order mark.
+   can be read twice), refuses a missing, empty, binary or non-UTF-8 file,
+   strips a byte-order mark and finds the delimiter in the header line (comma,
+   semicolon or tab) unless one is given. Blank lines and rows of only commas
+   (Excel's) are skipped and counted.
 2. ``check`` streams the file once in a read transaction: header, every row's
-   cells, the within-file key (only the keys are kept: memory stays flat), and
-   the writer's store checks per batch (``check_batch``: e.g. unknown holders).
-   Every problem is collected; any problem is an ``InputError`` (exit 2) listing
-   ``line N, column C: problem`` (the first 50) and nothing is written.
-3. ``write`` streams the file again inside ONE write transaction and hands the
-   writer batches of ``BATCH`` rows (``write_batch``), then ``finish``. Rows are
+   cells, the within-file key with a hash of the row's cells (kept in a temporary
+   table: memory stays flat), and the writer's store checks per batch
+   (``check_batch``: e.g. unknown holders). A row repeating an earlier one exactly
+   is imported once (its line is noted in ``Source.skip``); the same key with
+   other cells is a problem. Every problem is collected; any problem is an
+   ``InputError`` (exit 2) counting the problems by kind, listing ``line N,
+   column C: problem`` (the first 50), and nothing is written.
+3. ``write`` streams the file (or several: ``import police-uk``) again inside ONE
+   write transaction and hands the writer batches of ``BATCH`` rows
+   (``write_batch``), then ``finish``. Rows are
    matched by key (collar, reference, ...): new rows are inserted, changed rows
    updated, unchanged rows left alone, so re-importing is safe. A dry run does
    the same and rolls back, so it also reports what would change and whether a
@@ -91,7 +97,7 @@ class Source:
     What the check learns about the file is kept here for the write: the delimiter
     (given, or detected from the header line), how many blank rows were skipped, and
     the lines of rows that repeat an earlier row (``skip``: a compact sorted array,
-    4 bytes a line, so a million repeats cost 4 MB), which the write passes over.
+    4 bytes a line: a million repeats cost 4 MB), which the write passes over.
     """
 
     path: Path
@@ -100,7 +106,7 @@ class Source:
     delimiter: str = ","
     detected: bool = False  # the delimiter was found in the header, not given
     blank_rows: int = 0
-    skip: array[int] = field(default_factory=lambda: array("l"))
+    skip: array[int] = field(default_factory=lambda: array("i"))
     repeats: int = 0  # rows that repeat an earlier row exactly (imported once)
     conflicts: int = 0  # rows whose key repeats with other cells, passed over (a kind's choice)
     repeat_example: tuple[int, int] | None = None  # (line, earlier line) of the first repeat
@@ -1126,7 +1132,7 @@ def check(
     spec = writer.spec
     problems = Problems()
     rows = 0
-    source.skip, source.repeats, source.conflicts = array("l"), 0, 0
+    source.skip, source.repeats, source.conflicts = array("i"), 0, 0
     source.repeat_example = source.conflict_example = None
     with store.read() as conn:
         writer.prepare_check(conn)
@@ -1348,7 +1354,7 @@ def repeat_warnings(sources: Sequence[Source], spec: Spec) -> list[str]:
 
 def summary(kind: str, counts: Counts, *, dry_run: bool = False) -> str:
     """``Imported 1,000 crimes: 950 new, 50 updated, 0 unchanged.`` and, when there were
-    any, ``; 2 blank rows skipped`` (and what else was passed over, with why)."""
+    any, ``; skipped 2 blank rows.`` (and what else was passed over, with why)."""
     spec = SPECS[kind]
     noun = spec.noun if counts.rows == 1 else spec.plural
     verb = "Checked" if dry_run else "Imported"
