@@ -266,3 +266,10 @@ def test_installed_command_imports_a_published_file(shell, sql) -> None:  # type
     assert result.stdout == ""
     assert f"Imported {want['crimes']:,} crimes: {want['crimes']:,} new" in result.stderr
     assert sql("SELECT name FROM team") == [("City of London Police",)]
+
+
+def test_a_police_uk_file_given_to_import_crimes_points_to_police_uk(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = store("import", "crimes", street_file(tmp_path, ROW_A))
+    assert result.exit_code == 2
+    assert "unknown columns Crime ID, Month" in result.stderr
+    assert "This is a police.uk street-level file: caseload import police-uk FILE" in result.stderr

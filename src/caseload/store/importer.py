@@ -255,10 +255,16 @@ def _header(source: Source, spec: Spec, ignore_unknown: bool) -> tuple[Header, I
     line, cells = first
     header, problems = match_header(spec, cells, ignore_unknown=ignore_unknown)
     if problems:
+        details = [problem_text(line, column or None, message) for column, message in problems]
+        named = {cell.strip().lower() for cell in cells}
+        if spec.kind != "police-uk" and {"crime id", "month", "last outcome category"} <= named:
+            details.append(
+                "This is a police.uk street-level file: caseload import police-uk FILE reads it."
+            )
         raise InputError(
             f"{source.label} does not have the header of a {spec.noun} file "
             f"(columns: {', '.join(spec.names)}); nothing was imported.",
-            [problem_text(line, column or None, message) for column, message in problems],
+            details,
         )
     return header, rows
 
