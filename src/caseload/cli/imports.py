@@ -7,7 +7,7 @@ all-or-nothing, re-import by key) is ``store.importer``; the columns are
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -52,6 +52,14 @@ ReasonOption = Annotated[
         help="Reason recorded with every change the import makes (default: import).",
     ),
 ]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        metavar="SEP",
+        help="The cell delimiter: comma, semicolon or tab (default: found in the header line).",
+    ),
+]
 OverrideOption = Annotated[
     str | None,
     typer.Option(
@@ -73,16 +81,27 @@ def run_import(
     actor: str | None = None,
     reason: str = "import",
     override: str | None = None,
+    delimiter: str | None = None,
 ) -> None:
     """Check FILE whole, then write it in one transaction; summary and warnings on stderr."""
     from caseload.domain.csvschema import SPECS
     from caseload.errors import PolicyRefused
-    from caseload.store.importer import Options, check, open_source, summary, write
+    from caseload.store.importer import (
+        Options,
+        check,
+        open_source,
+        parse_delimiter,
+        repeat_warnings,
+        summary,
+        write,
+    )
 
     store = open_store(ctx)
     options = Options(actor=resolve_actor(actor), reason=reason or "import", override=override)
     spec = SPECS[kind]
-    with open_source(file) as source:
+    given = parse_delimiter(delimiter) if delimiter is not None else None
+    with open_source(file, delimiter=given) as source:
+        tell_delimiter(source)
         with progress(f"Checking {spec.plural}") as advance:
             rows = check(
                 store,
@@ -106,11 +125,20 @@ def run_import(
         except PolicyRefused as exc:
             exc.details.append("To import anyway, add --override REASON (the reason is recorded).")
             raise
+        repeats = repeat_warnings([source], spec)
     for message in counts.warnings:
         warn(message + ".")
     if counts.warned > len(counts.warnings):
         warn(f"... and {counts.warned - len(counts.warnings):,} more allocation warnings.")
+    for message in repeats:
+        warn(message + ".")
     info(summary(kind, counts, dry_run=dry_run))
+
+
+def tell_delimiter(source: Any) -> None:
+    """Say when the file was found to be separated by something other than commas."""
+    if source.detected and source.delimiter != ",":
+        info(f"Reading {source.label} as {source.delimiter_name}-separated (found in its header).")
 
 
 def _command(kind: str, what: str) -> None:
@@ -121,6 +149,7 @@ def _command(kind: str, what: str) -> None:
         ignore_unknown: IgnoreUnknownOption = False,
         actor: ActorOption = None,
         reason: ReasonOption = "import",
+        delimiter: DelimiterOption = None,
     ) -> None:
         run_import(
             ctx,
@@ -130,6 +159,7 @@ def _command(kind: str, what: str) -> None:
             ignore_unknown=ignore_unknown,
             actor=actor,
             reason=reason,
+            delimiter=delimiter,
         )
 
     command.__doc__ = what
@@ -178,6 +208,7 @@ def crimes(
     actor: ActorOption = None,
     reason: ReasonOption = "import",
     override: OverrideOption = None,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Import crimes (reference, crime_type, reported_on, team; optional required_level,
     holder, victim_enhanced, finalised_on, outcome, allocated_on). Existing references are
@@ -191,9 +222,13 @@ def crimes(
         actor=actor,
         reason=reason,
         override=override,
+        delimiter=delimiter,
     )
 
 
 def register(app: typer.Typer) -> None:
     """Add ``caseload import ...`` to the root app."""
+    from caseload.cli import police_uk
+
+    police_uk.register(import_app)
     app.add_typer(import_app, name="import")

@@ -4,15 +4,21 @@ A kind is a column spec (``domain.csvschema.Spec``) plus a writer (a subclass
 of ``KindWriter`` here). The framework does the rest, the same way for all:
 
 1. ``open_source`` opens the file (``-`` spools stdin to a temporary file so it
-   can be read twice), refuses a missing, empty, binary or non-UTF-8 file, and
-   strips a byte-order mark.
+   can be read twice), refuses a missing, empty, binary or non-UTF-8 file,
+   strips a byte-order mark and finds the delimiter in the header line (comma,
+   semicolon or tab) unless one is given. Blank lines and rows of only commas
+   (Excel's) are skipped and counted.
 2. ``check`` streams the file once in a read transaction: header, every row's
-   cells, the within-file key (only the keys are kept: memory stays flat), and
-   the writer's store checks per batch (``check_batch``: e.g. unknown holders).
-   Every problem is collected; any problem is an ``InputError`` (exit 2) listing
-   ``line N, column C: problem`` (the first 50) and nothing is written.
-3. ``write`` streams the file again inside ONE write transaction and hands the
-   writer batches of ``BATCH`` rows (``write_batch``), then ``finish``. Rows are
+   cells, the within-file key with a hash of the row's cells (kept in a temporary
+   table: memory stays flat), and the writer's store checks per batch
+   (``check_batch``: e.g. unknown holders). A row repeating an earlier one exactly
+   is imported once (its line is noted in ``Source.skip``); the same key with
+   other cells is a problem. Every problem is collected; any problem is an
+   ``InputError`` (exit 2) counting the problems by kind, listing ``line N,
+   column C: problem`` (the first 50), and nothing is written.
+3. ``write`` streams the file (or several: ``import police-uk``) again inside ONE
+   write transaction and hands the writer batches of ``BATCH`` rows
+   (``write_batch``), then ``finish``. Rows are
    matched by key (collar, reference, ...): new rows are inserted, changed rows
    updated, unchanged rows left alone, so re-importing is safe. A dry run does
    the same and rolls back, so it also reports what would change and whether a
@@ -29,6 +35,8 @@ import csv
 import shutil
 import sys
 import tempfile
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -36,6 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -67,6 +76,7 @@ BATCH = 5000  # rows per executemany and per store check
 ANALYZE_AFTER = 1000  # rows written; a bulk load refreshes the query planner's statistics
 MAX_LISTED = 50  # problems listed in one error; the rest are counted
 SNIFF_BYTES = 8192
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}  # the ones detected or accepted
 
 
 Row = tuple[int, dict[str, Any]]  # (line number, parsed values)
@@ -82,11 +92,29 @@ def _no_progress(_n: int = 1) -> None:
 
 @dataclass
 class Source:
-    """A CSV file that can be read twice; ``label`` names it in messages."""
+    """A CSV file that can be read twice; ``label`` names it in messages.
+
+    What the check learns about the file is kept here for the write: the delimiter
+    (given, or detected from the header line), how many blank rows were skipped, and
+    the lines of rows that repeat an earlier row (``skip``: a compact sorted array,
+    4 bytes a line: a million repeats cost 4 MB), which the write passes over.
+    """
 
     path: Path
     label: str
     temporary: bool = False
+    delimiter: str = ","
+    detected: bool = False  # the delimiter was found in the header, not given
+    blank_rows: int = 0
+    skip: array[int] = field(default_factory=lambda: array("i"))
+    repeats: int = 0  # rows that repeat an earlier row exactly (imported once)
+    conflicts: int = 0  # rows whose key repeats with other cells, passed over (a kind's choice)
+    repeat_example: tuple[int, int] | None = None  # (line, earlier line) of the first repeat
+    conflict_example: tuple[int, int] | None = None
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITERS.get(self.delimiter, repr(self.delimiter))
 
     def open_text(self) -> IO[str]:
         return self.path.open(encoding="utf-8-sig", newline="")
@@ -102,8 +130,24 @@ class Source:
         self.close()
 
 
-def open_source(name: str, stdin: IO[bytes] | None = None) -> Source:
-    """Open FILE (or ``-`` for stdin); refuse what cannot be a CSV file, with exit 2."""
+def parse_delimiter(text: str) -> str:
+    """``,``, ``;`` or tab (``tab``, ``\\t``, ``comma``, ``semicolon`` also accepted)."""
+    value = text if text == "\t" else text.strip().lower()
+    names = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+    value = names.get(value, value)
+    if value not in DELIMITERS:
+        raise InputError(f"'{text}' is not a delimiter caseload reads (comma, semicolon or tab).")
+    return value
+
+
+def open_source(
+    name: str, stdin: IO[bytes] | None = None, *, delimiter: str | None = None
+) -> Source:
+    """Open FILE (or ``-`` for stdin); refuse what cannot be a CSV file, with exit 2.
+
+    The delimiter is ``delimiter`` when given, else detected from the header line
+    (``csv.Sniffer`` restricted to comma, semicolon and tab; comma when it cannot tell).
+    """
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         with tempfile.NamedTemporaryFile(
@@ -119,14 +163,30 @@ def open_source(name: str, stdin: IO[bytes] | None = None) -> Source:
             raise InputError(f"{name} is a folder, not a CSV file.")
         source = Source(path, name)
     try:
-        _sniff(source)
+        head = _sniff(source)
     except BaseException:
         source.close()
         raise
+    if delimiter is not None:
+        source.delimiter = delimiter
+    else:
+        source.delimiter = detect_delimiter(head)
+        source.detected = True
     return source
 
 
-def _sniff(source: Source) -> None:
+def detect_delimiter(head: bytes) -> str:
+    """The header line's delimiter among comma, semicolon and tab (comma if unclear)."""
+    text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    try:
+        found = csv.Sniffer().sniff(line, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return ","
+    return found if found in DELIMITERS else ","
+
+
+def _sniff(source: Source) -> bytes:
     try:
         with source.path.open("rb") as raw:
             head = raw.read(SNIFF_BYTES)
@@ -143,6 +203,7 @@ def _sniff(source: Source) -> None:
             raise InputError(
                 f"{source.label} is not UTF-8 text; save it as 'CSV UTF-8' and try again."
             ) from None
+    return head
 
 
 class _Reader:
@@ -151,7 +212,8 @@ class _Reader:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.stream = source.open_text()
-        self.reader = csv.reader(self._lines())
+        self.reader = csv.reader(self._lines(), delimiter=source.delimiter)
+        self.blank = 0  # blank lines and rows of empty cells (Excel's ",,,," rows)
 
     def _lines(self) -> Iterator[str]:
         for number, text in enumerate(self.stream, start=1):
@@ -166,9 +228,12 @@ class _Reader:
         try:
             start = 1
             for cells in reader:
-                if cells and (len(cells) > 1 or cells[0].strip()):
+                if any(cell.strip() for cell in cells):
                     yield start, cells
+                else:
+                    self.blank += 1
                 start = reader.line_num + 1
+            self.source.blank_rows = self.blank
         except UnicodeDecodeError:
             raise InputError(
                 f"{self.source.label} is not UTF-8 text (after line {reader.line_num}); "
@@ -190,10 +255,16 @@ def _header(source: Source, spec: Spec, ignore_unknown: bool) -> tuple[Header, I
     line, cells = first
     header, problems = match_header(spec, cells, ignore_unknown=ignore_unknown)
     if problems:
+        details = [problem_text(line, column or None, message) for column, message in problems]
+        named = {cell.strip().lower() for cell in cells}
+        if spec.kind != "police-uk" and {"crime id", "month", "last outcome category"} <= named:
+            details.append(
+                "This is a police.uk street-level file: caseload import police-uk FILE reads it."
+            )
         raise InputError(
             f"{source.label} does not have the header of a {spec.noun} file "
             f"(columns: {', '.join(spec.names)}); nothing was imported.",
-            [problem_text(line, column or None, message) for column, message in problems],
+            details,
         )
     return header, rows
 
@@ -201,25 +272,42 @@ def _header(source: Source, spec: Spec, ignore_unknown: bool) -> tuple[Header, I
 # --- problems ------------------------------------------------------------------------------
 
 
+def plural(noun: str) -> str:
+    """``repeated reference`` -> ``repeated references``; ``review (reference and day)`` ->
+    ``reviews (reference and day)``."""
+    head, paren, tail = noun.partition(" (")
+    return f"{head}s{paren}{tail}"
+
+
 @dataclass
 class Problems:
-    """Every bad row's problems: the first ``MAX_LISTED`` kept as text, the rest counted."""
+    """Every bad row's problems: the first ``MAX_LISTED`` kept as text, the rest counted,
+    and every problem counted by kind (``repeated reference``, ``bad reported_on cell``)
+    so that what lies behind "... and 37 more" is still told."""
 
     listed: list[tuple[int, str]] = field(default_factory=list)
     total: int = 0
     rows: set[int] = field(default_factory=set)
+    kinds: Counter[str] = field(default_factory=Counter)
 
-    def add(self, line: int, column: str | None, message: str) -> None:
+    def add(self, line: int, column: str | None, message: str, kind: str | None = None) -> None:
         self.total += 1
+        self.kinds[kind or (f"bad {column} cell" if column else "bad row")] += 1
         if len(self.rows) < MAX_LISTED * 4:
             self.rows.add(line)
         if len(self.listed) < MAX_LISTED:
             self.listed.append((line, problem_text(line, column or None, message)))
 
+    def by_kind(self) -> str:
+        """``12 repeated references, 3 bad reported_on cells``: the commonest first."""
+        ordered = sorted(self.kinds.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{n:,} {kind if n == 1 else plural(kind)}" for kind, n in ordered)
+
     def details(self) -> list[str]:
         extra = self.total - len(self.listed)
         ordered = [text for _, text in sorted(self.listed, key=lambda item: item[0])]
-        return ordered + ([f"... and {extra:,} more"] if extra else [])
+        counted = [f"by kind: {self.by_kind()}"] if self.total > 1 else []
+        return counted + ordered + ([f"... and {extra:,} more"] if extra else [])
 
 
 # --- results -------------------------------------------------------------------------------
@@ -233,6 +321,10 @@ class Counts:
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     warned: int = 0  # allocations that raised a warning
+    blank: int = 0  # blank rows skipped (empty lines, rows of only commas)
+    repeats: int = 0  # rows repeating an earlier row exactly, imported once
+    conflicts: int = 0  # rows repeating a key with other cells, passed over (keep_first)
+    skipped: Counter[str] = field(default_factory=Counter)  # rows a kind passes over, by why
 
     def warn(self, message: str) -> None:
         self.warned += 1
@@ -245,6 +337,7 @@ class Options:
     actor: str
     reason: str = "import"
     override: str | None = None
+    kind_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. police-uk's team
     at: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
 
 
@@ -255,6 +348,7 @@ class KindWriter:
     """What a kind adds to the framework. Subclass it and register it in ``WRITERS``."""
 
     spec: Spec
+    keep_first = False  # a key repeated with other cells: keep the first row (not an error)
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -273,6 +367,15 @@ class KindWriter:
 
     def finish(self, conn: Connection, counts: Counts) -> None:
         """Work after the last batch (cross-batch checks, set-based updates)."""
+
+    def passes_over(self, values: Mapping[str, Any]) -> str | None:
+        """Why a row is not imported at all (counted in the summary), or None to import
+        it: e.g. police.uk's anti-social behaviour rows, which have no Crime ID."""
+        return None
+
+    def log_detail(self, source: Source) -> dict[str, Any]:
+        """What the import's log entry adds for this kind (e.g. rows passed over)."""
+        return {"repeats": source.repeats} if source.repeats else {}
 
     def _log(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
         if entries:
@@ -383,7 +486,9 @@ class CrimeWriter(KindWriter):
         for line, values in rows:
             holder = values["holder"]
             if holder is not None and holder not in self.collars:
-                problems.add(line, "holder", f"there is no officer with collar {holder}")
+                problems.add(
+                    line, "holder", f"there is no officer with collar {holder}", "unknown holder"
+                )
 
     def prepare_write(self, conn: Connection) -> None:
         self.teams = team_ids(conn)
@@ -904,7 +1009,7 @@ class SupervisionWriter(KindWriter):
             if not ref:
                 continue
             if ref not in reported:
-                problems.add(line, "reference", f"there is no crime {ref}")
+                problems.add(line, "reference", f"there is no crime {ref}", "unknown crime")
             elif day is not None and day < reported[ref]:
                 problems.add(
                     line,
@@ -977,19 +1082,40 @@ for _kind, _writer in WRITERS.items():
 # --- the framework -------------------------------------------------------------------------
 
 
+Parsed = tuple[int, dict[str, Any], list[tuple[str, str]], list[str]]  # + the raw cells
+
+
 def _batches(
-    source: Source, spec: Spec, ignore_unknown: bool
-) -> Iterator[list[tuple[int, dict[str, Any], list[tuple[str, str]]]]]:
+    source: Source, spec: Spec, ignore_unknown: bool, *, skip: Sequence[int] = ()
+) -> Iterator[list[Parsed]]:
+    """Parsed rows in batches; lines in ``skip`` (sorted) are passed over."""
     header, rows = _header(source, spec, ignore_unknown)
-    batch: list[tuple[int, dict[str, Any], list[tuple[str, str]]]] = []
+    batch: list[Parsed] = []
+    skipping = iter(skip)
+    next_skip = next(skipping, None)
     for line, cells in rows:
+        while next_skip is not None and next_skip < line:
+            next_skip = next(skipping, None)
+        if next_skip == line:
+            continue
         values, problems = parse_row(spec, header, cells)
-        batch.append((line, values, problems))
+        batch.append((line, values, problems, cells))
         if len(batch) >= BATCH:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _cells_hash(cells: Sequence[str]) -> int:
+    """A row's cells as one 64-bit number (trailing empty cells ignored): rows with the
+    same key and the same number repeat each other exactly. Python's string hash is
+    stable within one process, which is all the check needs (both rows are hashed in
+    the same pass), and costs far less than a cryptographic digest per row."""
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return hash(tuple(cells[:end]))
 
 
 def check(
@@ -1001,11 +1127,19 @@ def check(
     ignore_unknown: bool = False,
     advance: Advance = _no_progress,
 ) -> int:
-    """Validate the whole file (streaming); InputError listing every problem. Returns rows."""
+    """Validate the whole file (streaming); InputError listing every problem. Returns rows.
+
+    A row that repeats an earlier row exactly (same key, every cell the same) is no
+    problem: its line goes into ``source.skip`` and the write imports the row once. The
+    same key with other cells is a problem naming both lines, unless the kind keeps the
+    first such row (``KindWriter.keep_first``: police.uk files), when it is skipped too.
+    """
     writer = WRITERS[kind](options)
     spec = writer.spec
     problems = Problems()
     rows = 0
+    source.skip, source.repeats, source.conflicts = array("i"), 0, 0
+    source.repeat_example = source.conflict_example = None
     with store.read() as conn:
         writer.prepare_check(conn)
         keys = _FileKeys(conn)
@@ -1013,24 +1147,46 @@ def check(
             for batch in _batches(source, spec, ignore_unknown):
                 parsed: list[Row] = []
                 keyed: list[dict[str, Any]] = []
-                for line, values, row_problems in batch:
+                for line, values, row_problems, cells in batch:
                     rows += 1
+                    if writer.passes_over(values) is not None and all(
+                        column != spec.key_column for column, _ in row_problems
+                    ):
+                        continue  # passed over whole (a key that did not parse is a problem)
                     for column, message in row_problems:
                         problems.add(line, column, message)
                     parsed.append((line, values))
                     key = _key(spec, values)
                     if key is not None:
                         shown = _text(values[spec.key_column])
-                        keyed.append({"key": repr(key), "line": line, "shown": shown})
+                        keyed.append(
+                            {
+                                "key": repr(key),
+                                "line": line,
+                                "shown": shown,
+                                "cells": _cells_hash(cells),
+                            }
+                        )
                 writer.check_batch(conn, parsed, problems)
                 keys.add(keyed)
                 advance(len(batch))
-            for line, shown in keys.repeated():
-                problems.add(
-                    line,
-                    spec.key_column,
-                    f"the {spec.key_label} {shown} appears earlier in the file",
-                )
+            for line, shown, first, same in keys.repeated():
+                if same:
+                    source.repeats += 1
+                    source.repeat_example = source.repeat_example or (line, first)
+                    source.skip.append(line)
+                elif writer.keep_first:
+                    source.conflicts += 1
+                    source.conflict_example = source.conflict_example or (line, first)
+                    source.skip.append(line)
+                else:
+                    problems.add(
+                        line,
+                        spec.key_column,
+                        f"the {spec.key_label} {shown} appears earlier in the file "
+                        f"(line {first}) with other cells",
+                        f"repeated {spec.key_label}",
+                    )
         finally:
             keys.close()
     if problems.total:
@@ -1050,6 +1206,7 @@ _file_keys = Table(
     Column("key", Text, nullable=False),
     Column("line", Integer, nullable=False),
     Column("shown", Text, nullable=False),
+    Column("cells", BigInteger, nullable=False),  # the row's cells hashed (_cells_hash)
     prefixes=["TEMPORARY"],
 )
 
@@ -1057,7 +1214,8 @@ _file_keys = Table(
 class _FileKeys:
     """Each row's key (collar, reference, ...) with its line, kept in a temporary table
     rather than in memory (a million references would hold some 90 MB): one GROUP BY at
-    the end finds every key that appears more than once in the file."""
+    the end finds every key that appears more than once in the file, and a hash of
+    each row's cells tells an exact repeat from the same key with other cells."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -1067,8 +1225,9 @@ class _FileKeys:
     def add(self, keyed: Sequence[Mapping[str, Any]]) -> None:
         insert_rows(self.conn, _file_keys, keyed)
 
-    def repeated(self) -> Iterator[tuple[int, str]]:
-        """(line, key as written) of every occurrence after a key's first, by line."""
+    def repeated(self) -> Iterator[tuple[int, str, int, bool]]:
+        """(line, key as written, the key's first line, whether every cell is the same as
+        on that first line) of every occurrence after a key's first, by line."""
         k = _file_keys
         first = (  # each repeated key and the line it first appears on
             select(k.c.key, func.min(k.c.line).label("first"))
@@ -1076,13 +1235,15 @@ class _FileKeys:
             .having(func.count() > 1)
             .subquery()
         )
+        f = k.alias("f")  # the first occurrence's row, for its cells
         query = (
-            select(k.c.line, k.c.shown)
+            select(k.c.line, k.c.shown, first.c.first, (k.c.cells == f.c.cells).label("same"))
             .join(first, and_(first.c.key == k.c.key, k.c.line > first.c.first))
+            .join(f, and_(f.c.key == first.c.key, f.c.line == first.c.first))
             .order_by(k.c.line)
         )
-        for line, shown in self.conn.execute(query):
-            yield int(line), str(shown)
+        for line, shown, first_line, same in self.conn.execute(query):
+            yield int(line), str(shown), int(first_line), bool(same)
 
     def close(self) -> None:
         _file_keys.drop(self.conn, checkfirst=True)
@@ -1107,7 +1268,7 @@ class _DryRun(Exception):
 
 def write(
     store: Store,
-    source: Source,
+    source: Source | Sequence[Source],
     kind: str,
     *,
     options: Options,
@@ -1115,34 +1276,53 @@ def write(
     dry_run: bool = False,
     advance: Advance = _no_progress,
 ) -> Counts:
-    """Write a checked file in one transaction, in batches; a dry run rolls it back."""
+    """Write checked files in ONE transaction, in batches; a dry run rolls it back.
+
+    Several files (``import police-uk``) are written in the order given, all or
+    nothing; a key in a later file updates what an earlier one wrote, as a re-import
+    would. Rows the check found repeated (``Source.skip``) are passed over.
+    """
+    sources = [source] if isinstance(source, Source) else list(source)
     writer = WRITERS[kind](options)
     counts = Counts()
     try:
         with store.write(bulk=True) as conn:
-            writer.prepare_write(conn)
-            for batch in _batches(source, writer.spec, ignore_unknown):
-                rows = [(line, values) for line, values, _ in batch]
-                writer.write_batch(conn, rows, counts)
-                counts.rows += len(rows)
-                advance(len(rows))
-            writer.finish(conn, counts)
-            if counts.new or counts.updated:
-                log.append(
-                    conn,
-                    at=options.at,
-                    actor=options.actor,
-                    kind="import",
-                    reason=options.reason,
-                    detail={
-                        "kind": kind,
-                        "file": source.label,
-                        "rows": counts.rows,
-                        "new": counts.new,
-                        "updated": counts.updated,
-                        "unchanged": counts.unchanged,
-                    },
-                )
+            for one in sources:
+                before = (counts.rows, counts.new, counts.updated, counts.unchanged)
+                writer.prepare_write(conn)
+                for batch in _batches(one, writer.spec, ignore_unknown, skip=one.skip):
+                    rows = []
+                    for line, values, _, _ in batch:
+                        why = writer.passes_over(values)
+                        if why is None:
+                            rows.append((line, values))
+                        else:
+                            counts.skipped[why] += 1
+                    writer.write_batch(conn, rows, counts)
+                    counts.rows += len(rows)
+                    advance(len(rows))
+                writer.finish(conn, counts)
+                counts.blank += one.blank_rows
+                counts.repeats += one.repeats
+                counts.conflicts += one.conflicts
+                new, updated = counts.new - before[1], counts.updated - before[2]
+                if new or updated:
+                    log.append(
+                        conn,
+                        at=options.at,
+                        actor=options.actor,
+                        kind="import",
+                        reason=options.reason,
+                        detail={
+                            "kind": kind,
+                            "file": one.label,
+                            "rows": counts.rows - before[0],
+                            "new": new,
+                            "updated": updated,
+                            "unchanged": counts.unchanged - before[3],
+                            **writer.log_detail(one),
+                        },
+                    )
             if dry_run:
                 raise _DryRun
             if counts.new + counts.updated >= ANALYZE_AFTER:
@@ -1152,15 +1332,46 @@ def write(
     return counts
 
 
+def repeat_warnings(sources: Sequence[Source], spec: Spec) -> list[str]:
+    """Warnings for the rows passed over as repeats, counted, with the first example."""
+    found: list[str] = []
+    where = (lambda s: f"{s.label} ") if len(sources) > 1 else (lambda s: "")
+    repeats = sum(s.repeats for s in sources)
+    if repeats:
+        first = next(s for s in sources if s.repeat_example)
+        line, earlier = first.repeat_example or (0, 0)
+        found.append(
+            f"{repeats:,} row{'s' if repeats != 1 else ''} repeat{'s' if repeats == 1 else ''} "
+            f"an earlier row exactly and {'was' if repeats == 1 else 'were'} imported once "
+            f"(first: {where(first)}line {line} repeats line {earlier})"
+        )
+    conflicts = sum(s.conflicts for s in sources)
+    if conflicts:
+        first = next(s for s in sources if s.conflict_example)
+        line, earlier = first.conflict_example or (0, 0)
+        found.append(
+            f"{conflicts:,} row{'s' if conflicts != 1 else ''} "
+            f"repeat{'s' if conflicts == 1 else ''} a {spec.key_label} with other cells; "
+            f"the first row of each {spec.key_label} "
+            f"was kept (first: {where(first)}line {line} repeats line {earlier})"
+        )
+    return found
+
+
 def summary(kind: str, counts: Counts, *, dry_run: bool = False) -> str:
-    """``Imported 1,000 crimes: 950 new, 50 updated, 0 unchanged.``"""
+    """``Imported 1,000 crimes: 950 new, 50 updated, 0 unchanged.`` and, when there were
+    any, ``; skipped 2 blank rows.`` (and what else was passed over, with why)."""
     spec = SPECS[kind]
     noun = spec.noun if counts.rows == 1 else spec.plural
     verb = "Checked" if dry_run else "Imported"
     text = (
         f"{verb} {counts.rows:,} {noun}: {counts.new:,} new, {counts.updated:,} updated, "
-        f"{counts.unchanged:,} unchanged."
+        f"{counts.unchanged:,} unchanged"
     )
+    passed = [f"{n:,} {why}" for why, n in counts.skipped.items() if n]
+    if counts.blank:
+        passed.append(f"{counts.blank:,} blank row{'s' if counts.blank != 1 else ''}")
+    text += f"; skipped {', '.join(passed)}." if passed else "."
     if dry_run:
         text += " Nothing was written (dry run)."
     return text
@@ -1180,3 +1391,7 @@ def import_file(
     return write(
         store, source, kind, options=options, ignore_unknown=ignore_unknown, dry_run=dry_run
     )
+
+
+# The police.uk kind lives in its own module; importing it registers it here.
+from caseload.store import police_uk as _police_uk  # noqa: E402,F401
