@@ -72,7 +72,7 @@ def morning(
     limit or capacity, findings by severity with crime references, and the trend over
     recorded audits ('audit --record'), as one HTML file that opens offline."""
     from caseload.errors import InputError
-    from caseload.report.figures import Report, morning_figures
+    from caseload.report.figures import Report, morning_figures, team_name
     from caseload.report.render import to_html, to_json
     from caseload.store.audit import team_id_for
     from caseload.store.reference import load_policy
@@ -93,12 +93,13 @@ def morning(
             raise InputError(f"There is no folder {path.parent} to write {path.name} in.")
     generated_at = datetime.now()
     with open_store(ctx).read() as conn:
+        chosen = team_id_for(conn, team)  # NotFound (exit 2) for an unknown team
         report = Report(
             conn,
             load_policy(conn),
             as_of=as_of,
-            team=team,
-            team_id=team_id_for(conn, team),  # NotFound (exit 2) for an unknown team
+            team=None if chosen is None else team_name(conn, chosen),  # as the store spells it
+            team_id=chosen,
             today=today,
         )
         document = morning_figures(report)

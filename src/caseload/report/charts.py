@@ -67,7 +67,18 @@ def _config(**extra: Any) -> dict[str, Any]:
     }
 
 
+def _without_scripts(root: Any) -> Any:
+    """pygal writes its tooltip configuration as an inline ``<script>`` even with no
+    script to read it; the page runs none (its Content-Security-Policy forbids it)."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
+
+
 def _svg(chart: Any) -> str:
+    chart.add_xml_filter(_without_scripts)
     return str(chart.render(is_unicode=True))
 
 

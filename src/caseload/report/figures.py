@@ -87,6 +87,16 @@ class Report:
         return [run for run in runs if run["as_of"] <= self.day][-TREND_RUNS:]
 
 
+def team_name(conn: Connection, team_id: int) -> str:
+    """The team's name as the store spells it."""
+    from sqlalchemy import select
+
+    from caseload.store.models import team_table
+
+    query = select(team_table.c.name).where(team_table.c.id == team_id)
+    return str(conn.execute(query).scalar_one())
+
+
 @dataclass(frozen=True)
 class Section:
     key: str
