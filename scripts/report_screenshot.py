@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=False)
             browser.close()
-    print(f"Wrote {args.out}")
+    sys.stderr.write(f"Wrote {args.out}\n")
     return 0
 
 

@@ -102,9 +102,7 @@ def test_a_past_day_uses_that_days_figures_and_earlier_audits_only(sample: Runne
     args = ("--as-of", day.isoformat())
     document = as_json(sample, "report", "morning", "--team", TEAM, *args, "-f", "json", "-o", "-")
     check_figures(document, sample, *args)
-    assert [r["as_of"] for r in document["trend"]["runs"]] == [
-        d.isoformat() for d in RECORDED[:3]
-    ]
+    assert [r["as_of"] for r in document["trend"]["runs"]] == [d.isoformat() for d in RECORDED[:3]]
     assert document["headline"]["previous_audit"]["as_of"] == RECORDED[1].isoformat()
 
 

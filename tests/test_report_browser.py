@@ -194,9 +194,7 @@ def test_the_figures_equal_workload_audit_and_trend(visit: Any, sample: dict[str
         'table[data-table="load"] tr.over', "rows => rows.map(r => r.dataset.collar)"
     )
     assert over == [
-        w["collar"]
-        for w in workload
-        if {"over-limit", "over-capacity"} & set(w["flags"].split())
+        w["collar"] for w in workload if {"over-limit", "over-capacity"} & set(w["flags"].split())
     ]
     assert over, "the sample force has an officer over capacity"
 

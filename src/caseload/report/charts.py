@@ -106,7 +106,9 @@ def load_chart(figures: dict[str, Any]) -> str | None:
     chart.x_labels = [
         f"{'* ' if r['inexperienced'] else ''}{r['collar']} {r['name']}"[:30] for r in rows
     ]
-    within, over, headroom = [], [], []
+    within: list[Any] = []
+    over: list[Any] = []
+    headroom: list[Any] = []
     for r in rows:
         ceiling = r["ceiling"]
         live = r["live"]

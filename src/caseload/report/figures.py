@@ -141,7 +141,7 @@ def headline(report: Report) -> dict[str, Any]:
 
     live, no_holder = _live_counts(report)
     days = report.policy.unallocated_days
-    tiles = [
+    tiles: list[dict[str, Any]] = [
         {
             "key": "live",
             "label": "Live crimes",
