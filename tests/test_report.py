@@ -9,6 +9,8 @@ import os
 import re
 import stat
 import subprocess
+import sys
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -197,3 +199,35 @@ def test_open_starts_the_browser_on_the_file(db_url: str, sample: Runner, tmp_pa
     )
     assert done.returncode == 0, done.stderr
     assert seen.read_text(encoding="utf-8") == out.resolve().as_uri()
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_templates(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    wheel = next(tmp_path.glob("caseload-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    templates = REPO / "src" / "caseload" / "report" / "templates"
+    for template in templates.iterdir():
+        assert f"caseload/report/templates/{template.name}" in names
+
+
+def test_an_empty_store_gets_a_page_that_says_so(store: Runner) -> None:
+    result = store("report", "morning", "-o", "-")
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert "Whole store" in page and "<svg" not in page  # nothing to draw
+    assert "No findings." in page and "No audit recorded yet" in page
+    document = as_json(store, "report", "morning", "-f", "json", "-o", "-")
+    assert document["load"]["officers"] == [] and document["trend"]["runs"] == []
+    assert [t["value"] for t in document["headline"]["tiles"]] == [0, 0, 0, 0]
+    assert document["headline"]["previous_audit"] is None
