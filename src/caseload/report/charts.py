@@ -150,8 +150,12 @@ def findings_chart(figures: dict[str, Any]) -> str | None:
         )
     )
     chart.x_labels = list(by_severity)
-    styles = {"high": f"fill: url(#{HIGH_PATTERN}); stroke: {INK}", "medium": "", "low": ""}
     colours = {"high": VERMILLION, "medium": ORANGE, "low": SKY}
+    styles = {
+        "high": f"fill: url(#{HIGH_PATTERN}); stroke: {INK}",
+        "medium": f"fill: {ORANGE}; stroke: {INK}",
+        "low": f"fill: {SKY}; stroke: {INK}",
+    }
     chart.add(
         "Findings",
         [
