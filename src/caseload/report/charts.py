@@ -11,6 +11,7 @@ line style, and the table beside every chart holds the same figures.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 BLUE = "#0072B2"
@@ -174,8 +175,10 @@ def trend_chart(figures: dict[str, Any]) -> str | None:
     runs = figures["runs"]
     if not runs:
         return None
+    top = max(max(run["by_severity"].values()) for run in runs)
     chart = pygal.Line(
         **_config(
+            range=(0, max(4, math.ceil(top * 1.1))),
             width=640,
             height=300,
             colors=(VERMILLION, ORANGE, BLUE),
