@@ -127,6 +127,9 @@ class Case:
     alternate: list[list[str]] = field(default_factory=list)  # argv per rep, cycled
     requires: list[str] = field(default_factory=list)  # command path to check
     needs_store: bool = True  # needs the imported force (all but the start-up cases)
+    baseline_label: str = ""  # what the table calls the baseline, if not its kind's name
+    written: str | None = None  # a file the command writes (in the work folder) ...
+    file_limit_mb: float | None = None  # ... which must be smaller than this
 
 
 @dataclass
@@ -360,6 +363,12 @@ DROP TABLE crime_csv;
             Case(f"rebalance --team (hub: {m.get('hub_officers', 0):,} officers, "
                  f"{m.get('hub_live', 0):,} live)", ["rebalance", "--team", hub],
                  "< 2 s wall", 2.0, "seconds", "", requires=["rebalance"]),
+            Case(f"report morning --team (hub: {m.get('hub_officers', 0):,} officers)",
+                 ["report", "morning", "--team", hub, "-o", "morning.html", "--overwrite"],
+                 "work <= 2x that team's workload; file < 2 MB", 2.0, "work", "caseload",
+                 baseline_caseload=["workload", "--team", hub, "--format", "json"],
+                 baseline_label="team's workload", written="morning.html", file_limit_mb=2.0,
+                 requires=["report", "morning"]),
             Case(f"workload --as-of {as_of} --format csv",
                  ["workload", "--as-of", as_of, "--format", "csv"],
                  "work <= 3x current-day workload", 3.0, "work", "caseload",
@@ -574,6 +583,12 @@ JOIN lc ON lc.id = a.crime_id;
         peak = max(s.peak_mb for s in outcome.caseload)
         if case.peak_limit_mb is not None and peak >= case.peak_limit_mb:
             outcome.met = False
+        if case.written:
+            written = self.work / case.written
+            size = written.stat().st_size / 1e6 if written.is_file() else 0.0
+            outcome.note = f"file {size:.2f} MB"
+            if case.file_limit_mb is not None and not 0 < size < case.file_limit_mb:
+                outcome.met = False
 
     # --- the whole run -----------------------------------------------------------------
 
@@ -632,6 +647,7 @@ JOIN lc ON lc.id = a.crime_id;
                 "sqlite": "sqlite3",
                 "caseload": "current-day",
             }.get(o.case.baseline, "")
+            base_name = o.case.baseline_label or base_name
             if o.status != "ok":
                 met = o.status + (f" ({o.note})" if o.note else "")
                 rows.append([o.case.name, "", "", "", o.case.target, "", met])
@@ -647,6 +663,8 @@ JOIN lc ON lc.id = a.crime_id;
             ratio = "" if o.ratio is None else f"{o.ratio:.2f}x"
             peak = f"{max(s.peak_mb for s in o.caseload):.0f}"
             met = "" if o.met is None else ("yes" if o.met else "NO")
+            if o.case.written and o.note:
+                met += f" ({o.note})"
             rows.append([o.case.name, value, base, ratio, o.case.target, peak, met])
         widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
 

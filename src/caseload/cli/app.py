@@ -26,6 +26,7 @@ from caseload.cli import (
     matrix,
     officers,
     policy,
+    report,
     supervision,
     teams,
 )
@@ -116,6 +117,7 @@ policy.register(app)
 allocation.register(app)
 supervision.register(app)
 audit.register(app)
+report.register(app)
 exports.register(app)
 engine.register(app)
 maintenance.register(app)

@@ -1,0 +1,297 @@
+"""The morning report's figures: one small function per section, over the store's own queries.
+
+Each section's numbers come from the queries the commands already run, so the page
+and the commands cannot disagree: officers' loads are ``store.workload.workload``
+(the ``workload`` command's rows), findings are ``store.audit.Audit`` (the ``audit``
+command's counts and rows), the trend is ``store.audit.list_runs`` (``audit trend``).
+What is left in Python here is per officer or per recorded run, never per crime.
+
+``SECTIONS`` is the page, in order. A section is a key, a title, a function from
+the ``Report`` (the store, policy, day and team, with the shared query results
+computed once) to a JSON-ready dict, and the template partial that draws it. The
+sections still to come (what falls due in the next 7 days and the absences coming,
+once the time issue lands; Victims' Code compliance, once the risk issue lands)
+are one more entry each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from caseload.domain.audit import CODES, DESCRIPTIONS, SEVERITIES, trend_rows
+from caseload.domain.policy import Policy
+from caseload.report import charts
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from caseload.store.audit import Audit
+
+# How many officers the load chart draws (the table beside it lists every officer):
+# past this a bar chart is no longer readable, and the workload's order puts the most
+# overloaded first.
+CHART_OFFICERS = 40
+# Findings listed per code (the counts are always complete): a team's page stays
+# small enough to e-mail; 'caseload audit --team' lists every one.
+FINDINGS_PER_CODE = 50
+# Recorded audit runs the trend shows (as 'audit trend' does by default).
+TREND_RUNS = 30
+
+
+@dataclass
+class Report:
+    """What every section reads: the store, the policy, the day and the team; the
+    workload rows, the audit counts and the recorded runs, each queried once."""
+
+    conn: Connection
+    policy: Policy
+    as_of: date | None
+    team: str | None
+    team_id: int | None
+    today: date = field(default_factory=date.today)
+
+    @property
+    def day(self) -> date:
+        return self.as_of or self.today
+
+    @cached_property
+    def workload(self) -> list[dict[str, Any]]:
+        from caseload.store.workload import workload
+
+        return workload(self.conn, self.policy, as_of=self.as_of, team=self.team)
+
+    @cached_property
+    def audit(self) -> Audit:
+        from caseload.store.audit import Audit
+
+        return Audit(
+            self.conn, self.policy, as_of=self.as_of, team_id=self.team_id, today=self.today
+        )
+
+    @cached_property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """The audit's counts by code and by severity (as ``audit -f json``'s "counts")."""
+        return self.audit.counts()
+
+    @cached_property
+    def runs(self) -> list[dict[str, Any]]:
+        """Recorded audit runs for this team (or the whole store) up to the day, oldest first."""
+        from caseload.store.audit import list_runs
+
+        runs = list_runs(self.conn, team=self.team, limit=10 * TREND_RUNS)
+        return [run for run in runs if run["as_of"] <= self.day][-TREND_RUNS:]
+
+
+def team_name(conn: Connection, team_id: int) -> str:
+    """The team's name as the store spells it."""
+    from sqlalchemy import select
+
+    from caseload.store.models import team_table
+
+    query = select(team_table.c.name).where(team_table.c.id == team_id)
+    return str(conn.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    figures: Callable[[Report], dict[str, Any]]
+    chart: Callable[[dict[str, Any]], str | None] | None  # the figures as SVG (charts)
+    template: str  # the partial in report/templates that draws the figures and the chart
+
+
+# --- headline -------------------------------------------------------------------------------
+
+OVER_CODES = ("inexperienced-over-limit", "over-capacity")
+HIGH_CODES = tuple(code for code, severity in CODES.items() if severity == "high")
+
+
+def _live_counts(report: Report) -> tuple[int, int]:
+    """Live crimes and those with no holder, for the team on the day: one aggregate over
+    ``holdings.live_holdings`` (what workload and audit count from)."""
+    from sqlalchemy import func, select
+
+    from caseload.store.holdings import live_holdings
+
+    live = live_holdings(report.as_of)
+    query = select(func.count(), func.count().filter(live.c.holder_id.is_(None)))
+    if report.team_id is not None:
+        query = query.where(live.c.team_id == report.team_id)
+    total, unallocated = report.conn.execute(query).one()
+    return int(total), int(unallocated)
+
+
+def headline(report: Report) -> dict[str, Any]:
+    """Four numbers, each against the latest audit recorded before the day (where
+    ``audit --record`` keeps that number): live crimes, crimes unallocated past
+    ``unallocated_days``, officers' over-limit and over-capacity findings, high findings."""
+    by_code = report.counts["by_code"]
+    earlier = [run for run in report.runs if run["as_of"] < report.day]
+    previous = earlier[-1] if earlier else None
+    before = previous["by_code"] if previous else None
+
+    def then(codes: tuple[str, ...]) -> int | None:
+        return None if before is None else sum(int(before.get(code, 0)) for code in codes)
+
+    live, no_holder = _live_counts(report)
+    days = report.policy.unallocated_days
+    tiles: list[dict[str, Any]] = [
+        {
+            "key": "live",
+            "label": "Live crimes",
+            "value": live,
+            "previous": None,
+            "note": f"{no_holder} with no holder",
+        },
+        {
+            "key": "unallocated",
+            "label": f"Unallocated over {days} day{'' if days == 1 else 's'}",
+            "value": by_code["unallocated"],
+            "previous": then(("unallocated",)),
+            "note": "audit code unallocated",
+        },
+        {
+            "key": "over_limit",
+            "label": "Officers over a limit or capacity",
+            "value": sum(by_code[code] for code in OVER_CODES),
+            "previous": then(OVER_CODES),
+            "note": "inexperienced-over-limit and over-capacity findings",
+        },
+        {
+            "key": "high",
+            "label": "High-severity findings",
+            "value": report.counts["by_severity"]["high"],
+            "previous": then(HIGH_CODES),
+            "note": "findings of high severity",
+        },
+    ]
+    for tile in tiles:
+        tile["change"] = None if tile["previous"] is None else tile["value"] - tile["previous"]
+    return {
+        "tiles": tiles,
+        "previous_audit": None
+        if previous is None
+        else {"at": previous["at"], "as_of": previous["as_of"]},
+    }
+
+
+# --- officers' load -------------------------------------------------------------------------
+
+
+def _ceiling(row: dict[str, Any]) -> int | None:
+    """The tighter of the officer's limit (inexperienced only) and personal capacity."""
+    values = [v for v in (row["limit"], row["capacity"]) if v is not None]
+    return min(values) if values else None
+
+
+def load(report: Report) -> dict[str, Any]:
+    """Each officer's live and weighted load against their limit or capacity, as the
+    ``workload`` command reports it (its rows, in its order: most overloaded first)."""
+    officers = []
+    for row in report.workload:
+        flags = row["flags"].split()
+        officers.append(
+            {
+                "collar": row["collar"],
+                "name": row["name"],
+                "rank": row["rank"],
+                "status": row["status"],
+                "inexperienced": bool(row["inexperienced"]),
+                "live": row["live"],
+                "weighted_load": row["weighted_load"],
+                "limit": row["limit"],
+                "capacity": row["capacity"],
+                "ceiling": _ceiling(row),
+                "headroom": row["headroom"],
+                "over": "over-limit" in flags or "over-capacity" in flags,
+                "flags": row["flags"],
+            }
+        )
+    return {
+        "officers": officers,
+        "charted": min(len(officers), CHART_OFFICERS),
+        "over": sum(officer["over"] for officer in officers),
+        "inexperienced": sum(officer["inexperienced"] for officer in officers),
+    }
+
+
+# --- findings by severity -------------------------------------------------------------------
+
+
+def findings(report: Report) -> dict[str, Any]:
+    """The audit's counts by severity and by code, and up to ``FINDINGS_PER_CODE`` of each
+    code's findings (crime references, officers, details) in the audit's order."""
+    from caseload.domain.audit import finding
+
+    checks = report.audit
+    by_code = report.counts["by_code"]
+    codes = []
+    for code, severity in CODES.items():
+        count = by_code[code]
+        rows = [] if count == 0 else islice(checks.rows(code), FINDINGS_PER_CODE)
+        codes.append(
+            {
+                "code": code,
+                "severity": severity,
+                "description": DESCRIPTIONS[code],
+                "count": count,
+                "findings": [finding(code, row, checks.day) for row in rows],
+            }
+        )
+    return {
+        "by_severity": dict(report.counts["by_severity"]),
+        "codes": codes,
+        "per_code": FINDINGS_PER_CODE,
+    }
+
+
+# --- trend over recorded audits -------------------------------------------------------------
+
+
+def trend(report: Report) -> dict[str, Any]:
+    """Findings by severity (and by code) over the audits recorded with ``audit --record``
+    up to the day, oldest first (``audit trend``'s rows)."""
+    runs = []
+    for row in trend_rows(report.runs):
+        by_severity = dict.fromkeys(SEVERITIES, 0)
+        for code, severity in CODES.items():
+            by_severity[severity] += row[code]
+        runs.append(
+            {
+                "at": row["at"],
+                "as_of": row["as_of"],
+                "by_severity": by_severity,
+                "by_code": {code: row[code] for code in CODES},
+                "total": row["total"],
+            }
+        )
+    return {"runs": runs}
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("headline", "Headline", headline, None, "_headline.html.j2"),
+    Section("load", "Officers' load", load, charts.load_chart, "_load.html.j2"),
+    Section(
+        "findings", "Findings by severity", findings, charts.findings_chart, "_findings.html.j2"
+    ),
+    Section("trend", "Trend over recorded audits", trend, charts.trend_chart, "_trend.html.j2"),
+)
+
+
+def morning_figures(report: Report) -> dict[str, Any]:
+    """Every section's figures, keyed by section, with what the page is about."""
+    document: dict[str, Any] = {
+        "report": "morning",
+        "team": report.team.strip() if report.team else None,
+        "as_of": report.day,
+        "sections": [section.key for section in SECTIONS],
+    }
+    for section in SECTIONS:
+        document[section.key] = section.figures(report)
+    return document
