@@ -298,7 +298,7 @@ def _refuse(refused: list[_Planned], total: int) -> None:
         plan = refused[0]
         blocking = [b.text(done=False) for b in plan.breaches if b.blocking]
         raise PolicyRefused(
-            f"Refused by policy: {plan.request.reference} to {plan.request.collar}: "
+            f"Refused by policy: {_where(plan.request)}: "
             + "; and ".join(blocking)
             + ". Nothing was changed; an override with a recorded reason may allow it."
         )

@@ -670,12 +670,25 @@ _history_stage = Table(
 
 
 class HistoryWriter(KindWriter):
-    """Allocation intervals as they were: loads past holdings without the live rules.
+    """Allocation intervals as they were. History is added to, never rewritten:
 
-    Rows are staged in a temporary table (with their line numbers), matched to
-    existing intervals by (crime, from), and checked with SQL for overlaps with
-    each other and with the store's intervals; any overlap refuses the import.
-    Each crime touched then takes as holder the officer of its open interval.
+    * a row for an interval the store holds (same crime and ``from``) must say what the
+      store says (holder, ``to``, reason): then it is unchanged; any difference is an
+      error naming the line (exit 2), so a past day's holder or the current holder
+      cannot be moved by a file;
+    * a new closed interval (``to`` given) is a past holding: it must not overlap the
+      crime's other intervals (the store's or the file's), and it is recorded as it was
+      (the live-crime rules are about today's holdings) with a ``past-holding`` log entry;
+    * a new open interval (``to`` blank) is a current holding: the crime must be live and
+      have no holder, and it is an allocation like any other, through
+      ``store.allocation.allocate_many`` (limit, accreditation, status and capacity rules;
+      a block-mode breach refuses the file, exit 3, unless ``--override``), logged as
+      ``allocate``.
+
+    The log's actor is whoever runs the import; the file's ``actor`` column is kept in
+    each entry's detail as ``recorded_actor``, and each interval keeps its row's reason.
+    Rows are staged in a temporary table (with their line numbers) and checked with SQL
+    before anything is written.
     """
 
     def prepare_check(self, conn: Connection) -> None:
@@ -683,15 +696,24 @@ class HistoryWriter(KindWriter):
 
     def check_batch(self, conn: Connection, rows: Sequence[Row], problems: Problems) -> None:
         refs = {values["reference"] for _, values in rows if values["reference"]}
-        found = {
-            str(r)
-            for (r,) in conn.execute(
-                select(crime_table.c.reference).where(one_of(conn, crime_table.c.reference, refs))
+        reported = {
+            str(r): day
+            for r, day in conn.execute(
+                select(crime_table.c.reference, crime_table.c.reported_on).where(
+                    one_of(conn, crime_table.c.reference, refs)
+                )
             )
         }
         for line, values in rows:
-            if values["reference"] and values["reference"] not in found:
-                problems.add(line, "reference", f"there is no crime {values['reference']}")
+            ref, start = values["reference"], values["from"]
+            if ref and ref not in reported:
+                problems.add(line, "reference", f"there is no crime {ref}")
+            elif ref and start is not None and start.date() < reported[ref]:
+                problems.add(
+                    line,
+                    "from",
+                    f"{_text(start)} is before the crime was reported ({reported[ref]})",
+                )
             if values["holder"] and values["holder"] not in self.collars:
                 problems.add(line, "holder", f"there is no officer with collar {values['holder']}")
 
@@ -735,88 +757,61 @@ class HistoryWriter(KindWriter):
         a, s = allocation_table, _history_stage
         same = and_(a.c.crime_id == s.c.crime_id, a.c.start_at == s.c.start_at)
         conn.execute(update(s).where(select(a.c.id).where(same).exists()).values(matched=True))
-        unchanged = (
-            select(s.c.line)
-            .join(a, same)
-            .where(
-                a.c.officer_id == s.c.officer_id,
-                a.c.end_at.is_not_distinct_from(s.c.end_at),
-                a.c.actor == s.c.actor,
-                a.c.reason == s.c.reason,
-            )
+        self._check_unchanged(conn)
+        counts.unchanged = int(
+            conn.execute(select(func.count()).select_from(s).where(s.c.matched)).scalar_one()
         )
-        counts.unchanged = len(conn.execute(unchanged).all())
-        changed = conn.execute(
-            select(a.c.id, s.c.officer_id, s.c.end_at, s.c.actor, s.c.reason)
-            .join(a, same)
-            .where(s.c.line.not_in(unchanged))
-        ).all()
-        counts.updated = len(changed)
-        if changed:
-            conn.execute(
-                update(a)
-                .where(a.c.id == bindparam("b_id"))
-                .values(
-                    officer_id=bindparam("b_officer"),
-                    end_at=bindparam("b_end"),
-                    actor=bindparam("b_actor"),
-                    reason=bindparam("b_reason"),
-                ),
-                [
-                    {
-                        "b_id": r.id,
-                        "b_officer": r.officer_id,
-                        "b_end": r.end_at,
-                        "b_actor": r.actor,
-                        "b_reason": r.reason,
-                    }
-                    for r in changed
-                ],
-            )
         self._check_open(conn)
-        counts.new = int(
-            conn.execute(
-                select(func.count()).select_from(s).where(s.c.matched.is_(False))
-            ).scalar_one()
-        )
-        if counts.new:
-            conn.execute(
-                insert(a).from_select(
-                    ["crime_id", "officer_id", "start_at", "end_at", "actor", "reason", "warnings"],
-                    select(
-                        s.c.crime_id,
-                        s.c.officer_id,
-                        s.c.start_at,
-                        s.c.end_at,
-                        s.c.actor,
-                        s.c.reason,
-                        literal(""),
-                    ).where(s.c.matched.is_(False)),
-                )
-            )
         self._check_overlaps(conn)
-        open_holder = (
-            select(a.c.officer_id)
-            .where(a.c.crime_id == crime_table.c.id, a.c.end_at.is_(None))
-            .limit(1)
-            .scalar_subquery()
-        )
-        conn.execute(
-            update(crime_table)
-            .where(crime_table.c.id.in_(select(s.c.crime_id).distinct()))
-            .values(holder_id=open_holder)
-        )
+        counts.new = self._record_past(conn) + self._allocate_current(conn, counts)
         _history_stage.drop(conn)
 
+    def _check_unchanged(self, conn: Connection) -> None:
+        """A row for an interval the store holds must say what the store says."""
+        a, s, o = allocation_table, _history_stage, officer_table
+        same = and_(a.c.crime_id == s.c.crime_id, a.c.start_at == s.c.start_at)
+        differs = conn.execute(
+            select(s.c.line, s.c.officer_id, s.c.end_at, a.c.officer_id, o.c.collar, a.c.end_at)
+            .join(a, same)
+            .join(o, o.c.id == a.c.officer_id)
+            .where(
+                or_(
+                    a.c.officer_id != s.c.officer_id,
+                    a.c.end_at.is_distinct_from(s.c.end_at),
+                    a.c.reason != s.c.reason,
+                )
+            )
+            .order_by(s.c.line)
+            .limit(MAX_LISTED + 1)
+        ).all()
+        if not differs:
+            return
+        problems = Problems()
+        for line, officer, end, held_by, collar, ended in differs:
+            column = "holder" if officer != held_by else "to" if end != ended else "reason"
+            held = f"{collar} until {_text(ended)}" if ended is not None else f"{collar}, now"
+            problems.add(
+                line,
+                column,
+                f"the store already holds this interval ({held}) and the row differs; "
+                "history is never rewritten (to change who holds a crime now, use "
+                "'caseload assign')",
+            )
+        raise InputError(
+            "Some rows would change allocation intervals the store already holds; "
+            "nothing was imported.",
+            problems.details(),
+        )
+
     def _check_open(self, conn: Connection) -> None:
-        """A crime has at most one open interval (its current holding)."""
-        a, s = allocation_table, _history_stage
+        """A new current holding: the crime is live and has no holder (one in the file)."""
+        a, s, c = allocation_table, _history_stage, crime_table
         s2 = s.alias("s2")
+        new_open = and_(s.c.matched.is_(False), s.c.end_at.is_(None))
         clash = conn.execute(
             select(s.c.line)
             .where(
-                s.c.matched.is_(False),
-                s.c.end_at.is_(None),
+                new_open,
                 or_(
                     select(a.c.id)
                     .where(a.c.crime_id == s.c.crime_id, a.c.end_at.is_(None))
@@ -840,42 +835,170 @@ class HistoryWriter(KindWriter):
                 problems.add(
                     row.line,
                     "to",
-                    "the crime already has a current holder (an interval with no end)",
+                    "the crime already has a current holder (an interval with no end); "
+                    "to move it, use 'caseload assign'",
                 )
             raise InputError(
                 "Some allocation intervals clash with a current holding; nothing was imported.",
                 problems.details(),
             )
+        finalised = conn.execute(
+            select(s.c.line, c.c.reference)
+            .join(c, c.c.id == s.c.crime_id)
+            .where(new_open, c.c.finalised_on.is_not(None))
+            .order_by(s.c.line)
+            .limit(MAX_LISTED + 1)
+        ).all()
+        if finalised:
+            problems = Problems()
+            for line, reference in finalised:
+                problems.add(
+                    line,
+                    "to",
+                    f"{reference} is finalised: a current holding (blank 'to') is for a live "
+                    "crime (a finalised crime's last holder is the crimes file's 'holder')",
+                )
+            raise InputError(
+                "Some current holdings are for finalised crimes; nothing was imported.",
+                problems.details(),
+            )
 
     def _check_overlaps(self, conn: Connection) -> None:
+        """A new interval overlaps none of the crime's others, the store's or the file's."""
         a, s = allocation_table, _history_stage
+        s2 = s.alias("s2")
         far = datetime(9999, 12, 31)
-        b = a.alias("b")
-        overlaps = (
-            select(s.c.line, a.c.start_at, b.c.start_at.label("other_start"))
-            .join(a, and_(a.c.crime_id == s.c.crime_id, a.c.start_at == s.c.start_at))
-            .join(
-                b,
-                and_(
-                    b.c.crime_id == a.c.crime_id,
-                    b.c.id != a.c.id,
-                    b.c.start_at < func.coalesce(a.c.end_at, far),
-                    a.c.start_at < func.coalesce(b.c.end_at, far),
-                ),
+
+        def overlapping(other: Any) -> Any:
+            return and_(
+                other.c.crime_id == s.c.crime_id,
+                other.c.start_at < func.coalesce(s.c.end_at, far),
+                s.c.start_at < func.coalesce(other.c.end_at, far),
             )
-            .order_by(s.c.line)
+
+        stored = (
+            select(s.c.line, a.c.start_at.label("other_start"), literal(0).label("other_line"))
+            .join(a, overlapping(a))
+            .where(s.c.matched.is_(False))
         )
-        found = conn.execute(overlaps.limit(MAX_LISTED + 1)).all()
+        in_file = (
+            select(s.c.line, s2.c.start_at.label("other_start"), s2.c.line.label("other_line"))
+            .join(s2, and_(overlapping(s2), s2.c.line < s.c.line))
+            .where(s.c.matched.is_(False), s2.c.matched.is_(False))
+        )
+        found = conn.execute(stored.union_all(in_file).order_by("line").limit(MAX_LISTED + 1)).all()
         if not found:
             return
         problems = Problems()
-        for row in found:
+        for line, other_start, other_line in found:
+            where = f"line {other_line}'s" if other_line else "an interval the store holds"
             problems.add(
-                row.line, "from", f"the interval overlaps another one from {row.other_start}"
+                line,
+                "from",
+                f"the interval overlaps {where} (from {_text(other_start)}); "
+                "history is added to, never rewritten",
             )
         raise InputError(
             "Some allocation intervals overlap; nothing was imported.", problems.details()
         )
+
+    def _record_past(self, conn: Connection) -> int:
+        """New closed intervals, as they were, each with a ``past-holding`` log entry."""
+        a, s, c, o = allocation_table, _history_stage, crime_table, officer_table
+        past = and_(s.c.matched.is_(False), s.c.end_at.is_not(None))
+        rows = conn.execute(
+            select(s.c.start_at, s.c.end_at, s.c.actor, s.c.reason, c.c.reference, o.c.collar)
+            .join(c, c.c.id == s.c.crime_id)
+            .join(o, o.c.id == s.c.officer_id)
+            .where(past)
+            .order_by(s.c.line)
+        ).all()
+        if not rows:
+            return 0
+        actor = self.options.actor
+        conn.execute(
+            insert(a).from_select(
+                ["crime_id", "officer_id", "start_at", "end_at", "actor", "reason", "warnings"],
+                select(
+                    s.c.crime_id,
+                    s.c.officer_id,
+                    s.c.start_at,
+                    s.c.end_at,
+                    literal(actor),
+                    s.c.reason,
+                    literal(""),
+                ).where(past),
+            )
+        )
+        self._log(
+            conn,
+            [
+                {
+                    "at": self.options.at,
+                    "actor": actor,
+                    "kind": "past-holding",
+                    "crime_ref": str(reference),
+                    "collar": str(collar),
+                    "reason": str(reason),
+                    "detail": {
+                        "start_at": _text(start),
+                        "end_at": _text(end),
+                        "recorded_actor": str(recorded),
+                    },
+                }
+                for start, end, recorded, reason, reference, collar in rows
+            ],
+        )
+        return len(rows)
+
+    def _allocate_current(self, conn: Connection, counts: Counts) -> int:
+        """New open intervals: allocations under the rules, through ``allocate_many``."""
+        from caseload.store.allocation import AllocationRequest, allocate_many
+
+        s, c, o = _history_stage, crime_table, officer_table
+        rows = conn.execute(
+            select(
+                s.c.line,
+                s.c.crime_id,
+                s.c.officer_id,
+                s.c.start_at,
+                s.c.actor,
+                s.c.reason,
+                c.c.reference,
+                o.c.collar,
+            )
+            .join(c, c.c.id == s.c.crime_id)
+            .join(o, o.c.id == s.c.officer_id)
+            .where(s.c.matched.is_(False), s.c.end_at.is_(None))
+            .order_by(s.c.line)
+        ).all()
+        if not rows:
+            return 0
+        requests = [
+            AllocationRequest(
+                crime_id=int(crime_id),
+                reference=str(reference),
+                officer_id=int(officer_id),
+                collar=str(collar),
+                line=int(line),
+                start_at=start,
+                reason=str(reason),
+                note={"recorded_actor": str(recorded)},
+            )
+            for line, crime_id, officer_id, start, recorded, reason, reference, collar in rows
+        ]
+        outcomes = allocate_many(
+            conn,
+            requests,
+            actor=self.options.actor,
+            at=self.options.at,
+            reason=self.options.reason,
+            override=self.options.override,
+        )
+        for outcome in outcomes:
+            for message in outcome.warnings:
+                counts.warn(f"line {outcome.request.line}: {outcome.request.reference}: {message}")
+        return len(outcomes)
 
 
 class SupervisionWriter(KindWriter):
