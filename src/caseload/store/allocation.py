@@ -664,8 +664,11 @@ def judge_holdings(
     refused = [outcome for outcome in outcomes if outcome.overridden]
     if refused and not override:
         if len(changes) == 1:
+            line = refused[0].change.line
             raise PolicyRefused(
-                f"Refused by policy: {refused[0].change.what}: "
+                "Refused by policy: "
+                + (f"line {line}: " if line is not None else "")
+                + f"{refused[0].change.what}: "
                 + "; and ".join(b.text(done=False) for b in refused[0].breaches if b.blocking)
                 + ". Nothing was changed; an override with a recorded reason may allow it."
             )

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -62,6 +62,9 @@ from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
 from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
 from caseload.store.sqlfunc import one_of
+
+if TYPE_CHECKING:
+    from caseload.store.allocation import HoldingChange
 
 BATCH = 5000  # rows per executemany and per store check
 ANALYZE_AFTER = 1000  # rows written; a bulk load refreshes the query planner's statistics
@@ -399,7 +402,8 @@ class CrimeWriter(KindWriter):
         self.had_rows = conn.execute(select(crime_table.c.id).limit(1)).first() is not None
 
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
-        from caseload.store.allocation import AllocationRequest, allocate_many
+        from caseload.domain.levels import RANK
+        from caseload.store.allocation import AllocationRequest, HoldingChange, allocate_many
 
         c = crime_table
         at = self.options.at
@@ -426,6 +430,7 @@ class CrimeWriter(KindWriter):
         records: list[tuple[str, int, datetime]] = []
         recorded: list[tuple[str, int, datetime]] = []
         entries: list[dict[str, Any]] = []
+        held: list[tuple[dict[str, Any], HoldingChange]] = []  # (its log entry, the change)
 
         for line, values in rows:
             ref = values["reference"]
@@ -501,6 +506,27 @@ class CrimeWriter(KindWriter):
                         for k, (old, new) in diff.items()
                     }
                     entries.append(self._entry("crime-update", detail, crime_ref=ref))
+                    if old_holder is not None and not holder_changes and not finalised:
+                        # Kept by its holder, live after the row: reopened, or its level
+                        # raised, is checked as the allocation rules would.
+                        reopened = current["finalised_on"] is not None
+                        raised = RANK[row["required_level"]] > RANK[current["required_level"]]
+                        if reopened or raised:
+                            held.append(
+                                (
+                                    entries[-1],
+                                    HoldingChange(
+                                        crime_id=int(current["id"]),
+                                        reference=ref,
+                                        officer_id=int(old_holder),
+                                        collar=self.collar_of.get(int(old_holder), ""),
+                                        required_level=row["required_level"],
+                                        reopened=reopened,
+                                        old_level=None if reopened else current["required_level"],
+                                        line=line,
+                                    ),
+                                )
+                            )
             if holder_changes:
                 if finalised:  # held from the allocation date, else from the report's day
                     start = values["allocated_on"] or datetime.combine(
@@ -512,6 +538,8 @@ class CrimeWriter(KindWriter):
                 else:
                     allocations.append((line, values, holder_id))
 
+        if held:  # before the rows change: the holders' counts must not include them yet
+            self._check_held(conn, held, counts)
         insert_rows(conn, c, inserts)
         update_rows(conn, c, "id", updates)
         wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
@@ -597,6 +625,29 @@ class CrimeWriter(KindWriter):
                     counts.warn(
                         f"line {outcome.request.line}: {outcome.request.reference}: {message}"
                     )
+
+    def _check_held(
+        self,
+        conn: Connection,
+        held: Sequence[tuple[dict[str, Any], HoldingChange]],
+        counts: Counts,
+    ) -> None:
+        """Reopened and re-levelled crimes kept by their holder: the allocation rules
+        (``store.allocation.check_holdings``: a block-mode breach refuses the file unless
+        ``--override``); each warning is recorded in the row's ``crime-update`` entry."""
+        from caseload.store.allocation import check_holdings
+
+        outcomes = check_holdings(
+            conn,
+            [change for _, change in held],
+            at=self.options.at,
+            override=self.options.override,
+        )
+        for (entry, change), outcome in zip(held, outcomes, strict=True):
+            entry["collar"] = change.collar
+            entry["detail"].update(outcome.detail())
+            for message in outcome.warnings:
+                counts.warn(f"line {change.line}: {change.reference}: {message}")
 
     def _record_holdings(
         self, conn: Connection, holdings: Sequence[tuple[int, int, datetime]]
