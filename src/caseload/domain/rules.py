@@ -271,3 +271,23 @@ def new_breaches(before: list[HoldingBreach], after: list[HoldingBreach]) -> lis
 def rebalance_hint(team: str) -> str:
     """The command that puts an officer's holding right again."""
     return f"re-home them with 'caseload rebalance --team \"{team}\"' (or 'caseload assign')"
+
+
+RULE_FIELDS = ("accreditation", "investigator_since", "trainee", "status", "capacity")
+
+
+def officer_change_breaches(
+    before: OfficerFacts,
+    after: OfficerFacts,
+    live_by_level: Mapping[str, int],
+    *,
+    on: date,
+    policy: Policy,
+) -> list[HoldingBreach]:
+    """What changing an officer from ``before`` to ``after`` puts in breach of what they
+    already hold (``live_by_level``: their live crimes by required level): a warning,
+    never a refusal (the crimes were allocated under the rules of the day)."""
+    return new_breaches(
+        holding_breaches(before, live_by_level, on=on, policy=policy),
+        holding_breaches(after, live_by_level, on=on, policy=policy),
+    )

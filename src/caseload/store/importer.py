@@ -327,7 +327,9 @@ class OfficerWriter(KindWriter):
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         entries: list[dict[str, Any]] = []
-        for _, values in rows:
+        changed: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
+        checked: dict[int, tuple[int, dict[str, Any], str]] = {}  # id: line, entry, team
+        for line, values in rows:
             row = {key: values[key] for key in self.FIELDS if key != "team_id"}
             row["team_id"] = self.teams[values["team"].lower()]
             current = existing.get(values["collar"])
@@ -351,9 +353,33 @@ class OfficerWriter(KindWriter):
                 for k, (old, new) in diff.items()
             }
             entries.append(self._entry("officer-update", detail, collar=values["collar"]))
+            changed.append((int(current["id"]), dict(current), {**current, **row}))
+            checked[int(current["id"])] = (line, entries[-1], values["team"])
+        self._check_holdings(conn, changed, checked, counts)
         insert_rows(conn, o, inserts)
         update_rows(conn, o, "id", updates)
         self._log(conn, entries)
+
+    def _check_holdings(
+        self,
+        conn: Connection,
+        changed: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
+        checked: Mapping[int, tuple[int, dict[str, Any], str]],
+        counts: Counts,
+    ) -> None:
+        """An update that puts what the officer holds in breach of the allocation rules
+        (``store.officers.change_breaches``) warns, naming the fix, and is recorded in
+        the row's ``officer-update`` entry; as ``officer update`` does."""
+        from caseload.domain.rules import rebalance_hint
+        from caseload.store.officers import breach_detail, change_breaches
+
+        for officer_id, breaches in change_breaches(
+            conn, changed, on=self.options.at.date()
+        ).items():
+            line, entry, team = checked[officer_id]
+            entry["detail"].update(breach_detail(breaches))
+            for breach in breaches:
+                counts.warn(f"line {line}: {breach.text()}; {rebalance_hint(team)}")
 
 
 class CrimeWriter(KindWriter):
