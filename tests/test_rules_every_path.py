@@ -436,3 +436,35 @@ def officer_log(sql, collar: str) -> list[dict[str, Any]]:  # type: ignore[no-un
         c=collar,
     )
     return [{"kind": k, "detail": json.loads(d or "{}")} for k, d in rows]
+
+
+def test_a_crime_file_cannot_backdate_a_holding_under_recorded_ones(
+    team: Runner, sql, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    header = "reference,crime_type,reported_on,team,required_level,holder,allocated_on\n"
+    early = header + "P2/1,Burglary,2026-01-05,Lewisham CID,PIP2,EX1,2026-01-05 12:00\n"
+    before = totals(sql)
+    result = team("import", "crimes", csv_file(tmp_path, "early.csv", early))
+    assert result.exit_code == 2, result.output
+    assert (
+        "line 2, column allocated_on: 2026-01-05 12:00:00 is before the crime's recorded "
+        "holdings end (2026-01-06 09:00:00)" in result.stderr
+    )
+    assert totals(sql) == before and holder(sql, "P2/1") == "DC1"
+    later = header + "P2/1,Burglary,2026-01-05,Lewisham CID,PIP2,EX1,2026-01-10 12:00\n"
+    result = team("import", "crimes", csv_file(tmp_path, "later.csv", later))
+    assert result.exit_code == 0, result.output
+    assert [(h, start, end) for h, start, end, *_ in intervals(sql, "P2/1")] == [
+        ("DC1", "2026-01-06 09:00", "2026-01-10 12:00"),
+        ("EX1", "2026-01-10 12:00", None),
+    ]
+    # A finalised crime's holder corrected by a file: the record changes now, over nothing.
+    assert team("crime", "finalise", "CR/1", "-o", "18").exit_code == 0
+    fixed = header.replace(",allocated_on", ",finalised_on,outcome") + (
+        f"CR/1,Burglary,2026-01-05,Lewisham CID,PIP1,DC1,{date.today()},18\n"
+    )
+    result = team("import", "crimes", csv_file(tmp_path, "fixed.csv", fixed))
+    assert result.exit_code == 0, result.output
+    (old, new) = intervals(sql, "CR/1")
+    assert old[0] == "TR1" and old[2] == new[1] and new[0] == "DC1" and new[2] is None
+    assert new[1] > "2026-01-06 09:00"

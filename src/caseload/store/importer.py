@@ -292,6 +292,11 @@ class KindWriter:
         }
 
 
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp an aggregate returned as SQLite's text."""
+    return datetime.fromisoformat(str(value))
+
+
 def _text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
@@ -457,6 +462,7 @@ class CrimeWriter(KindWriter):
         recorded: list[tuple[str, int, datetime]] = []
         entries: list[dict[str, Any]] = []
         held: list[tuple[dict[str, Any], HoldingChange]] = []  # (its log entry, the change)
+        record_lines: dict[str, tuple[int, bool]] = {}  # records: line, allocated_on given
 
         for line, values in rows:
             ref = values["reference"]
@@ -558,7 +564,11 @@ class CrimeWriter(KindWriter):
                     start = values["allocated_on"] or datetime.combine(
                         values["reported_on"], time.min
                     )
-                    (recorded if current is None else records).append((ref, holder_id or 0, start))
+                    if current is None:
+                        recorded.append((ref, holder_id or 0, start))
+                    else:  # checked against its recorded holdings below
+                        records.append((ref, holder_id or 0, start))
+                        record_lines[ref] = (line, values["allocated_on"] is not None)
                 elif holder_id is None:
                     unassign.append((ref, self.collar_of.get(int(old_holder or 0), "")))
                 else:
@@ -622,9 +632,30 @@ class CrimeWriter(KindWriter):
             self._open_holdings(
                 conn, [(ids[ref], officer, start) for ref, officer, start in recorded]
             )
+        starts = [  # (line, crime id, start, given) of holdings after existing ones
+            (record_lines[ref][0], ids[ref], start, record_lines[ref][1])
+            for ref, _, start in records
+        ] + [
+            (line, ids[values["reference"]], values["allocated_on"], True)
+            for line, values, _ in allocations
+            if values["allocated_on"] is not None
+        ]
+        floors = self._not_before(conn, starts)
         if records:
             self._record_holdings(
-                conn, [(ids[ref], officer, start) for ref, officer, start in records]
+                conn,
+                [
+                    # A start the file did not give (the report's day) would lie under the
+                    # recorded holdings: the record changes now.
+                    (
+                        ids[ref],
+                        officer,
+                        self.options.at
+                        if ids[ref] in floors and not record_lines[ref][1]
+                        else start,
+                    )
+                    for ref, officer, start in records
+                ],
             )
         if allocations:
             requests = [
@@ -652,6 +683,41 @@ class CrimeWriter(KindWriter):
                         f"line {outcome.request.line}: {outcome.request.reference}: {message}"
                     )
 
+    def _not_before(
+        self, conn: Connection, starts: Sequence[tuple[int, int, datetime, bool]]
+    ) -> dict[int, datetime]:
+        """History is added to, never rewritten: a holding that follows a crime's recorded
+        ones starts when they end (the current one: when it began, as it is closed then).
+        An ``allocated_on`` before that is an error naming the line; a start the file did
+        not give is the caller's to move (the floors are returned by crime id)."""
+        a = allocation_table
+        crime_ids = sorted({crime_id for _, crime_id, _, _ in starts})
+        if not crime_ids:
+            return {}
+        floors: dict[int, datetime] = {}
+        for crime_id, floor in conn.execute(
+            select(a.c.crime_id, func.max(func.coalesce(a.c.end_at, a.c.start_at)))
+            .where(one_of(conn, a.c.crime_id, crime_ids))
+            .group_by(a.c.crime_id)
+        ):
+            floors[int(crime_id)] = floor if isinstance(floor, datetime) else _as_datetime(floor)
+        problems = Problems()
+        for line, crime_id, start, given in starts:
+            floor = floors.get(crime_id)
+            if given and floor is not None and start < floor:
+                problems.add(
+                    line,
+                    "allocated_on",
+                    f"{_text(start)} is before the crime's recorded holdings end "
+                    f"({_text(floor)}); history is added to, never rewritten",
+                )
+        if problems.total:
+            raise InputError(
+                "Some allocation dates would rewrite recorded holdings; nothing was imported.",
+                problems.details(),
+            )
+        return floors
+
     def _check_held(
         self,
         conn: Connection,
@@ -678,15 +744,18 @@ class CrimeWriter(KindWriter):
     def _record_holdings(
         self, conn: Connection, holdings: Sequence[tuple[int, int, datetime]]
     ) -> None:
-        """Existing finalised crimes: close any open interval, open the named holder's
-        (if any) and record them as the holder."""
+        """Existing finalised crimes: close any open interval when the new holding starts,
+        open the named holder's (if any) and record them as the holder."""
         a = allocation_table
-        at = self.options.at
-        crime_ids = [crime_id for crime_id, _, _ in holdings]
         conn.execute(
             update(a)
-            .where(one_of(conn, a.c.crime_id, crime_ids), a.c.end_at.is_(None))
-            .values(end_at=at, ended_by=self.options.actor, end_reason=self.options.reason)
+            .where(a.c.crime_id == bindparam("b_crime"), a.c.end_at.is_(None))
+            .values(
+                end_at=bindparam("b_end"),
+                ended_by=self.options.actor,
+                end_reason=self.options.reason,
+            ),
+            [{"b_crime": crime_id, "b_end": start} for crime_id, _, start in holdings],
         )
         self._open_holdings(conn, holdings)
         update_rows(
