@@ -39,6 +39,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     Table,
@@ -811,6 +812,9 @@ _history_stage = Table(
     Column("actor", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("matched", Boolean, nullable=False, default=False),
+    # The checks join the file's rows with each other by crime (overlaps, two current
+    # holdings): without it, a large file's self-join is quadratic.
+    Index("ix_import_history_stage_crime", "crime_id", "start_at"),
     prefixes=["TEMPORARY"],
 )
 
