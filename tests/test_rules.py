@@ -144,3 +144,55 @@ def test_cutoff_at_month_ends() -> None:
     assert experienced_cutoff(date(2027, 3, 31), 1) == date(2027, 2, 28)
     assert experienced_cutoff(date(2028, 2, 29), 24) == date(2026, 2, 28)
     assert experienced_cutoff(date(2028, 2, 29), 0) is None  # only trainees, then
+
+
+# --- holdings that change without a new allocation (issue 13) ----------------------------------
+
+
+def test_a_level_raise_breaks_only_the_accreditation_rule_and_only_upwards() -> None:
+    from caseload.domain.rules import check_level_raise
+
+    def raised(old: str, new: str, **policy: object) -> list[tuple[str, bool]]:
+        breaches = check_level_raise(
+            JONES,
+            live=40,  # far over the limit already: not this change's doing
+            old_level=old,
+            new_level=new,
+            policy=Policy(**policy),  # type: ignore[arg-type]
+        )
+        return [(b.code, b.blocking) for b in breaches]
+
+    assert raised("PIP1", "PIP2") == [(MISMATCH, True)]
+    assert raised("PIP1", "PIP4", accreditation_mode="warn") == [(MISMATCH, False)]
+    assert raised("PIP3", "PIP2") == []  # lowered: no new breach
+    assert raised("none", "PIP1") == []  # still within PIP1
+
+
+def test_an_officer_change_warns_only_of_what_it_made_worse() -> None:
+    from caseload.domain.rules import officer_change_breaches
+
+    held = {"PIP1": 20, "PIP2": 10}
+    detective = replace(VETERAN, accreditation="PIP2")
+
+    def made(before: OfficerFacts, after: OfficerFacts) -> list[tuple[str, int]]:
+        found = officer_change_breaches(before, after, held, on=TODAY, policy=Policy())
+        return [(b.code, b.count) for b in found]
+
+    assert made(detective, replace(detective, accreditation="PIP1")) == [(MISMATCH, 10)]
+    assert made(detective, replace(detective, trainee=True)) == [(OVER_LIMIT, 5)]
+    assert made(detective, replace(detective, investigator_since=date(2026, 1, 1))) == [
+        (OVER_LIMIT, 5)
+    ]
+    assert made(detective, replace(detective, capacity=24)) == [(OVER_CAPACITY, 6)]
+    assert made(detective, replace(detective, status="leave")) == [(UNAVAILABLE, 30)]
+    # Already in breach, no worse: no warning; worse: a warning.
+    one = replace(detective, accreditation="PIP1")
+    assert made(one, replace(one, name="Ann Bell-Smith")) == []
+    assert made(one, replace(one, accreditation="none")) == [(MISMATCH, 30)]
+    assert made(detective, replace(detective, accreditation="PIP3")) == []
+    assert (
+        officer_change_breaches(
+            detective, replace(detective, accreditation="none"), {}, on=TODAY, policy=Policy()
+        )
+        == []
+    )  # holds nothing: nothing to warn of

@@ -13,6 +13,7 @@ from caseload.cli.common import (
     parse_collar_arg,
     parse_date_arg,
     parse_level_arg,
+    parse_text_arg,
     resolve_actor,
     typed,
 )
@@ -289,27 +290,78 @@ def reopen(
             "--on", metavar="DATE", parser=parse_date_arg, help="Date reopened (default today)."
         ),
     ] = None,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--override",
+            metavar="REASON",
+            parser=parse_text_arg,
+            help="Give it back to its holder even though a block-mode rule refuses it; the "
+            "reason is recorded.",
+        ),
+    ] = None,
+    unallocated: Annotated[
+        bool,
+        typer.Option(
+            "--unallocated",
+            help="Reopen it without a holder (its last holder's holding is closed).",
+        ),
+    ] = False,
     actor: ActorOption = None,
 ) -> None:
-    """Reopen a finalised crime: it is live again, with its last holder."""
+    """Reopen a finalised crime: it is live again, with its last holder.
+
+    Giving it back is an allocation: the limit, accreditation, status and capacity rules
+    apply (warn, and record the warning; a block-mode breach exits 3 unless --override
+    gives a reason). --unallocated reopens it with no holder instead.
+    """
     from datetime import date as date_
     from datetime import datetime
 
+    from caseload.cli.output import warn
+    from caseload.errors import InputError, PolicyRefused
     from caseload.store.crimes import reopen as reopen_crime
 
-    with open_store(ctx).write() as conn:
-        crime = reopen_crime(
-            conn,
-            reference,
-            on=on or date_.today(),
-            actor=resolve_actor(actor),
-            at=datetime.now(),
-            reason=reason,
+    if override and unallocated:
+        raise InputError("Give --override or --unallocated, not both.")
+    try:
+        with open_store(ctx).write() as conn:
+            crime = reopen_crime(
+                conn,
+                reference,
+                on=on or date_.today(),
+                actor=resolve_actor(actor),
+                at=datetime.now(),
+                reason=reason,
+                override=override,
+                unallocated=unallocated,
+            )
+    except PolicyRefused as exc:
+        exc.details.append(
+            "To reopen it anyway, add --override REASON (the reason is recorded), or "
+            "--unallocated to reopen it without a holder."
         )
-    holder = crime["holder"]
-    info(
-        f"Reopened {crime['reference']}" + (f"; held by {holder}." if holder else "; unallocated.")
-    )
+        raise
+    holder, holding = crime["holder"], crime["holding"]
+    if crime["taken_from"]:
+        info(f"Reopened {crime['reference']}; unallocated (taken off {crime['taken_from']}).")
+    else:
+        info(
+            f"Reopened {crime['reference']}"
+            + (f"; held by {holder}." if holder else "; unallocated.")
+        )
+    if holding is not None:
+        for message in holding.warnings:
+            warn(message + ".")
+        if holding.overridden:
+            info(f"Override recorded: {override}")
+        elif override:
+            info("No block-mode rule refused giving it back; the override was not needed.")
+        if holding.warnings and not holding.overridden:
+            info(
+                f"To move it: caseload assign {crime['reference']} OFFICER --reason TEXT "
+                f"(or caseload unassign {crime['reference']})."
+            )
 
 
 @crime_app.command("link")

@@ -175,11 +175,6 @@ _command(
     "matrix",
     "Import the allocation matrix (crime_type, required_level). Existing crimes keep theirs.",
 )
-_command(
-    "history",
-    "Import allocation history intervals (reference, holder, from, to, actor, reason); "
-    "a blank 'to' is the current holding.",
-)
 
 
 _command(
@@ -216,6 +211,35 @@ def crimes(
     run_import(
         ctx,
         "crimes",
+        file,
+        dry_run=dry_run,
+        ignore_unknown=ignore_unknown,
+        actor=actor,
+        reason=reason,
+        override=override,
+        delimiter=delimiter,
+    )
+
+
+@import_app.command("history")
+def history(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRunOption = False,
+    ignore_unknown: IgnoreUnknownOption = False,
+    actor: ActorOption = None,
+    reason: ReasonOption = "import",
+    override: OverrideOption = None,
+    delimiter: DelimiterOption = None,
+) -> None:
+    """Import allocation history intervals (reference, holder, from, actor; optional to,
+    reason); a blank 'to' is the current holding. History is added to, never rewritten:
+    a row for an interval already held must match it, past intervals must not overlap,
+    and a current holding is an allocation under the allocation rules. The file's actor
+    is recorded as a detail; the decision log's actor is whoever runs the import."""
+    run_import(
+        ctx,
+        "history",
         file,
         dry_run=dry_run,
         ignore_unknown=ignore_unknown,

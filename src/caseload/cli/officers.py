@@ -258,13 +258,29 @@ def update(
     if not changes:
         raise InputError("Nothing to change: give at least one option (see --help).")
     with open_store(ctx).write() as conn:
-        diff = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
-    if diff:
+        done = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
+    if done.diff:
         info(
-            f"Updated {collar}: " + ", ".join(f"{k} {o} -> {n}" for k, (o, n) in diff.items()) + "."
+            f"Updated {collar}: "
+            + ", ".join(f"{k} {o} -> {n}" for k, (o, n) in done.diff.items())
+            + "."
         )
     else:
         info(f"{collar} already had those details; nothing changed.")
+    _warn_holding(done)
+
+
+def _warn_holding(done: Any) -> None:
+    """The breaches an officer change made in what they hold, and the command that fixes
+    them (a warning: exit 0; the warnings are recorded in the log entry)."""
+    from caseload.cli.output import warn
+    from caseload.domain.rules import rebalance_hint
+
+    for message in done.warnings:
+        warn(message + ".")
+    if done.warnings:
+        hint = rebalance_hint(done.team)
+        info(hint[0].upper() + hint[1:] + ".")
 
 
 @officer_app.command("status")
@@ -283,11 +299,10 @@ def status(
     """Set an officer's status. Officers who leave are kept for history."""
     from datetime import datetime
 
-    from caseload.cli.output import warn
-    from caseload.store.officers import live_count, update_officer
+    from caseload.store.officers import update_officer
 
     with open_store(ctx).write() as conn:
-        diff = update_officer(
+        done = update_officer(
             conn,
             collar,
             {"status": new_status},
@@ -296,18 +311,11 @@ def status(
             kind="officer-status",
             reason=reason,
         )
-        from caseload.store.officers import find
-
-        live = live_count(conn, find(conn, collar)["id"])
-    if not diff:
+    if not done.diff:
         info(f"{collar} is already {new_status}.")
         return
     info(f"{collar} is now {new_status}.")
-    if new_status != "active" and live:
-        warn(
-            f"{collar} still holds {live} live crimes; re-home them "
-            "('caseload rebalance' or 'caseload assign')."
-        )
+    _warn_holding(done)
 
 
 def register(app: typer.Typer) -> None:

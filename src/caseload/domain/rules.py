@@ -11,6 +11,7 @@ allocation time and a later audit finding use the same words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -153,3 +154,140 @@ def check_allocation(
         )
     breaches.sort(key=lambda b: not b.blocking)
     return breaches
+
+
+# --- changes to a holding that is not a new allocation ---------------------------------------
+# Reopening a crime gives it back to its holder (one more live crime: the allocation rules
+# apply as to any allocation, ``check_allocation``); raising a held crime's required level
+# can break the accreditation rule (``check_level_raise``); changing an officer's facts
+# (trainee, accreditation, investigator_since, status, capacity) can put what they already
+# hold in breach (``holding_breaches`` before and after, ``new_breaches``).
+
+
+def check_level_raise(
+    officer: OfficerFacts, *, live: int, old_level: str, new_level: str, policy: Policy
+) -> list[Breach]:
+    """The rule a held crime's required level going from ``old_level`` to ``new_level``
+    breaks: only the accreditation rule depends on the level, and only a raise can break it."""
+    from caseload.domain.levels import RANK
+
+    if RANK[new_level] <= RANK[old_level] or is_accredited_for(officer.accreditation, new_level):
+        return []
+    return [
+        Breach(
+            MISMATCH,
+            policy.accreditation_mode == "block",
+            officer.label,
+            live=live,
+            accreditation=officer.accreditation,
+            required_level=new_level,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class HoldingBreach:
+    """A rule an officer's whole current holding breaks: ``count`` of their live crimes."""
+
+    code: str
+    officer: str  # the officer's label
+    count: int  # how many of their live crimes are in breach
+    live: int
+    limit: int | None = None
+    accreditation: str = ""
+    status: str = ""
+
+    def text(self) -> str:
+        if self.code == OVER_LIMIT:
+            return (
+                f"{self.officer} is inexperienced and holds {self.live} live crimes, "
+                f"{self.count} over the limit of {self.limit}"
+            )
+        if self.code == OVER_CAPACITY:
+            return (
+                f"{self.officer} holds {self.live} live crimes, {self.count} past their "
+                f"personal capacity of {self.limit}"
+            )
+        if self.code == MISMATCH:
+            accredited = (
+                "has no investigative accreditation"
+                if self.accreditation == "none"
+                else f"is accredited to {self.accreditation}"
+            )
+            crimes = "crime needs" if self.count == 1 else "crimes need"
+            return f"{self.officer} {accredited} but {self.count} of their live {crimes} more"
+        if self.code == UNAVAILABLE:
+            state = {"leave": "on leave", "left": "no longer serving (left)"}.get(
+                self.status, self.status
+            )
+            return f"{self.officer} is {state}, not active, and holds {self.live} live crimes"
+        return f"{self.officer}: {self.code}"  # pragma: no cover - every code is worded above
+
+
+def holding_breaches(
+    officer: OfficerFacts, live_by_level: Mapping[str, int], *, on: date, policy: Policy
+) -> list[HoldingBreach]:
+    """Every rule ``officer``'s live crimes (counted by required level) break on ``on``."""
+    live = sum(live_by_level.values())
+    if not live:
+        return []
+    label = officer.label
+    found: list[HoldingBreach] = []
+    limit = policy.inexperienced_limit
+    if officer_is_inexperienced(officer, on, policy) and over_limit(live, limit):
+        found.append(HoldingBreach(OVER_LIMIT, label, live - limit, live, limit=limit))
+    above = sum(
+        n
+        for level, n in live_by_level.items()
+        if not is_accredited_for(officer.accreditation, level)
+    )
+    if above:
+        found.append(
+            HoldingBreach(MISMATCH, label, above, live, accreditation=officer.accreditation)
+        )
+    if officer.status != "active":
+        found.append(HoldingBreach(UNAVAILABLE, label, live, live, status=officer.status))
+    if officer.capacity is not None and live > officer.capacity:
+        found.append(
+            HoldingBreach(
+                OVER_CAPACITY, label, live - officer.capacity, live, limit=officer.capacity
+            )
+        )
+    return found
+
+
+def new_breaches(before: list[HoldingBreach], after: list[HoldingBreach]) -> list[HoldingBreach]:
+    """The breaches in ``after`` that a change made: new ones, or more crimes in breach."""
+    was = {b.code: b for b in before}
+    return [
+        b
+        for b in after
+        if b.code not in was
+        or b.count > was[b.code].count
+        or (b.code == UNAVAILABLE and b.status != was[b.code].status)
+    ]
+
+
+def rebalance_hint(team: str) -> str:
+    """The command that puts an officer's holding right again."""
+    return f"re-home them with 'caseload rebalance --team \"{team}\"' (or 'caseload assign')"
+
+
+RULE_FIELDS = ("accreditation", "investigator_since", "trainee", "status", "capacity")
+
+
+def officer_change_breaches(
+    before: OfficerFacts,
+    after: OfficerFacts,
+    live_by_level: Mapping[str, int],
+    *,
+    on: date,
+    policy: Policy,
+) -> list[HoldingBreach]:
+    """What changing an officer from ``before`` to ``after`` puts in breach of what they
+    already hold (``live_by_level``: their live crimes by required level): a warning,
+    never a refusal (the crimes were allocated under the rules of the day)."""
+    return new_breaches(
+        holding_breaches(before, live_by_level, on=on, policy=policy),
+        holding_breaches(after, live_by_level, on=on, policy=policy),
+    )

@@ -57,6 +57,10 @@ class AllocationRequest:
     collar: str
     line: int | None = None  # source line of an import row, for messages
     start_at: datetime | None = None  # when the holding began (import's allocated_on); default at
+    reason: str | None = None  # this allocation's own reason (a history row's); default the batch's
+    note: Mapping[str, Any] | None = (
+        None  # recorded in the log entry's detail (e.g. a file's actor)
+    )
 
 
 @dataclass
@@ -294,7 +298,7 @@ def _refuse(refused: list[_Planned], total: int) -> None:
         plan = refused[0]
         blocking = [b.text(done=False) for b in plan.breaches if b.blocking]
         raise PolicyRefused(
-            f"Refused by policy: {plan.request.reference} to {plan.request.collar}: "
+            f"Refused by policy: {_where(plan.request)}: "
             + "; and ".join(blocking)
             + ". Nothing was changed; an override with a recorded reason may allow it."
         )
@@ -456,6 +460,7 @@ def apply(
     for plan in planned:
         request = plan.request
         start = request.start_at or at
+        why = request.reason or reason
         warnings = [b.text() for b in plan.breaches]
         overridden = [b.text() for b in plan.breaches if b.blocking]
         if plan.previous_id is not None:
@@ -463,14 +468,14 @@ def apply(
             # interval, so flush before closing it.
             if request.crime_id in pending:
                 flush()
-            closes.append((start, actor, reason, request.crime_id))
+            closes.append((start, actor, why, request.crime_id))
         intervals.append(
             (
                 request.crime_id,
                 request.officer_id,
                 start,
                 actor,
-                reason,
+                why,
                 WARNINGS_SEPARATOR.join(warnings),
                 override if overridden else None,
                 plan_id,
@@ -479,7 +484,7 @@ def apply(
         )
         holders.append((request.officer_id, request.crime_id))
         pending.add(request.crime_id)
-        detail: dict[str, Any] = {}
+        detail: dict[str, Any] = dict(request.note or {})
         if plan.previous_collar:
             detail["from"] = plan.previous_collar
         if warnings:
@@ -501,7 +506,7 @@ def apply(
                 "kind": "transfer" if plan.previous_id is not None else "allocate",
                 "crime_ref": request.reference,
                 "collar": request.collar,
-                "reason": reason,
+                "reason": why,
                 "detail": detail,
             }
         )
@@ -547,6 +552,138 @@ def allocate(
         plan_id=plan_id,
         auto=auto,
     )[0]
+
+
+# --- changes to a live holding that are not allocations ---------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldingChange:
+    """A crime that goes back to, or stays with, its holder while a fact the rules read
+    changes: reopened (the holder gains a live crime: the allocation rules apply as to any
+    allocation) and/or its required level raised (the accreditation rule applies)."""
+
+    crime_id: int
+    reference: str
+    officer_id: int
+    collar: str
+    required_level: str  # the crime's level after the change
+    reopened: bool = False
+    old_level: str | None = None  # the level before, when it changes; None: unchanged
+    line: int | None = None  # source line of an import row, for messages
+
+    @property
+    def what(self) -> str:
+        if self.reopened:
+            return f"reopening {self.reference} gives it back to {self.collar}"
+        return f"raising {self.reference} to {self.required_level} leaves it with {self.collar}"
+
+
+@dataclass
+class HoldingOutcome:
+    change: HoldingChange
+    breaches: list[Breach]
+    override: str | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [b.text() for b in self.breaches]
+
+    @property
+    def overridden(self) -> list[str]:
+        return [b.text() for b in self.breaches if b.blocking]
+
+    def detail(self) -> dict[str, Any]:
+        """What the change's log entry records (the keys an allocation's entry uses)."""
+        detail: dict[str, Any] = {}
+        if self.breaches:
+            detail["warnings"] = self.warnings
+            detail["codes"] = [b.code for b in self.breaches]
+        if self.overridden:
+            detail["override"] = self.override
+            detail["overridden"] = self.overridden
+        return detail
+
+
+def check_holdings(
+    conn: Connection,
+    changes: Sequence[HoldingChange],
+    *,
+    at: datetime,
+    override: str | None = None,
+) -> list[HoldingOutcome]:
+    """The allocation rules for reopened and re-levelled held crimes, before they are
+    written (the holders' live counts must not yet include a reopened crime): the
+    officers are locked and counted as ``allocate_many`` does; a blocking breach without
+    an override refuses every change (``PolicyRefused``, naming each row)."""
+    if not changes:
+        return []
+    from caseload.store.reference import load_policy
+
+    policy = load_policy(conn)
+    officers = officer_facts(conn, [change.officer_id for change in changes])
+    return judge_holdings(changes, officers, at=at, policy=policy, override=override)
+
+
+def judge_holdings(
+    changes: Sequence[HoldingChange],
+    officers: Mapping[int, tuple[OfficerFacts, int]],
+    *,
+    at: datetime,
+    policy: Policy,
+    override: str | None = None,
+) -> list[HoldingOutcome]:
+    """``check_holdings`` given the facts: ``domain.rules`` per change, running counts."""
+    from caseload.domain.rules import check_level_raise
+
+    on = at.date()
+    live = {officer_id: count for officer_id, (_, count) in officers.items()}
+    outcomes: list[HoldingOutcome] = []
+    for change in changes:
+        facts = officers[change.officer_id][0]
+        if change.reopened:
+            live[change.officer_id] += 1
+            breaches = check_allocation(
+                facts,
+                live_after=live[change.officer_id],
+                required_level=change.required_level,
+                on=on,
+                policy=policy,
+            )
+        elif change.old_level is not None:
+            breaches = check_level_raise(
+                facts,
+                live=live[change.officer_id],
+                old_level=change.old_level,
+                new_level=change.required_level,
+                policy=policy,
+            )
+        else:
+            breaches = []
+        outcomes.append(HoldingOutcome(change, breaches, override))
+    refused = [outcome for outcome in outcomes if outcome.overridden]
+    if refused and not override:
+        if len(changes) == 1:
+            line = refused[0].change.line
+            raise PolicyRefused(
+                "Refused by policy: "
+                + (f"line {line}: " if line is not None else "")
+                + f"{refused[0].change.what}: "
+                + "; and ".join(b.text(done=False) for b in refused[0].breaches if b.blocking)
+                + ". Nothing was changed; an override with a recorded reason may allow it."
+            )
+        raise PolicyRefused(
+            f"Refused by policy: {len(refused)} of {len(changes)} changes to held crimes break "
+            "a block-mode rule; nothing was written (an override with a recorded reason may "
+            "allow them).",
+            [
+                (f"line {o.change.line}: " if o.change.line is not None else "")
+                + f"{o.change.what}: "
+                + "; and ".join(b.text(done=False) for b in o.breaches if b.blocking)
+                for o in refused
+            ],
+        )
+    return outcomes
 
 
 def unassign(conn: Connection, reference: str, *, actor: str, at: datetime, reason: str) -> str:

@@ -214,8 +214,25 @@ def finalise(
 
 
 def reopen(
-    conn: Connection, reference: str, *, on: date, actor: str, at: datetime, reason: str
+    conn: Connection,
+    reference: str,
+    *,
+    on: date,
+    actor: str,
+    at: datetime,
+    reason: str,
+    override: str | None = None,
+    unallocated: bool = False,
 ) -> dict[str, Any]:
+    """Make a finalised crime live again. Its last holder gets it back under the
+    allocation rules (``store.allocation.check_holdings``: a block-mode breach refuses
+    it, exit 3, unless ``override``); ``unallocated`` reopens it without a holder (the
+    holding is closed, as ``unassign`` does). Returns the crime's record with
+    ``holding`` (the rules' outcome, or None when no one gets it back) and
+    ``taken_from`` (the collar ``unallocated`` took it from)."""
+    from caseload.store.allocation import HoldingChange, check_holdings
+    from caseload.store.allocation import unassign as unassign_crime
+
     crime = find(conn, reference)
     if crime["finalised_on"] is None:
         raise InputError(f"Crime {crime['reference']} is live; only a finalised crime can reopen.")
@@ -224,6 +241,17 @@ def reopen(
             f"Crime {crime['reference']} cannot reopen before it was finalised "
             f"({crime['finalised_on']})."
         )
+    holding = None
+    if crime["holder_id"] is not None and not unallocated:
+        change = HoldingChange(
+            crime_id=int(crime["id"]),
+            reference=str(crime["reference"]),
+            officer_id=int(crime["holder_id"]),
+            collar=str(crime["holder"]),
+            required_level=str(crime["required_level"]),
+            reopened=True,
+        )
+        holding = check_holdings(conn, [change], at=at, override=override)[0]
     conn.execute(
         update(crime_table)
         .where(crime_table.c.id == crime["id"])
@@ -237,6 +265,11 @@ def reopen(
         )
         .values(reopened_on=on)
     )
+    detail: dict[str, Any] = {"on": on.isoformat()}
+    if holding is not None:
+        detail.update(holding.detail())
+    if unallocated and crime["holder_id"] is not None:
+        detail["unallocated"] = True
     log.append(
         conn,
         at=at,
@@ -245,8 +278,14 @@ def reopen(
         crime_ref=crime["reference"],
         collar=crime["holder"],
         reason=reason,
-        detail={"on": on.isoformat()},
+        detail=detail,
     )
+    crime["holding"] = holding
+    crime["taken_from"] = None
+    if unallocated and crime["holder_id"] is not None:
+        crime["taken_from"] = unassign_crime(
+            conn, str(crime["reference"]), actor=actor, at=at, reason=reason
+        )
     return crime
 
 

@@ -41,13 +41,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     Table,
@@ -71,6 +72,9 @@ from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
 from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
 from caseload.store.sqlfunc import one_of
+
+if TYPE_CHECKING:
+    from caseload.store.allocation import HoldingChange
 
 BATCH = 5000  # rows per executemany and per store check
 ANALYZE_AFTER = 1000  # rows written; a bulk load refreshes the query planner's statistics
@@ -392,6 +396,11 @@ class KindWriter:
         }
 
 
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp an aggregate returned as SQLite's text."""
+    return datetime.fromisoformat(str(value))
+
+
 def _text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
@@ -427,7 +436,9 @@ class OfficerWriter(KindWriter):
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         entries: list[dict[str, Any]] = []
-        for _, values in rows:
+        changed: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
+        checked: dict[int, tuple[int, dict[str, Any], str]] = {}  # id: line, entry, team
+        for line, values in rows:
             row = {key: values[key] for key in self.FIELDS if key != "team_id"}
             row["team_id"] = self.teams[values["team"].lower()]
             current = existing.get(values["collar"])
@@ -451,9 +462,33 @@ class OfficerWriter(KindWriter):
                 for k, (old, new) in diff.items()
             }
             entries.append(self._entry("officer-update", detail, collar=values["collar"]))
+            changed.append((int(current["id"]), dict(current), {**current, **row}))
+            checked[int(current["id"])] = (line, entries[-1], values["team"])
+        self._check_holdings(conn, changed, checked, counts)
         insert_rows(conn, o, inserts)
         update_rows(conn, o, "id", updates)
         self._log(conn, entries)
+
+    def _check_holdings(
+        self,
+        conn: Connection,
+        changed: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
+        checked: Mapping[int, tuple[int, dict[str, Any], str]],
+        counts: Counts,
+    ) -> None:
+        """An update that puts what the officer holds in breach of the allocation rules
+        (``store.officers.change_breaches``) warns, naming the fix, and is recorded in
+        the row's ``officer-update`` entry; as ``officer update`` does."""
+        from caseload.domain.rules import rebalance_hint
+        from caseload.store.officers import breach_detail, change_breaches
+
+        for officer_id, breaches in change_breaches(
+            conn, changed, on=self.options.at.date()
+        ).items():
+            line, entry, team = checked[officer_id]
+            entry["detail"].update(breach_detail(breaches))
+            for breach in breaches:
+                counts.warn(f"line {line}: {breach.text()}; {rebalance_hint(team)}")
 
 
 class CrimeWriter(KindWriter):
@@ -504,7 +539,8 @@ class CrimeWriter(KindWriter):
         self.had_rows = conn.execute(select(crime_table.c.id).limit(1)).first() is not None
 
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
-        from caseload.store.allocation import AllocationRequest, allocate_many
+        from caseload.domain.levels import RANK
+        from caseload.store.allocation import AllocationRequest, HoldingChange, allocate_many
 
         c = crime_table
         at = self.options.at
@@ -531,6 +567,8 @@ class CrimeWriter(KindWriter):
         records: list[tuple[str, int, datetime]] = []
         recorded: list[tuple[str, int, datetime]] = []
         entries: list[dict[str, Any]] = []
+        held: list[tuple[dict[str, Any], HoldingChange]] = []  # (its log entry, the change)
+        record_lines: dict[str, tuple[int, bool]] = {}  # records: line, allocated_on given
 
         for line, values in rows:
             ref = values["reference"]
@@ -606,17 +644,44 @@ class CrimeWriter(KindWriter):
                         for k, (old, new) in diff.items()
                     }
                     entries.append(self._entry("crime-update", detail, crime_ref=ref))
+                    if old_holder is not None and not holder_changes and not finalised:
+                        # Kept by its holder, live after the row: reopened, or its level
+                        # raised, is checked as the allocation rules would.
+                        reopened = current["finalised_on"] is not None
+                        raised = RANK[row["required_level"]] > RANK[current["required_level"]]
+                        if reopened or raised:
+                            held.append(
+                                (
+                                    entries[-1],
+                                    HoldingChange(
+                                        crime_id=int(current["id"]),
+                                        reference=ref,
+                                        officer_id=int(old_holder),
+                                        collar=self.collar_of.get(int(old_holder), ""),
+                                        required_level=row["required_level"],
+                                        reopened=reopened,
+                                        old_level=None if reopened else current["required_level"],
+                                        line=line,
+                                    ),
+                                )
+                            )
             if holder_changes:
                 if finalised:  # held from the allocation date, else from the report's day
                     start = values["allocated_on"] or datetime.combine(
                         values["reported_on"], time.min
                     )
-                    (recorded if current is None else records).append((ref, holder_id or 0, start))
+                    if current is None:
+                        recorded.append((ref, holder_id or 0, start))
+                    else:  # checked against its recorded holdings below
+                        records.append((ref, holder_id or 0, start))
+                        record_lines[ref] = (line, values["allocated_on"] is not None)
                 elif holder_id is None:
                     unassign.append((ref, self.collar_of.get(int(old_holder or 0), "")))
                 else:
                     allocations.append((line, values, holder_id))
 
+        if held:  # before the rows change: the holders' counts must not include them yet
+            self._check_held(conn, held, counts)
         insert_rows(conn, c, inserts)
         update_rows(conn, c, "id", updates)
         wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
@@ -673,9 +738,30 @@ class CrimeWriter(KindWriter):
             self._open_holdings(
                 conn, [(ids[ref], officer, start) for ref, officer, start in recorded]
             )
+        starts = [  # (line, crime id, start, given) of holdings after existing ones
+            (record_lines[ref][0], ids[ref], start, record_lines[ref][1])
+            for ref, _, start in records
+        ] + [
+            (line, ids[values["reference"]], values["allocated_on"], True)
+            for line, values, _ in allocations
+            if values["allocated_on"] is not None
+        ]
+        floors = self._not_before(conn, starts)
         if records:
             self._record_holdings(
-                conn, [(ids[ref], officer, start) for ref, officer, start in records]
+                conn,
+                [
+                    # A start the file did not give (the report's day) would lie under the
+                    # recorded holdings: the record changes now.
+                    (
+                        ids[ref],
+                        officer,
+                        self.options.at
+                        if ids[ref] in floors and not record_lines[ref][1]
+                        else start,
+                    )
+                    for ref, officer, start in records
+                ],
             )
         if allocations:
             requests = [
@@ -703,18 +789,79 @@ class CrimeWriter(KindWriter):
                         f"line {outcome.request.line}: {outcome.request.reference}: {message}"
                     )
 
+    def _not_before(
+        self, conn: Connection, starts: Sequence[tuple[int, int, datetime, bool]]
+    ) -> dict[int, datetime]:
+        """History is added to, never rewritten: a holding that follows a crime's recorded
+        ones starts when they end (the current one: when it began, as it is closed then).
+        An ``allocated_on`` before that is an error naming the line; a start the file did
+        not give is the caller's to move (the floors are returned by crime id)."""
+        a = allocation_table
+        crime_ids = sorted({crime_id for _, crime_id, _, _ in starts})
+        if not crime_ids:
+            return {}
+        floors: dict[int, datetime] = {}
+        for crime_id, floor in conn.execute(
+            select(a.c.crime_id, func.max(func.coalesce(a.c.end_at, a.c.start_at)))
+            .where(one_of(conn, a.c.crime_id, crime_ids))
+            .group_by(a.c.crime_id)
+        ):
+            floors[int(crime_id)] = floor if isinstance(floor, datetime) else _as_datetime(floor)
+        problems = Problems()
+        for line, crime_id, start, given in starts:
+            floor = floors.get(crime_id)
+            if given and floor is not None and start < floor:
+                problems.add(
+                    line,
+                    "allocated_on",
+                    f"{_text(start)} is before the crime's recorded holdings end "
+                    f"({_text(floor)}); history is added to, never rewritten",
+                )
+        if problems.total:
+            raise InputError(
+                "Some allocation dates would rewrite recorded holdings; nothing was imported.",
+                problems.details(),
+            )
+        return floors
+
+    def _check_held(
+        self,
+        conn: Connection,
+        held: Sequence[tuple[dict[str, Any], HoldingChange]],
+        counts: Counts,
+    ) -> None:
+        """Reopened and re-levelled crimes kept by their holder: the allocation rules
+        (``store.allocation.check_holdings``: a block-mode breach refuses the file unless
+        ``--override``); each warning is recorded in the row's ``crime-update`` entry."""
+        from caseload.store.allocation import check_holdings
+
+        outcomes = check_holdings(
+            conn,
+            [change for _, change in held],
+            at=self.options.at,
+            override=self.options.override,
+        )
+        for (entry, change), outcome in zip(held, outcomes, strict=True):
+            entry["collar"] = change.collar
+            entry["detail"].update(outcome.detail())
+            for message in outcome.warnings:
+                counts.warn(f"line {change.line}: {change.reference}: {message}")
+
     def _record_holdings(
         self, conn: Connection, holdings: Sequence[tuple[int, int, datetime]]
     ) -> None:
-        """Existing finalised crimes: close any open interval, open the named holder's
-        (if any) and record them as the holder."""
+        """Existing finalised crimes: close any open interval when the new holding starts,
+        open the named holder's (if any) and record them as the holder."""
         a = allocation_table
-        at = self.options.at
-        crime_ids = [crime_id for crime_id, _, _ in holdings]
         conn.execute(
             update(a)
-            .where(one_of(conn, a.c.crime_id, crime_ids), a.c.end_at.is_(None))
-            .values(end_at=at, ended_by=self.options.actor, end_reason=self.options.reason)
+            .where(a.c.crime_id == bindparam("b_crime"), a.c.end_at.is_(None))
+            .values(
+                end_at=bindparam("b_end"),
+                ended_by=self.options.actor,
+                end_reason=self.options.reason,
+            ),
+            [{"b_crime": crime_id, "b_end": start} for crime_id, _, start in holdings],
         )
         self._open_holdings(conn, holdings)
         update_rows(
@@ -770,17 +917,33 @@ _history_stage = Table(
     Column("actor", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("matched", Boolean, nullable=False, default=False),
+    # The checks join the file's rows with each other by crime (overlaps, two current
+    # holdings): without it, a large file's self-join is quadratic.
+    Index("ix_import_history_stage_crime", "crime_id", "start_at"),
     prefixes=["TEMPORARY"],
 )
 
 
 class HistoryWriter(KindWriter):
-    """Allocation intervals as they were: loads past holdings without the live rules.
+    """Allocation intervals as they were. History is added to, never rewritten:
 
-    Rows are staged in a temporary table (with their line numbers), matched to
-    existing intervals by (crime, from), and checked with SQL for overlaps with
-    each other and with the store's intervals; any overlap refuses the import.
-    Each crime touched then takes as holder the officer of its open interval.
+    * a row for an interval the store holds (same crime and ``from``) must say what the
+      store says (holder, ``to``, reason): then it is unchanged; any difference is an
+      error naming the line (exit 2), so a past day's holder or the current holder
+      cannot be moved by a file;
+    * a new closed interval (``to`` given) is a past holding: it must not overlap the
+      crime's other intervals (the store's or the file's), and it is recorded as it was
+      (the live-crime rules are about today's holdings) with a ``past-holding`` log entry;
+    * a new open interval (``to`` blank) is a current holding: the crime must be live and
+      have no holder, and it is an allocation like any other, through
+      ``store.allocation.allocate_many`` (limit, accreditation, status and capacity rules;
+      a block-mode breach refuses the file, exit 3, unless ``--override``), logged as
+      ``allocate``.
+
+    The log's actor is whoever runs the import; the file's ``actor`` column is kept in
+    each entry's detail as ``recorded_actor``, and each interval keeps its row's reason.
+    Rows are staged in a temporary table (with their line numbers) and checked with SQL
+    before anything is written.
     """
 
     def prepare_check(self, conn: Connection) -> None:
@@ -788,15 +951,24 @@ class HistoryWriter(KindWriter):
 
     def check_batch(self, conn: Connection, rows: Sequence[Row], problems: Problems) -> None:
         refs = {values["reference"] for _, values in rows if values["reference"]}
-        found = {
-            str(r)
-            for (r,) in conn.execute(
-                select(crime_table.c.reference).where(one_of(conn, crime_table.c.reference, refs))
+        reported = {
+            str(r): day
+            for r, day in conn.execute(
+                select(crime_table.c.reference, crime_table.c.reported_on).where(
+                    one_of(conn, crime_table.c.reference, refs)
+                )
             )
         }
         for line, values in rows:
-            if values["reference"] and values["reference"] not in found:
-                problems.add(line, "reference", f"there is no crime {values['reference']}")
+            ref, start = values["reference"], values["from"]
+            if ref and ref not in reported:
+                problems.add(line, "reference", f"there is no crime {ref}")
+            elif ref and start is not None and start.date() < reported[ref]:
+                problems.add(
+                    line,
+                    "from",
+                    f"{_text(start)} is before the crime was reported ({reported[ref]})",
+                )
             if values["holder"] and values["holder"] not in self.collars:
                 problems.add(line, "holder", f"there is no officer with collar {values['holder']}")
 
@@ -840,88 +1012,61 @@ class HistoryWriter(KindWriter):
         a, s = allocation_table, _history_stage
         same = and_(a.c.crime_id == s.c.crime_id, a.c.start_at == s.c.start_at)
         conn.execute(update(s).where(select(a.c.id).where(same).exists()).values(matched=True))
-        unchanged = (
-            select(s.c.line)
-            .join(a, same)
-            .where(
-                a.c.officer_id == s.c.officer_id,
-                a.c.end_at.is_not_distinct_from(s.c.end_at),
-                a.c.actor == s.c.actor,
-                a.c.reason == s.c.reason,
-            )
+        self._check_unchanged(conn)
+        counts.unchanged = int(
+            conn.execute(select(func.count()).select_from(s).where(s.c.matched)).scalar_one()
         )
-        counts.unchanged = len(conn.execute(unchanged).all())
-        changed = conn.execute(
-            select(a.c.id, s.c.officer_id, s.c.end_at, s.c.actor, s.c.reason)
-            .join(a, same)
-            .where(s.c.line.not_in(unchanged))
-        ).all()
-        counts.updated = len(changed)
-        if changed:
-            conn.execute(
-                update(a)
-                .where(a.c.id == bindparam("b_id"))
-                .values(
-                    officer_id=bindparam("b_officer"),
-                    end_at=bindparam("b_end"),
-                    actor=bindparam("b_actor"),
-                    reason=bindparam("b_reason"),
-                ),
-                [
-                    {
-                        "b_id": r.id,
-                        "b_officer": r.officer_id,
-                        "b_end": r.end_at,
-                        "b_actor": r.actor,
-                        "b_reason": r.reason,
-                    }
-                    for r in changed
-                ],
-            )
         self._check_open(conn)
-        counts.new = int(
-            conn.execute(
-                select(func.count()).select_from(s).where(s.c.matched.is_(False))
-            ).scalar_one()
-        )
-        if counts.new:
-            conn.execute(
-                insert(a).from_select(
-                    ["crime_id", "officer_id", "start_at", "end_at", "actor", "reason", "warnings"],
-                    select(
-                        s.c.crime_id,
-                        s.c.officer_id,
-                        s.c.start_at,
-                        s.c.end_at,
-                        s.c.actor,
-                        s.c.reason,
-                        literal(""),
-                    ).where(s.c.matched.is_(False)),
-                )
-            )
         self._check_overlaps(conn)
-        open_holder = (
-            select(a.c.officer_id)
-            .where(a.c.crime_id == crime_table.c.id, a.c.end_at.is_(None))
-            .limit(1)
-            .scalar_subquery()
-        )
-        conn.execute(
-            update(crime_table)
-            .where(crime_table.c.id.in_(select(s.c.crime_id).distinct()))
-            .values(holder_id=open_holder)
-        )
+        counts.new = self._record_past(conn) + self._allocate_current(conn, counts)
         _history_stage.drop(conn)
 
+    def _check_unchanged(self, conn: Connection) -> None:
+        """A row for an interval the store holds must say what the store says."""
+        a, s, o = allocation_table, _history_stage, officer_table
+        same = and_(a.c.crime_id == s.c.crime_id, a.c.start_at == s.c.start_at)
+        differs = conn.execute(
+            select(s.c.line, s.c.officer_id, s.c.end_at, a.c.officer_id, o.c.collar, a.c.end_at)
+            .join(a, same)
+            .join(o, o.c.id == a.c.officer_id)
+            .where(
+                or_(
+                    a.c.officer_id != s.c.officer_id,
+                    a.c.end_at.is_distinct_from(s.c.end_at),
+                    a.c.reason != s.c.reason,
+                )
+            )
+            .order_by(s.c.line)
+            .limit(MAX_LISTED + 1)
+        ).all()
+        if not differs:
+            return
+        problems = Problems()
+        for line, officer, end, held_by, collar, ended in differs:
+            column = "holder" if officer != held_by else "to" if end != ended else "reason"
+            held = f"{collar} until {_text(ended)}" if ended is not None else f"{collar}, now"
+            problems.add(
+                line,
+                column,
+                f"the store already holds this interval ({held}) and the row differs; "
+                "history is never rewritten (to change who holds a crime now, use "
+                "'caseload assign')",
+            )
+        raise InputError(
+            "Some rows would change allocation intervals the store already holds; "
+            "nothing was imported.",
+            problems.details(),
+        )
+
     def _check_open(self, conn: Connection) -> None:
-        """A crime has at most one open interval (its current holding)."""
-        a, s = allocation_table, _history_stage
+        """A new current holding: the crime is live and has no holder (one in the file)."""
+        a, s, c = allocation_table, _history_stage, crime_table
         s2 = s.alias("s2")
+        new_open = and_(s.c.matched.is_(False), s.c.end_at.is_(None))
         clash = conn.execute(
             select(s.c.line)
             .where(
-                s.c.matched.is_(False),
-                s.c.end_at.is_(None),
+                new_open,
                 or_(
                     select(a.c.id)
                     .where(a.c.crime_id == s.c.crime_id, a.c.end_at.is_(None))
@@ -945,42 +1090,170 @@ class HistoryWriter(KindWriter):
                 problems.add(
                     row.line,
                     "to",
-                    "the crime already has a current holder (an interval with no end)",
+                    "the crime already has a current holder (an interval with no end); "
+                    "to move it, use 'caseload assign'",
                 )
             raise InputError(
                 "Some allocation intervals clash with a current holding; nothing was imported.",
                 problems.details(),
             )
+        finalised = conn.execute(
+            select(s.c.line, c.c.reference)
+            .join(c, c.c.id == s.c.crime_id)
+            .where(new_open, c.c.finalised_on.is_not(None))
+            .order_by(s.c.line)
+            .limit(MAX_LISTED + 1)
+        ).all()
+        if finalised:
+            problems = Problems()
+            for line, reference in finalised:
+                problems.add(
+                    line,
+                    "to",
+                    f"{reference} is finalised: a current holding (blank 'to') is for a live "
+                    "crime (a finalised crime's last holder is the crimes file's 'holder')",
+                )
+            raise InputError(
+                "Some current holdings are for finalised crimes; nothing was imported.",
+                problems.details(),
+            )
 
     def _check_overlaps(self, conn: Connection) -> None:
+        """A new interval overlaps none of the crime's others, the store's or the file's."""
         a, s = allocation_table, _history_stage
+        s2 = s.alias("s2")
         far = datetime(9999, 12, 31)
-        b = a.alias("b")
-        overlaps = (
-            select(s.c.line, a.c.start_at, b.c.start_at.label("other_start"))
-            .join(a, and_(a.c.crime_id == s.c.crime_id, a.c.start_at == s.c.start_at))
-            .join(
-                b,
-                and_(
-                    b.c.crime_id == a.c.crime_id,
-                    b.c.id != a.c.id,
-                    b.c.start_at < func.coalesce(a.c.end_at, far),
-                    a.c.start_at < func.coalesce(b.c.end_at, far),
-                ),
+
+        def overlapping(other: Any) -> Any:
+            return and_(
+                other.c.crime_id == s.c.crime_id,
+                other.c.start_at < func.coalesce(s.c.end_at, far),
+                s.c.start_at < func.coalesce(other.c.end_at, far),
             )
-            .order_by(s.c.line)
+
+        stored = (
+            select(s.c.line, a.c.start_at.label("other_start"), literal(0).label("other_line"))
+            .join(a, overlapping(a))
+            .where(s.c.matched.is_(False))
         )
-        found = conn.execute(overlaps.limit(MAX_LISTED + 1)).all()
+        in_file = (
+            select(s.c.line, s2.c.start_at.label("other_start"), s2.c.line.label("other_line"))
+            .join(s2, and_(overlapping(s2), s2.c.line < s.c.line))
+            .where(s.c.matched.is_(False), s2.c.matched.is_(False))
+        )
+        found = conn.execute(stored.union_all(in_file).order_by("line").limit(MAX_LISTED + 1)).all()
         if not found:
             return
         problems = Problems()
-        for row in found:
+        for line, other_start, other_line in found:
+            where = f"line {other_line}'s" if other_line else "an interval the store holds"
             problems.add(
-                row.line, "from", f"the interval overlaps another one from {row.other_start}"
+                line,
+                "from",
+                f"the interval overlaps {where} (from {_text(other_start)}); "
+                "history is added to, never rewritten",
             )
         raise InputError(
             "Some allocation intervals overlap; nothing was imported.", problems.details()
         )
+
+    def _record_past(self, conn: Connection) -> int:
+        """New closed intervals, as they were, each with a ``past-holding`` log entry."""
+        a, s, c, o = allocation_table, _history_stage, crime_table, officer_table
+        past = and_(s.c.matched.is_(False), s.c.end_at.is_not(None))
+        rows = conn.execute(
+            select(s.c.start_at, s.c.end_at, s.c.actor, s.c.reason, c.c.reference, o.c.collar)
+            .join(c, c.c.id == s.c.crime_id)
+            .join(o, o.c.id == s.c.officer_id)
+            .where(past)
+            .order_by(s.c.line)
+        ).all()
+        if not rows:
+            return 0
+        actor = self.options.actor
+        conn.execute(
+            insert(a).from_select(
+                ["crime_id", "officer_id", "start_at", "end_at", "actor", "reason", "warnings"],
+                select(
+                    s.c.crime_id,
+                    s.c.officer_id,
+                    s.c.start_at,
+                    s.c.end_at,
+                    literal(actor),
+                    s.c.reason,
+                    literal(""),
+                ).where(past),
+            )
+        )
+        self._log(
+            conn,
+            [
+                {
+                    "at": self.options.at,
+                    "actor": actor,
+                    "kind": "past-holding",
+                    "crime_ref": str(reference),
+                    "collar": str(collar),
+                    "reason": str(reason),
+                    "detail": {
+                        "start_at": _text(start),
+                        "end_at": _text(end),
+                        "recorded_actor": str(recorded),
+                    },
+                }
+                for start, end, recorded, reason, reference, collar in rows
+            ],
+        )
+        return len(rows)
+
+    def _allocate_current(self, conn: Connection, counts: Counts) -> int:
+        """New open intervals: allocations under the rules, through ``allocate_many``."""
+        from caseload.store.allocation import AllocationRequest, allocate_many
+
+        s, c, o = _history_stage, crime_table, officer_table
+        rows = conn.execute(
+            select(
+                s.c.line,
+                s.c.crime_id,
+                s.c.officer_id,
+                s.c.start_at,
+                s.c.actor,
+                s.c.reason,
+                c.c.reference,
+                o.c.collar,
+            )
+            .join(c, c.c.id == s.c.crime_id)
+            .join(o, o.c.id == s.c.officer_id)
+            .where(s.c.matched.is_(False), s.c.end_at.is_(None))
+            .order_by(s.c.line)
+        ).all()
+        if not rows:
+            return 0
+        requests = [
+            AllocationRequest(
+                crime_id=int(crime_id),
+                reference=str(reference),
+                officer_id=int(officer_id),
+                collar=str(collar),
+                line=int(line),
+                start_at=start,
+                reason=str(reason),
+                note={"recorded_actor": str(recorded)},
+            )
+            for line, crime_id, officer_id, start, recorded, reason, reference, collar in rows
+        ]
+        outcomes = allocate_many(
+            conn,
+            requests,
+            actor=self.options.actor,
+            at=self.options.at,
+            reason=self.options.reason,
+            override=self.options.override,
+        )
+        for outcome in outcomes:
+            for message in outcome.warnings:
+                counts.warn(f"line {outcome.request.line}: {outcome.request.reference}: {message}")
+        return len(outcomes)
 
 
 class SupervisionWriter(KindWriter):

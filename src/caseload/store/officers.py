@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from caseload.domain.rules import HoldingBreach, OfficerFacts
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
@@ -92,6 +94,71 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
     )
 
 
+@dataclass
+class OfficerUpdate:
+    """What ``update_officer`` changed: {field: (old, new)}, and the warnings it raised
+    about what the officer already holds (``domain.rules.officer_change_breaches``)."""
+
+    diff: dict[str, tuple[Any, Any]]
+    warnings: list[str] = field(default_factory=list)
+    team: str = ""  # the officer's team after the change (for the rebalance hint)
+
+
+def officer_facts_of(record: Mapping[str, Any]) -> OfficerFacts:
+    """The rules' facts from an officer record (the officer table's or import columns)."""
+    return OfficerFacts(
+        collar=str(record["collar"]),
+        name=str(record["name"]),
+        rank=str(record.get("rank") or ""),
+        accreditation=str(record["accreditation"]),
+        status=str(record["status"]),
+        capacity=record["capacity"],
+        trainee=bool(record["trainee"]),
+        investigator_since=record["investigator_since"],
+    )
+
+
+def change_breaches(
+    conn: Connection,
+    changes: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
+    *,
+    on: date,
+) -> dict[int, list[HoldingBreach]]:
+    """For (officer id, record before, record after): the breaches the change puts their
+    live crimes in, by officer id (only those with any). One grouped query for all."""
+    from caseload.domain.rules import RULE_FIELDS, officer_change_breaches
+    from caseload.store.reference import load_policy
+
+    relevant = [
+        (officer_id, old, new)
+        for officer_id, old, new in changes
+        if any(old[key] != new[key] for key in RULE_FIELDS)
+    ]
+    if not relevant:
+        return {}
+    policy = load_policy(conn)
+    held = live_by_level(conn, [officer_id for officer_id, _, _ in relevant])
+    found: dict[int, list[HoldingBreach]] = {}
+    for officer_id, old, new in relevant:
+        breaches = officer_change_breaches(
+            officer_facts_of(old),
+            officer_facts_of(new),
+            held.get(officer_id, {}),
+            on=on,
+            policy=policy,
+        )
+        if breaches:
+            found[officer_id] = breaches
+    return found
+
+
+def breach_detail(breaches: Sequence[HoldingBreach]) -> dict[str, Any]:
+    """What an officer change's log entry records of the breaches it made."""
+    if not breaches:
+        return {}
+    return {"warnings": [b.text() for b in breaches], "codes": [b.code for b in breaches]}
+
+
 def update_officer(
     conn: Connection,
     collar: str,
@@ -101,8 +168,10 @@ def update_officer(
     at: datetime,
     kind: str = "officer-update",
     reason: str = "",
-) -> dict[str, tuple[Any, Any]]:
-    """Apply changes (import column names) to one officer; returns {field: (old, new)}."""
+) -> OfficerUpdate:
+    """Apply changes (import column names) to one officer. A change that puts what they
+    already hold in breach of the allocation rules (over the limit, above their
+    accreditation, not active, past capacity) is made, and warned of and recorded."""
     current = find(conn, collar)
     values = dict(changes)
     if "team" in values:
@@ -112,7 +181,10 @@ def update_officer(
         key: (current[key], changes[key]) for key in changes if current.get(key) != changes[key]
     }
     if not diff:
-        return {}
+        return OfficerUpdate({}, team=str(current["team"]))
+    after = {**current, **{key: new for key, (_, new) in diff.items()}}
+    breaches = change_breaches(conn, [(int(current["id"]), current, after)], on=at.date())
+    made = breaches.get(int(current["id"]), [])
     row = {k: v for k, v in values.items() if k != "team"}
     conn.execute(update(officer_table).where(officer_table.c.id == current["id"]).values(**row))
     log.append(
@@ -122,9 +194,27 @@ def update_officer(
         kind=kind,
         collar=current["collar"],
         reason=reason,
-        detail={k: [str(o), str(n)] for k, (o, n) in diff.items()},
+        detail={
+            **{k: [str(o), str(n)] for k, (o, n) in diff.items()},
+            **breach_detail(made),
+        },
     )
-    return diff
+    return OfficerUpdate(diff, [b.text() for b in made], team=str(after["team"]))
+
+
+def live_by_level(conn: Connection, officer_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Each officer's live crimes counted by required level (one grouped query)."""
+    from caseload.store.sqlfunc import one_of
+
+    crime = crime_table
+    found: dict[int, dict[str, int]] = {}
+    for holder, level, count in conn.execute(
+        select(crime.c.holder_id, crime.c.required_level, func.count())
+        .where(one_of(conn, crime.c.holder_id, list(officer_ids)), crime.c.finalised_on.is_(None))
+        .group_by(crime.c.holder_id, crime.c.required_level)
+    ):
+        found.setdefault(int(holder), {})[str(level)] = int(count)
+    return found
 
 
 def live_count(conn: Connection, officer_id: int) -> int:

@@ -30,6 +30,10 @@ FILES = (
     ("victim-updates", "victim-updates.csv", ("on",)),
 )
 REASON = "sample data"
+# The history file records one crime's current holding as the old system had it: a PIP2
+# crime with a PIP1 constable (so the audit shows accreditation-mismatch). A current
+# holding is an allocation under the rules, so it is loaded with a recorded override.
+HISTORY_OVERRIDE = "sample data: the old system's holdings, loaded as they were"
 
 
 def sample_dir() -> Path:
@@ -86,13 +90,15 @@ def load_sample(store: Store, *, actor: str, today: date | None = None) -> str:
     folder = sample_dir()
     days = (today or date.today()) - anchor(folder)
     options = Options(actor=actor, reason=REASON)
+    history = Options(actor=actor, reason=REASON, override=HISTORY_OVERRIDE)
     warned = 0
     with tempfile.TemporaryDirectory(prefix="caseload-sample-") as tmp:
         for kind, name, columns in FILES:
             copy = Path(tmp) / name
             shifted_copy(folder / name, copy, columns, days)
             with open_source(str(copy)) as source:
-                result = import_file(store, source, kind, options=options)
+                chosen = history if kind == "history" else options
+                result = import_file(store, source, kind, options=chosen)
             warned += result.warned
     with store.read() as conn:
         totals = counts(conn)
