@@ -22,7 +22,15 @@ from caseload.cli.common import (
     parse_text_arg,
     resolve_actor,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    warn,
+)
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
 ReasonOption = Annotated[
@@ -35,6 +43,26 @@ ReasonOption = Annotated[
         help="Why (recorded with the decision).",
     ),
 ]
+
+
+# What a narrow terminal leaves out first (output.Layout); collar, name, live, limit and
+# flags always show. The team goes first when --team names it already.
+WORKLOAD_DROP = (
+    "rank",
+    "live_pip4",
+    "live_pip3",
+    "inexperienced",
+    "status",
+    "headroom",
+    "live_pip2",
+    "live_pip1",
+    "team",
+    "capacity",
+    "weighted_load",
+    "accreditation",
+)
+TOTALS_LAYOUT = Layout(drop=("live_pip4", "live_pip3", "live_pip2", "live_pip1", "officers"))
+HISTORY_LAYOUT = Layout(drop=("actor",), wrap=("reason", "detail"))
 
 
 def assign(
@@ -171,6 +199,7 @@ def workload(
         ),
     ] = False,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """Each officer's live crimes, by required level and weighted, most overloaded first.
 
@@ -220,10 +249,19 @@ def workload(
         fmt,
         title=f"Workload{when}",
         row_style=lambda row: "bold red" if row["flags"] else None,
+        layout=Layout(drop=("team", *WORKLOAD_DROP) if team else WORKLOAD_DROP),
+        wide=wide,
     )
     if fmt not in (OutputFormat.csv, OutputFormat.json) and rows:
         typer.echo("")
-        render(team_totals(rows), TOTAL_COLUMNS, fmt, title=f"Team totals{when}")
+        render(
+            team_totals(rows),
+            TOTAL_COLUMNS,
+            fmt,
+            title=f"Team totals{when}",
+            layout=TOTALS_LAYOUT,
+            wide=wide,
+        )
 
 
 def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> None:
@@ -308,6 +346,7 @@ def history(
         typer.Option("--limit", "-n", min=0, help="At most this many entries (0: all)."),
     ] = 50,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """The decision log, newest first: allocations, transfers, overrides, policy changes.
 
@@ -332,7 +371,14 @@ def history(
     if fmt is not OutputFormat.json:
         for row in rows:
             row["detail"] = summarise_detail(row["detail"])
-    render(rows, HISTORY_COLUMNS, fmt, title="Decisions, newest first")
+    render(
+        rows,
+        HISTORY_COLUMNS,
+        fmt,
+        title="Decisions, newest first",
+        layout=HISTORY_LAYOUT,
+        wide=wide,
+    )
 
 
 def register(app: typer.Typer) -> None:

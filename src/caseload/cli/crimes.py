@@ -16,7 +16,21 @@ from caseload.cli.common import (
     resolve_actor,
     typed,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    render_record,
+)
+
+# What a narrow terminal leaves out first (output.Layout).
+CRIMES_LAYOUT = Layout(
+    drop=("outcome", "finalised_on", "reported_on", "victim_enhanced", "team"),
+    wrap=("crime_type",),
+)
 
 crime_app = typer.Typer(
     help="Crimes: record, list, show, finalise and reopen.", no_args_is_help=True
@@ -168,6 +182,7 @@ def list_(
         int | None, typer.Option("--limit", min=1, help="At most this many rows.")
     ] = None,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """List crimes, oldest report first (CSV output can be imported back)."""
     from caseload.errors import InputError
@@ -187,11 +202,23 @@ def list_(
         defaulted=defaulted,
     )
     with open_store(ctx).read() as conn:
-        render(list_crimes(conn, filters, limit=limit), CRIME_COLUMNS, fmt, title="Crimes")
+        render(
+            list_crimes(conn, filters, limit=limit),
+            CRIME_COLUMNS,
+            fmt,
+            title="Crimes",
+            layout=CRIMES_LAYOUT,
+            wide=wide,
+        )
 
 
 @crime_app.command("show")
-def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context,
+    reference: RefArg,
+    fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
+) -> None:
     """Show one crime with its allocation history, reviews, key events and victim updates."""
     from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
     from caseload.store.reference import load_policy
@@ -228,10 +255,12 @@ def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat
             document[section] = [{k: json_value(v) for k, v in row.items()} for row in rows]
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return
-    render_record(record, fmt, title=f"Crime {crime['reference']}")
+    render_record(record, fmt, title=f"Crime {crime['reference']}", wide=wide)
     for section, rows in story.items():
         if rows:
-            render(rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize())
+            render(
+                rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize(), wide=wide
+            )
 
 
 @crime_app.command("finalise")

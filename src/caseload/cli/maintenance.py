@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from caseload.cli.common import state
-from caseload.cli.output import FormatOption, OutputFormat, info, render
+from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
 
 if TYPE_CHECKING:
     from caseload.store.engine import Store
@@ -33,7 +33,9 @@ def _opened_without_upgrade(ctx: typer.Context) -> Store:
     return store
 
 
-def check(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+def check(
+    ctx: typer.Context, fmt: FormatOption = OutputFormat.table, wide: WideOption = False
+) -> None:
     """Check the store: SQLite integrity and foreign keys, and caseload's own invariants.
 
     Exits 0 when every check passes, 1 listing the problems found.
@@ -50,6 +52,7 @@ def check(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
         ["check", "count", "examples"],
         fmt,
         title="Problems found",
+        wide=wide,
     )
     info(f"The store {store.location} failed {len(problems)} of {checks} checks.")
     raise typer.Exit(1)

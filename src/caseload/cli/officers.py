@@ -15,7 +15,18 @@ from caseload.cli.common import (
     parse_level_arg,
     resolve_actor,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    render_record,
+)
+
+# What a narrow terminal leaves out first (output.Layout).
+OFFICERS_LAYOUT = Layout(drop=("investigator_since", "rank", "trainee", "capacity", "team"))
 
 officer_app = typer.Typer(
     help="Officers: who can investigate what. Never deleted.", no_args_is_help=True
@@ -159,17 +170,23 @@ def list_(
         ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """List officers (CSV output can be imported back)."""
     from caseload.store.officers import OFFICER_COLUMNS, list_officers
 
     with open_store(ctx).read() as conn:
         rows = list_officers(conn, team=team, status=status, accreditation=accreditation)
-    render(rows, OFFICER_COLUMNS, fmt, title="Officers")
+    render(rows, OFFICER_COLUMNS, fmt, title="Officers", layout=OFFICERS_LAYOUT, wide=wide)
 
 
 @officer_app.command("show")
-def show(ctx: typer.Context, collar: CollarArg, fmt: FormatOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context,
+    collar: CollarArg,
+    fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
+) -> None:
     """Show one officer: record, experience, live crimes and limit."""
     from datetime import date as date_
 
@@ -196,7 +213,7 @@ def show(ctx: typer.Context, collar: CollarArg, fmt: FormatOption = OutputFormat
     record["live"] = live
     if inexperienced:
         record["limit"] = policy.inexperienced_limit
-    render_record(record, fmt, title=f"Officer {officer['collar']}")
+    render_record(record, fmt, title=f"Officer {officer['collar']}", wide=wide)
 
 
 @officer_app.command("update")
