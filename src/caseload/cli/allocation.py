@@ -62,7 +62,7 @@ WORKLOAD_DROP = (
     "accreditation",
 )
 TOTALS_LAYOUT = Layout(drop=("live_pip4", "live_pip3", "live_pip2", "live_pip1", "officers"))
-HISTORY_LAYOUT = Layout(drop=("actor",), wrap=("reason", "detail"))
+HISTORY_LAYOUT = Layout(drop=("actor",), wrap=("reason", "detail"), last=("detail",))
 
 
 def assign(
@@ -268,22 +268,32 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
     """Horizontal bars of live crimes; ``|`` marks each officer's limit or capacity.
 
     Rich colours on a terminal (over-limit bars in a warning colour); plain ``#``
-    bars in a pipe or with NO_COLOR.
+    bars in a pipe or with NO_COLOR. Bars are at most ``width`` long and shorter when
+    the terminal is narrow; the label, count and flags are never cut.
     """
     import sys
 
-    from caseload.cli.output import use_rich
+    from caseload.cli.output import heading, output_width, use_rich
 
     def ceiling(row: dict[str, Any]) -> int | None:
         values = [v for v in (row["limit"], row["capacity"]) if v is not None]
         return min(values) if values else None
 
     scale_to = max([1, *(r["live"] for r in rows), *(ceiling(r) or 0 for r in rows)])
-    labels = [f"{r['collar']} {r['name']}"[:28] for r in rows]
+    labels = [f"{r['collar']} {r['name']}" for r in rows]
     pad = max([len(label) for label in labels] or [0])
+    suffixes = []
+    for row in rows:
+        cap = ceiling(row)
+        suffix = f" {row['live']}" + (f" / {cap}" if cap is not None else "")
+        suffixes.append(suffix + (f"  {row['flags']}" if row["flags"] else ""))
+    terminal = output_width(sys.stdout)
+    if terminal is not None:
+        room = terminal - pad - 2 - max([len(s) for s in suffixes] or [0])
+        width = max(10, min(width, room))
     rich = use_rich(sys.stdout)
     lines: list[Any] = []
-    for row, label in zip(rows, labels, strict=True):
+    for row, label, suffix in zip(rows, labels, suffixes, strict=True):
         filled = round(row["live"] * width / scale_to)
         cap = ceiling(row)
         mark = None if cap is None else min(round(cap * width / scale_to), width)
@@ -292,9 +302,6 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
             cells[mark] = "|"
         bar = "".join(cells).rstrip()
         over = bool(set(row["flags"].split()) & {"over-limit", "over-capacity"})
-        suffix = f" {row['live']}" + (f" / {cap}" if cap is not None else "")
-        if row["flags"]:
-            suffix += f"  {row['flags']}"
         if rich:
             from rich.text import Text
 
@@ -307,12 +314,12 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
     if rich:
         from rich.console import Console
 
-        console = Console()
-        console.print(title, style="bold")
+        heading(title)
+        console = Console(highlight=False, markup=False, emoji=False)
         for line in lines or ["(none)"]:
-            console.print(line)
+            console.print(line, soft_wrap=True)
     else:
-        typer.echo(title)
+        heading(title)
         for line in lines or ["(none)"]:
             typer.echo(line)
 

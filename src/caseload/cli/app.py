@@ -37,6 +37,9 @@ class CaseloadGroup(TyperGroup):
     """Maps every CaseloadError, from any command, to its message and exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        from caseload.cli.output import new_command
+
+        new_command()
         try:
             return super().invoke(ctx)
         except CaseloadError as exc:

@@ -125,7 +125,9 @@ def suggest(
         f"{crime['required_level']}, {crime['team']})",
         # Without --any-team every officer is of the crime's team, named in the title.
         layout=Layout(
-            drop=SUGGEST_DROP if any_team else ("team", *SUGGEST_DROP), wrap=("reasons",)
+            drop=SUGGEST_DROP if any_team else ("team", *SUGGEST_DROP),
+            wrap=("reasons",),
+            last=("team",),
         ),
         wide=wide,
     )

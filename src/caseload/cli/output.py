@@ -270,9 +270,11 @@ class Layout:
 
     ``drop``: columns a narrow terminal may leave out, the least useful first; every other
     column is always shown whole. ``wrap``: long text (reasons, details) that wraps
-    inside its cell rather than widening the table."""
+    inside its cell rather than widening the table. ``last``: columns left out only when
+    the wrapped text is as narrow as it goes and the table is still too wide."""
 
     drop: Sequence[str] = ()
+    last: Sequence[str] = ()
     wrap: Sequence[str] = ("reasons", "reason", "detail", "why", "meaning", "note", "examples")
 
 
@@ -322,7 +324,8 @@ def fit_table(
 
     Columns not in ``layout.drop`` are never cut or left out. To fit, in order: headers
     wrap between words; wrapped columns narrow to ``WRAP_SOFT_MIN``; droppable columns go,
-    least useful first; wrapped columns narrow to ``WRAP_HARD_MIN``. Space left over goes
+    least useful first; wrapped columns narrow to ``WRAP_HARD_MIN``; the ``last`` columns
+    go. Space left over goes
     back to the wrapped columns, then to the headers."""
     import textwrap
 
@@ -358,6 +361,12 @@ def fit_table(
         for i in sorted(wraps & set(shown)):
             if total() > width:
                 widths[i] = max(WRAP_HARD_MIN, head_min[i], widths[i] - (total() - width))
+        for key in layout.last:
+            if total() <= width:
+                break
+            if key in index and index[key] in shown:
+                shown.remove(index[key])
+                dropped.append(key)
         spare = width - total()
         for i in sorted(wraps & set(shown)):
             grow = min(spare, natural[i] - widths[i])
@@ -421,11 +430,25 @@ def fit_table(
 
 
 def dropped_note(dropped: Sequence[str], width: int) -> str:
-    """The one line that says which columns a narrow terminal left out, and how to see them."""
-    return (
-        f"Not shown at {width} columns: {', '.join(dropped)} "
-        "(see every column with --wide, -f csv or -f json)."
-    )
+    """The one line (within ``width``) that says which columns a narrow terminal left
+    out, and how to see them."""
+    tail = "; --wide shows them, as do -f csv and -f json."
+    names = list(dropped)
+    for shown in range(len(names), 0, -1):
+        more = len(names) - shown
+        listed = ", ".join(names[:shown]) + (f" and {more} more" if more else "")
+        line = f"Not shown: {listed}{tail}"
+        if len(line) <= width:
+            return line
+    return f"Not shown: {len(names)} columns{tail}"
+
+
+_noted: set[str] = set()  # the columns this command has said it left out
+
+
+def new_command() -> None:
+    """Forget what an earlier command in this process said (tests run many)."""
+    _noted.clear()
 
 
 def _write_fitted(
@@ -438,8 +461,10 @@ def _write_fitted(
     rich: bool,
 ) -> None:
     fitted = fit_table(rows, columns, width, layout)
-    if fitted.dropped and width is not None:
-        info(dropped_note(fitted.dropped, width))
+    new = [key for key in fitted.dropped if key not in _noted]
+    if new and width is not None:  # said once a command, however many tables it draws
+        _noted.update(new)
+        info(dropped_note(new, width))
     if not rich:
         stream.write("\n".join(fitted.lines) + "\n")
         return
