@@ -373,9 +373,9 @@ def fit_table(
             if grow > 0:
                 widths[i] += grow
                 spare -= grow
-        for i in shown:
-            grow = min(spare, natural[i] - widths[i])
-            if grow > 0:
+        for i in shown:  # a header goes back on one line only whole
+            grow = natural[i] - widths[i]
+            if 0 < grow <= spare:
                 widths[i] += grow
                 spare -= grow
     numeric = [
