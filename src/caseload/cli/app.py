@@ -34,20 +34,81 @@ from caseload.errors import CaseloadError
 
 
 class CaseloadGroup(TyperGroup):
-    """Maps every CaseloadError, from any command, to its message and exit code."""
+    """Maps every CaseloadError, from any command, to its message and exit code; a usage
+    error to one sentence (exit 2); a closed pipe (``| head -1``) to a quiet exit 0."""
 
     def invoke(self, ctx: Any) -> Any:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
         from caseload.cli.output import new_command
 
         new_command()
+        typed = [*getattr(ctx, "_protected_args", []), *ctx.args]  # after the root options
         try:
             return super().invoke(ctx)
         except CaseloadError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            typer.echo(f"Error: {usage_message(exc, typed)}", err=True)
+            if exc.ctx is not None:
+                typer.echo(f"  See '{exc.ctx.command_path} --help'.", err=True)
+            raise typer.Exit(2) from None
+        except BrokenPipeError:
+            quiet_closed_pipe()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted; nothing more was written.", err=True)
             raise typer.Exit(130) from None
+
+
+ROOT_OPTIONS = ("--db",)
+
+
+def usage_message(exc: Any, typed: list[str]) -> str:
+    """A usage error as one plain sentence, with the fix for the common slips."""
+    from typer._click.exceptions import NoSuchOption
+
+    message = str(exc.format_message()).rstrip(".")
+    if isinstance(exc, NoSuchOption):
+        name = exc.option_name.split("=", 1)[0]
+        if name in ROOT_OPTIONS:
+            return f"{name} goes before the command: {corrected(typed, name)}."
+        message = f"There is no option {name}"
+        if exc.possibilities:
+            message += f" here; did you mean {' or '.join(sorted(exc.possibilities))}?"
+            return message
+    return message + "."
+
+
+def corrected(tokens: list[str], name: str) -> str:
+    """``caseload workload --db x.db`` as it should have been typed."""
+    import shlex
+
+    moved: list[str] = []
+    rest: list[str] = []
+    items = iter(tokens)
+    for token in items:
+        if token == name:
+            moved += [token, next(items, "PATH")]
+        elif token.startswith(name + "="):
+            moved.append(token)
+        else:
+            rest.append(token)
+    return shlex.join(["caseload", *moved, *rest])
+
+
+def quiet_closed_pipe() -> None:
+    """stdout's reader has gone (``caseload workload | head -1``): what is left goes
+    nowhere, so neither the command nor Python's exit complains."""
+    import os
+    from contextlib import suppress
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with suppress(OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def report_error(exc: CaseloadError) -> None:
@@ -196,4 +257,8 @@ def main() -> None:
         _lean(_invoked(sys.argv[1:]))(prog_name="caseload")
     finally:
         gc.freeze()
+        try:
+            sys.stdout.flush()  # the last rows, while a closed pipe can still be quietened
+        except BrokenPipeError:
+            quiet_closed_pipe()
     sys.exit(0)

@@ -120,8 +120,8 @@ def audit(
             by_severity = counts["by_severity"]
             total = sum(by_severity.values())
             info(
-                f"{total} finding{'' if total == 1 else 's'}: "
-                + ", ".join(f"{n} {severity}" for severity, n in by_severity.items())
+                f"{total:,} finding{'' if total == 1 else 's'}: "
+                + ", ".join(f"{n:,} {severity}" for severity, n in by_severity.items())
                 + f" (as of {checks.day.isoformat()})."
             )
     if record:

@@ -265,7 +265,7 @@ def rebalance(
         moved = apply_plan(conn, plan, actor=resolve_actor(actor), at=datetime.now(), reason=reason)
     show_plan(plan, fmt, changed=changed, applied=True, wide=wide)
     info(
-        f"Applied plan {plan.plan_id}: {moved} {'move' if moved == 1 else 'moves'} recorded."
+        f"Applied plan {plan.plan_id}: {moved:,} {'move' if moved == 1 else 'moves'} recorded."
         if moved
         else "Nothing to move; nothing was changed."
     )
@@ -367,9 +367,9 @@ def show_plan(
     for m in plan.moves:
         by_step[m.step] = by_step.get(m.step, 0) + 1
     moved_gaps = {t: g for t, g in gaps.items() if g["before"] != g["after"]}
-    counts = ", ".join(f"{n} {STEP_NAMES[s]}" for s, n in sorted(by_step.items()))
+    counts = ", ".join(f"{n:,} {STEP_NAMES[s]}" for s, n in sorted(by_step.items()))
     info(
-        f"Plan {plan.plan_id}: {len(plan.moves)} {'move' if len(plan.moves) == 1 else 'moves'}"
+        f"Plan {plan.plan_id}: {len(plan.moves):,} {'move' if len(plan.moves) == 1 else 'moves'}"
         + (f" ({counts})" if counts else "")
         + (
             "; weighted-load gap "

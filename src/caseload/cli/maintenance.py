@@ -77,7 +77,7 @@ def verify(
             return
         typer.echo(f"head {report.head_id} {report.head_hash}")
         info(
-            f"The decision log is intact: {report.entries} entries chained from the first to "
+            f"The decision log is intact: {report.entries:,} entries chained from the first to "
             f"entry {report.head_id}."
         )
         return
@@ -85,7 +85,7 @@ def verify(
     intact = (
         "the 1 entry before it is intact"
         if report.entries == 1
-        else f"the {report.entries} entries before it are intact"
+        else f"the {report.entries:,} entries before it are intact"
     )
     info(f"The decision log is broken: {report.problem}; {intact}.")
     raise typer.Exit(1)

@@ -507,13 +507,24 @@ def warn(message: str) -> None:
         typer.echo(f"Warning: {message}", err=True)
 
 
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (ValueError, AttributeError):
+        return False
+
+
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[Any]:
-    """A progress bar on a terminal; a silent stand-in in a pipe or under cron.
+def progress(
+    description: str, total: int | None = None, *, over: IO[str] | None = None
+) -> Iterator[Any]:
+    """A progress bar when stderr is a terminal; a silent stand-in in a pipe or under cron,
+    and while data goes to a terminal too (``over``: where the data is being written),
+    so that a bar is never drawn over it.
 
     Yields a callable ``advance(n)``.
     """
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or (over is not None and _is_terminal(over)):
         yield lambda n=1: None
         return
     from rich.progress import Progress
