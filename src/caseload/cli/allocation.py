@@ -40,7 +40,7 @@ ReasonOption = Annotated[
         "-r",
         metavar="TEXT",
         parser=parse_text_arg,
-        help="Why (recorded with the decision).",
+        help="Why (recorded with the decision).  [required]",
     ),
 ]
 
@@ -187,7 +187,10 @@ def workload(
     officer: Annotated[
         str | None,
         typer.Option(
-            "--officer", "-o", metavar="COLLAR", parser=parse_collar_arg, help="Only this officer."
+            "--officer",
+            metavar="OFFICER",
+            parser=parse_collar_arg,
+            help="Only this officer (collar).",
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -334,10 +337,9 @@ def history(
         str | None,
         typer.Option(
             "--officer",
-            "-o",
-            metavar="COLLAR",
+            metavar="OFFICER",
             parser=parse_collar_arg,
-            help="Only decisions naming this officer.",
+            help="Only decisions naming this officer (collar).",
         ),
     ] = None,
     kind: Annotated[
@@ -345,12 +347,15 @@ def history(
         typer.Option(
             "--kind",
             "-k",
+            metavar="KIND",
             help="Only this kind (allocate, transfer, unassign, policy, ...); repeatable.",
         ),
     ] = None,
     limit: Annotated[
         int,
-        typer.Option("--limit", "-n", min=0, help="At most this many entries (0: all)."),
+        typer.Option(
+            "--limit", "-n", metavar="N", min=0, help="At most this many entries (0: all)."
+        ),
     ] = 50,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,

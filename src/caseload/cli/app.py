@@ -122,14 +122,42 @@ app = typer.Typer(
     cls=CaseloadGroup,
     help=(
         "Assign, rebalance and audit the crimes each officer holds.\n\n"
-        "Run 'caseload init --sample' to try it on a synthetic force."
+        "Run 'caseload init --sample' to try it on a synthetic force. "
+        "Root options such as --db go before the command: caseload --db FILE workload."
+    ),
+    epilog=(
+        "\b\nExit codes:\n"
+        "    0  done; for audit, nothing at or above --fail-on\n"
+        "    1  audit: findings at --fail-on or above; verify, db check: a problem\n"
+        "    2  bad usage or bad input; nothing was written\n"
+        "    3  refused by policy (block mode); nothing was written\n"
+        "    4  the store cannot be used (missing, not a caseload store, or newer)\n"
+        "  130  interrupted (Ctrl-C)"
     ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # Help wraps to the terminal's width (Click's default stops at 80 columns).
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200},
 )
+
+
+def _plain_metavar() -> None:
+    """Typer writes a required argument as ``{CRIME}`` in the usage line; people read
+    ``CRIME`` (and ``[CRIME]`` for an optional one, as Typer already writes)."""
+    from typer.core import TyperArgument
+
+    typer_metavar = TyperArgument.make_metavar
+
+    def make_metavar(self: Any, ctx: Any, *, usage: bool = False) -> str:
+        text = typer_metavar(self, ctx, usage=usage)
+        return text[1:-1] if text.startswith("{") and text.endswith("}") else text
+
+    TyperArgument.make_metavar = make_metavar  # type: ignore[method-assign]
+
+
+_plain_metavar()
 
 
 def _version(value: bool) -> None:

@@ -200,7 +200,8 @@ def trend(
     ctx: typer.Context,
     team: TeamFilter = None,
     last: Annotated[
-        int, typer.Option("--last", "-n", min=1, help="How many recorded runs to show.")
+        int,
+        typer.Option("--last", "-n", metavar="N", min=1, help="How many recorded runs to show."),
     ] = 30,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,

@@ -48,6 +48,19 @@ def _text(what: str, max_length: int = 200) -> Any:
     return typed(parse)
 
 
+def outcome_types_help() -> str:
+    """Every Home Office outcome type, one a line, for ``crime finalise --help``."""
+    from textwrap import wrap
+
+    from caseload.domain.outcomes import OUTCOMES
+
+    lines = [
+        "\n      ".join(wrap(f"{number:>2}  {name}", 70, initial_indent="  ", subsequent_indent=""))
+        for number, name in OUTCOMES.items()
+    ]
+    return "\b\nHome Office outcome types (--outcome N):\n" + "\n".join(lines)
+
+
 def _outcome(value: str) -> int:
     from caseload.domain.outcomes import parse_outcome
 
@@ -132,7 +145,9 @@ def add(
 @crime_app.command("list")
 def list_(
     ctx: typer.Context,
-    team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", "-t", metavar="TEAM", help="Only this team.")
+    ] = None,
     holder: Annotated[
         str | None,
         typer.Option(
@@ -153,7 +168,9 @@ def list_(
             "--level", metavar="LEVEL", parser=parse_level_arg, help="Only this required level."
         ),
     ] = None,
-    crime_type: Annotated[str | None, typer.Option("--type", help="Only this crime type.")] = None,
+    crime_type: Annotated[
+        str | None, typer.Option("--type", metavar="TYPE", help="Only this crime type.")
+    ] = None,
     after: Annotated[
         date | None,
         typer.Option(
@@ -179,7 +196,7 @@ def list_(
         ),
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+        int | None, typer.Option("--limit", metavar="N", min=1, help="At most this many rows.")
     ] = None,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,
@@ -263,7 +280,7 @@ def show(
             )
 
 
-@crime_app.command("finalise")
+@crime_app.command("finalise", epilog=outcome_types_help())
 def finalise(
     ctx: typer.Context,
     reference: RefArg,
@@ -271,11 +288,10 @@ def finalise(
         int,
         typer.Option(
             "--outcome",
-            "-o",
             metavar="N",
             parser=typed(_outcome),
             help="Home Office outcome type, e.g. 1 (charged), 8 (community resolution), "
-            "18 (no suspect identified).",
+            "18 (no suspect identified); every type is listed below.",
         ),
     ],
     on: Annotated[
@@ -284,7 +300,9 @@ def finalise(
             "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
         ),
     ] = None,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the log.")] = "",
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", metavar="TEXT", help="A note for the log.")
+    ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Finalise (close) a live crime with a Home Office outcome type."""
@@ -311,7 +329,9 @@ def finalise(
 def reopen(
     ctx: typer.Context,
     reference: RefArg,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is reopened (recorded).")],
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why it is reopened (recorded).")
+    ],
     on: Annotated[
         date | None,
         typer.Option(
@@ -351,6 +371,7 @@ def link(
         typer.Option(
             "--kind",
             "-k",
+            metavar="KIND",
             help="What they share: victim, suspect or series ('suggest' prefers their holder).",
         ),
     ],

@@ -75,7 +75,8 @@ def suggest(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
     top: Annotated[
-        int, typer.Option("--top", "-n", min=1, help="Show at most this many officers.")
+        int,
+        typer.Option("--top", "-n", metavar="N", min=1, help="Show at most this many officers."),
     ] = 5,
     any_team: Annotated[
         bool,
@@ -192,7 +193,7 @@ def rebalance(
             "-r",
             metavar="TEXT",
             parser=parse_text_arg,
-            help="Why: recorded with every move.",
+            help="Why: recorded with every move.  [required with --apply]",
         ),
     ] = None,
     plan_id: Annotated[

@@ -40,6 +40,7 @@ def export(
         What,
         typer.Argument(
             case_sensitive=False,
+            metavar="WHAT",
             help="crimes (the import columns), workload (per officer), findings (the audit) "
             "or history (every allocation interval).",
         ),

@@ -62,7 +62,9 @@ def verify(
     ctx: typer.Context,
     batch: Annotated[
         int,
-        typer.Option("--batch", min=1, max=1_000_000, help="Log entries read per batch."),
+        typer.Option(
+            "--batch", metavar="N", min=1, max=1_000_000, help="Log entries read per batch."
+        ),
     ] = 5000,
 ) -> None:
     """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
@@ -93,7 +95,9 @@ def verify(
 
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Where to write the copy (a new file).")
+    ],
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it already exists.")
     ] = False,

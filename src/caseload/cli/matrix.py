@@ -30,7 +30,9 @@ def list_(
 @matrix_app.command("set")
 def set_(
     ctx: typer.Context,
-    crime_type: Annotated[str, typer.Argument(help="The crime type, as police.uk names it.")],
+    crime_type: Annotated[
+        str, typer.Argument(metavar="TYPE", help="The crime type, as police.uk names it.")
+    ],
     level: Annotated[
         str,
         typer.Argument(

@@ -154,7 +154,9 @@ def add(
 @officer_app.command("list")
 def list_(
     ctx: typer.Context,
-    team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", "-t", metavar="TEAM", help="Only this team.")
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option("--status", metavar="STATUS", parser=_p(_status), help="Only this status."),
@@ -243,7 +245,9 @@ def update(
     ] = None,
     capacity: Annotated[
         str | None,
-        typer.Option("--capacity", help="New personal capacity, or 'none' to clear it."),
+        typer.Option(
+            "--capacity", metavar="N|none", help="New personal capacity, or 'none' to clear it."
+        ),
     ] = None,
     trainee: Annotated[
         bool | None, typer.Option("--trainee/--not-trainee", help="Set or clear the trainee flag.")
@@ -294,7 +298,9 @@ def status(
             metavar="STATUS", parser=_p(_status), help="active, leave, abstracted or left."
         ),
     ],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (recorded).")] = "",
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (recorded).")
+    ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""

@@ -40,6 +40,7 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         case_sensitive=False,
         help=(
             "Output format: table (Rich on a terminal, plain otherwise), plain, markdown, "
