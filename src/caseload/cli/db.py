@@ -39,7 +39,7 @@ def init(
         from caseload.store.sample import load_sample
 
         summary = load_sample(store, actor=resolve_actor(actor))
-        info(summary)
+        info(summary or "The sample force is already loaded in this store; nothing was changed.")
 
 
 @db_app.command("status")
