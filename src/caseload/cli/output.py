@@ -1,12 +1,14 @@
 """The one ``--format`` option and the one renderer every listing uses.
 
-Rows are dicts keyed by stable snake_case field names (DOMAIN.md). ``table``
-draws a Rich table on a colour terminal and falls back to plain text when
-stdout is not a terminal or ``NO_COLOR`` is set; ``plain`` and ``markdown`` use
-tabulate; ``json`` writes stable keys and ISO dates; ``csv`` writes a header that
+Rows are dicts keyed by stable snake_case field names (DOMAIN.md). ``table`` is
+laid out by ``fit_table`` to the terminal's width (or ``COLUMNS``), guided by each
+listing's ``Layout`` (which columns may give way, which text wraps), and coloured
+on a colour terminal only; ``plain`` writes whole rows and ``markdown`` a GitHub
+table; ``json`` writes stable keys and ISO dates; ``csv`` writes a header that
 ``caseload import`` accepts back, with cells that a spreadsheet would run as a
-formula neutralised. CSV and JSON stream: rows are written as they come.
-Messages (warnings, progress) go to stderr; data goes to stdout.
+formula neutralised. CSV and JSON stream: rows are written as they come. Every
+cell's text comes from ``cell_text``. Titles and messages (warnings, progress) go
+to stderr; data goes to stdout.
 """
 
 from __future__ import annotations
