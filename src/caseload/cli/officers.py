@@ -282,10 +282,25 @@ def update(
         diff = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
     if diff:
         info(
-            f"Updated {collar}: " + ", ".join(f"{k} {o} -> {n}" for k, (o, n) in diff.items()) + "."
+            f"Updated {collar}: "
+            + ", ".join(f"{k} {_said(o)} -> {_said(n)}" for k, (o, n) in diff.items())
+            + "."
         )
     else:
         info(f"{collar} already had those details; nothing changed.")
+
+
+# How a supervisor says each status: "is now on leave", not "is now leave".
+STATUS_WORDS = {"leave": "on leave", "left": "recorded as having left"}
+
+
+def _said(value: object) -> str:
+    """A value in a change message: "capacity none -> 5", not "None -> 5"."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @officer_app.command("status")
@@ -323,9 +338,9 @@ def status(
 
         live = live_count(conn, find(conn, collar)["id"])
     if not diff:
-        info(f"{collar} is already {new_status}.")
+        info(f"{collar} is already {STATUS_WORDS.get(new_status, new_status)}.")
         return
-    info(f"{collar} is now {new_status}.")
+    info(f"{collar} is now {STATUS_WORDS.get(new_status, new_status)}.")
     if new_status != "active" and live:
         warn(
             f"{collar} still holds {live} live crimes; re-home them "
