@@ -135,3 +135,18 @@ def test_no_progress_bar_over_data_written_to_the_same_terminal(sample: str) -> 
     shown = run_on_a_terminal(sample, "export", "crimes", "-o", "-")
     assert "Exporting" not in shown
     assert shown.count("\n") >= 1001  # every row, in one piece
+
+
+def test_a_root_option_error_is_one_sentence_too() -> None:
+    result = CliRunner().invoke(app, ["--frob", "workload"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith("Error: There is no option --frob")
+    assert "Usage:" not in result.stderr
+
+
+def test_db_after_a_subcommand_is_moved_to_the_front(sample: str) -> None:
+    result = CliRunner().invoke(app, ["officer", "list", "-t", "x", "--db", "y.db"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "Error: --db goes before the command: caseload --db y.db officer list -t x."
+    )

@@ -52,9 +52,7 @@ class CaseloadGroup(TyperGroup):
         except NoArgsIsHelpError:
             raise
         except UsageError as exc:
-            typer.echo(f"Error: {usage_message(exc, typed)}", err=True)
-            if exc.ctx is not None:
-                typer.echo(f"  See '{exc.ctx.command_path} --help'.", err=True)
+            report_usage(exc, typed)
             raise typer.Exit(2) from None
         except BrokenPipeError:
             quiet_closed_pipe()
@@ -62,6 +60,25 @@ class CaseloadGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("Interrupted; nothing more was written.", err=True)
             raise typer.Exit(130) from None
+
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        """The root's own options (``caseload --frob``) give one sentence too."""
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            report_usage(exc, list(args))
+            raise typer.Exit(2) from None
+
+
+def report_usage(exc: Any, typed: list[str]) -> None:
+    typer.echo(f"Error: {usage_message(exc, typed)}", err=True)
+    if exc.ctx is not None:
+        typer.echo(f"  See '{exc.ctx.command_path} --help'.", err=True)
 
 
 ROOT_OPTIONS = ("--db",)
