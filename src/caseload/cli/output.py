@@ -45,8 +45,8 @@ FormatOption = Annotated[
         metavar="FORMAT",
         case_sensitive=False,
         help=(
-            "Output format: table (Rich on a terminal, plain otherwise), plain, markdown, "
-            "csv (re-importable) or json."
+            "Output format: table (fits the terminal), plain (whole rows, for scripts), "
+            "markdown, csv (re-importable) or json."
         ),
     ),
 ]
