@@ -61,7 +61,6 @@ class CaseloadGroup(TyperGroup):
             typer.echo("Interrupted; nothing more was written.", err=True)
             raise typer.Exit(130) from None
 
-
     def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
         """The root's own options (``caseload --frob``) give one sentence too."""
         from typer._click.exceptions import NoArgsIsHelpError, UsageError
