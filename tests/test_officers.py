@@ -166,13 +166,15 @@ def test_update_and_status_are_logged_and_never_delete(store: Runner, sql) -> No
     result = store("officer", "update", "AB1234", "--accreditation", "PIP3", "--capacity", "20")
     assert result.exit_code == 0, result.output
     assert "accreditation PIP2 -> PIP3" in result.stderr
+    assert "capacity none -> 20" in result.stderr  # as a supervisor says it, not "None"
+    assert store("officer", "status", "AB1234", "leave").stderr == "AB1234 is now on leave.\n"
     result = store("officer", "status", "AB1234", "left", "--reason", "retired")
     assert result.exit_code == 0
     listed = store("officer", "list", "--status", "left", "--format", "json")
     assert [o["collar"] for o in json.loads(listed.stdout)] == ["AB1234"]
     assert json.loads(listed.stdout)[0]["capacity"] == 20
     kinds = [k for (k,) in sql("SELECT kind FROM log_entry ORDER BY id")]
-    assert kinds == ["officer-add", "officer-update", "officer-status"]
+    assert kinds == ["officer-add", "officer-update", "officer-status", "officer-status"]
     assert officer_count(sql) == 1
 
 

@@ -96,7 +96,7 @@ def test_dry_run_shows_the_worked_plan_and_writes_nothing(force, sql) -> None:  
 
     table = force("rebalance", "--team", "Lewisham CID")
     assert table.exit_code == 0
-    assert "Officers before and after" in table.stdout
+    assert "Officers before and after" in table.stderr
     assert "L06" in table.stdout and "needs PIP2; B2 is accredited to PIP1" in table.stdout
     assert f"--apply --plan {document['plan_id']}" in table.stderr
     assert "5 moves (1 re-home, 1 limit, 1 accreditation, 2 even)" in table.stderr
@@ -177,7 +177,7 @@ def test_missing_capacity_is_reported_by_level(store, tmp_path: Path) -> None:  
     result = store("rebalance", "--team", "Greenwich CID")
     assert result.exit_code == 0
     assert "1 live crime needing PIP3 or above have no officer with room" in result.stderr
-    assert "What remains" in result.stdout and "holder-unavailable" in result.stdout
+    assert "What remains" in result.stderr and "holder-unavailable" in result.stdout
     document = plan_json(store, "--team", "Greenwich CID")
     assert [m["crime"] for m in document["moves"]] == ["G2"]
     assert document["missing_capacity"] == {"PIP3": 1}

@@ -137,6 +137,17 @@ def test_sample_refuses_a_store_that_holds_officers(store, sql, tmp_path) -> Non
     ) == before
 
 
+def test_loading_the_sample_again_says_so_and_changes_nothing(sample, sql, run) -> None:  # type: ignore[no-untyped-def]
+    before = sql("SELECT count(*) FROM log_entry")[0][0], sql("SELECT count(*) FROM crime")[0][0]
+    again = run("init", "--sample")
+    assert again.exit_code == 0  # the README's first line can run twice
+    assert again.stderr.splitlines()[-1] == (
+        "The sample force is already loaded in this store; nothing was changed."
+    )
+    after = sql("SELECT count(*) FROM log_entry")[0][0], sql("SELECT count(*) FROM crime")[0][0]
+    assert after == before
+
+
 @pytest.mark.sqlite_only
 def test_load_on_the_anchor_day_keeps_the_files_dates(store, db_url) -> None:  # type: ignore[no-untyped-def]
     day = anchor()

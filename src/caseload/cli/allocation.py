@@ -22,7 +22,15 @@ from caseload.cli.common import (
     parse_text_arg,
     resolve_actor,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    warn,
+)
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
 ReasonOption = Annotated[
@@ -32,9 +40,29 @@ ReasonOption = Annotated[
         "-r",
         metavar="TEXT",
         parser=parse_text_arg,
-        help="Why (recorded with the decision).",
+        help="Why (recorded with the decision).  [required]",
     ),
 ]
+
+
+# What a narrow terminal leaves out first (output.Layout); collar, name, live, limit and
+# flags always show. The team goes first when --team names it already.
+WORKLOAD_DROP = (
+    "rank",
+    "live_pip4",
+    "live_pip3",
+    "inexperienced",
+    "status",
+    "headroom",
+    "live_pip2",
+    "live_pip1",
+    "team",
+    "capacity",
+    "weighted_load",
+    "accreditation",
+)
+TOTALS_LAYOUT = Layout(drop=("live_pip4", "live_pip3", "live_pip2", "live_pip1", "officers"))
+HISTORY_LAYOUT = Layout(drop=("actor",), wrap=("reason", "detail"), last=("detail",))
 
 
 def assign(
@@ -159,7 +187,10 @@ def workload(
     officer: Annotated[
         str | None,
         typer.Option(
-            "--officer", "-o", metavar="COLLAR", parser=parse_collar_arg, help="Only this officer."
+            "--officer",
+            metavar="OFFICER",
+            parser=parse_collar_arg,
+            help="Only this officer (collar).",
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -171,6 +202,7 @@ def workload(
         ),
     ] = False,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """Each officer's live crimes, by required level and weighted, most overloaded first.
 
@@ -220,32 +252,51 @@ def workload(
         fmt,
         title=f"Workload{when}",
         row_style=lambda row: "bold red" if row["flags"] else None,
+        layout=Layout(drop=("team", *WORKLOAD_DROP) if team else WORKLOAD_DROP),
+        wide=wide,
     )
     if fmt not in (OutputFormat.csv, OutputFormat.json) and rows:
         typer.echo("")
-        render(team_totals(rows), TOTAL_COLUMNS, fmt, title=f"Team totals{when}")
+        render(
+            team_totals(rows),
+            TOTAL_COLUMNS,
+            fmt,
+            title=f"Team totals{when}",
+            layout=TOTALS_LAYOUT,
+            wide=wide,
+        )
 
 
 def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> None:
     """Horizontal bars of live crimes; ``|`` marks each officer's limit or capacity.
 
     Rich colours on a terminal (over-limit bars in a warning colour); plain ``#``
-    bars in a pipe or with NO_COLOR.
+    bars in a pipe or with NO_COLOR. Bars are at most ``width`` long and shorter when
+    the terminal is narrow; the label, count and flags are never cut.
     """
     import sys
 
-    from caseload.cli.output import use_rich
+    from caseload.cli.output import heading, output_width, use_rich
 
     def ceiling(row: dict[str, Any]) -> int | None:
         values = [v for v in (row["limit"], row["capacity"]) if v is not None]
         return min(values) if values else None
 
     scale_to = max([1, *(r["live"] for r in rows), *(ceiling(r) or 0 for r in rows)])
-    labels = [f"{r['collar']} {r['name']}"[:28] for r in rows]
+    labels = [f"{r['collar']} {r['name']}" for r in rows]
     pad = max([len(label) for label in labels] or [0])
+    suffixes = []
+    for row in rows:
+        cap = ceiling(row)
+        suffix = f" {row['live']}" + (f" / {cap}" if cap is not None else "")
+        suffixes.append(suffix + (f"  {row['flags']}" if row["flags"] else ""))
+    terminal = output_width(sys.stdout)
+    if terminal is not None:
+        room = terminal - pad - 2 - max([len(s) for s in suffixes] or [0])
+        width = max(10, min(width, room))
     rich = use_rich(sys.stdout)
     lines: list[Any] = []
-    for row, label in zip(rows, labels, strict=True):
+    for row, label, suffix in zip(rows, labels, suffixes, strict=True):
         filled = round(row["live"] * width / scale_to)
         cap = ceiling(row)
         mark = None if cap is None else min(round(cap * width / scale_to), width)
@@ -254,9 +305,6 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
             cells[mark] = "|"
         bar = "".join(cells).rstrip()
         over = bool(set(row["flags"].split()) & {"over-limit", "over-capacity"})
-        suffix = f" {row['live']}" + (f" / {cap}" if cap is not None else "")
-        if row["flags"]:
-            suffix += f"  {row['flags']}"
         if rich:
             from rich.text import Text
 
@@ -269,12 +317,12 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
     if rich:
         from rich.console import Console
 
-        console = Console()
-        console.print(title, style="bold")
+        heading(title)
+        console = Console(highlight=False, markup=False, emoji=False)
         for line in lines or ["(none)"]:
-            console.print(line)
+            console.print(line, soft_wrap=True)
     else:
-        typer.echo(title)
+        heading(title)
         for line in lines or ["(none)"]:
             typer.echo(line)
 
@@ -289,10 +337,9 @@ def history(
         str | None,
         typer.Option(
             "--officer",
-            "-o",
-            metavar="COLLAR",
+            metavar="OFFICER",
             parser=parse_collar_arg,
-            help="Only decisions naming this officer.",
+            help="Only decisions naming this officer (collar).",
         ),
     ] = None,
     kind: Annotated[
@@ -300,14 +347,18 @@ def history(
         typer.Option(
             "--kind",
             "-k",
+            metavar="KIND",
             help="Only this kind (allocate, transfer, unassign, policy, ...); repeatable.",
         ),
     ] = None,
     limit: Annotated[
         int,
-        typer.Option("--limit", "-n", min=0, help="At most this many entries (0: all)."),
+        typer.Option(
+            "--limit", "-n", metavar="N", min=0, help="At most this many entries (0: all)."
+        ),
     ] = 50,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """The decision log, newest first: allocations, transfers, overrides, policy changes.
 
@@ -332,7 +383,14 @@ def history(
     if fmt is not OutputFormat.json:
         for row in rows:
             row["detail"] = summarise_detail(row["detail"])
-    render(rows, HISTORY_COLUMNS, fmt, title="Decisions, newest first")
+    render(
+        rows,
+        HISTORY_COLUMNS,
+        fmt,
+        title="Decisions, newest first",
+        layout=HISTORY_LAYOUT,
+        wide=wide,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -35,17 +35,97 @@ from caseload.errors import CaseloadError
 
 
 class CaseloadGroup(TyperGroup):
-    """Maps every CaseloadError, from any command, to its message and exit code."""
+    """Maps every CaseloadError, from any command, to its message and exit code; a usage
+    error to one sentence (exit 2); a closed pipe (``| head -1``) to a quiet exit 0."""
 
     def invoke(self, ctx: Any) -> Any:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+        from caseload.cli.output import new_command
+
+        new_command()
+        typed = [*getattr(ctx, "_protected_args", []), *ctx.args]  # after the root options
         try:
             return super().invoke(ctx)
         except CaseloadError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            report_usage(exc, typed)
+            raise typer.Exit(2) from None
+        except BrokenPipeError:
+            quiet_closed_pipe()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted; nothing more was written.", err=True)
             raise typer.Exit(130) from None
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        """The root's own options (``caseload --frob``) give one sentence too."""
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            report_usage(exc, list(args))
+            raise typer.Exit(2) from None
+
+
+def report_usage(exc: Any, typed: list[str]) -> None:
+    typer.echo(f"Error: {usage_message(exc, typed)}", err=True)
+    if exc.ctx is not None:
+        typer.echo(f"  See '{exc.ctx.command_path} --help'.", err=True)
+
+
+ROOT_OPTIONS = ("--db",)
+
+
+def usage_message(exc: Any, typed: list[str]) -> str:
+    """A usage error as one plain sentence, with the fix for the common slips."""
+    from typer._click.exceptions import NoSuchOption
+
+    message = str(exc.format_message()).rstrip(".")
+    if isinstance(exc, NoSuchOption):
+        name = exc.option_name.split("=", 1)[0]
+        if name in ROOT_OPTIONS:
+            return f"{name} goes before the command: {corrected(typed, name)}."
+        message = f"There is no option {name}"
+        if exc.possibilities:
+            message += f" here; did you mean {' or '.join(sorted(exc.possibilities))}?"
+            return message
+    return message + "."
+
+
+def corrected(tokens: list[str], name: str) -> str:
+    """``caseload workload --db x.db`` as it should have been typed."""
+    import shlex
+
+    moved: list[str] = []
+    rest: list[str] = []
+    items = iter(tokens)
+    for token in items:
+        if token == name:
+            moved += [token, next(items, "PATH")]
+        elif token.startswith(name + "="):
+            moved.append(token)
+        else:
+            rest.append(token)
+    return shlex.join(["caseload", *moved, *rest])
+
+
+def quiet_closed_pipe() -> None:
+    """stdout's reader has gone (``caseload workload | head -1``): what is left goes
+    nowhere, so neither the command nor Python's exit complains."""
+    import os
+    from contextlib import suppress
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with suppress(OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def report_error(exc: CaseloadError) -> None:
@@ -59,14 +139,42 @@ app = typer.Typer(
     cls=CaseloadGroup,
     help=(
         "Assign, rebalance and audit the crimes each officer holds.\n\n"
-        "Run 'caseload init --sample' to try it on a synthetic force."
+        "Run 'caseload init --sample' to try it on a synthetic force. "
+        "Root options such as --db go before the command: caseload --db FILE workload."
+    ),
+    epilog=(
+        "\b\nExit codes:\n"
+        "    0  done; for audit, nothing at or above --fail-on\n"
+        "    1  audit: findings at --fail-on or above; verify, db check: a problem\n"
+        "    2  bad usage or bad input; nothing was written\n"
+        "    3  refused by policy (block mode); nothing was written\n"
+        "    4  the store cannot be used (missing, not a caseload store, or newer)\n"
+        "  130  interrupted (Ctrl-C)"
     ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # Help wraps to the terminal's width (Click's default stops at 80 columns).
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200},
 )
+
+
+def _plain_metavar() -> None:
+    """Typer writes a required argument as ``{CRIME}`` in the usage line; people read
+    ``CRIME`` (and ``[CRIME]`` for an optional one, as Typer already writes)."""
+    from typer.core import TyperArgument
+
+    typer_metavar = TyperArgument.make_metavar
+
+    def make_metavar(self: Any, ctx: Any, *, usage: bool = False) -> str:
+        text = typer_metavar(self, ctx, usage=usage)
+        return text[1:-1] if text.startswith("{") and text.endswith("}") else text
+
+    TyperArgument.make_metavar = make_metavar  # type: ignore[method-assign]
+
+
+_plain_metavar()
 
 
 def _version(value: bool) -> None:
@@ -195,4 +303,8 @@ def main() -> None:
         _lean(_invoked(sys.argv[1:]))(prog_name="caseload")
     finally:
         gc.freeze()
+        try:
+            sys.stdout.flush()  # the last rows, while a closed pipe can still be quietened
+        except BrokenPipeError:
+            quiet_closed_pipe()
     sys.exit(0)

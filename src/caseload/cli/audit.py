@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from caseload.cli.common import AsOfOption, TeamFilter, open_store, typed
-from caseload.cli.output import FormatOption, OutputFormat, info
+from caseload.cli.output import FormatOption, Layout, OutputFormat, WideOption, info
 
 if TYPE_CHECKING:
     from caseload.store.audit import Audit
@@ -25,6 +25,22 @@ audit_app = typer.Typer(
         "(exit 1 when something at or above --fail-on is found)."
     ),
     invoke_without_command=True,
+)
+
+
+# A narrow terminal leaves out the since date, then the team; the detail wraps.
+FINDINGS_LAYOUT = Layout(drop=("since", "team"), wrap=("detail",))
+# Trend: the least severe codes give way first (audit itself lists them all).
+TREND_LAYOUT = Layout(
+    drop=(
+        "team",
+        "as_of",
+        "reassign-churn",
+        "victim-update-overdue",
+        "review-overdue",
+        "unallocated",
+        "over-capacity",
+    )
 )
 
 
@@ -60,6 +76,7 @@ def audit(
         typer.Option("--record", help="Store this run's counts for 'caseload audit trend'."),
     ] = False,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """Report every finding (codes as in the documentation), most severe first."""
     if ctx.invoked_subcommand is not None:
@@ -86,7 +103,7 @@ def audit(
         if fmt is OutputFormat.json:
             _write_json(checks, counted(), tally, generated_at=generated_at, team=team)
         elif fmt is OutputFormat.csv:
-            render(counted(), FINDING_COLUMNS, fmt)
+            render(counted(), FINDING_COLUMNS, fmt, wide=wide)
         else:
             scope = f"team {team.strip()}" if team else "the whole store"
             render(
@@ -95,14 +112,16 @@ def audit(
                 fmt,
                 title=f"Audit of {scope} as of {checks.day.isoformat()}",
                 row_style=_row_style,
+                layout=FINDINGS_LAYOUT,
+                wide=wide,
             )
         counts = counts_from(tally)
         if fmt not in (OutputFormat.json, OutputFormat.csv):
             by_severity = counts["by_severity"]
             total = sum(by_severity.values())
             info(
-                f"{total} finding{'' if total == 1 else 's'}: "
-                + ", ".join(f"{n} {severity}" for severity, n in by_severity.items())
+                f"{total:,} finding{'' if total == 1 else 's'}: "
+                + ", ".join(f"{n:,} {severity}" for severity, n in by_severity.items())
                 + f" (as of {checks.day.isoformat()})."
             )
     if record:
@@ -181,9 +200,11 @@ def trend(
     ctx: typer.Context,
     team: TeamFilter = None,
     last: Annotated[
-        int, typer.Option("--last", "-n", min=1, help="How many recorded runs to show.")
+        int,
+        typer.Option("--last", "-n", metavar="N", min=1, help="How many recorded runs to show."),
     ] = 30,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """Show how the findings moved, run by run (runs stored with 'audit --record')."""
     from caseload.cli.output import render, use_rich
@@ -195,7 +216,9 @@ def trend(
     rows = trend_rows(runs)
     columns = ["at", "as_of", "team", *CODES, "total"]
     scope = f"team {team.strip()}" if team else "the whole store"
-    render(rows, columns, fmt, title=f"Recorded audit runs for {scope}")
+    render(
+        rows, columns, fmt, title=f"Recorded audit runs for {scope}", layout=TREND_LAYOUT, wide=wide
+    )
     if not rows:
         info("No runs recorded yet: run 'caseload audit --record' (e.g. nightly from cron).")
         return

@@ -17,7 +17,21 @@ from caseload.cli.common import (
     resolve_actor,
     typed,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    render_record,
+)
+
+# What a narrow terminal leaves out first (output.Layout).
+CRIMES_LAYOUT = Layout(
+    drop=("outcome", "finalised_on", "reported_on", "victim_enhanced", "team"),
+    wrap=("crime_type",),
+)
 
 crime_app = typer.Typer(
     help="Crimes: record, list, show, finalise and reopen.", no_args_is_help=True
@@ -33,6 +47,19 @@ def _text(what: str, max_length: int = 200) -> Any:
         return clean_text(value, what, max_length=max_length)
 
     return typed(parse)
+
+
+def outcome_types_help() -> str:
+    """Every Home Office outcome type, one a line, for ``crime finalise --help``."""
+    from textwrap import wrap
+
+    from caseload.domain.outcomes import OUTCOMES
+
+    lines = [
+        "\n      ".join(wrap(f"{number:>2}  {name}", 70, initial_indent="  ", subsequent_indent=""))
+        for number, name in OUTCOMES.items()
+    ]
+    return "\b\nHome Office outcome types (--outcome N):\n" + "\n".join(lines)
 
 
 def _outcome(value: str) -> int:
@@ -119,7 +146,9 @@ def add(
 @crime_app.command("list")
 def list_(
     ctx: typer.Context,
-    team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", "-t", metavar="TEAM", help="Only this team.")
+    ] = None,
     holder: Annotated[
         str | None,
         typer.Option(
@@ -140,7 +169,9 @@ def list_(
             "--level", metavar="LEVEL", parser=parse_level_arg, help="Only this required level."
         ),
     ] = None,
-    crime_type: Annotated[str | None, typer.Option("--type", help="Only this crime type.")] = None,
+    crime_type: Annotated[
+        str | None, typer.Option("--type", metavar="TYPE", help="Only this crime type.")
+    ] = None,
     after: Annotated[
         date | None,
         typer.Option(
@@ -166,9 +197,10 @@ def list_(
         ),
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+        int | None, typer.Option("--limit", metavar="N", min=1, help="At most this many rows.")
     ] = None,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """List crimes, oldest report first (CSV output can be imported back)."""
     from caseload.errors import InputError
@@ -188,11 +220,23 @@ def list_(
         defaulted=defaulted,
     )
     with open_store(ctx).read() as conn:
-        render(list_crimes(conn, filters, limit=limit), CRIME_COLUMNS, fmt, title="Crimes")
+        render(
+            list_crimes(conn, filters, limit=limit),
+            CRIME_COLUMNS,
+            fmt,
+            title="Crimes",
+            layout=CRIMES_LAYOUT,
+            wide=wide,
+        )
 
 
 @crime_app.command("show")
-def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context,
+    reference: RefArg,
+    fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
+) -> None:
     """Show one crime with its allocation history, reviews, key events and victim updates."""
     from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
     from caseload.store.reference import load_policy
@@ -229,13 +273,15 @@ def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat
             document[section] = [{k: json_value(v) for k, v in row.items()} for row in rows]
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return
-    render_record(record, fmt, title=f"Crime {crime['reference']}")
+    render_record(record, fmt, title=f"Crime {crime['reference']}", wide=wide)
     for section, rows in story.items():
         if rows:
-            render(rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize())
+            render(
+                rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize(), wide=wide
+            )
 
 
-@crime_app.command("finalise")
+@crime_app.command("finalise", epilog=outcome_types_help())
 def finalise(
     ctx: typer.Context,
     reference: RefArg,
@@ -243,11 +289,10 @@ def finalise(
         int,
         typer.Option(
             "--outcome",
-            "-o",
             metavar="N",
             parser=typed(_outcome),
             help="Home Office outcome type, e.g. 1 (charged), 8 (community resolution), "
-            "18 (no suspect identified).",
+            "18 (no suspect identified); every type is listed below.",
         ),
     ],
     on: Annotated[
@@ -256,7 +301,9 @@ def finalise(
             "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
         ),
     ] = None,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the log.")] = "",
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", metavar="TEXT", help="A note for the log.")
+    ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Finalise (close) a live crime with a Home Office outcome type."""
@@ -283,7 +330,9 @@ def finalise(
 def reopen(
     ctx: typer.Context,
     reference: RefArg,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is reopened (recorded).")],
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why it is reopened (recorded).")
+    ],
     on: Annotated[
         date | None,
         typer.Option(
@@ -374,6 +423,7 @@ def link(
         typer.Option(
             "--kind",
             "-k",
+            metavar="KIND",
             help="What they share: victim, suspect or series ('suggest' prefers their holder).",
         ),
     ],

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from caseload.cli.common import ActorOption, resolve_actor, state
-from caseload.cli.output import FormatOption, OutputFormat, info, render_record
+from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render_record
 
 db_app = typer.Typer(help="Inspect and look after the store.", no_args_is_help=True)
 
@@ -39,11 +39,13 @@ def init(
         from caseload.store.sample import load_sample
 
         summary = load_sample(store, actor=resolve_actor(actor))
-        info(summary)
+        info(summary or "The sample force is already loaded in this store; nothing was changed.")
 
 
 @db_app.command("status")
-def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+def status(
+    ctx: typer.Context, fmt: FormatOption = OutputFormat.table, wide: WideOption = False
+) -> None:
     """Show where the store is, its schema revision and how much it holds."""
     from caseload.store.crimes import counts
     from caseload.store.migrate import current_revision
@@ -56,7 +58,7 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
             "revision": current_revision(store),
         }
         record.update(counts(conn))
-    render_record(record, fmt, title="Store")
+    render_record(record, fmt, title="Store", wide=wide)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,15 @@ from caseload.cli.common import (
     parse_text_arg,
     resolve_actor,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    warn,
+)
 
 if TYPE_CHECKING:
     from caseload.domain.planning import Candidate, Plan, Ranking
@@ -54,18 +62,28 @@ OFFICER_COLUMNS = (
 )
 REMAINING_COLUMNS = ("kind", "team", "collar", "crime", "required_level", "detail")
 
+# On a narrow terminal (output.Layout): the reasons wrap, and what they already say goes first.
+SUGGEST_DROP = ("load_share", "experience_months", "accreditation", "weighted_load")
+MOVE_LAYOUT = Layout(drop=("team", "required_level"), wrap=("why",))
+OFFICER_LAYOUT = Layout(
+    drop=("team", "inexperienced", "status", "accreditation", "weighted_before", "weighted_after")
+)
+REMAINING_LAYOUT = Layout(drop=("team", "required_level"), wrap=("detail",))
+
 
 def suggest(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
     top: Annotated[
-        int, typer.Option("--top", "-n", min=1, help="Show at most this many officers.")
+        int,
+        typer.Option("--top", "-n", metavar="N", min=1, help="Show at most this many officers."),
     ] = 5,
     any_team: Annotated[
         bool,
         typer.Option("--any-team", help="Consider officers of every team, not only the crime's."),
     ] = False,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """Rank the officers who could take a crime, with the reasons for each place.
 
@@ -106,6 +124,13 @@ def suggest(
         fmt,
         title=f"Who could take {crime['reference']} ({crime['crime_type']}, needs "
         f"{crime['required_level']}, {crime['team']})",
+        # Without --any-team every officer is of the crime's team, named in the title.
+        layout=Layout(
+            drop=SUGGEST_DROP if any_team else ("team", *SUGGEST_DROP),
+            wrap=("reasons",),
+            last=("team",),
+        ),
+        wide=wide,
     )
 
 
@@ -168,7 +193,7 @@ def rebalance(
             "-r",
             metavar="TEXT",
             parser=parse_text_arg,
-            help="Why: recorded with every move.",
+            help="Why: recorded with every move.  [required with --apply]",
         ),
     ] = None,
     plan_id: Annotated[
@@ -185,6 +210,7 @@ def rebalance(
     ] = False,
     actor: ActorOption = None,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """Plan moves that put a team's caseloads right; with --apply, make them.
 
@@ -217,7 +243,7 @@ def rebalance(
 
                 with open_store(ctx).read() as conn:
                     plan = plan_for(conn, team)
-            show_plan(plan, fmt, changed=changed, applied=False)
+            show_plan(plan, fmt, changed=changed, applied=False, wide=wide)
         if plan.moves:
             info(
                 f"Nothing was changed. To make these moves: caseload rebalance"
@@ -238,15 +264,17 @@ def rebalance(
                 [f"The plan is now {plan.plan_id}: review it with 'caseload rebalance' first."],
             )
         moved = apply_plan(conn, plan, actor=resolve_actor(actor), at=datetime.now(), reason=reason)
-    show_plan(plan, fmt, changed=changed, applied=True)
+    show_plan(plan, fmt, changed=changed, applied=True, wide=wide)
     info(
-        f"Applied plan {plan.plan_id}: {moved} {'move' if moved == 1 else 'moves'} recorded."
+        f"Applied plan {plan.plan_id}: {moved:,} {'move' if moved == 1 else 'moves'} recorded."
         if moved
         else "Nothing to move; nothing was changed."
     )
 
 
-def show_plan(plan: Plan, fmt: OutputFormat, *, changed: bool, applied: bool) -> None:
+def show_plan(
+    plan: Plan, fmt: OutputFormat, *, changed: bool, applied: bool, wide: bool = False
+) -> None:
     import sys
 
     from caseload.domain.planning import STEP_NAMES
@@ -306,22 +334,43 @@ def show_plan(plan: Plan, fmt: OutputFormat, *, changed: bool, applied: bool) ->
         write_document(document, sys.stdout)
         return
     if fmt is OutputFormat.csv:
-        render(moves, MOVE_COLUMNS, fmt)
+        render(moves, MOVE_COLUMNS, fmt, wide=wide)
     else:
         verb = "Applied" if applied else "Plan"
-        render(moves, MOVE_COLUMNS, fmt, title=f"{verb} {plan.plan_id}: moves")
+        render(
+            moves,
+            MOVE_COLUMNS,
+            fmt,
+            title=f"{verb} {plan.plan_id}: moves",
+            layout=MOVE_LAYOUT,
+            wide=wide,
+        )
         sys.stdout.write("\n")
-        render(officers, OFFICER_COLUMNS, fmt, title="Officers before and after")
+        render(
+            officers,
+            OFFICER_COLUMNS,
+            fmt,
+            title="Officers before and after",
+            layout=OFFICER_LAYOUT,
+            wide=wide,
+        )
         if remaining:
             sys.stdout.write("\n")
-            render(remaining, REMAINING_COLUMNS, fmt, title="What remains")
+            render(
+                remaining,
+                REMAINING_COLUMNS,
+                fmt,
+                title="What remains",
+                layout=REMAINING_LAYOUT,
+                wide=wide,
+            )
     by_step: dict[int, int] = {}
     for m in plan.moves:
         by_step[m.step] = by_step.get(m.step, 0) + 1
     moved_gaps = {t: g for t, g in gaps.items() if g["before"] != g["after"]}
-    counts = ", ".join(f"{n} {STEP_NAMES[s]}" for s, n in sorted(by_step.items()))
+    counts = ", ".join(f"{n:,} {STEP_NAMES[s]}" for s, n in sorted(by_step.items()))
     info(
-        f"Plan {plan.plan_id}: {len(plan.moves)} {'move' if len(plan.moves) == 1 else 'moves'}"
+        f"Plan {plan.plan_id}: {len(plan.moves):,} {'move' if len(plan.moves) == 1 else 'moves'}"
         + (f" ({counts})" if counts else "")
         + (
             "; weighted-load gap "

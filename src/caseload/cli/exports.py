@@ -40,6 +40,7 @@ def export(
         What,
         typer.Argument(
             case_sensitive=False,
+            metavar="WHAT",
             help="crimes (the import columns), workload (per officer), findings (the audit) "
             "or history (every allocation interval).",
         ),
@@ -96,7 +97,7 @@ def export(
             written = write_file(target, rows, columns, excel=excel, total=total)
     if target is None:
         return
-    info(f"Exported {written} row{'' if written == 1 else 's'} of {what.value} to {target}.")
+    info(f"Exported {written:,} row{'' if written == 1 else 's'} of {what.value} to {target}.")
     if output is None:
         typer.echo(str(target))
 
@@ -223,7 +224,7 @@ def _write_batches(
     writer = csv.writer(out, lineterminator=newline)
     writer.writerow(columns)
     count = 0
-    with progress("Exporting", total=total) as advance:
+    with progress("Exporting", total=total, over=out) as advance:
         for batch in batches:
             write(writer, batch)
             count += len(batch)
@@ -306,7 +307,7 @@ def write_rows(
     writer = csv.writer(out, lineterminator=newline)
     writer.writerow(columns)
     count = 0
-    with progress("Exporting", total=total) as advance:
+    with progress("Exporting", total=total, over=out) as advance:
         for row in rows:
             writer.writerow([csv_cell(row.get(key)) for key in columns])
             count += 1

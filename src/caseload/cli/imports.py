@@ -16,7 +16,8 @@ from caseload.cli.output import info, progress, warn
 
 import_app = typer.Typer(
     help=(
-        "Bulk load officers, crimes, the allocation matrix or allocation history from CSV. "
+        "Bulk load from CSV: officers, crimes, matrix, history, reviews, events or "
+        "victim-updates (one command each; 'caseload import KIND --help' gives its columns). "
         "All or nothing: a file with any bad row writes nothing and lists every problem."
     ),
     no_args_is_help=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from caseload.cli.common import state
-from caseload.cli.output import FormatOption, OutputFormat, info, render
+from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
 
 if TYPE_CHECKING:
     from caseload.store.engine import Store
@@ -33,7 +33,9 @@ def _opened_without_upgrade(ctx: typer.Context) -> Store:
     return store
 
 
-def check(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+def check(
+    ctx: typer.Context, fmt: FormatOption = OutputFormat.table, wide: WideOption = False
+) -> None:
     """Check the store: SQLite integrity and foreign keys, and caseload's own invariants.
 
     Exits 0 when every check passes, 1 listing the problems found.
@@ -50,6 +52,7 @@ def check(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
         ["check", "count", "examples"],
         fmt,
         title="Problems found",
+        wide=wide,
     )
     info(f"The store {store.location} failed {len(problems)} of {checks} checks.")
     raise typer.Exit(1)
@@ -59,7 +62,9 @@ def verify(
     ctx: typer.Context,
     batch: Annotated[
         int,
-        typer.Option("--batch", min=1, max=1_000_000, help="Log entries read per batch."),
+        typer.Option(
+            "--batch", metavar="N", min=1, max=1_000_000, help="Log entries read per batch."
+        ),
     ] = 5000,
 ) -> None:
     """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
@@ -74,7 +79,7 @@ def verify(
             return
         typer.echo(f"head {report.head_id} {report.head_hash}")
         info(
-            f"The decision log is intact: {report.entries} entries chained from the first to "
+            f"The decision log is intact: {report.entries:,} entries chained from the first to "
             f"entry {report.head_id}."
         )
         return
@@ -82,7 +87,7 @@ def verify(
     intact = (
         "the 1 entry before it is intact"
         if report.entries == 1
-        else f"the {report.entries} entries before it are intact"
+        else f"the {report.entries:,} entries before it are intact"
     )
     info(f"The decision log is broken: {report.problem}; {intact}.")
     raise typer.Exit(1)
@@ -90,7 +95,9 @@ def verify(
 
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Where to write the copy (a new file).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Where to write the copy (a new file).")
+    ],
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it already exists.")
     ] = False,

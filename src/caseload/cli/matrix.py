@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from caseload.cli.common import ActorOption, open_store, parse_level_arg, resolve_actor
-from caseload.cli.output import FormatOption, OutputFormat, info, render
+from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
 
 matrix_app = typer.Typer(
     help="The allocation matrix: which accreditation each crime type requires.",
@@ -16,19 +16,23 @@ matrix_app = typer.Typer(
 
 
 @matrix_app.command("list")
-def list_(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+def list_(
+    ctx: typer.Context, fmt: FormatOption = OutputFormat.table, wide: WideOption = False
+) -> None:
     """List crime types and the accreditation each requires."""
     from caseload.store.reference import list_matrix
 
     with open_store(ctx).read() as conn:
         rows = list_matrix(conn)
-    render(rows, ["crime_type", "required_level"], fmt, title="Allocation matrix")
+    render(rows, ["crime_type", "required_level"], fmt, title="Allocation matrix", wide=wide)
 
 
 @matrix_app.command("set")
 def set_(
     ctx: typer.Context,
-    crime_type: Annotated[str, typer.Argument(help="The crime type, as police.uk names it.")],
+    crime_type: Annotated[
+        str, typer.Argument(metavar="TYPE", help="The crime type, as police.uk names it.")
+    ],
     level: Annotated[
         str,
         typer.Argument(

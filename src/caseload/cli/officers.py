@@ -15,7 +15,18 @@ from caseload.cli.common import (
     parse_level_arg,
     resolve_actor,
 )
-from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    info,
+    render,
+    render_record,
+)
+
+# What a narrow terminal leaves out first (output.Layout).
+OFFICERS_LAYOUT = Layout(drop=("investigator_since", "rank", "trainee", "capacity", "team"))
 
 officer_app = typer.Typer(
     help="Officers: who can investigate what. Never deleted.", no_args_is_help=True
@@ -143,7 +154,9 @@ def add(
 @officer_app.command("list")
 def list_(
     ctx: typer.Context,
-    team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team.")] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", "-t", metavar="TEAM", help="Only this team.")
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option("--status", metavar="STATUS", parser=_p(_status), help="Only this status."),
@@ -159,17 +172,23 @@ def list_(
         ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
 ) -> None:
     """List officers (CSV output can be imported back)."""
     from caseload.store.officers import OFFICER_COLUMNS, list_officers
 
     with open_store(ctx).read() as conn:
         rows = list_officers(conn, team=team, status=status, accreditation=accreditation)
-    render(rows, OFFICER_COLUMNS, fmt, title="Officers")
+    render(rows, OFFICER_COLUMNS, fmt, title="Officers", layout=OFFICERS_LAYOUT, wide=wide)
 
 
 @officer_app.command("show")
-def show(ctx: typer.Context, collar: CollarArg, fmt: FormatOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context,
+    collar: CollarArg,
+    fmt: FormatOption = OutputFormat.table,
+    wide: WideOption = False,
+) -> None:
     """Show one officer: record, experience, live crimes and limit."""
     from datetime import date as date_
 
@@ -196,7 +215,7 @@ def show(ctx: typer.Context, collar: CollarArg, fmt: FormatOption = OutputFormat
     record["live"] = live
     if inexperienced:
         record["limit"] = policy.inexperienced_limit
-    render_record(record, fmt, title=f"Officer {officer['collar']}")
+    render_record(record, fmt, title=f"Officer {officer['collar']}", wide=wide)
 
 
 @officer_app.command("update")
@@ -226,7 +245,9 @@ def update(
     ] = None,
     capacity: Annotated[
         str | None,
-        typer.Option("--capacity", help="New personal capacity, or 'none' to clear it."),
+        typer.Option(
+            "--capacity", metavar="N|none", help="New personal capacity, or 'none' to clear it."
+        ),
     ] = None,
     trainee: Annotated[
         bool | None, typer.Option("--trainee/--not-trainee", help="Set or clear the trainee flag.")
@@ -262,7 +283,7 @@ def update(
     if done.diff:
         info(
             f"Updated {collar}: "
-            + ", ".join(f"{k} {o} -> {n}" for k, (o, n) in done.diff.items())
+            + ", ".join(f"{k} {_said(o)} -> {_said(n)}" for k, (o, n) in done.diff.items())
             + "."
         )
     else:
@@ -283,6 +304,19 @@ def _warn_holding(done: Any) -> None:
         info(hint[0].upper() + hint[1:] + ".")
 
 
+# How a supervisor says each status: "is now on leave", not "is now leave".
+STATUS_WORDS = {"leave": "on leave", "left": "recorded as having left"}
+
+
+def _said(value: object) -> str:
+    """A value in a change message: "capacity none -> 5", not "None -> 5"."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 @officer_app.command("status")
 def status(
     ctx: typer.Context,
@@ -293,7 +327,9 @@ def status(
             metavar="STATUS", parser=_p(_status), help="active, leave, abstracted or left."
         ),
     ],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (recorded).")] = "",
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (recorded).")
+    ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""
@@ -312,9 +348,9 @@ def status(
             reason=reason,
         )
     if not done.diff:
-        info(f"{collar} is already {new_status}.")
+        info(f"{collar} is already {STATUS_WORDS.get(new_status, new_status)}.")
         return
-    info(f"{collar} is now {new_status}.")
+    info(f"{collar} is now {STATUS_WORDS.get(new_status, new_status)}.")
     _warn_holding(done)
 
 

@@ -1,12 +1,14 @@
 """The one ``--format`` option and the one renderer every listing uses.
 
-Rows are dicts keyed by stable snake_case field names (DOMAIN.md). ``table``
-draws a Rich table on a colour terminal and falls back to plain text when
-stdout is not a terminal or ``NO_COLOR`` is set; ``plain`` and ``markdown`` use
-tabulate; ``json`` writes stable keys and ISO dates; ``csv`` writes a header that
+Rows are dicts keyed by stable snake_case field names (DOMAIN.md). ``table`` is
+laid out by ``fit_table`` to the terminal's width (or ``COLUMNS``), guided by each
+listing's ``Layout`` (which columns may give way, which text wraps), and coloured
+on a colour terminal only; ``plain`` writes whole rows and ``markdown`` a GitHub
+table; ``json`` writes stable keys and ISO dates; ``csv`` writes a header that
 ``caseload import`` accepts back, with cells that a spreadsheet would run as a
-formula neutralised. CSV and JSON stream: rows are written as they come.
-Messages (warnings, progress) go to stderr; data goes to stdout.
+formula neutralised. CSV and JSON stream: rows are written as they come. Every
+cell's text comes from ``cell_text``. Titles and messages (warnings, progress) go
+to stderr; data goes to stdout.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import chain
@@ -38,11 +42,20 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         case_sensitive=False,
         help=(
-            "Output format: table (Rich on a terminal, plain otherwise), plain, markdown, "
-            "csv (re-importable) or json."
+            "Output format: table (fits the terminal), plain (whole rows, for scripts), "
+            "markdown, csv (re-importable) or json."
         ),
+    ),
+]
+
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        help="Table format: show every column in full, however narrow the terminal.",
     ),
 ]
 
@@ -152,14 +165,16 @@ def render(
     fmt: OutputFormat,
     *,
     title: str | None = None,
-    styles: Mapping[str, str] | None = None,
     row_style: Any = None,
+    layout: Layout | None = None,
+    wide: bool = False,
     out: IO[str] | None = None,
 ) -> int:
     """Write rows in the chosen format to stdout; returns how many rows were written.
 
-    ``styles`` maps a column to a Rich style and ``row_style(row)`` may return a
-    style for a whole row; both apply to the Rich table only.
+    ``table`` fits the terminal (``fit_table``, guided by ``layout``) unless ``wide``;
+    the title goes to stderr, as every message does. ``row_style(row)`` may return a
+    Rich style for a whole row, used on a colour terminal only.
     """
     stream = out or sys.stdout
     if fmt is OutputFormat.csv:
@@ -167,27 +182,44 @@ def render(
     if fmt is OutputFormat.json:
         return write_json(rows, columns, stream)
     materialised = list(rows)
-    if fmt is OutputFormat.table and use_rich(stream):
-        _rich_table(materialised, columns, title, styles or {}, row_style, stream)
+    if title and fmt is not OutputFormat.markdown:
+        heading(title)
+    if not materialised:
+        stream.write("(none)\n")
+    elif fmt is OutputFormat.table:
+        _write_fitted(
+            materialised,
+            columns,
+            layout or NO_LAYOUT,
+            None if wide else output_width(stream),
+            row_style,
+            stream,
+            use_rich(stream),
+        )
     else:
-        if title and fmt is not OutputFormat.markdown:
-            stream.write(f"{title}\n")
-        if materialised:
-            body = [list(map(cell_text, map(row.get, columns))) for row in materialised]
-            if fmt is OutputFormat.markdown or not simple_cells(body):
-                from tabulate import tabulate  # only here: importing it costs some 30 ms
+        body = [list(map(cell_text, map(row.get, columns))) for row in materialised]
+        if fmt is OutputFormat.markdown or not simple_cells(body):
+            from tabulate import tabulate  # only here: importing it costs some 30 ms
 
-                table_format = "github" if fmt is OutputFormat.markdown else "simple"
-                text = tabulate(
-                    body, headers=list(columns), tablefmt=table_format, disable_numparse=True
-                )
-            else:
-                text = simple_table(body, columns)
-            stream.write(text)
-            stream.write("\n")
+            table_format = "github" if fmt is OutputFormat.markdown else "simple"
+            text = tabulate(
+                body, headers=list(columns), tablefmt=table_format, disable_numparse=True
+            )
         else:
-            stream.write("(none)\n")
+            text = simple_table(body, columns)
+        stream.write(text)
+        stream.write("\n")
     return len(materialised)
+
+
+def heading(title: str) -> None:
+    """A table's title, on stderr (bold on a colour terminal), so stdout holds data only."""
+    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
+        from rich.text import Text
+
+        _stderr_console().print(Text(title, style="bold"))
+    else:
+        typer.echo(title, err=True)
 
 
 def simple_cells(body: list[list[str]]) -> bool:
@@ -217,41 +249,8 @@ def simple_table(body: list[list[str]], headers: Sequence[str]) -> str:
     )
 
 
-def _rich_table(
-    rows: list[Mapping[str, Any]],
-    columns: Sequence[str],
-    title: str | None,
-    styles: Mapping[str, str],
-    row_style: Any,
-    stream: IO[str],
-) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for key in columns:
-        numeric = (
-            bool(rows)
-            and all(
-                isinstance(row.get(key), int | float) and not isinstance(row.get(key), bool)
-                for row in rows
-                if row.get(key) is not None
-            )
-            and any(row.get(key) is not None for row in rows)
-        )
-        table.add_column(
-            key.replace("_", " "), style=styles.get(key), justify="right" if numeric else "left"
-        )
-    for row in rows:
-        table.add_row(
-            *(cell_text(row.get(key)) for key in columns),
-            style=row_style(row) if row_style else None,
-        )
-    Console(file=stream).print(table if rows else "(none)")
-
-
 def render_record(
-    record: Mapping[str, Any], fmt: OutputFormat, *, title: str | None = None
+    record: Mapping[str, Any], fmt: OutputFormat, *, title: str | None = None, wide: bool = False
 ) -> None:
     """One object (e.g. ``officer show``): JSON as an object; otherwise field/value pairs."""
     if fmt is OutputFormat.json:
@@ -262,7 +261,241 @@ def render_record(
         write_csv([record], list(record), sys.stdout)
         return
     rows = [{"field": key, "value": cell_text(value)} for key, value in record.items()]
-    render(rows, ["field", "value"], fmt, title=title)
+    render(rows, ["field", "value"], fmt, title=title, layout=Layout(wrap=("value",)), wide=wide)
+
+
+# --- tables that fit the terminal -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a listing gives way on a narrow terminal (``table`` format only).
+
+    ``drop``: columns a narrow terminal may leave out, the least useful first; every other
+    column is always shown whole. ``wrap``: long text (reasons, details) that wraps
+    inside its cell rather than widening the table. ``last``: columns left out only when
+    the wrapped text is as narrow as it goes and the table is still too wide."""
+
+    drop: Sequence[str] = ()
+    last: Sequence[str] = ()
+    wrap: Sequence[str] = ("reasons", "reason", "detail", "why", "meaning", "note", "examples")
+
+
+NO_LAYOUT = Layout()
+WRAP_SOFT_MIN = 40  # a wrapped column keeps this much before any droppable column goes
+WRAP_HARD_MIN = 16  # and gives way down to this once nothing else can
+GAP = 2  # spaces between columns
+
+
+def output_width(stream: IO[str] | None = None) -> int | None:
+    """The width a table must fit: ``COLUMNS`` when set, else the terminal's; None in a
+    pipe without ``COLUMNS`` (whole rows, for scripts and ``less -S``)."""
+    value = os.environ.get("COLUMNS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    target = stream or sys.stdout
+    try:
+        if target.isatty():
+            return os.get_terminal_size(target.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+@dataclass
+class FittedTable:
+    """A table laid out for a width: which columns show, how wide, and its text lines."""
+
+    shown: list[str]
+    dropped: list[str]
+    lines: list[str]
+    row_spans: list[tuple[int, int]]  # for each data row, its first line and line count
+    header_lines: int
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def fit_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    width: int | None,
+    layout: Layout = NO_LAYOUT,
+) -> FittedTable:
+    """Lay rows out in at most ``width`` characters a line (None: no limit).
+
+    Columns not in ``layout.drop`` are never cut or left out. To fit, in order: headers
+    wrap between words; wrapped columns narrow to ``WRAP_SOFT_MIN``; droppable columns go,
+    least useful first; wrapped columns narrow to ``WRAP_HARD_MIN``; the ``last`` columns
+    go. Space left over goes
+    back to the wrapped columns, then to the headers."""
+    import textwrap
+
+    body = [[cell_text(row.get(key)) for key in columns] for row in rows]
+    labels = [key.replace("_", " ") for key in columns]
+    index = {key: i for i, key in enumerate(columns)}
+    cell_width = [
+        max((len(line) for row in body for line in row[i].splitlines()), default=0)
+        for i in range(len(columns))
+    ]
+    head_full = [len(label) for label in labels]
+    head_min = [max(map(len, re.split(r"(?<=-)|\s", label)), default=0) for label in labels]
+    wraps = {index[key] for key in layout.wrap if key in index}
+    natural = [max(c, h) for c, h in zip(cell_width, head_full, strict=True)]
+    shown = list(range(len(columns)))
+    widths = dict(enumerate(natural))
+
+    def total() -> int:
+        return sum(widths[i] for i in shown) + GAP * (len(shown) - 1)
+
+    dropped: list[str] = []
+    if width is not None and total() > width:
+        for i in shown:
+            widths[i] = max(
+                head_min[i], min(cell_width[i], WRAP_SOFT_MIN) if i in wraps else cell_width[i]
+            )
+        for key in layout.drop:
+            if total() <= width:
+                break
+            if key in index and index[key] in shown:
+                shown.remove(index[key])
+                dropped.append(key)
+        for i in sorted(wraps & set(shown)):
+            if total() > width:
+                widths[i] = max(WRAP_HARD_MIN, head_min[i], widths[i] - (total() - width))
+        for key in layout.last:
+            if total() <= width:
+                break
+            if key in index and index[key] in shown:
+                shown.remove(index[key])
+                dropped.append(key)
+        spare = width - total()
+        for i in sorted(wraps & set(shown)):
+            grow = min(spare, natural[i] - widths[i])
+            if grow > 0:
+                widths[i] += grow
+                spare -= grow
+        for i in shown:  # a header goes back on one line only whole
+            grow = natural[i] - widths[i]
+            if 0 < grow <= spare:
+                widths[i] += grow
+                spare -= grow
+    numeric = [
+        any(_is_number(row.get(key)) for row in rows)
+        and all(_is_number(row.get(key)) for row in rows if row.get(key) is not None)
+        for key in columns
+    ]
+
+    def cell_lines(text: str, i: int) -> list[str]:
+        if len(text) > widths[i] or "\n" in text:
+            out: list[str] = []
+            for part in text.splitlines() or [""]:
+                out.extend(textwrap.wrap(part, widths[i], break_on_hyphens=False) or [""])
+            return out
+        return [text]
+
+    def join(cells: list[list[str]]) -> list[str]:
+        height = max((len(c) for c in cells), default=1)
+        out = []
+        for n in range(height):
+            parts = []
+            for i, lines in zip(shown, cells, strict=True):
+                text = lines[n] if n < len(lines) else ""
+                parts.append(text.rjust(widths[i]) if numeric[i] else text.ljust(widths[i]))
+            out.append((" " * GAP).join(parts).rstrip())
+        return out
+
+    header_cells = [textwrap.wrap(labels[i], widths[i]) or [""] for i in shown]
+    height = max(len(c) for c in header_cells) if header_cells else 1
+    header_cells = [[""] * (height - len(c)) + c for c in header_cells]  # bottom-aligned
+    lines = join(header_cells)
+    header_lines = len(lines)
+    lines.append((" " * GAP).join("-" * widths[i] for i in shown))
+    spans: list[tuple[int, int]] = []
+    # Most rows fit on one line: laid out directly (a 12,000-move plan in a tenth of a
+    # second; wrapping every cell took three times as long).
+    sep = " " * GAP
+    pads = [(str.rjust if numeric[i] else str.ljust, i, widths[i]) for i in shown]
+    multi = "\n" in "".join(chain.from_iterable(body))
+    blocks: list[list[str]] = []
+    wrapped = 0
+    for row in body:
+        if multi or any(len(row[i]) > w for _, i, w in pads):
+            blocks.append(join([cell_lines(row[i], i) for i in shown]))
+            wrapped += len(blocks[-1]) > 1
+        else:
+            blocks.append([sep.join([pad(row[i], w) for pad, i, w in pads]).rstrip()])
+    # A blank line between rows when many take several lines (suggest's reasons, audit's
+    # details); a few tall rows read well enough with their first column to lead the eye.
+    tall = 4 * wrapped >= max(len(blocks), 2)
+    for n, block in enumerate(blocks):
+        if tall and n:
+            lines.append("")
+        spans.append((len(lines), len(block)))
+        lines.extend(block)
+    return FittedTable(
+        shown=[columns[i] for i in shown],
+        dropped=dropped,
+        lines=lines,
+        row_spans=spans,
+        header_lines=header_lines,
+    )
+
+
+def dropped_note(dropped: Sequence[str], width: int) -> str:
+    """The one line (within ``width``) that says which columns a narrow terminal left
+    out, and how to see them."""
+    tail = "; --wide shows them, as do -f csv and -f json."
+    names = list(dropped)
+    for shown in range(len(names), 0, -1):
+        more = len(names) - shown
+        listed = ", ".join(names[:shown]) + (f" and {more} more" if more else "")
+        line = f"Not shown: {listed}{tail}"
+        if len(line) <= width:
+            return line
+    return f"Not shown: {len(names)} columns{tail}"
+
+
+_noted: set[str] = set()  # the columns this command has said it left out
+
+
+def new_command() -> None:
+    """Forget what an earlier command in this process said (tests run many)."""
+    _noted.clear()
+
+
+def _write_fitted(
+    rows: list[Mapping[str, Any]],
+    columns: Sequence[str],
+    layout: Layout,
+    width: int | None,
+    row_style: Any,
+    stream: IO[str],
+    rich: bool,
+) -> None:
+    fitted = fit_table(rows, columns, width, layout)
+    new = [key for key in fitted.dropped if key not in _noted]
+    if new and width is not None:  # said once a command, however many tables it draws
+        _noted.update(new)
+        info(dropped_note(new, width))
+    if not rich:
+        stream.write("\n".join(fitted.lines) + "\n")
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    styles: list[str | None] = [None] * len(fitted.lines)
+    for n in range(fitted.header_lines):
+        styles[n] = "bold"
+    if row_style is not None:
+        for row, (first, count) in zip(rows, fitted.row_spans, strict=True):
+            style = row_style(row)
+            for n in range(first, first + count):
+                styles[n] = style
+    console = Console(file=stream, highlight=False, markup=False, emoji=False)
+    for line, style in zip(fitted.lines, styles, strict=True):
+        console.print(Text(line, style=style or ""), soft_wrap=True)
 
 
 # --- messages on stderr -------------------------------------------------------------------
@@ -288,13 +521,24 @@ def warn(message: str) -> None:
         typer.echo(f"Warning: {message}", err=True)
 
 
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (ValueError, AttributeError):
+        return False
+
+
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[Any]:
-    """A progress bar on a terminal; a silent stand-in in a pipe or under cron.
+def progress(
+    description: str, total: int | None = None, *, over: IO[str] | None = None
+) -> Iterator[Any]:
+    """A progress bar when stderr is a terminal; a silent stand-in in a pipe or under cron,
+    and while data goes to a terminal too (``over``: where the data is being written),
+    so that a bar is never drawn over it.
 
     Yields a callable ``advance(n)``.
     """
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or (over is not None and _is_terminal(over)):
         yield lambda n=1: None
         return
     from rich.progress import Progress

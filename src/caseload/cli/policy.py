@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
-from caseload.cli.output import FormatOption, OutputFormat, info, render
+from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
 
 policy_app = typer.Typer(
     help="Policy settings: the limits and modes every allocation is checked against.",
@@ -23,7 +23,9 @@ POLICY_COLUMNS = ("name", "value", "default", "meaning")
 
 
 @policy_app.command("show")
-def show(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+def show(
+    ctx: typer.Context, fmt: FormatOption = OutputFormat.table, wide: WideOption = False
+) -> None:
     """Show every policy setting: its value, its default and what it means."""
     from caseload.domain.policy import DEFAULTS, DESCRIPTIONS
     from caseload.store.reference import load_policy
@@ -46,6 +48,7 @@ def show(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
         fmt,
         title="Policy",
         row_style=lambda row: "bold" if row["value"] != row["default"] else None,
+        wide=wide,
     )
 
 

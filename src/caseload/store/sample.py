@@ -72,16 +72,24 @@ def shifted_copy(source: Path, target: Path, columns: tuple[str, ...], days: tim
             writer.writerow(row)
 
 
-def load_sample(store: Store, *, actor: str, today: date | None = None) -> str:
-    """Load the sample force into an empty store; returns a one-line summary."""
+def load_sample(store: Store, *, actor: str, today: date | None = None) -> str | None:
+    """Load the sample force into an empty store; returns a one-line summary, or None
+    when the store holds the sample already (so the README's first line runs twice)."""
     from sqlalchemy import func, select
 
     from caseload.store.crimes import counts
     from caseload.store.importer import Options, import_file, open_source
-    from caseload.store.models import officer_table
+    from caseload.store.models import log_table, officer_table
 
     with store.read() as conn:
         officers = conn.execute(select(func.count()).select_from(officer_table)).scalar_one()
+        loaded = conn.execute(
+            select(func.count())
+            .select_from(log_table)
+            .where(log_table.c.kind == "import", log_table.c.reason == REASON)
+        ).scalar_one()
+    if officers and loaded:
+        return None
     if officers:
         raise InputError(
             f"The store at {store.location} already holds officers; the sample loads only "
