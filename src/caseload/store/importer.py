@@ -1006,7 +1006,7 @@ def check(
     spec = writer.spec
     problems = Problems()
     rows = 0
-    with store.read() as conn:
+    with store.read(read_only=False) as conn:
         writer.prepare_check(conn)
         keys = _FileKeys(conn)
         try:

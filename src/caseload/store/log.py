@@ -1,7 +1,8 @@
 """Appending to the decision log, each entry chained by hash to the one before.
 
 Appends happen inside the caller's write transaction (BEGIN IMMEDIATE on
-SQLite; an advisory transaction lock on PostgreSQL), so two writers can never
+SQLite; on PostgreSQL the store's write lock, an advisory transaction lock that
+``Store.write`` takes first and an append takes again), so two writers can never
 chain onto the same previous entry.
 """
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:  # imported where used: the direct path chains entries without
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
-_PG_LOG_LOCK = 7305_2026
 TABLE = "log_entry"
 BATCH = 5000  # entries per insert
 
@@ -41,9 +41,9 @@ def tail_of(row: Any) -> tuple[int, str]:
 
 def _lock_and_tail(conn: Connection) -> tuple[int, str]:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy import text
+        from caseload.store.engine import take_write_lock
 
-        conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOG_LOCK})"))
+        take_write_lock(conn)
     return tail_of(conn.execute(tail_query()).first())
 
 
