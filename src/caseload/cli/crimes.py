@@ -92,10 +92,9 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Record a live, unallocated crime (allocate it with 'caseload assign')."""
-    from datetime import datetime
-
     from caseload.cli.output import warn
     from caseload.store.crimes import add as add_crime
+    from caseload.store.log import decision_time
 
     values = {
         "reference": reference,
@@ -106,7 +105,7 @@ def add(
         "victim_enhanced": enhanced,
     }
     with open_store(ctx).write() as conn:
-        row = add_crime(conn, values, actor=resolve_actor(actor), at=datetime.now())
+        row = add_crime(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {team}.")
     if row["level_defaulted"]:
         warn(
@@ -260,10 +259,10 @@ def finalise(
 ) -> None:
     """Finalise (close) a live crime with a Home Office outcome type."""
     from datetime import date as date_
-    from datetime import datetime
 
     from caseload.domain.outcomes import OUTCOMES
     from caseload.store.crimes import finalise as finalise_crime
+    from caseload.store.log import decision_time
 
     with open_store(ctx).write() as conn:
         finalise_crime(
@@ -272,7 +271,7 @@ def finalise(
             outcome=outcome,
             on=on or date_.today(),
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             reason=reason,
         )
     info(f"Finalised {reference.strip()}: outcome {outcome} ({OUTCOMES[outcome]}).")
@@ -293,9 +292,9 @@ def reopen(
 ) -> None:
     """Reopen a finalised crime: it is live again, with its last holder."""
     from datetime import date as date_
-    from datetime import datetime
 
     from caseload.store.crimes import reopen as reopen_crime
+    from caseload.store.log import decision_time
 
     with open_store(ctx).write() as conn:
         crime = reopen_crime(
@@ -303,7 +302,7 @@ def reopen(
             reference,
             on=on or date_.today(),
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             reason=reason,
         )
     holder = crime["holder"]
@@ -328,17 +327,16 @@ def link(
     actor: ActorOption = None,
 ) -> None:
     """Link two crimes that share a victim, a suspect or a series (logged)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
     from caseload.store.engine_queries import LINK_KINDS, link_crimes
+    from caseload.store.log import decision_time
 
     value = kind.strip().lower()
     if value not in LINK_KINDS:
         raise InputError(f"'{kind.strip()}' is not a link kind (victim, suspect, series).")
     with open_store(ctx).write() as conn:
         a, b = link_crimes(
-            conn, first, second, kind=value, actor=resolve_actor(actor), at=datetime.now()
+            conn, first, second, kind=value, actor=resolve_actor(actor), at=decision_time(conn)
         )
     info(f"Linked {a} and {b} (same {value}).")
 

@@ -120,8 +120,7 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Add an officer."""
-    from datetime import datetime
-
+    from caseload.store.log import decision_time
     from caseload.store.officers import add as add_officer
 
     values = {
@@ -136,7 +135,7 @@ def add(
         "trainee": trainee,
     }
     with open_store(ctx).write() as conn:
-        add_officer(conn, values, actor=resolve_actor(actor), at=datetime.now())
+        add_officer(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
 
 
@@ -234,9 +233,8 @@ def update(
     actor: ActorOption = None,
 ) -> None:
     """Change an officer's details (logged with old and new values)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
     changes: dict[str, Any] = {}
@@ -258,7 +256,9 @@ def update(
     if not changes:
         raise InputError("Nothing to change: give at least one option (see --help).")
     with open_store(ctx).write() as conn:
-        diff = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
+        diff = update_officer(
+            conn, collar, changes, actor=resolve_actor(actor), at=decision_time(conn)
+        )
     if diff:
         info(
             f"Updated {collar}: " + ", ".join(f"{k} {o} -> {n}" for k, (o, n) in diff.items()) + "."
@@ -281,9 +281,8 @@ def status(
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""
-    from datetime import datetime
-
     from caseload.cli.output import warn
+    from caseload.store.log import decision_time
     from caseload.store.officers import live_count, update_officer
 
     with open_store(ctx).write() as conn:
@@ -292,7 +291,7 @@ def status(
             collar,
             {"status": new_status},
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             kind="officer-status",
             reason=reason,
         )

@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
@@ -1115,11 +1115,13 @@ def write(
     dry_run: bool = False,
     advance: Advance = _no_progress,
 ) -> Counts:
-    """Write a checked file in one transaction, in batches; a dry run rolls it back."""
-    writer = WRITERS[kind](options)
+    """Write a checked file in one transaction, in batches; a dry run rolls it back.
+    The import's time is taken once the transaction holds the write lock."""
     counts = Counts()
     try:
         with store.write(bulk=True) as conn:
+            options = replace(options, at=log.decision_time(conn, whole_seconds=True))
+            writer = WRITERS[kind](options)
             writer.prepare_write(conn)
             for batch in _batches(source, writer.spec, ignore_unknown):
                 rows = [(line, values) for line, values, _ in batch]
