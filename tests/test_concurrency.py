@@ -369,3 +369,31 @@ def test_rebalance_apply_is_not_refused_by_concurrent_assigns(
     assert trainees("db", "check").exit_code == 0
     backwards = sql("SELECT count(*) FROM allocation WHERE end_at < start_at")
     assert backwards == [(0,)]
+
+
+def test_a_report_reads_one_state_of_the_store(store, db_url) -> None:  # type: ignore[no-untyped-def]
+    """Every reading command runs in ``Store.read``: one snapshot, so a change another
+    supervisor commits halfway through a report is not half in it (PostgreSQL: REPEATABLE
+    READ, READ ONLY; SQLite: a deferred transaction under WAL)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import InternalError
+
+    from caseload.store.engine import Store, to_url
+    from caseload.store.reference import load_policy
+
+    reader = Store(to_url(db_url))
+    try:
+        with reader.read() as conn:
+            before = load_policy(conn).review_days
+            changed = store("policy", "set", "review_days", "10", "--reason", "meanwhile")
+            assert changed.exit_code == 0, changed.output
+            assert load_policy(conn).review_days == before != 10
+        with reader.read() as conn:
+            assert load_policy(conn).review_days == 10
+        if not reader.is_sqlite:
+            refused = pytest.raises(InternalError, match="read-only transaction")
+            with refused, reader.read() as conn:
+                conn.execute(text("UPDATE policy_setting SET value = '1'"))
+    finally:
+        reader.dispose()
+    assert store("db", "check").exit_code == 0
