@@ -103,8 +103,6 @@ def assign(
     exit 3 a block-mode breach (by default: a crime above the officer's
     accreditation) unless --override gives a reason.
     """
-    from datetime import datetime
-
     from caseload.errors import InputError, PolicyRefused
 
     if officer is None and not auto:
@@ -114,9 +112,8 @@ def assign(
     if not reason:
         raise InputError("Give a reason with --reason; every allocation records one.")
     chosen = None
-    decision: dict[str, Any] = {  # the same on either path
+    decision: dict[str, Any] = {  # the same on either path; the time is taken under the lock
         "actor": resolve_actor(actor),
-        "at": datetime.now(),
         "reason": reason,
         "override": override,
     }
@@ -125,13 +122,18 @@ def assign(
     try:
         if direct is not None and officer is not None:
             from caseload.store.direct import allocate as direct_allocate
+            from caseload.store.direct import decision_time as direct_time
 
             with direct.write() as dconn:
-                outcome = direct_allocate(dconn, reference, officer, **decision)
+                outcome = direct_allocate(
+                    dconn, reference, officer, at=direct_time(dconn), **decision
+                )
         else:
             from caseload.store.allocation import allocate
+            from caseload.store.log import decision_time
 
             with open_store(ctx).write() as conn:
+                decision["at"] = decision_time(conn)
                 if auto:  # ranked inside the same write transaction as the allocation
                     from caseload.cli.engine import auto_pick
 
@@ -167,16 +169,15 @@ def unassign(
     actor: ActorOption = None,
 ) -> None:
     """Take a live crime off its holder; it becomes unallocated (recorded)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
     from caseload.store.allocation import unassign as unassign_crime
+    from caseload.store.log import decision_time
 
     if not reason:
         raise InputError("Give a reason with --reason; every change of holder records one.")
     with open_store(ctx).write() as conn:
         previous = unassign_crime(
-            conn, reference, actor=resolve_actor(actor), at=datetime.now(), reason=reason
+            conn, reference, actor=resolve_actor(actor), at=decision_time(conn), reason=reason
         )
     info(f"Took {reference.strip()} off {previous}; it is now unallocated.")
 

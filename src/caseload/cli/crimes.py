@@ -120,10 +120,9 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Record a live, unallocated crime (allocate it with 'caseload assign')."""
-    from datetime import datetime
-
     from caseload.cli.output import warn
     from caseload.store.crimes import add as add_crime
+    from caseload.store.log import decision_time
 
     values = {
         "reference": reference,
@@ -134,7 +133,7 @@ def add(
         "victim_enhanced": enhanced,
     }
     with open_store(ctx).write() as conn:
-        row = add_crime(conn, values, actor=resolve_actor(actor), at=datetime.now())
+        row = add_crime(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {team}.")
     if row["level_defaulted"]:
         warn(
@@ -308,10 +307,10 @@ def finalise(
 ) -> None:
     """Finalise (close) a live crime with a Home Office outcome type."""
     from datetime import date as date_
-    from datetime import datetime
 
     from caseload.domain.outcomes import OUTCOMES
     from caseload.store.crimes import finalise as finalise_crime
+    from caseload.store.log import decision_time
 
     with open_store(ctx).write() as conn:
         finalise_crime(
@@ -320,7 +319,7 @@ def finalise(
             outcome=outcome,
             on=on or date_.today(),
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             reason=reason,
         )
     info(f"Finalised {reference.strip()}: outcome {outcome} ({OUTCOMES[outcome]}).")
@@ -365,11 +364,11 @@ def reopen(
     gives a reason). --unallocated reopens it with no holder instead.
     """
     from datetime import date as date_
-    from datetime import datetime
 
     from caseload.cli.output import warn
     from caseload.errors import InputError, PolicyRefused
     from caseload.store.crimes import reopen as reopen_crime
+    from caseload.store.log import decision_time
 
     if override and unallocated:
         raise InputError("Give --override or --unallocated, not both.")
@@ -380,7 +379,7 @@ def reopen(
                 reference,
                 on=on or date_.today(),
                 actor=resolve_actor(actor),
-                at=datetime.now(),
+                at=decision_time(conn),
                 reason=reason,
                 override=override,
                 unallocated=unallocated,
@@ -430,17 +429,16 @@ def link(
     actor: ActorOption = None,
 ) -> None:
     """Link two crimes that share a victim, a suspect or a series (logged)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
     from caseload.store.engine_queries import LINK_KINDS, link_crimes
+    from caseload.store.log import decision_time
 
     value = kind.strip().lower()
     if value not in LINK_KINDS:
         raise InputError(f"'{kind.strip()}' is not a link kind (victim, suspect, series).")
     with open_store(ctx).write() as conn:
         a, b = link_crimes(
-            conn, first, second, kind=value, actor=resolve_actor(actor), at=datetime.now()
+            conn, first, second, kind=value, actor=resolve_actor(actor), at=decision_time(conn)
         )
     info(f"Linked {a} and {b} (same {value}).")
 

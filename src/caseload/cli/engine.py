@@ -221,9 +221,8 @@ def rebalance(
     reassign_churn times; an enhanced-service victim's crime only when the first
     three steps require it. Without --apply nothing is written.
     """
-    from datetime import datetime
-
     from caseload.errors import InputError, PolicyRefused
+    from caseload.store.log import decision_time
 
     if not apply and (reason or plan_id):
         raise InputError("--reason and --plan go with --apply; without it nothing is written.")
@@ -263,7 +262,9 @@ def rebalance(
                 "nothing was applied.",
                 [f"The plan is now {plan.plan_id}: review it with 'caseload rebalance' first."],
             )
-        moved = apply_plan(conn, plan, actor=resolve_actor(actor), at=datetime.now(), reason=reason)
+        moved = apply_plan(
+            conn, plan, actor=resolve_actor(actor), at=decision_time(conn), reason=reason
+        )
     show_plan(plan, fmt, changed=changed, applied=True, wide=wide)
     info(
         f"Applied plan {plan.plan_id}: {moved:,} {'move' if moved == 1 else 'moves'} recorded."

@@ -66,31 +66,66 @@ def verify(
             "--batch", metavar="N", min=1, max=1_000_000, help="Log entries read per batch."
         ),
     ] = 5000,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            metavar="FILE",
+            help="Check the log still holds the head recorded in FILE (a cut tail or a "
+            "rewritten chain exits 1), then record the current head there; a missing "
+            "FILE is created. Keep it where the store's users cannot edit it.",
+        ),
+    ] = None,
 ) -> None:
     """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
-    or inserted."""
-    from caseload.store.maintenance import verify_log
+    or inserted (an empty log on a store that holds data counts as removed)."""
+    from datetime import datetime
+
+    from caseload.store.maintenance import Anchor, verify_log
 
     store = _opened_without_upgrade(ctx)
-    report = verify_log(store, batch=batch)
-    if report.intact:
-        if report.entries == 0:
-            info("The decision log is empty: nothing to verify.")
-            return
+    kept = None
+    if anchor is not None:
+        anchor = anchor.expanduser()
+        if anchor.exists():
+            kept = Anchor.read(anchor)
+        elif not anchor.parent.is_dir():
+            from caseload.errors import InputError
+
+            raise InputError(f"The folder {anchor.parent} does not exist.")
+    report = verify_log(store, batch=batch, anchor_at=kept.entries if kept else None)
+    if report.intact and kept is not None:
+        contradiction = kept.contradiction(report)
+        if contradiction is not None:
+            at, problem = contradiction
+            typer.echo(f"broken {at}")
+            info(f"The decision log does not match the anchor {anchor}: {problem}.")
+            raise typer.Exit(1)
+    if not report.intact:
+        typer.echo(f"broken {report.broken_at}")
+        intact = (
+            ""
+            if report.held
+            else "; the 1 entry before it is intact"
+            if report.entries == 1
+            else f"; the {report.entries:,} entries before it are intact"
+        )
+        info(f"The decision log is broken: {report.problem}{intact}.")
+        raise typer.Exit(1)
+    if anchor is not None:
+        stamp = datetime.now().isoformat(timespec="seconds")
+        Anchor(report.entries, report.head_hash, stamp).write(anchor)
+    if report.entries == 0:
+        info("The decision log is empty: nothing to verify.")
+    else:
         typer.echo(f"head {report.head_id} {report.head_hash}")
         info(
             f"The decision log is intact: {report.entries:,} entries chained from the first to "
             f"entry {report.head_id}."
         )
-        return
-    typer.echo(f"broken {report.broken_at}")
-    intact = (
-        "the 1 entry before it is intact"
-        if report.entries == 1
-        else f"the {report.entries:,} entries before it are intact"
-    )
-    info(f"The decision log is broken: {report.problem}; {intact}.")
-    raise typer.Exit(1)
+    if anchor is not None:
+        since = f" (it was at entry {kept.entries:,})" if kept is not None else ""
+        info(f"Recorded the head, entry {report.entries:,}, in the anchor {anchor}{since}.")
 
 
 def backup(

@@ -131,8 +131,7 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Add an officer."""
-    from datetime import datetime
-
+    from caseload.store.log import decision_time
     from caseload.store.officers import add as add_officer
 
     values = {
@@ -147,7 +146,7 @@ def add(
         "trainee": trainee,
     }
     with open_store(ctx).write() as conn:
-        add_officer(conn, values, actor=resolve_actor(actor), at=datetime.now())
+        add_officer(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
 
 
@@ -255,9 +254,8 @@ def update(
     actor: ActorOption = None,
 ) -> None:
     """Change an officer's details (logged with old and new values)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
     changes: dict[str, Any] = {}
@@ -279,7 +277,9 @@ def update(
     if not changes:
         raise InputError("Nothing to change: give at least one option (see --help).")
     with open_store(ctx).write() as conn:
-        done = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
+        done = update_officer(
+            conn, collar, changes, actor=resolve_actor(actor), at=decision_time(conn)
+        )
     if done.diff:
         info(
             f"Updated {collar}: "
@@ -333,8 +333,7 @@ def status(
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""
-    from datetime import datetime
-
+    from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
     with open_store(ctx).write() as conn:
@@ -343,7 +342,7 @@ def status(
             collar,
             {"status": new_status},
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             kind="officer-status",
             reason=reason,
         )

@@ -68,10 +68,9 @@ def set_(
     actor: ActorOption = None,
 ) -> None:
     """Change one policy setting (validated; logged with the old and new values)."""
-    from datetime import datetime
-
     from caseload.domain.policy import parse_setting
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.reference import load_policy, set_policy
 
     key = name.strip().lower()
@@ -84,7 +83,12 @@ def set_(
             info(f"{key} is already {wanted}; nothing changed.")
             return
         old, new = set_policy(
-            conn, key, value, actor=resolve_actor(actor), at=datetime.now(), reason=reason or ""
+            conn,
+            key,
+            value,
+            actor=resolve_actor(actor),
+            at=decision_time(conn),
+            reason=reason or "",
         )
     info(f"{key}: {old} -> {new} (recorded).")
 

@@ -78,11 +78,11 @@ def review(
     """Record a supervisory review of a live crime."""
     from datetime import datetime
 
+    from caseload.store.log import decision_time
     from caseload.store.reference import load_policy
     from caseload.store.supervision import record_review
 
-    now = datetime.now()
-    day = on or now.date()
+    day = on or datetime.now().date()
     with open_store(ctx).write() as conn:
         crime = record_review(
             conn,
@@ -91,7 +91,7 @@ def review(
             on=day,
             next_due=next_due,
             actor=resolve_actor(actor),
-            at=now,
+            at=decision_time(conn),
         )
         policy = load_policy(conn)
     from datetime import timedelta
@@ -120,13 +120,15 @@ def event(
 
     from caseload.domain.events import describe_event
     from caseload.domain.workdays import add_working_days
+    from caseload.store.log import decision_time
     from caseload.store.reference import load_policy
     from caseload.store.supervision import record_event
 
-    now = datetime.now()
-    day = on or now.date()
+    day = on or datetime.now().date()
     with open_store(ctx).write() as conn:
-        crime = record_event(conn, reference, kind=kind, on=day, actor=resolve_actor(actor), at=now)
+        crime = record_event(
+            conn, reference, kind=kind, on=day, actor=resolve_actor(actor), at=decision_time(conn)
+        )
         policy = load_policy(conn)
     enhanced = bool(crime["victim_enhanced"])
     days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
@@ -168,16 +170,18 @@ def victim_update(
     from datetime import datetime
 
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.supervision import record_victim_update, set_update_frequency
 
     if note is None and every is None:
         raise InputError("Give --note (an update was made) and/or --every (agreed frequency).")
     if note is None and on is not None:
         raise InputError("--on dates an update; give --note with it.")
-    now = datetime.now()
+    today = datetime.now().date()
     who = resolve_actor(actor)
     messages = []
     with open_store(ctx).write() as conn:
+        now = decision_time(conn)
         if every is not None:
             old, crime = set_update_frequency(
                 conn, reference, every=every or None, actor=who, at=now
@@ -196,7 +200,7 @@ def victim_update(
                     f"day{'' if new == 1 else 's'}."
                 )
         if note is not None:
-            day = on or now.date()
+            day = on or today
             crime = record_victim_update(conn, reference, note=note, on=day, actor=who, at=now)
             messages.append(f"Recorded a victim update on {crime['reference']} ({day}).")
     for message in messages:

@@ -2,9 +2,11 @@
 
 ``allocate_many`` serves ``assign``, transfers, an import that names holders and
 the engine's plans, so the policy rules hold on every path. It runs inside the
-caller's write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL it locks the
-officer rows FOR UPDATE first), so the live counts it checks cannot change
-before it writes:
+caller's write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL the store's
+write lock, and it locks the crime rows and then the officer rows FOR UPDATE, each in
+id order, before reading them), so the facts it checks cannot change before it
+writes. The caller takes the decision's time inside that transaction
+(``log.decision_time``), so an interval never ends before it starts:
 
 1. load policy; read the facts of every crime in bulk (id IN chunks) and of every
    officer involved with one aggregate query (officer LEFT JOIN grouped live count);
@@ -123,18 +125,27 @@ def crime_fact(row: Sequence[Any]) -> tuple[int, CrimeFacts]:
     )
 
 
-def _crime_facts(conn: Connection, crime_ids: Sequence[int]) -> dict[int, CrimeFacts]:
+def _crime_facts(
+    conn: Connection, crime_ids: Sequence[int], *, lock: bool = True
+) -> dict[int, CrimeFacts]:
+    """Each crime's facts, by id. On PostgreSQL the crime rows are locked FOR UPDATE (in
+    id order, before any officer row) as they are read: two allocations of one crime
+    queue, and the second reads the holder the first left."""
     from caseload.store.models import crime_table as c
     from caseload.store.sqlfunc import one_of
 
     facts: dict[int, CrimeFacts] = {}
     wanted = set(crime_ids)
+    locking = lock and conn.dialect.name != "sqlite"
     for chunk in _chunks(sorted(wanted)):
         # An import's new crimes have consecutive ids: a range scan is far cheaper than
         # binding thousands of IN parameters. Scattered ids fall back to IN.
         dense = chunk[-1] - chunk[0] < 2 * len(chunk)
         where = c.c.id.between(chunk[0], chunk[-1]) if dense else one_of(conn, c.c.id, chunk)
-        for row in conn.execute(crime_facts_query().where(where)):
+        query = crime_facts_query().where(where)
+        if locking:
+            query = query.order_by(c.c.id).with_for_update(of=c)
+        for row in conn.execute(query):
             crime_id, fact = crime_fact(row)
             if not dense or crime_id in wanted:
                 facts[crime_id] = fact

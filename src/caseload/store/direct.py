@@ -244,6 +244,14 @@ def rebalance_plan(conn: DirectConnection, team: str) -> Plan:
     return plan_rebalance(officers, crimes, policy, links=links, teams=[found])
 
 
+def decision_time(conn: DirectConnection) -> datetime:
+    """``store.log.decision_time``: now (the write transaction holds the lock), never
+    before the newest logged decision."""
+    from caseload.store import log
+
+    return log.not_before(datetime.now(), conn.first("log.tail"))
+
+
 def append_log(conn: DirectConnection, entries: Sequence[dict[str, Any]]) -> None:
     """``store.log.append_many``: chained onto the newest entry (the write transaction
     holds SQLite's write lock, so no other writer can chain onto it)."""

@@ -5,8 +5,16 @@
 * SQLite runs with foreign keys on, WAL journal and a busy timeout. Writing
   transactions begin IMMEDIATE so that a check (count an officer's live crimes)
   and the write that follows it cannot interleave with another writer's; reads
-  begin DEFERRED so that audits and exports never hold the write lock. On
-  PostgreSQL the allocation code also locks the officer row (``FOR UPDATE``).
+  begin DEFERRED so that audits and exports never hold the write lock.
+* PostgreSQL's writing transactions take the store's write lock first (a
+  transaction-scoped advisory lock, the one the decision log chains under), with
+  the same timeout, so writers queue as on SQLite; the allocation code also locks
+  the crime rows and then the officer rows ``FOR UPDATE`` (in id order). Reads run
+  in one snapshot: REPEATABLE READ, READ ONLY, so a command that runs several
+  queries (audit, export, check) never mixes two states of the store.
+* The time of a decision is taken inside the write transaction, once the lock is
+  held (``Store.write`` yields with it held): an interval never ends before it
+  starts and the log's order is the order of the intervals.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 BUSY_TIMEOUT_SECONDS = 30
+PG_WRITE_LOCK = 7305_2026  # the advisory lock PostgreSQL writers (and the log) hold
 STATEMENT_CACHE = 16  # prepared statements the SQLite driver keeps per connection
 BULK_PAGE_CACHE_KIB = 48 * 1024  # SQLite's page cache while an import writes
 SQLITE_PRAGMAS = (  # on every connection (also store.direct's)
@@ -35,7 +44,7 @@ SQLITE_PRAGMAS = (  # on every connection (also store.direct's)
 def unusable(location: str, text: str) -> StoreError:
     """The error for a database error while working: busy (another writer kept the
     lock past the timeout) or otherwise unusable."""
-    if "locked" in text or "busy" in text:
+    if "locked" in text or "busy" in text or "lock timeout" in text:
         return StoreError(
             f"The store {location} stayed busy for {BUSY_TIMEOUT_SECONDS} seconds "
             "(another command is writing); nothing was changed, try again."
@@ -127,6 +136,13 @@ def refresh_statistics(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE " + ", ".join(quote(name) for name in metadata.tables))
 
 
+def take_write_lock(conn: Connection) -> None:
+    """PostgreSQL: hold the store's write lock until the transaction ends (re-entrant),
+    waiting at most ``BUSY_TIMEOUT_SECONDS`` for another writer."""
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+
+
 class Store:
     """One caseload store: its URL, its engine, and its transactions."""
 
@@ -171,10 +187,18 @@ class Store:
         return True
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read transaction: never takes SQLite's write lock."""
-        with self._translate_errors(), self.engine.connect() as conn, conn.begin():
-            yield conn
+    def read(self, *, read_only: bool = True) -> Iterator[Connection]:
+        """A read transaction, the one place every reading command opens one: never takes
+        SQLite's write lock (a deferred transaction reads one snapshot under WAL); on
+        PostgreSQL one snapshot too (REPEATABLE READ, READ ONLY). ``read_only=False``
+        keeps the snapshot but allows temporary tables (an import's check pass)."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=read_only
+                )
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self, *, bulk: bool = False) -> Iterator[Connection]:
@@ -187,7 +211,10 @@ class Store:
         read back many times before the commit. 48 MB keeps most of them in memory (a
         million-crime import's write pass: 145 s to 116 s on the benchmark machine)
         and the import's peak memory (124 MB) under its 150 MB budget. PostgreSQL
-        manages its own buffers."""
+        manages its own buffers.
+
+        On PostgreSQL the transaction first takes the store's write lock
+        (``PG_WRITE_LOCK``), waiting at most ``BUSY_TIMEOUT_SECONDS`` as SQLite does."""
         with self._translate_errors(), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             driver = conn.connection.dbapi_connection if bulk and self.is_sqlite else None
@@ -196,6 +223,8 @@ class Store:
                 driver.execute(f"PRAGMA cache_size = -{BULK_PAGE_CACHE_KIB}")
             try:
                 with conn.begin():
+                    if not self.is_sqlite:
+                        take_write_lock(conn)
                     yield conn
             finally:
                 if driver is not None:

@@ -38,7 +38,7 @@ import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -1413,7 +1413,7 @@ def check(
     rows = 0
     source.skip, source.repeats, source.conflicts = array("i"), 0, 0
     source.repeat_example = source.conflict_example = None
-    with store.read() as conn:
+    with store.read(read_only=False) as conn:
         writer.prepare_check(conn)
         keys = _FileKeys(conn)
         try:
@@ -1553,13 +1553,15 @@ def write(
 
     Several files (``import police-uk``) are written in the order given, all or
     nothing; a key in a later file updates what an earlier one wrote, as a re-import
-    would. Rows the check found repeated (``Source.skip``) are passed over.
+    would. Rows the check found repeated (``Source.skip``) are passed over. The
+    import's time is taken once the transaction holds the write lock.
     """
     sources = [source] if isinstance(source, Source) else list(source)
-    writer = WRITERS[kind](options)
     counts = Counts()
     try:
         with store.write(bulk=True) as conn:
+            options = replace(options, at=log.decision_time(conn, whole_seconds=True))
+            writer = WRITERS[kind](options)
             for one in sources:
                 before = (counts.rows, counts.new, counts.updated, counts.unchanged)
                 writer.prepare_write(conn)

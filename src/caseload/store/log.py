@@ -1,7 +1,8 @@
 """Appending to the decision log, each entry chained by hash to the one before.
 
 Appends happen inside the caller's write transaction (BEGIN IMMEDIATE on
-SQLite; an advisory transaction lock on PostgreSQL), so two writers can never
+SQLite; on PostgreSQL the store's write lock, an advisory transaction lock that
+``Store.write`` takes first and an append takes again), so two writers can never
 chain onto the same previous entry.
 """
 
@@ -18,18 +19,41 @@ if TYPE_CHECKING:  # imported where used: the direct path chains entries without
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
-_PG_LOG_LOCK = 7305_2026
 TABLE = "log_entry"
 BATCH = 5000  # entries per insert
 
 
 def tail_query() -> Select[Any]:
-    """The newest entry's id and hash (what the next entry chains onto)."""
+    """The newest entry's id and hash (what the next entry chains onto), and its time."""
     from sqlalchemy import select
 
     from caseload.store.models import log_table
 
-    return select(log_table.c.id, log_table.c.hash).order_by(log_table.c.id.desc()).limit(1)
+    t = log_table
+    return select(t.c.id, t.c.hash, t.c.at).order_by(t.c.id.desc()).limit(1)
+
+
+def not_before(now: datetime, tail: Any) -> datetime:
+    """``now``, or the newest entry's time (``tail_query``'s row) if that is later."""
+    if tail is None or tail[2] is None:
+        return now
+    last = tail[2]
+    if isinstance(last, str):  # read straight from SQLite's cursor
+        last = datetime.fromisoformat(last)
+    return last if last > now else now
+
+
+def decision_time(conn: Connection, *, whole_seconds: bool = False) -> datetime:
+    """The time of the decision a write transaction records, taken inside it, once the
+    store's write lock is held (``Store.write``), and never before the newest decision
+    already logged (another client's clock, an import's whole second): the log's times
+    never go backwards, so no interval can end before it starts and the log's order is
+    the intervals' order. ``whole_seconds``: an import's time (its rows are matched to
+    exported history by the second)."""
+    now = datetime.now()
+    if whole_seconds:
+        now = now.replace(microsecond=0)
+    return not_before(now, conn.execute(tail_query()).first())
 
 
 def tail_of(row: Any) -> tuple[int, str]:
@@ -41,9 +65,9 @@ def tail_of(row: Any) -> tuple[int, str]:
 
 def _lock_and_tail(conn: Connection) -> tuple[int, str]:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy import text
+        from caseload.store.engine import take_write_lock
 
-        conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOG_LOCK})"))
+        take_write_lock(conn)
     return tail_of(conn.execute(tail_query()).first())
 
 

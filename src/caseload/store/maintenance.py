@@ -120,6 +120,111 @@ INVARIANTS: tuple[tuple[str, str], ...] = (
 )
 
 
+# The decision log replayed against the data: what an edit of the data tables alone
+# (or a deletion of their rows) leaves behind. The kinds whose entry names a crime's
+# holder at that moment: an allocation or transfer names the new holder, an unassign the
+# old one (the crime is then unallocated), a finalisation or reopening the holder then.
+HOLDER_KINDS = ("allocate", "transfer", "unassign", "finalise", "reopen")
+_KINDS = ", ".join(f"'{kind}'" for kind in HOLDER_KINDS)
+_LOGGED_HOLDER = "CASE WHEN e.kind = 'unassign' THEN NULL ELSE e.collar END"
+LOG_REPLAY: tuple[tuple[str, str], ...] = (
+    (
+        "crime holder differs from the decision log",
+        f"""SELECT c.reference || ': the log says '
+                  || COALESCE({_LOGGED_HOLDER}, 'unallocated')
+                  || ', the store says ' || COALESCE(o.collar, 'unallocated')
+           FROM crime c
+           JOIN (SELECT crime_ref, max(id) AS last_id FROM log_entry
+                 WHERE kind IN ({_KINDS}) AND crime_ref IS NOT NULL
+                 GROUP BY crime_ref) l ON l.crime_ref = c.reference
+           JOIN log_entry e ON e.id = l.last_id
+           LEFT JOIN officer o ON o.id = c.holder_id
+           WHERE ({_LOGGED_HOLDER} IS NULL AND c.holder_id IS NOT NULL)
+              OR ({_LOGGED_HOLDER} IS NOT NULL AND o.collar IS NULL)
+              OR {_LOGGED_HOLDER} <> o.collar
+           ORDER BY c.id""",
+    ),
+    (
+        "allocation decision without its interval",
+        """SELECT e.crime_ref || ' to ' || e.collar || ' (log entry '
+                  || CAST(e.id AS VARCHAR) || ')'
+           FROM log_entry e
+           JOIN crime c ON c.reference = e.crime_ref
+           LEFT JOIN officer o ON o.collar = e.collar
+           WHERE e.kind IN ('allocate', 'transfer') AND NOT EXISTS (
+               SELECT 1 FROM allocation a
+               WHERE a.crime_id = c.id AND a.officer_id = o.id
+                 AND (a.start_at = e.at OR e.detail LIKE '%"start_at"%'))
+           ORDER BY e.id""",
+    ),
+    (
+        "crime in the decision log missing from the store",
+        """SELECT l.crime_ref || ' (' || CAST(count(*) AS VARCHAR) || ' log entries)'
+           FROM log_entry l LEFT JOIN crime c ON c.reference = l.crime_ref
+           WHERE l.crime_ref IS NOT NULL AND c.id IS NULL
+           GROUP BY l.crime_ref ORDER BY min(l.id)""",
+    ),
+    (
+        "officer in the decision log missing from the store",
+        """SELECT l.collar || ' (' || CAST(count(*) AS VARCHAR) || ' log entries)'
+           FROM log_entry l LEFT JOIN officer o ON o.collar = l.collar
+           WHERE l.collar IS NOT NULL AND l.collar <> '' AND o.id IS NULL
+           GROUP BY l.collar ORDER BY min(l.id)""",
+    ),
+)
+
+
+def _settings_replay(conn: Connection) -> list[Problem]:
+    """Policy settings and the allocation matrix as the log's last change of each left
+    them, against the stored rows (a handful of rows: read in Python)."""
+    import json
+
+    from caseload.store.models import matrix_table, policy_table
+
+    logged: dict[str, dict[str, Any]] = {"policy": {}, "matrix": {}}
+    query = (
+        select(log_table.c.kind, log_table.c.detail)
+        .where(log_table.c.kind.in_(("policy", "matrix")))
+        .order_by(log_table.c.id)
+    )
+    for kind, detail in conn.execute(query):
+        try:
+            change = json.loads(detail or "{}")
+        except ValueError:
+            continue
+        key = change.get("setting") if kind == "policy" else change.get("crime_type")
+        if isinstance(key, str):
+            name = key if kind == "policy" else key.lower()
+            logged[kind][name] = (key, change.get("new"))
+    problems = []
+    stored_policy = {str(n): str(v) for n, v in conn.execute(select(policy_table))}
+    stored_matrix = {
+        str(key): (str(crime_type), str(level))
+        for key, crime_type, level in conn.execute(select(matrix_table))
+    }
+    for kind, stored, label in (
+        ("policy", {n: (n, v) for n, v in stored_policy.items()}, "policy setting"),
+        ("matrix", stored_matrix, "matrix entry"),
+    ):
+        found = []
+        for name in sorted(set(stored) | set(logged[kind])):
+            says = logged[kind].get(name)
+            has = stored.get(name)
+            if says is None:
+                found.append(
+                    f"{has[0] if has else name}: {has[1] if has else ''} is not in the log"
+                )
+            elif has is None and says is not None:
+                found.append(f"{says[0]}: the log says {says[1]}, the store has no row")
+            elif says is not None and has is not None and str(says[1]) != has[1]:
+                found.append(f"{says[0]}: the log says {says[1]}, the store says {has[1]}")
+        if found:
+            problems.append(
+                Problem(f"{label} differs from the decision log", len(found), found[:EXAMPLES])
+            )
+    return problems
+
+
 def _problem(conn: Connection, name: str, sql: str) -> Problem | None:
     counted = conn.execute(text(f"SELECT count(*) FROM ({sql}) AS found")).scalar_one()
     if not counted:
@@ -144,11 +249,13 @@ def check_store(store: Store) -> tuple[int, list[Problem]]:
             ]
             if broken:
                 problems.append(Problem("foreign key", len(broken), broken[:EXAMPLES]))
-        for name, sql in INVARIANTS:
+        for name, sql in INVARIANTS + LOG_REPLAY:
             checks += 1
             found = _problem(conn, name, sql)
             if found is not None:
                 problems.append(found)
+        checks += 2
+        problems.extend(_settings_replay(conn))
     return checks, problems
 
 
@@ -162,10 +269,30 @@ class ChainReport:
     head_hash: str
     broken_at: int | None = None
     problem: str = ""
+    held: dict[str, int] = field(default_factory=dict)  # data rows, when the log is empty
+    anchored: str | None = None  # the hash at the anchor's position, read with the chain
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
+
+
+# What an empty log cannot explain: rows that only a logged decision creates.
+DECISION_ROWS = (
+    ("crime", "crimes"),
+    ("officer", "officers"),
+    ("allocation", "allocation intervals"),
+    ("policy_setting", "policy settings"),
+)
+
+
+def _held(conn: Connection) -> dict[str, int]:
+    found = {}
+    for table, noun in DECISION_ROWS:
+        n = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        if n:
+            found[noun] = n
+    return found
 
 
 def _entries(conn: Connection, batch: int) -> Iterator[dict[str, Any]]:
@@ -183,7 +310,7 @@ def _lookahead(rows: Iterator[dict[str, Any]]) -> Iterator[tuple[dict[str, Any],
         current = following
 
 
-def verify_log(store: Store, *, batch: int = 5000) -> ChainReport:
+def verify_log(store: Store, *, batch: int = 5000, anchor_at: int | None = None) -> ChainReport:
     """Walk the chain in id order; stop at the first entry changed, removed or inserted.
 
     Entry ids are consecutive from 1 and each hash covers the entry's id, its fields
@@ -197,7 +324,10 @@ def verify_log(store: Store, *, batch: int = 5000) -> ChainReport:
     * otherwise this entry was changed (or, the newest entry, changed or appended).
 
     The newest entries removed from the end leave no gap: compare the printed head with
-    one kept elsewhere to catch that.
+    one kept elsewhere to catch that (``Anchor``; ``anchor_at``: the position whose hash
+    to read in the same snapshot). Every entry removed leaves no gap either: an empty
+    log on a store that holds crimes, officers, intervals or policy settings is broken
+    at entry 1.
     """
     count = 0
     prev_id = 0
@@ -211,6 +341,12 @@ def verify_log(store: Store, *, batch: int = 5000) -> ChainReport:
         return ChainReport(intact, prev_id or None, prev_hash, broken_at=at, problem=problem)
 
     with store.read() as conn:
+        anchored = None
+        if anchor_at:
+            found = conn.execute(
+                select(log_table.c.hash).where(log_table.c.id == anchor_at)
+            ).scalar()
+            anchored = None if found is None else str(found)
         for row, following in _lookahead(_entries(conn, batch)):
             entry_id = int(row["id"])
             if entry_id != prev_id + 1:
@@ -260,7 +396,79 @@ def verify_log(store: Store, *, batch: int = 5000) -> ChainReport:
                 else f"it does not chain to {name(prev_id)}"
             )
             return broken(entry_id, f"entry {entry_id} was changed ({detail})", count)
-    return ChainReport(count, prev_id or None, prev_hash)
+        held = _held(conn) if count == 0 else {}
+    if held:
+        listed = ", ".join(f"{n:,} {noun}" for noun, n in held.items())
+        return ChainReport(
+            0,
+            None,
+            GENESIS,
+            broken_at=1,
+            problem=f"it is empty, but the store holds {listed}, so its entries were removed",
+            held=held,
+        )
+    return ChainReport(count, prev_id or None, prev_hash, anchored=anchored)
+
+
+# --- the anchor: the chain's head kept outside the store ------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The log's head (entry count and hash) written to a file after a verify, so the next
+    verify can tell that the log still holds that entry at that position: a cut tail or
+    a rewritten chain, which an edit of the log alone can make self-consistent, is
+    caught against a file the store cannot change."""
+
+    entries: int
+    head_hash: str
+    written_at: str = ""
+
+    @classmethod
+    def read(cls, path: Path) -> Anchor:
+        import json
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries, head_hash = int(data["entries"]), str(data["head_hash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(
+                f"{path} is not a caseload anchor file (written by 'caseload verify --anchor')."
+            ) from None
+        if entries < 0 or len(head_hash) != len(GENESIS):
+            raise InputError(f"{path} is not a caseload anchor file.")
+        return cls(entries, head_hash, str(data.get("written_at", "")))
+
+    def write(self, path: Path) -> None:
+        """Write the file whole or not at all (a temporary file renamed over it)."""
+        import json
+
+        body = {"entries": self.entries, "head_hash": self.head_hash}
+        body["written_at"] = self.written_at
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            partial.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise InputError(f"Cannot write the anchor file {path}: {exc.strerror}.") from None
+
+    def contradiction(self, report: ChainReport) -> tuple[int, str] | None:
+        """Where and how an intact chain no longer holds this anchor's head, or None."""
+        when = f" on {self.written_at}" if self.written_at else ""
+        if report.entries < self.entries:
+            first = report.entries + 1
+            gone = f"entry {first}" if first == self.entries else f"entries {first}-{self.entries}"
+            return first, (
+                f"it has {report.entries} entries but held {self.entries} when the anchor was "
+                f"written{when}: {gone} were removed from its end"
+            )
+        if self.entries and report.anchored != self.head_hash:
+            return self.entries, (
+                f"entry {self.entries} no longer has the hash the anchor recorded{when}: "
+                "the log was rewritten up to it"
+            )
+        return None
 
 
 # --- backup -----------------------------------------------------------------------------------
