@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from caseload.cli.common import AsOfOption, TeamFilter, open_store, typed
+from caseload.cli.common import MOST_ROWS, AsOfOption, TeamFilter, open_store, typed
 from caseload.cli.output import FormatOption, OutputFormat, info
 
 if TYPE_CHECKING:
@@ -181,7 +181,8 @@ def trend(
     ctx: typer.Context,
     team: TeamFilter = None,
     last: Annotated[
-        int, typer.Option("--last", "-n", min=1, help="How many recorded runs to show.")
+        int,
+        typer.Option("--last", "-n", min=1, max=MOST_ROWS, help="How many recorded runs to show."),
     ] = 30,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     open_store,
     parse_collar_arg,
     parse_date_arg,
     parse_level_arg,
+    parse_past_date_arg,
     resolve_actor,
     typed,
 )
@@ -71,7 +73,9 @@ def add(
     ],
     reported: Annotated[
         date,
-        typer.Option("--reported", metavar="DATE", parser=parse_date_arg, help="Date reported."),
+        typer.Option(
+            "--reported", metavar="DATE", parser=parse_past_date_arg, help="Date reported."
+        ),
     ],
     level: Annotated[
         str | None,
@@ -165,7 +169,7 @@ def list_(
         ),
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+        int | None, typer.Option("--limit", min=1, max=MOST_ROWS, help="At most this many rows.")
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -252,7 +256,10 @@ def finalise(
     on: Annotated[
         date | None,
         typer.Option(
-            "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
+            "--on",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="Date finalised (default today).",
         ),
     ] = None,
     reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the log.")] = "",
@@ -286,7 +293,10 @@ def reopen(
     on: Annotated[
         date | None,
         typer.Option(
-            "--on", metavar="DATE", parser=parse_date_arg, help="Date reopened (default today)."
+            "--on",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="Date reopened (default today).",
         ),
     ] = None,
     actor: ActorOption = None,

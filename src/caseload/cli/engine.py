@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     gc_paused,
     open_direct,
@@ -59,7 +60,8 @@ def suggest(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
     top: Annotated[
-        int, typer.Option("--top", "-n", min=1, help="Show at most this many officers.")
+        int,
+        typer.Option("--top", "-n", min=1, max=MOST_ROWS, help="Show at most this many officers."),
     ] = 5,
     any_team: Annotated[
         bool,

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, parse_date_arg, resolve_actor, typed
+from caseload.cli.common import (
+    ActorOption,
+    open_store,
+    parse_date_arg,
+    parse_past_date_arg,
+    resolve_actor,
+    typed,
+)
 from caseload.cli.output import info
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
@@ -54,7 +61,10 @@ NoteOption = Annotated[
 OnOption = Annotated[
     date | None,
     typer.Option(
-        "--on", metavar="DATE", parser=parse_date_arg, help="The day it happened (default today)."
+        "--on",
+        metavar="DATE",
+        parser=parse_past_date_arg,
+        help="The day it happened (default today).",
     ),
 ]
 

@@ -226,6 +226,18 @@ def verify_log(store: Store, *, batch: int = 5000) -> ChainReport:
                 before_prev = prev_hash
                 prev_id, prev_hash = entry_id, str(row["hash"])
                 continue
+            if (
+                following is not None
+                and following["prev_hash"] == prev_hash
+                and row["prev_hash"] == following["hash"]
+                and int(following["id"]) == entry_id + 1
+            ):
+                return broken(
+                    entry_id,
+                    f"entries {entry_id} and {entry_id + 1} were swapped (entry {entry_id} "
+                    f"holds what was entry {entry_id + 1} and the other way round)",
+                    count,
+                )
             if following is not None and following["prev_hash"] == prev_hash:
                 return broken(
                     entry_id,
