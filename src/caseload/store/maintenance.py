@@ -27,9 +27,11 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from caseload.domain.ledger import GENESIS, HASHED_FIELDS, entry_hash
+from caseload.domain.policy import bad_stored_settings
 from caseload.errors import InputError
 from caseload.store.engine import BUSY_TIMEOUT_SECONDS, Store
 from caseload.store.models import log_table
+from caseload.store.reference import policy_query
 
 EXAMPLES = 5  # offending rows named per problem; the count covers them all
 
@@ -129,26 +131,53 @@ def _problem(conn: Connection, name: str, sql: str) -> Problem | None:
 
 
 def check_store(store: Store) -> tuple[int, list[Problem]]:
-    """Run every check; returns (checks run, problems found)."""
+    """Run every check; returns (checks run, problems found). A check that cannot read
+    its rows (a corrupted page) is a problem found, not a crash."""
+    from sqlalchemy.exc import DatabaseError
+
     problems: list[Problem] = []
     checks = 0
+
+    def unreadable(name: str, exc: DatabaseError) -> Problem:
+        return Problem(name, 1, [f"could not be read: {exc.orig if exc.orig else exc}"])
+
     with store.read() as conn:
         if conn.dialect.name == "sqlite":
             checks += 2
-            integrity = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            try:
+                integrity = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            except DatabaseError as exc:
+                integrity = [str(exc.orig if exc.orig else exc)]
             if integrity != ["ok"]:
                 problems.append(Problem("SQLite integrity", len(integrity), integrity[:EXAMPLES]))
-            broken = [
-                f"{r[0]} row {r[1]} -> {r[2]}"
-                for r in conn.exec_driver_sql("PRAGMA foreign_key_check")
-            ]
+            try:
+                broken = [
+                    f"{r[0]} row {r[1]} -> {r[2]}"
+                    for r in conn.exec_driver_sql("PRAGMA foreign_key_check")
+                ]
+            except DatabaseError as exc:
+                problems.append(unreadable("foreign key", exc))
+                broken = []
             if broken:
                 problems.append(Problem("foreign key", len(broken), broken[:EXAMPLES]))
         for name, sql in INVARIANTS:
             checks += 1
-            found = _problem(conn, name, sql)
+            try:
+                found = _problem(conn, name, sql)
+            except DatabaseError as exc:
+                found = unreadable(name, exc)
             if found is not None:
                 problems.append(found)
+        checks += 1
+        try:
+            bad = bad_stored_settings(conn.execute(policy_query()))
+        except DatabaseError as exc:
+            problems.append(unreadable("policy setting caseload cannot use", exc))
+        else:
+            if bad:
+                problems.append(
+                    Problem("policy setting caseload cannot use", len(bad), bad[:EXAMPLES])
+                )
     return checks, problems
 
 
