@@ -64,9 +64,17 @@ def verify(
 ) -> None:
     """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
     or inserted."""
-    from caseload.store.maintenance import verify_log
+    from caseload.store.maintenance import page_damage, verify_log
 
     store = _opened_without_upgrade(ctx)
+    damage = page_damage(store)
+    if damage:
+        typer.echo("damaged")
+        info(
+            f"The store {store.location} is damaged ({'; '.join(damage[:3])}), so its decision "
+            "log cannot be trusted; run 'caseload db check' and restore it from a backup."
+        )
+        raise typer.Exit(1)
     report = verify_log(store, batch=batch)
     if report.intact:
         if report.entries == 0:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,18 @@ def _problem(conn: Connection, name: str, sql: str) -> Problem | None:
     return Problem(name, int(counted), examples)
 
 
+@contextmanager
+def inspecting(store: Store) -> Iterator[Connection]:
+    """A read transaction that ends in a rollback: after a statement hit a damaged page,
+    SQLite's COMMIT repeats that error, and a check must report it, not fail on it."""
+    with store._translate_errors(), store.engine.connect() as conn:
+        conn.begin()
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
 def check_store(store: Store) -> tuple[int, list[Problem]]:
     """Run every check; returns (checks run, problems found). A check that cannot read
     its rows (a corrupted page) is a problem found, not a crash."""
@@ -141,7 +154,7 @@ def check_store(store: Store) -> tuple[int, list[Problem]]:
     def unreadable(name: str, exc: DatabaseError) -> Problem:
         return Problem(name, 1, [f"could not be read: {exc.orig if exc.orig else exc}"])
 
-    with store.read() as conn:
+    with inspecting(store) as conn:
         if conn.dialect.name == "sqlite":
             checks += 2
             try:
@@ -179,6 +192,21 @@ def check_store(store: Store) -> tuple[int, list[Problem]]:
                     Problem("policy setting caseload cannot use", len(bad), bad[:EXAMPLES])
                 )
     return checks, problems
+
+
+def page_damage(store: Store) -> list[str]:
+    """What SQLite's ``PRAGMA quick_check`` finds wrong with a SQLite store's pages (empty
+    when it is sound, and always on PostgreSQL)."""
+    from sqlalchemy.exc import DatabaseError
+
+    if not store.is_sqlite:
+        return []
+    with inspecting(store) as conn:
+        try:
+            found = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
+        except DatabaseError as exc:
+            found = [str(exc.orig if exc.orig else exc)]
+    return [] if found == ["ok"] else found
 
 
 # --- the decision log's chain -----------------------------------------------------------------
