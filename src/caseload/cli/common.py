@@ -42,6 +42,7 @@ class AppState:
             from caseload.store.migrate import open_store
 
             self._store = open_store(to_url(self.db))
+            note_read_only(self._store, self._store.read_only)
             _freeze_start_up()
         return self._store
 
@@ -108,6 +109,16 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def note_read_only(store: Store, reason: str | None) -> None:
+    """Say on stderr that the store was opened read-only, and why."""
+    if reason:
+        typer.echo(
+            f"Note: the store {store.location} is {reason}; it was opened read-only "
+            "(changes made elsewhere meanwhile may not be seen, and nothing can be saved).",
+            err=True,
+        )
 
 
 def state(ctx: typer.Context) -> AppState:

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 def _opened_without_upgrade(ctx: typer.Context) -> Store:
     """The store as it is: refused (exit 4) if missing, foreign or newer; never upgraded."""
+    from caseload.cli.common import note_read_only
     from caseload.errors import StoreError
-    from caseload.store.engine import Store, to_url
+    from caseload.store.engine import Store, open_read_only_if_needed, to_url
     from caseload.store.migrate import check_revision, current_revision
 
     app_state = state(ctx)
@@ -28,6 +29,7 @@ def _opened_without_upgrade(ctx: typer.Context) -> Store:
         raise StoreError(
             f"There is no caseload store at {store.location}; run 'caseload init' to create one."
         )
+    note_read_only(store, open_read_only_if_needed(store))
     check_revision(store, current_revision(store))
     app_state._store = store
     return store

@@ -154,12 +154,12 @@ class DirectStore:
 def open_direct(url: str) -> DirectStore | None:
     """The store behind ``url`` opened directly, or None where the full path must serve
     (see the module doc): it alone creates, upgrades, converts to WAL or explains."""
-    from caseload.store.engine import sqlite_path
+    from caseload.store.engine import read_only_place, sqlite_path
     from caseload.store.migrate import HEAD
 
     path = sqlite_path(url)
-    if path is None or "?" in url or not path.is_file():
-        return None
+    if path is None or "?" in url or not path.is_file() or read_only_place(path):
+        return None  # the full path opens a read-only store read-only, and says so
     try:
         driver = sqlite3.connect(
             path,

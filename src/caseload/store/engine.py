@@ -136,6 +136,51 @@ def describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def read_only_place(path: Path | None) -> str | None:
+    """Why a SQLite store cannot be written where it is (a read-only file, folder or
+    mount), or None when it can. SQLite writes beside the file (its -wal, -shm or
+    -journal), so the folder counts too."""
+    if path is None or not path.is_file():
+        return None
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "on a read-only mount"
+    except OSError:
+        return None
+    if not os.access(path, os.W_OK):
+        return "a read-only file"
+    if not os.access(folder, os.W_OK):
+        return "in a read-only folder"
+    return None
+
+
+def read_only_url(path: Path) -> str:
+    """A SQLite URL opening ``path`` read-only: ``mode=ro``, plus ``immutable=1`` unless
+    its -wal file holds changes (immutable ignores them). Immutable is what lets SQLite
+    read a WAL store whose -shm file cannot be created in a read-only folder; it also
+    means changes made meanwhile elsewhere are not seen."""
+    from urllib.parse import quote
+
+    wal = path.with_name(path.name + "-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    options = "mode=ro" if pending else "mode=ro&immutable=1"
+    return f"sqlite:///file:{quote(str(path))}?{options}&uri=true"
+
+
+def open_read_only_if_needed(store: Store) -> str | None:
+    """Where the store cannot be written, open it read-only (``read_only_url``) so that
+    commands that only read still work, and writes fail with one sentence (exit 4);
+    returns why (for a note on stderr), or None."""
+    reason = read_only_place(store.path)
+    if reason is None or store.path is None:
+        return None
+    store.read_only = reason
+    store.engine_url = read_only_url(store.path)
+    store.dispose()
+    return reason
+
+
 def create_engine_for(url: str) -> Engine:
     from sqlalchemy import create_engine, event
 
@@ -194,6 +239,8 @@ class Store:
         self.path = sqlite_path(url)
         self.is_sqlite = url.startswith("sqlite")
         self._engine: Engine | None = None
+        self.engine_url = url  # read_only_url where the store cannot be written
+        self.read_only: str | None = None  # why, where it cannot (open_read_only_if_needed)
 
     @property
     def location(self) -> str:
@@ -202,14 +249,14 @@ class Store:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine_for(self.url)
+            self._engine = create_engine_for(self.engine_url)
         return self._engine
 
     def ensure_wal(self) -> None:
         """Switch a caseload SQLite store to WAL (persistent in the file). Called only once
         the store is known to be caseload's, so opening a foreign file never writes to it."""
-        if not self.is_sqlite:
-            return
+        if not self.is_sqlite or self.read_only:
+            return  # read as it is: switching the journal mode would write
         with self._translate_errors():
             raw = self.engine.raw_connection()  # outside any transaction, as the pragma needs
             try:

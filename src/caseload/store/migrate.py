@@ -88,17 +88,23 @@ def check_revision(store: Store, revision: str | None) -> None:
 
 def open_store(url: str) -> Store:
     """Open an existing store, upgrading an older schema; refuse anything else with exit 4."""
-    from caseload.store.engine import Store
+    from caseload.store.engine import Store, open_read_only_if_needed
 
     store = Store(url)
     if store.path is not None and not store.path.is_file():
         raise StoreError(
             f"There is no caseload store at {store.location}; run 'caseload init' to create one."
         )
+    open_read_only_if_needed(store)
     revision = current_revision(store)
     check_revision(store, revision)
     store.ensure_wal()
     if revision != HEAD:
+        if store.read_only:
+            raise StoreError(
+                f"The store {store.location} has schema {revision} and needs upgrading to "
+                f"{HEAD}, but it is {store.read_only}; open it once where it can be written."
+            )
         upgrade(store)
     return store
 
