@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -241,6 +241,7 @@ class Store:
         self._engine: Engine | None = None
         self.engine_url = url  # read_only_url where the store cannot be written
         self.read_only: str | None = None  # why, where it cannot (open_read_only_if_needed)
+        self.created = False  # create_file made the file in this command
 
     @property
     def location(self) -> str:
@@ -274,6 +275,19 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
+        self.created = True
+        return True
+
+    def remove_created(self) -> bool:
+        """Remove the file ``create_file`` made in this command, and SQLite's files beside
+        it (a failed ``init`` leaves nothing behind); True if there was one to remove."""
+        if not self.created or self.path is None:
+            return False
+        self.dispose()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with suppress(FileNotFoundError):
+                self.path.with_name(self.path.name + suffix).unlink()
+        self.created = False
         return True
 
     @contextmanager

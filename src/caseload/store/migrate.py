@@ -114,11 +114,30 @@ def init_store(url: str) -> tuple[Store, str | None]:
     from caseload.store.engine import Store
 
     store = Store(url)
-    store.create_file()
-    revision = current_revision(store)
-    if revision is not None:
-        check_revision(store, revision)
-    store.ensure_wal()
-    if revision != HEAD:
-        upgrade(store)
+    try:
+        store.create_file()
+    except OSError as exc:
+        raise StoreError(f"Cannot create the store {store.location}: {exc.strerror}.") from None
+    try:
+        revision = current_revision(store)
+        if revision is not None:
+            check_revision(store, revision)
+        store.ensure_wal()
+        if revision != HEAD:
+            upgrade(store)
+    except BaseException as exc:
+        removed_after_failure(store, exc)
+        raise
     return store, revision
+
+
+def removed_after_failure(store: Store, exc: BaseException) -> None:
+    """After ``init`` failed (a full disk, Ctrl-C): remove the store it had just created
+    and say so in the error's details."""
+    from caseload.errors import CaseloadError
+
+    if store.remove_created() and isinstance(exc, CaseloadError):
+        exc.details.append(
+            f"caseload init removed the store it had just created ({store.location}); "
+            "nothing is left behind."
+        )
