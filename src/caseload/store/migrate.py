@@ -9,7 +9,7 @@ Alembic itself is imported only when an upgrade is needed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from caseload.errors import StoreError
 
@@ -54,15 +54,40 @@ def current_revision(store: Store) -> str | None:
                 if names:
                     raise StoreError(f"{store.location} is not a caseload store.")
                 return None
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     except DatabaseError as exc:
         message = str(exc.orig) if exc.orig is not None else str(exc)
         if "not a database" in message or "file is encrypted" in message:
             raise StoreError(f"{store.location} is not a caseload store.") from None
         raise StoreError(f"The store {store.location} cannot be opened: {message}.") from None
-    if row is None:
+    if not rows:
         raise StoreError(f"{store.location} is not a caseload store.")
-    return str(row[0])
+    return revision_label(store, rows, names)
+
+
+def revision_label(store: Store, rows: list[Any], tables: set[str]) -> str:
+    """The one revision ``alembic_version`` names, checked against the schema: two rows,
+    or the current label on a store lacking this version's tables, mean the label cannot
+    be trusted, and using it would upgrade (or write to) the wrong schema: exit 4."""
+    labels = sorted({str(row[0]) for row in rows})
+    if len(rows) > 1:
+        raise StoreError(
+            f"The store {store.location} names {len(rows)} schema revisions "
+            f"({', '.join(labels)}) where it should name one; it was not used. Restore it "
+            "from a backup, or keep the row that matches its schema."
+        )
+    label = labels[0]
+    if label == HEAD:
+        from caseload.store.models import metadata
+
+        missing = sorted(set(metadata.tables) - tables)
+        if missing:
+            raise StoreError(
+                f"The store {store.location} says it has schema {label} but lacks its "
+                f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)}; it was not "
+                "used. Restore it from a backup."
+            )
+    return label
 
 
 def upgrade(store: Store) -> None:
