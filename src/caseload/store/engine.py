@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -63,7 +64,10 @@ def store_trouble(location: str, text: str) -> StoreError | None:
     if "malformed" in lowered or "corrupt" in lowered:
         return damaged(location, text)
     if "disk i/o error" in lowered:
-        return StoreError(f"The store {location} could not be read or written: {text}.")
+        return StoreError(
+            f"The store {location} could not be read or written ({text}): is its disk full "
+            "or failing? Nothing was changed."
+        )
     return None
 
 
@@ -265,6 +269,8 @@ class Store:
                 if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
                     cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.close()
+            except sqlite3.Error as exc:  # on the driver: not wrapped by SQLAlchemy
+                raise unusable(self.location, str(exc)) from None
             finally:
                 raw.close()
 

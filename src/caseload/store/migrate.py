@@ -136,7 +136,7 @@ def open_store(url: str) -> Store:
 
 def init_store(url: str) -> tuple[Store, str | None]:
     """Create a store or upgrade an older one; returns the store and its previous revision."""
-    from caseload.store.engine import Store
+    from caseload.store.engine import Store, open_read_only_if_needed
 
     store = Store(url)
     try:
@@ -144,11 +144,17 @@ def init_store(url: str) -> tuple[Store, str | None]:
     except OSError as exc:
         raise StoreError(f"Cannot create the store {store.location}: {exc.strerror}.") from None
     try:
+        open_read_only_if_needed(store)
         revision = current_revision(store)
         if revision is not None:
             check_revision(store, revision)
         store.ensure_wal()
         if revision != HEAD:
+            if store.read_only:
+                raise StoreError(
+                    f"The store {store.location} cannot be created or upgraded: it is "
+                    f"{store.read_only}."
+                )
             upgrade(store)
     except BaseException as exc:
         removed_after_failure(store, exc)
