@@ -8,6 +8,7 @@ Alembic itself is imported only when an upgrade is needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,7 @@ def current_revision(store: Store) -> str | None:
     return revision_label(store, rows, names)
 
 
-def revision_label(store: Store, rows: list[Any], tables: set[str]) -> str:
+def revision_label(store: Store, rows: Sequence[Any], tables: set[str]) -> str:
     """The one revision ``alembic_version`` names, checked against the schema: two rows,
     or the current label on a store lacking this version's tables, mean the label cannot
     be trusted, and using it would upgrade (or write to) the wrong schema: exit 4."""
