@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     AsOfOption,
     TeamFilter,
@@ -355,7 +356,12 @@ def history(
     limit: Annotated[
         int,
         typer.Option(
-            "--limit", "-n", metavar="N", min=0, help="At most this many entries (0: all)."
+            "--limit",
+            "-n",
+            metavar="N",
+            min=0,
+            max=MOST_ROWS,
+            help="At most this many entries (0: all).",
         ),
     ] = 50,
     fmt: FormatOption = OutputFormat.table,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from caseload.cli.common import AsOfOption, TeamFilter, open_store, typed
+from caseload.cli.common import MOST_ROWS, AsOfOption, TeamFilter, open_store, typed
 from caseload.cli.output import FormatOption, Layout, OutputFormat, WideOption, info
 
 if TYPE_CHECKING:
@@ -201,7 +201,14 @@ def trend(
     team: TeamFilter = None,
     last: Annotated[
         int,
-        typer.Option("--last", "-n", metavar="N", min=1, help="How many recorded runs to show."),
+        typer.Option(
+            "--last",
+            "-n",
+            metavar="N",
+            min=1,
+            max=MOST_ROWS,
+            help="How many recorded runs to show.",
+        ),
     ] = 30,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,

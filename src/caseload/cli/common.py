@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# The most rows a count option (--limit, --top, --last) may ask for: far beyond any store,
+# and inside the 64-bit integers SQLite and PostgreSQL bind (a larger number overflowed).
+MOST_ROWS = 1_000_000_000
+
 
 @dataclass
 class AppState:
@@ -38,6 +42,7 @@ class AppState:
             from caseload.store.migrate import open_store
 
             self._store = open_store(to_url(self.db))
+            note_read_only(self._store, self._store.read_only)
             _freeze_start_up()
         return self._store
 
@@ -106,6 +111,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def note_read_only(store: Store, reason: str | None) -> None:
+    """Say on stderr that the store was opened read-only, and why."""
+    if reason:
+        typer.echo(
+            f"Note: the store {store.location} is {reason}; it was opened read-only "
+            "(changes made elsewhere meanwhile may not be seen, and nothing can be saved).",
+            err=True,
+        )
+
+
 def state(ctx: typer.Context) -> AppState:
     obj = ctx.find_root().obj
     if not isinstance(obj, AppState):  # a command invoked without the root callback
@@ -153,6 +168,12 @@ def _parse_date(value: str) -> date:
     return parse_date(value)
 
 
+def _parse_past_date(value: str) -> date:
+    from caseload.domain.values import parse_past_date
+
+    return parse_past_date(value)
+
+
 def _parse_level(value: str) -> str:
     from caseload.domain.levels import parse_level
 
@@ -171,7 +192,8 @@ def _parse_text(value: str) -> str:
     return clean_text(value, "the text", max_length=2000)
 
 
-parse_date_arg = typed(_parse_date)
+parse_date_arg = typed(_parse_date)  # a planned day, or a day to look at
+parse_past_date_arg = typed(_parse_past_date)  # the day something happened: not after today
 parse_level_arg = typed(_parse_level)
 parse_collar_arg = typed(_parse_collar)
 parse_text_arg = typed(_parse_text)

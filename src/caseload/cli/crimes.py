@@ -8,11 +8,13 @@ from typing import Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     open_store,
     parse_collar_arg,
     parse_date_arg,
     parse_level_arg,
+    parse_past_date_arg,
     parse_text_arg,
     resolve_actor,
     typed,
@@ -99,7 +101,9 @@ def add(
     ],
     reported: Annotated[
         date,
-        typer.Option("--reported", metavar="DATE", parser=parse_date_arg, help="Date reported."),
+        typer.Option(
+            "--reported", metavar="DATE", parser=parse_past_date_arg, help="Date reported."
+        ),
     ],
     level: Annotated[
         str | None,
@@ -196,7 +200,8 @@ def list_(
         ),
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", metavar="N", min=1, help="At most this many rows.")
+        int | None,
+        typer.Option("--limit", metavar="N", min=1, max=MOST_ROWS, help="At most this many rows."),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,
@@ -297,7 +302,10 @@ def finalise(
     on: Annotated[
         date | None,
         typer.Option(
-            "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
+            "--on",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="Date finalised (default today).",
         ),
     ] = None,
     reason: Annotated[
@@ -335,7 +343,10 @@ def reopen(
     on: Annotated[
         date | None,
         typer.Option(
-            "--on", metavar="DATE", parser=parse_date_arg, help="Date reopened (default today)."
+            "--on",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="Date reopened (default today).",
         ),
     ] = None,
     override: Annotated[

@@ -36,9 +36,14 @@ def init(
     else:
         info(f"The store at {store.location} is up to date (schema {HEAD}).")
     if sample:
+        from caseload.store.migrate import removed_after_failure
         from caseload.store.sample import load_sample
 
-        summary = load_sample(store, actor=resolve_actor(actor))
+        try:
+            summary = load_sample(store, actor=resolve_actor(actor))
+        except BaseException as exc:
+            removed_after_failure(store, exc)
+            raise
         info(summary or "The sample force is already loaded in this store; nothing was changed.")
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     gc_paused,
     open_direct,
@@ -76,7 +77,14 @@ def suggest(
     reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
     top: Annotated[
         int,
-        typer.Option("--top", "-n", metavar="N", min=1, help="Show at most this many officers."),
+        typer.Option(
+            "--top",
+            "-n",
+            metavar="N",
+            min=1,
+            max=MOST_ROWS,
+            help="Show at most this many officers.",
+        ),
     ] = 5,
     any_team: Annotated[
         bool,

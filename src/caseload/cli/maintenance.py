@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 def _opened_without_upgrade(ctx: typer.Context) -> Store:
     """The store as it is: refused (exit 4) if missing, foreign or newer; never upgraded."""
+    from caseload.cli.common import note_read_only
     from caseload.errors import StoreError
-    from caseload.store.engine import Store, to_url
+    from caseload.store.engine import Store, open_read_only_if_needed, to_url
     from caseload.store.migrate import check_revision, current_revision
 
     app_state = state(ctx)
@@ -28,6 +29,7 @@ def _opened_without_upgrade(ctx: typer.Context) -> Store:
         raise StoreError(
             f"There is no caseload store at {store.location}; run 'caseload init' to create one."
         )
+    note_read_only(store, open_read_only_if_needed(store))
     check_revision(store, current_revision(store))
     app_state._store = store
     return store
@@ -81,9 +83,17 @@ def verify(
     or inserted (an empty log on a store that holds data counts as removed)."""
     from datetime import datetime
 
-    from caseload.store.maintenance import Anchor, verify_log
+    from caseload.store.maintenance import Anchor, page_damage, verify_log
 
     store = _opened_without_upgrade(ctx)
+    damage = page_damage(store)
+    if damage:
+        typer.echo("damaged")
+        info(
+            f"The store {store.location} is damaged ({'; '.join(damage[:3])}), so its decision "
+            "log cannot be trusted; run 'caseload db check' and restore it from a backup."
+        )
+        raise typer.Exit(1)
     kept = None
     if anchor is not None:
         anchor = anchor.expanduser()

@@ -11,8 +11,8 @@ from caseload.cli.common import (
     ActorOption,
     open_store,
     parse_collar_arg,
-    parse_date_arg,
     parse_level_arg,
+    parse_past_date_arg,
     resolve_actor,
 )
 from caseload.cli.output import (
@@ -50,7 +50,7 @@ def _capacity(value: str) -> int | None:
     text = value.strip().lower()
     if text in ("", "none", "-"):
         return None
-    if not text.isdigit() or not 0 < int(text) <= 10_000:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 10_000:
         raise ValueError(f"'{value}' is not a capacity (a whole number of crimes, or none)")
     return int(text)
 
@@ -105,7 +105,7 @@ def add(
         typer.Option(
             "--since",
             metavar="DATE",
-            parser=parse_date_arg,
+            parser=parse_past_date_arg,
             help="The date they started investigating (investigator_since).",
         ),
     ],
@@ -239,7 +239,10 @@ def update(
     since: Annotated[
         date | None,
         typer.Option(
-            "--since", metavar="DATE", parser=parse_date_arg, help="New investigator_since date."
+            "--since",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="New investigator_since date.",
         ),
     ] = None,
     capacity: Annotated[

@@ -71,7 +71,7 @@ def set_(
     from caseload.domain.policy import parse_setting
     from caseload.errors import InputError
     from caseload.store.log import decision_time
-    from caseload.store.reference import load_policy, set_policy
+    from caseload.store.reference import current_setting, set_policy
 
     key = name.strip().lower()
     try:
@@ -79,7 +79,7 @@ def set_(
     except ValueError as exc:
         raise InputError(f"{exc}; nothing was changed.") from None
     with open_store(ctx).write() as conn:
-        if load_policy(conn).as_dict()[key] == wanted:
+        if current_setting(conn, key) == wanted:
             info(f"{key} is already {wanted}; nothing changed.")
             return
         old, new = set_policy(

@@ -7,11 +7,18 @@ and logged in the decision log. ``crime show`` lists them.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, parse_date_arg, resolve_actor, typed
+from caseload.cli.common import (
+    ActorOption,
+    open_store,
+    parse_date_arg,
+    parse_past_date_arg,
+    resolve_actor,
+    typed,
+)
 from caseload.cli.output import info
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
@@ -54,7 +61,10 @@ NoteOption = Annotated[
 OnOption = Annotated[
     date | None,
     typer.Option(
-        "--on", metavar="DATE", parser=parse_date_arg, help="The day it happened (default today)."
+        "--on",
+        metavar="DATE",
+        parser=parse_past_date_arg,
+        help="The day it happened (default today).",
     ),
 ]
 
@@ -94,10 +104,28 @@ def review(
             at=decision_time(conn),
         )
         policy = load_policy(conn)
+    info(
+        f"Recorded a review of {crime['reference']} on {day}; {next_review(day, next_due, policy)}."
+    )
+
+
+def next_review(day: date, next_due: date | None, policy: Any) -> str:
+    """When the next review is due after one on ``day``, and why: ``--next`` can only bring
+    it forward, never past the ``review_days`` rule (``domain.audit.review_due``)."""
     from datetime import timedelta
 
-    due = next_due or day + timedelta(days=policy.review_days)
-    info(f"Recorded a review of {crime['reference']} on {day}; next review due by {due}.")
+    from caseload.domain.audit import review_due
+
+    rule = day + timedelta(days=policy.review_days)
+    due = review_due(day, day, next_due, policy.review_days)
+    if next_due is None:
+        return f"next review due by {due} (review_days: {policy.review_days} days)"
+    if next_due <= rule:
+        return f"next review due by {due} (as asked)"
+    return (
+        f"next review due by {due}, not {next_due}: the review_days rule "
+        f"({policy.review_days} days) comes first, and --next can only bring a review forward"
+    )
 
 
 def event(

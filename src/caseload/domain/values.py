@@ -16,6 +16,13 @@ _COLLAR = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,15}$")
 _UK_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 _CONTROL = re.compile(r"[\x00-\x1f]")  # one C-level scan, not a Python loop per character
 
+# The days caseload can reason about: every date it reads lies in this range, so date
+# arithmetic on it (an as-of day less ``inexperienced_months``, a due day plus
+# ``review_days``, working days) always stays inside what Python and the stores hold.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+LONGEST_SPAN_DAYS = 3650  # a duration (an agreed update frequency): at most ten years
+
 
 def parse_date(text: str) -> date:
     """Read a date as a UK user types it: ISO ``2025-04-03`` or day-first ``03/04/2025``.
@@ -23,6 +30,34 @@ def parse_date(text: str) -> date:
     ISO is tried first (fast); a day-first numeric date next; then dateutil with
     ``dayfirst=True`` for forms like ``3 April 2025``.
     """
+    return in_range(_read_date(text))
+
+
+def in_range(day: date) -> date:
+    """``day`` if caseload can use it (``EARLIEST`` to ``LATEST``); else ValueError."""
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(
+            f"{day.isoformat()} is outside the dates caseload handles "
+            f"({EARLIEST.isoformat()} to {LATEST.isoformat()})"
+        )
+    return day
+
+
+def not_future(day: date, *, today: date | None = None) -> date:
+    """The one rule for dates of things that happened (reported, finalised, started
+    investigating, allocated, reviewed, ...): not after today. Planned dates (an absence,
+    a next review) use ``parse_date`` alone."""
+    if day > (today or date.today()):
+        raise ValueError(f"{day.isoformat()} is in the future")
+    return day
+
+
+def parse_past_date(text: str, *, today: date | None = None) -> date:
+    """``parse_date`` for the date of something that happened: not after today."""
+    return in_range(not_future(_read_date(text), today=today))
+
+
+def _read_date(text: str) -> date:
     value = text.strip()
     if not value:
         raise ValueError("a date is required")
@@ -54,13 +89,17 @@ def parse_date(text: str) -> date:
 def parse_span_days(text: str) -> int:
     """Read a span like ``28d``, ``6w``, ``3m`` or ``1y`` (or a bare number of days) as days."""
     value = text.strip()
-    if value.isdigit():
-        return int(value)
-    match = _SPAN.match(value)
-    if not match:
-        raise ValueError(f"'{value}' is not a span (use e.g. 28d, 6w, 3m)")
-    number, unit = int(match.group(1)), match.group(2).lower()
-    return number * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+    if value.isascii() and value.isdigit():
+        days = int(value)
+    else:
+        match = _SPAN.match(value)
+        if not match or not value.isascii():
+            raise ValueError(f"'{value}' is not a span (use e.g. 28d, 6w, 3m)")
+        number, unit = int(match.group(1)), match.group(2).lower()
+        days = number * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+    if days > LONGEST_SPAN_DAYS:
+        raise ValueError(f"'{value}' is longer than {LONGEST_SPAN_DAYS} days (ten years)")
+    return days
 
 
 def parse_bool(text: str) -> bool:

@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from caseload.errors import NotFound
@@ -37,7 +38,14 @@ from caseload.store.allocation import (
     crime_fact,
     officer_fact,
 )
-from caseload.store.engine import BUSY_TIMEOUT_SECONDS, SQLITE_PRAGMAS, STATEMENT_CACHE, unusable
+from caseload.store.engine import (
+    BUSY_TIMEOUT_SECONDS,
+    SQLITE_PRAGMAS,
+    STATEMENT_CACHE,
+    refuse_if_damaged,
+    store_trouble,
+    unusable,
+)
 
 if TYPE_CHECKING:
     from caseload.domain.planning import Plan
@@ -113,6 +121,7 @@ class DirectStore:
     @contextmanager
     def write(self) -> Iterator[DirectConnection]:
         """A write transaction: BEGIN IMMEDIATE; commit on success, else roll back."""
+        refuse_if_damaged(self.driver, Path(self.location), self.location)
         with self._transaction("BEGIN IMMEDIATE") as conn:
             yield conn
 
@@ -130,6 +139,13 @@ class DirectStore:
             if self.driver.in_transaction:
                 self.driver.execute("ROLLBACK")
             raise unusable(self.location, str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT: not an OperationalError
+            trouble = store_trouble(self.location, str(exc))
+            if trouble is None:
+                raise
+            if self.driver.in_transaction:
+                self.driver.execute("ROLLBACK")
+            raise trouble from None
 
     def close(self) -> None:
         self.driver.close()
@@ -138,12 +154,12 @@ class DirectStore:
 def open_direct(url: str) -> DirectStore | None:
     """The store behind ``url`` opened directly, or None where the full path must serve
     (see the module doc): it alone creates, upgrades, converts to WAL or explains."""
-    from caseload.store.engine import sqlite_path
+    from caseload.store.engine import read_only_place, sqlite_path
     from caseload.store.migrate import HEAD
 
     path = sqlite_path(url)
-    if path is None or "?" in url or not path.is_file():
-        return None
+    if path is None or "?" in url or not path.is_file() or read_only_place(path):
+        return None  # the full path opens a read-only store read-only, and says so
     try:
         driver = sqlite3.connect(
             path,

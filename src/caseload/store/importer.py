@@ -154,18 +154,21 @@ def open_source(
     """
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        with tempfile.NamedTemporaryFile(
-            prefix="caseload-import-", suffix=".csv", delete=False
-        ) as spool:
-            shutil.copyfileobj(stream, spool, 1 << 20)
-        source = Source(Path(spool.name), "standard input", temporary=True)
+        source = _spooled(stream, "standard input")
     else:
         path = Path(name).expanduser()
         if not path.exists():
             raise InputError(f"There is no file {name}.")
         if path.is_dir():
             raise InputError(f"{name} is a folder, not a CSV file.")
-        source = Source(path, name)
+        if not path.is_file():  # a pipe, a FIFO, /dev/stdin, <(...): read once, as a stream
+            try:
+                with path.open("rb") as stream:
+                    source = _spooled(stream, name)
+            except OSError as exc:
+                raise InputError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+        else:
+            source = Source(path, name)
     try:
         head = _sniff(source)
     except BaseException:
@@ -190,6 +193,52 @@ def detect_delimiter(head: bytes) -> str:
     return found if found in DELIMITERS else ","
 
 
+def _spooled(stream: IO[bytes], label: str) -> Source:
+    """A stream (stdin, a pipe, a FIFO) copied once to a temporary file, since the import
+    reads its source twice; a binary stream is refused at its first block, not copied."""
+    with tempfile.NamedTemporaryFile(
+        prefix="caseload-import-", suffix=".csv", delete=False
+    ) as spool:
+        try:
+            first = stream.read(SNIFF_BYTES)
+            spool.write(first)
+            if b"\x00" not in first:
+                shutil.copyfileobj(stream, spool, 1 << 20)
+        except BaseException:
+            spool.close()
+            Path(spool.name).unlink(missing_ok=True)
+            raise
+    return Source(Path(spool.name), label, temporary=True)
+
+
+def first_undecodable_line(path: Path) -> int | None:
+    """The line (counted as an editor does) holding the file's first byte that is not
+    UTF-8, or None if it decodes."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as raw:
+        for block in iter(lambda: raw.read(1 << 16), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                kept = decoder.getstate()[0]  # bytes of a character cut at the block's start
+                start = max(exc.start - len(kept), 0)
+                return line + block[:start].count(b"\n")
+            line += block.count(b"\n")
+    return None
+
+
+def not_utf8(source: Source) -> InputError:
+    line = first_undecodable_line(source.path)
+    where = f": line {line} holds a byte that is not UTF-8" if line else ""
+    return InputError(
+        f"{source.label} is not UTF-8 text{where} (perhaps Latin-1 or Windows-1252); "
+        "save it as 'CSV UTF-8' and try again."
+    )
+
+
 def _sniff(source: Source) -> bytes:
     try:
         with source.path.open("rb") as raw:
@@ -204,9 +253,7 @@ def _sniff(source: Source) -> bytes:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the end of the sniff
-            raise InputError(
-                f"{source.label} is not UTF-8 text; save it as 'CSV UTF-8' and try again."
-            ) from None
+            raise not_utf8(source) from None
     return head
 
 
@@ -239,10 +286,7 @@ class _Reader:
                 start = reader.line_num + 1
             self.source.blank_rows = self.blank
         except UnicodeDecodeError:
-            raise InputError(
-                f"{self.source.label} is not UTF-8 text (after line {reader.line_num}); "
-                "save it as 'CSV UTF-8' and try again."
-            ) from None
+            raise not_utf8(self.source) from None
         except csv.Error as exc:
             raise InputError(
                 f"{self.source.label} is not valid CSV at line {reader.line_num}: {exc}."

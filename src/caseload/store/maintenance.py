@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from caseload.domain.ledger import GENESIS, HASHED_FIELDS, entry_hash
+from caseload.domain.policy import bad_stored_settings
 from caseload.errors import InputError
 from caseload.store.engine import BUSY_TIMEOUT_SECONDS, Store
 from caseload.store.models import log_table
+from caseload.store.reference import policy_query
 
 EXAMPLES = 5  # offending rows named per problem; the count covers them all
 
@@ -233,30 +236,83 @@ def _problem(conn: Connection, name: str, sql: str) -> Problem | None:
     return Problem(name, int(counted), examples)
 
 
+@contextmanager
+def inspecting(store: Store) -> Iterator[Connection]:
+    """A read transaction that ends in a rollback: after a statement hit a damaged page,
+    SQLite's COMMIT repeats that error, and a check must report it, not fail on it."""
+    with store._translate_errors(), store.engine.connect() as conn:
+        conn.begin()
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
 def check_store(store: Store) -> tuple[int, list[Problem]]:
-    """Run every check; returns (checks run, problems found)."""
+    """Run every check; returns (checks run, problems found). A check that cannot read
+    its rows (a corrupted page) is a problem found, not a crash."""
+    from sqlalchemy.exc import DatabaseError
+
     problems: list[Problem] = []
     checks = 0
-    with store.read() as conn:
+
+    def unreadable(name: str, exc: DatabaseError) -> Problem:
+        return Problem(name, 1, [f"could not be read: {exc.orig if exc.orig else exc}"])
+
+    with inspecting(store) as conn:
         if conn.dialect.name == "sqlite":
             checks += 2
-            integrity = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            try:
+                integrity = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            except DatabaseError as exc:
+                integrity = [str(exc.orig if exc.orig else exc)]
             if integrity != ["ok"]:
                 problems.append(Problem("SQLite integrity", len(integrity), integrity[:EXAMPLES]))
-            broken = [
-                f"{r[0]} row {r[1]} -> {r[2]}"
-                for r in conn.exec_driver_sql("PRAGMA foreign_key_check")
-            ]
+            try:
+                broken = [
+                    f"{r[0]} row {r[1]} -> {r[2]}"
+                    for r in conn.exec_driver_sql("PRAGMA foreign_key_check")
+                ]
+            except DatabaseError as exc:
+                problems.append(unreadable("foreign key", exc))
+                broken = []
             if broken:
                 problems.append(Problem("foreign key", len(broken), broken[:EXAMPLES]))
         for name, sql in INVARIANTS + LOG_REPLAY:
             checks += 1
-            found = _problem(conn, name, sql)
+            try:
+                found = _problem(conn, name, sql)
+            except DatabaseError as exc:
+                found = unreadable(name, exc)
             if found is not None:
                 problems.append(found)
-        checks += 2
+        checks += 3
         problems.extend(_settings_replay(conn))
+        try:
+            bad = bad_stored_settings(conn.execute(policy_query()))
+        except DatabaseError as exc:
+            problems.append(unreadable("policy setting caseload cannot use", exc))
+        else:
+            if bad:
+                problems.append(
+                    Problem("policy setting caseload cannot use", len(bad), bad[:EXAMPLES])
+                )
     return checks, problems
+
+
+def page_damage(store: Store) -> list[str]:
+    """What SQLite's ``PRAGMA quick_check`` finds wrong with a SQLite store's pages (empty
+    when it is sound, and always on PostgreSQL)."""
+    from sqlalchemy.exc import DatabaseError
+
+    if not store.is_sqlite:
+        return []
+    with inspecting(store) as conn:
+        try:
+            found = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
+        except DatabaseError as exc:
+            found = [str(exc.orig if exc.orig else exc)]
+    return [] if found == ["ok"] else found
 
 
 # --- the decision log's chain -----------------------------------------------------------------
@@ -362,6 +418,18 @@ def verify_log(store: Store, *, batch: int = 5000, anchor_at: int | None = None)
                 before_prev = prev_hash
                 prev_id, prev_hash = entry_id, str(row["hash"])
                 continue
+            if (
+                following is not None
+                and following["prev_hash"] == prev_hash
+                and row["prev_hash"] == following["hash"]
+                and int(following["id"]) == entry_id + 1
+            ):
+                return broken(
+                    entry_id,
+                    f"entries {entry_id} and {entry_id + 1} were swapped (entry {entry_id} "
+                    f"holds what was entry {entry_id + 1} and the other way round)",
+                    count,
+                )
             if following is not None and following["prev_hash"] == prev_hash:
                 return broken(
                     entry_id,

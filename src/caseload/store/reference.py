@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
-from caseload.domain.policy import Policy, parse_setting, stored_policy
+from caseload.domain.policy import Policy, parse_setting, stored_policy, stored_value
 from caseload.errors import NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
@@ -159,13 +159,18 @@ def load_policy(conn: Connection) -> Policy:
     return stored_policy(conn.execute(policy_query()))
 
 
+def current_setting(conn: Connection, key: str) -> int | str:
+    """One setting as stored, even where the row holds a value caseload cannot use."""
+    return stored_value(conn.execute(policy_query()), key)
+
+
 def set_policy(
     conn: Connection, name: str, value_text: str, *, actor: str, at: datetime, reason: str = ""
 ) -> tuple[object, object]:
     """Validate and store one setting; log old and new values. Returns (old, new)."""
     key = name.strip().lower()
     value = parse_setting(key, value_text)
-    old = load_policy(conn).as_dict()[key]
+    old = current_setting(conn, key)
     exists = conn.execute(select(policy_table.c.name).where(policy_table.c.name == key)).first()
     if exists:
         conn.execute(

@@ -29,8 +29,12 @@ BATCH = 5000
 
 def check_day(crime: Mapping[str, Any], on: date, *, today: date, what: str) -> None:
     """A record's date must fall between the crime's report and today."""
-    if on > today:
-        raise InputError(f"The {what} date {on} is in the future.")
+    from caseload.domain.values import not_future
+
+    try:
+        not_future(on, today=today)
+    except ValueError:
+        raise InputError(f"The {what} date {on} is in the future.") from None
     if on < crime["reported_on"]:
         raise InputError(
             f"The {what} date {on} is before {crime['reference']} was reported "
