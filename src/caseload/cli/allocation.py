@@ -234,14 +234,14 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
     """
     import sys
 
-    from caseload.cli.output import use_rich
+    from caseload.cli.output import shown, use_rich
 
     def ceiling(row: dict[str, Any]) -> int | None:
         values = [v for v in (row["limit"], row["capacity"]) if v is not None]
         return min(values) if values else None
 
     scale_to = max([1, *(r["live"] for r in rows), *(ceiling(r) or 0 for r in rows)])
-    labels = [f"{r['collar']} {r['name']}"[:28] for r in rows]
+    labels = [shown(f"{r['collar']} {r['name']}")[:28] for r in rows]
     pad = max([len(label) for label in labels] or [0])
     rich = use_rich(sys.stdout)
     lines: list[Any] = []

@@ -48,9 +48,11 @@ class CaseloadGroup(TyperGroup):
 
 
 def report_error(exc: CaseloadError) -> None:
-    typer.echo(f"Error: {exc.message}", err=True)
+    from caseload.cli.output import shown_message
+
+    typer.echo(f"Error: {shown_message(exc.message)}", err=True)
     for detail in exc.details:
-        typer.echo(f"  {detail}", err=True)
+        typer.echo(f"  {shown_message(detail)}", err=True)
 
 
 app = typer.Typer(

@@ -14,6 +14,7 @@ from caseload.cli.common import (
     parse_date_arg,
     parse_level_arg,
     resolve_actor,
+    text_arg,
     typed,
 )
 from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
@@ -255,7 +256,15 @@ def finalise(
             "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
         ),
     ] = None,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="A note for the log.")] = "",
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            parser=text_arg("the reason", optional=True),
+            help="A note for the log.",
+        ),
+    ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Finalise (close) a live crime with a Home Office outcome type."""
@@ -282,7 +291,12 @@ def finalise(
 def reopen(
     ctx: typer.Context,
     reference: RefArg,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is reopened (recorded).")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", "-r", parser=text_arg("the reason"), help="Why it is reopened (recorded)."
+        ),
+    ],
     on: Annotated[
         date | None,
         typer.Option(

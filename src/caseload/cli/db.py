@@ -27,6 +27,7 @@ def init(
     from caseload.store.engine import to_url
     from caseload.store.migrate import HEAD, init_store
 
+    who = resolve_actor(actor) if sample else ""  # a bad --actor refused before anything is made
     store, previous = init_store(to_url(state(ctx).db))
     state(ctx)._store = store
     if previous is None:
@@ -38,7 +39,7 @@ def init(
     if sample:
         from caseload.store.sample import load_sample
 
-        summary = load_sample(store, actor=resolve_actor(actor))
+        summary = load_sample(store, actor=who)
         info(summary)
 
 

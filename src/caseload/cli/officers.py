@@ -14,6 +14,7 @@ from caseload.cli.common import (
     parse_date_arg,
     parse_level_arg,
     resolve_actor,
+    text_arg,
 )
 from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
 
@@ -277,7 +278,12 @@ def status(
             metavar="STATUS", parser=_p(_status), help="active, leave, abstracted or left."
         ),
     ],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (recorded).")] = "",
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", "-r", parser=text_arg("the reason", optional=True), help="Why (recorded)."
+        ),
+    ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""

@@ -74,10 +74,31 @@ def unneutralise(text: str) -> str:
     return text
 
 
+def shown(text: str) -> str:
+    """Stored text as it may reach a terminal: the one place text becomes safe text.
+
+    Every character ``values.UNPRINTABLE`` matches (control characters, terminal
+    escapes, line breaks, invisible reordering marks) is written as an escape such as
+    ``\\x1b`` or ``\\n``, so a value can neither drive the terminal nor forge a line.
+    Markup brackets are kept as they are: the Rich renderers take the result as
+    ``rich.text.Text`` (``rich_text``), never as markup."""
+    from caseload.domain.values import escape_unprintable
+
+    return escape_unprintable(text)
+
+
+def rich_text(text: str) -> Any:
+    """``text`` for a Rich renderable: literal text (``[/bold]`` is shown, not parsed)."""
+    from rich.text import Text
+
+    return Text(shown(text))
+
+
 def cell_text(value: Any) -> str:
-    """How a value reads in plain text and CSV: ISO dates, yes/no, blank for None."""
+    """How a value reads in plain text, tables and records: ISO dates, yes/no, blank
+    for None, text through ``shown``. (CSV and JSON cells are data: see ``csv_cell``.)"""
     if type(value) is str:  # most cells, first
-        return value
+        return shown(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -171,7 +192,7 @@ def render(
         _rich_table(materialised, columns, title, styles or {}, row_style, stream)
     else:
         if title and fmt is not OutputFormat.markdown:
-            stream.write(f"{title}\n")
+            stream.write(f"{shown(title)}\n")
         if materialised:
             body = [list(map(cell_text, map(row.get, columns))) for row in materialised]
             if fmt is OutputFormat.markdown or not simple_cells(body):
@@ -227,8 +248,11 @@ def _rich_table(
 ) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(
+        title=rich_text(title) if title else None, title_justify="left", header_style="bold"
+    )
     for key in columns:
         numeric = (
             bool(rows)
@@ -244,7 +268,7 @@ def _rich_table(
         )
     for row in rows:
         table.add_row(
-            *(cell_text(row.get(key)) for key in columns),
+            *(Text(cell_text(row.get(key))) for key in columns),
             style=row_style(row) if row_style else None,
         )
     Console(file=stream).print(table if rows else "(none)")
@@ -275,7 +299,13 @@ def _stderr_console() -> Any:
 
 
 def info(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(shown_message(message), err=True)
+
+
+def shown_message(message: str) -> str:
+    """A message on stderr: its own line breaks kept, anything else unprintable escaped
+    (a message may quote stored text or what was typed)."""
+    return "\n".join(map(shown, message.split("\n")))
 
 
 def warn(message: str) -> None:
@@ -283,9 +313,9 @@ def warn(message: str) -> None:
     if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
         from rich.markup import escape
 
-        _stderr_console().print(f"[bold yellow]Warning:[/] {escape(message)}")
+        _stderr_console().print(f"[bold yellow]Warning:[/] {escape(shown_message(message))}")
     else:
-        typer.echo(f"Warning: {message}", err=True)
+        typer.echo(f"Warning: {shown_message(message)}", err=True)
 
 
 @contextmanager
