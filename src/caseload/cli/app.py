@@ -43,7 +43,9 @@ class CaseloadGroup(TyperGroup):
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("Interrupted; nothing more was written.", err=True)
+            from caseload import interrupts
+
+            typer.echo(interrupts.message(), err=True)
             raise typer.Exit(130) from None
 
 

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from caseload import interrupts
 from caseload.errors import NotFound
 from caseload.store.allocation import (
     AllocationOutcome,
@@ -125,7 +126,7 @@ class DirectStore:
             except BaseException:
                 self.driver.execute("ROLLBACK")
                 raise
-            self.driver.execute("COMMIT")
+            interrupts.committed(lambda: self.driver.execute("COMMIT"))
         except sqlite3.OperationalError as exc:
             if self.driver.in_transaction:
                 self.driver.execute("ROLLBACK")

@@ -15,8 +15,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from caseload import interrupts
 from caseload.errors import StoreError
 
 if TYPE_CHECKING:
@@ -127,6 +128,16 @@ def refresh_statistics(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE " + ", ".join(quote(name) for name in metadata.tables))
 
 
+def _restore_cache_size(driver: Any, kib: int) -> None:
+    """Put the page cache back; not when an interrupt mid-statement made SQLAlchemy
+    close the connection (the error would hide the interrupt behind a traceback)."""
+    import sqlite3
+    from contextlib import suppress
+
+    with suppress(sqlite3.ProgrammingError):  # "Cannot operate on a closed database"
+        driver.execute(f"PRAGMA cache_size = {kib}")
+
+
 class Store:
     """One caseload store: its URL, its engine, and its transactions."""
 
@@ -195,11 +206,16 @@ class Store:
                 previous = driver.execute("PRAGMA cache_size").fetchone()[0]
                 driver.execute(f"PRAGMA cache_size = -{BULK_PAGE_CACHE_KIB}")
             try:
-                with conn.begin():
+                transaction = conn.begin()
+                try:
                     yield conn
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                interrupts.committed(transaction.commit)
             finally:
                 if driver is not None:
-                    driver.execute(f"PRAGMA cache_size = {int(previous)}")
+                    _restore_cache_size(driver, int(previous))
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
