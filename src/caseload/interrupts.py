@@ -10,6 +10,7 @@ a commit happened since the note.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,3 +59,10 @@ def note(*, unsaved: str, saved: str) -> None:
 def message() -> str:
     clause = _note["saved"] if _commits > _note["since"] else _note["unsaved"]
     return f"Interrupted; {clause}."
+
+
+def checkpoint(name: str) -> None:
+    """For tests: with ``CASELOAD_TEST_SIGINT_AT=name`` this process sends itself SIGINT
+    here, as a Ctrl-C at that moment would (``tests/test_interrupts.py``)."""
+    if os.environ.get("CASELOAD_TEST_SIGINT_AT") == name:
+        os.kill(os.getpid(), signal.SIGINT)

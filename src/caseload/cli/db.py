@@ -37,7 +37,14 @@ def init(
     else:
         info(f"The store at {store.location} is up to date (schema {HEAD}).")
     if sample:
+        from caseload import interrupts
         from caseload.store.sample import load_sample
+
+        interrupts.note(
+            unsaved=f"the store {store.location} is ready but the sample force was not loaded",
+            saved=f"the store {store.location} is ready but only part of the sample force was "
+            "loaded (start again on a new store for the whole of it)",
+        )
 
         summary = load_sample(store, actor=who)
         info(summary)

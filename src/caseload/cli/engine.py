@@ -226,8 +226,12 @@ def rebalance(
             )
         return
     assert reason is not None
+    from caseload import interrupts
     from caseload.store.engine_queries import apply_plan, plan_for
 
+    interrupts.note(
+        unsaved="no move was saved (the transaction was rolled back)", saved="nothing was changed"
+    )
     with open_store(ctx).write() as conn:
         with gc_paused():
             plan = plan_for(conn, team)  # planned again inside the write transaction
@@ -238,6 +242,12 @@ def rebalance(
                 [f"The plan is now {plan.plan_id}: review it with 'caseload rebalance' first."],
             )
         moved = apply_plan(conn, plan, actor=resolve_actor(actor), at=datetime.now(), reason=reason)
+        interrupts.note(
+            unsaved="no move was saved (the transaction was rolled back)",
+            saved=f"plan {plan.plan_id} was applied: all {moved} "
+            f"{'move was' if moved == 1 else 'moves were'} saved before the interrupt",
+        )
+    interrupts.checkpoint("rebalance-committed")
     show_plan(plan, fmt, changed=changed, applied=True)
     info(
         f"Applied plan {plan.plan_id}: {moved} {'move' if moved == 1 else 'moves'} recorded."

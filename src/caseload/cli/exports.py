@@ -239,6 +239,7 @@ def _write_batches(
     on a terminal; returns the rows written."""
     import csv
 
+    from caseload import interrupts
     from caseload.cli.output import progress
 
     writer = csv.writer(out, lineterminator=newline)
@@ -249,6 +250,7 @@ def _write_batches(
             write(writer, batch)
             count += len(batch)
             advance(len(batch))
+            interrupts.checkpoint("export-writing")
     return count
 
 
@@ -322,6 +324,7 @@ def write_rows(
     if isinstance(rows, LineSource):
         return write_lines(rows, columns, out, total=total, newline=newline)
 
+    from caseload import interrupts
     from caseload.cli.output import csv_cell, progress
 
     writer = csv.writer(out, lineterminator=newline)
@@ -331,6 +334,7 @@ def write_rows(
         for row in rows:
             writer.writerow([csv_cell(row.get(key)) for key in columns])
             count += 1
+            interrupts.checkpoint("export-writing")
             if count % 1000 == 0:
                 advance(1000)
         advance(count % 1000)

@@ -54,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from caseload import interrupts
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
 from caseload.errors import InputError
 from caseload.store import log
@@ -1126,6 +1127,7 @@ def write(
                 writer.write_batch(conn, rows, counts)
                 counts.rows += len(rows)
                 advance(len(rows))
+                interrupts.checkpoint("import-writing")
             writer.finish(conn, counts)
             if counts.new or counts.updated:
                 log.append(

@@ -289,7 +289,7 @@ def backup_sqlite(store: Store, file: str, *, overwrite: bool = False) -> Backup
     straight (the copy is made beside the store, then streamed); any file of the store
     itself (the database, its ``-wal``, ``-shm`` or ``-journal``) is refused.
     """
-    from caseload import files
+    from caseload import files, interrupts
 
     if store.path is None:
         raise InputError(
@@ -328,6 +328,7 @@ def backup_sqlite(store: Store, file: str, *, overwrite: bool = False) -> Backup
         if result is None or result[0] != "ok":
             raise InputError(f"The copy failed its integrity check ({result}); nothing was kept.")
         size = partial.stat().st_size
+        interrupts.checkpoint("backup-copied")
         try:
             if target.stream:
                 _stream_copy(partial, target.path)
