@@ -247,6 +247,7 @@ def rebalance(
             saved=f"plan {plan.plan_id} was applied: all {moved} "
             f"{'move was' if moved == 1 else 'moves were'} saved before the interrupt",
         )
+        interrupts.checkpoint("rebalance-applying")
     interrupts.checkpoint("rebalance-committed")
     show_plan(plan, fmt, changed=changed, applied=True)
     info(
