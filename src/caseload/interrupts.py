@@ -17,11 +17,16 @@ from contextlib import contextmanager
 from typing import Any
 
 _commits = 0
-_note: dict[str, Any] = {
-    "since": 0,
+_DEFAULT = {
     "unsaved": "nothing was changed",
     "saved": "the change was saved before the interrupt; only what it printed after was cut short",
 }
+_note: dict[str, Any] = {"since": 0, **_DEFAULT}
+
+
+def reset() -> None:
+    """Back to the default note: a command starts (the tests run many in one process)."""
+    _note.update(since=_commits, **_DEFAULT)
 
 
 @contextmanager

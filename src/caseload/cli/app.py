@@ -37,14 +37,15 @@ class CaseloadGroup(TyperGroup):
     """Maps every CaseloadError, from any command, to its message and exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        from caseload import interrupts
+
+        interrupts.reset()
         try:
             return super().invoke(ctx)
         except CaseloadError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            from caseload import interrupts
-
             typer.echo(interrupts.message(), err=True)
             raise typer.Exit(130) from None
 

@@ -78,8 +78,23 @@ def describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _quiet_unwinding_logs() -> None:
+    """psycopg and SQLAlchemy's pool log what they ignore while a Ctrl-C unwinds (a
+    statement cancelled, a connection that could not be reset before it is discarded);
+    with no handler Python prints those records, tracebacks and all, on stderr ahead of
+    caseload's one sentence about the interrupt."""
+    import logging
+
+    for name in ("psycopg", "sqlalchemy.pool"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
+
+
 def create_engine_for(url: str) -> Engine:
     from sqlalchemy import create_engine, event
+
+    _quiet_unwinding_logs()
 
     if url.startswith("sqlite"):
         # The driver keeps prepared statements for reuse (128 by default). A bulk import

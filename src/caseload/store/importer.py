@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -1032,8 +1033,10 @@ def check(
                     spec.key_column,
                     f"the {spec.key_label} {shown} appears earlier in the file",
                 )
-        finally:
-            keys.close()
+        except BaseException:
+            keys.close_after_error()
+            raise
+        keys.close()
     if problems.total:
         bad = len(problems.rows)
         raise InputError(
@@ -1087,6 +1090,15 @@ class _FileKeys:
 
     def close(self) -> None:
         _file_keys.drop(self.conn, checkfirst=True)
+
+    def close_after_error(self) -> None:
+        """``close`` while an error or Ctrl-C propagates: an interrupt inside a statement
+        leaves the connection unusable (it is discarded with its temporary table), and a
+        failed drop must not hide what happened behind a traceback."""
+        if self.conn.invalidated:
+            return
+        with suppress(Exception):
+            self.close()
 
 
 def _key(spec: Spec, values: Mapping[str, Any]) -> Any:
