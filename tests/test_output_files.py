@@ -135,7 +135,7 @@ def test_default_names_never_collide_and_sort_by_time(
     # Take this second's name and the next few: the export must not replace any of them.
     now = datetime.now()
     taken = {
-        f"caseload-crimes-{now + timedelta(seconds=s):%Y%m%d-%H%M%S}.csv" for s in range(-1, 6)
+        f"caseload-crimes-{now + timedelta(seconds=s):%Y%m%d-%H%M%S}.csv" for s in range(-1, 60)
     }
     for name in taken:
         (tmp_path / name).write_text("someone else's\n", encoding="utf-8")

@@ -248,6 +248,10 @@ def test_typed_text_quoted_in_an_error_is_escaped(store: Runner) -> None:
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr
     assert "x\\x1b]0;pwned\\x07" in result.stderr
+    result = store("officer", "show", "A\x1b[2JB")  # a parser's message quoting the value
+    assert result.exit_code == 2
+    assert "\x1b" not in result.stderr
+    assert "'A\\x1b[2JB' is not a collar number" in result.stderr
 
 
 # --- the rule itself ----------------------------------------------------------------------

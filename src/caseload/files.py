@@ -104,12 +104,21 @@ def claim_partial(real: Path, kind: str) -> tuple[Path, int]:
     """Create this process's partial file beside ``real`` and lock it; returns its path
     and an open descriptor (the lock lasts while it is open)."""
     path = partial_path(real, kind)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    except OSError as exc:
-        raise InputError(f"Cannot write in {real.parent}: {exc.strerror}.") from None
-    _lock(fd, block=True)
-    return path, fd
+    for _ in range(5):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        except OSError as exc:
+            raise InputError(f"Cannot write in {real.parent}: {exc.strerror}.") from None
+        _lock(fd, block=True)
+        try:  # another run's clean-up may have taken it in the instant before the lock
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return path, fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    raise InputError(
+        f"Cannot write in {real.parent}: the partial file {path.name} keeps vanishing."
+    )
 
 
 def _lock(fd: int, *, block: bool) -> bool:

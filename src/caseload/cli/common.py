@@ -150,7 +150,10 @@ def typed(parse: Callable[[str], T]) -> Callable[[Any], T]:
         try:
             return parse(value)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+            from caseload.domain.values import escape_unprintable
+
+            # the message may quote what was typed: shown escaped, as all text is
+            raise typer.BadParameter(escape_unprintable(str(exc))) from None
 
     return parser
 
