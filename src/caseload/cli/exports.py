@@ -1,8 +1,9 @@
 """``caseload export``: CSV snapshots of crimes, workload, audit findings and history.
 
-Rows stream from the store in batches into a temporary file beside the target,
+Rows stream from the store in batches into a partial file beside the target,
 which is renamed into place only when complete: an interrupted export never
-leaves a half-written file under the final name. Cells a spreadsheet would run
+leaves a half-written file under the final name. A device, FIFO or terminal is
+written straight; what may be written where is ``caseload.files``. Cells a spreadsheet would run
 as a formula are neutralised (``cli.output.neutralise``), and ``caseload import``
 reverses it, so a crimes export reads back to the same values.
 """
