@@ -8,7 +8,7 @@ are imported inside the commands that need them.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -36,6 +36,12 @@ from caseload.errors import CaseloadError
 class CaseloadGroup(TyperGroup):
     """Maps every CaseloadError, from any command, to its message and exit code."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except KeyboardInterrupt:
+            _interrupted()
+
     def invoke(self, ctx: Any) -> Any:
         from caseload import interrupts
 
@@ -46,8 +52,15 @@ class CaseloadGroup(TyperGroup):
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo(interrupts.message(), err=True)
-            raise typer.Exit(130) from None
+            _interrupted()
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C: exit 130 with the sentence saying what was saved (``caseload.interrupts``)."""
+    from caseload import interrupts
+
+    typer.echo(interrupts.message(), err=True)
+    raise typer.Exit(130) from None
 
 
 def report_error(exc: CaseloadError) -> None:
@@ -196,6 +209,11 @@ def main() -> None:
     pause_gc_for_start_up()
     try:
         _lean(_invoked(sys.argv[1:]))(prog_name="caseload")
+    except KeyboardInterrupt:  # while Python was still loading the command
+        from caseload import interrupts
+
+        typer.echo(interrupts.message(), err=True)
+        sys.exit(130)
     finally:
         gc.freeze()
     sys.exit(0)
