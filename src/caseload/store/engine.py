@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +147,6 @@ def _restore_cache_size(driver: Any, kib: int) -> None:
     """Put the page cache back; not when an interrupt mid-statement made SQLAlchemy
     close the connection (the error would hide the interrupt behind a traceback)."""
     import sqlite3
-    from contextlib import suppress
 
     with suppress(sqlite3.ProgrammingError):  # "Cannot operate on a closed database"
         driver.execute(f"PRAGMA cache_size = {kib}")
@@ -225,7 +224,11 @@ class Store:
                 try:
                     yield conn
                 except BaseException:
-                    transaction.rollback()
+                    # A failed rollback (a connection the interrupt broke) must not hide
+                    # what is propagating; the pool resets the connection on return anyway.
+                    with suppress(Exception):
+                        if transaction.is_active:
+                            transaction.rollback()
                     raise
                 interrupts.committed(transaction.commit)
             finally:
