@@ -213,8 +213,10 @@ def test_backup_onto_any_file_of_the_store_is_refused(
         assert wal.exists() and shm.exists()
         link = tmp_path / "alias.db"
         link.symlink_to(store)
+        hard = tmp_path / "wal-by-another-name"
+        os.link(wal, hard)
         before = {p: p.read_bytes() for p in (store, wal, shm)}
-        for target in (store, wal, shm, Path(f"{db_url}-journal"), link):
+        for target in (store, wal, shm, Path(f"{db_url}-journal"), link, hard):
             for extra in ((), ("--overwrite",)):
                 result = filled("backup", str(target), *extra)
                 assert result.exit_code == 2, (target, result.output)

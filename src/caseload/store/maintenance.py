@@ -299,7 +299,8 @@ def backup_sqlite(store: Store, file: str, *, overwrite: bool = False) -> Backup
     if file.strip():
         given = Path(file).expanduser()
         resolved = given.resolve()
-        if resolved in store_files(store) or (given.exists() and _same_file(given, store.path)):
+        parts = store_files(store)
+        if resolved in parts or any(_same_file(given, part) for part in parts):
             raise InputError(
                 f"{file} is part of the store {store.location}; "
                 "the backup must go to a file of its own."
