@@ -57,10 +57,10 @@ def test_an_existing_file_is_not_overwritten_unless_asked(store, tmp_path) -> No
 def test_backup_to_a_missing_folder_or_onto_the_store_exits_2(store, tmp_path, db_url) -> None:  # type: ignore[no-untyped-def]
     result = store("backup", str(tmp_path / "no" / "such" / "folder.db"))
     assert result.exit_code == 2
-    assert "does not exist" in result.stderr
+    assert "There is no folder" in result.stderr
     result = store("backup", db_url, "--overwrite")
     assert result.exit_code == 2
-    assert "cannot be the store itself" in result.stderr
+    assert "is part of the store" in result.stderr
 
 
 @pytest.mark.sqlite_only

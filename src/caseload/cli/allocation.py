@@ -278,14 +278,14 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
     """
     import sys
 
-    from caseload.cli.output import heading, output_width, use_rich
+    from caseload.cli.output import heading, output_width, shown, use_rich
 
     def ceiling(row: dict[str, Any]) -> int | None:
         values = [v for v in (row["limit"], row["capacity"]) if v is not None]
         return min(values) if values else None
 
     scale_to = max([1, *(r["live"] for r in rows), *(ceiling(r) or 0 for r in rows)])
-    labels = [f"{r['collar']} {r['name']}" for r in rows]
+    labels = [shown(f"{r['collar']} {r['name']}") for r in rows]
     pad = max([len(label) for label in labels] or [0])
     suffixes = []
     for row in rows:

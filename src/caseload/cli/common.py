@@ -138,11 +138,19 @@ def open_direct(ctx: typer.Context) -> DirectStore | None:
 
 
 def resolve_actor(actor: str | None) -> str:
-    """``--actor``, else ``CASELOAD_ACTOR``, else the login name."""
+    """``--actor``, else ``CASELOAD_ACTOR``, else the login name; refused (exit 2) when
+    the name given holds a control character, as every free text is."""
+    from caseload.domain.values import escape_unprintable, unprintable_problem
+    from caseload.errors import InputError
+
+    source = "--actor" if actor else "CASELOAD_ACTOR"
     value = (actor or os.environ.get("CASELOAD_ACTOR") or "").strip()
+    problem = unprintable_problem(value, source)
+    if problem is not None:
+        raise InputError(f"{problem}; nothing was written.")
     if not value:
         try:
-            value = getpass.getuser()
+            value = escape_unprintable(getpass.getuser())
         except Exception:  # no login name in some containers
             value = "unknown"
     return value[:100]
@@ -157,7 +165,10 @@ def typed(parse: Callable[[str], T]) -> Callable[[Any], T]:
         try:
             return parse(value)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+            from caseload.domain.values import escape_unprintable
+
+            # the message may quote what was typed: shown escaped, as all text is
+            raise typer.BadParameter(escape_unprintable(str(exc))) from None
 
     return parser
 
@@ -198,11 +209,36 @@ parse_level_arg = typed(_parse_level)
 parse_collar_arg = typed(_parse_collar)
 parse_text_arg = typed(_parse_text)
 
+
+def text_arg(what: str, *, max_length: int = 2000, optional: bool = False) -> Callable[[Any], str]:
+    """A parser for a free-text option (``values.clean_text``: trimmed, no control
+    characters); ``optional``: an empty value is allowed and stays empty."""
+
+    def parse(value: str) -> str:
+        from caseload.domain.values import clean_text
+
+        if optional and not value.strip():
+            return ""
+        return clean_text(value, what, max_length=max_length)
+
+    return typed(parse)
+
+
+def _parse_actor(value: str) -> str:
+    from caseload.domain.values import unprintable_problem
+
+    problem = unprintable_problem(value, "the actor")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 ActorOption = Annotated[
     str | None,
     typer.Option(
         "--actor",
         metavar="NAME",
+        parser=typed(_parse_actor),
         help="Who is making this decision (default: CASELOAD_ACTOR, else your login name).",
     ),
 ]

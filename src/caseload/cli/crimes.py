@@ -17,6 +17,7 @@ from caseload.cli.common import (
     parse_past_date_arg,
     parse_text_arg,
     resolve_actor,
+    text_arg,
     typed,
 )
 from caseload.cli.output import (
@@ -309,7 +310,14 @@ def finalise(
         ),
     ] = None,
     reason: Annotated[
-        str, typer.Option("--reason", "-r", metavar="TEXT", help="A note for the log.")
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason", optional=True),
+            help="A note for the log.",
+        ),
     ] = "",
     actor: ActorOption = None,
 ) -> None:
@@ -338,7 +346,14 @@ def reopen(
     ctx: typer.Context,
     reference: RefArg,
     reason: Annotated[
-        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why it is reopened (recorded).")
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason"),
+            help="Why it is reopened (recorded).",
+        ),
     ],
     on: Annotated[
         date | None,

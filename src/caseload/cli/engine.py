@@ -259,8 +259,12 @@ def rebalance(
             )
         return
     assert reason is not None
+    from caseload import interrupts
     from caseload.store.engine_queries import apply_plan, plan_for
 
+    interrupts.note(
+        unsaved="no move was saved (the transaction was rolled back)", saved="nothing was changed"
+    )
     with open_store(ctx).write() as conn:
         with gc_paused():
             plan = plan_for(conn, team)  # planned again inside the write transaction
@@ -273,6 +277,13 @@ def rebalance(
         moved = apply_plan(
             conn, plan, actor=resolve_actor(actor), at=decision_time(conn), reason=reason
         )
+        interrupts.note(
+            unsaved="no move was saved (the transaction was rolled back)",
+            saved=f"plan {plan.plan_id} was applied: all {moved} "
+            f"{'move was' if moved == 1 else 'moves were'} saved before the interrupt",
+        )
+        interrupts.checkpoint("rebalance-applying")
+    interrupts.checkpoint("rebalance-committed")
     show_plan(plan, fmt, changed=changed, applied=True, wide=wide)
     info(
         f"Applied plan {plan.plan_id}: {moved:,} {'move' if moved == 1 else 'moves'} recorded."

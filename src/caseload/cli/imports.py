@@ -85,6 +85,7 @@ def run_import(
     delimiter: str | None = None,
 ) -> None:
     """Check FILE whole, then write it in one transaction; summary and warnings on stderr."""
+    from caseload import interrupts
     from caseload.domain.csvschema import SPECS
     from caseload.errors import PolicyRefused
     from caseload.store.importer import (
@@ -97,6 +98,10 @@ def run_import(
         write,
     )
 
+    interrupts.note(
+        unsaved="nothing was imported (nothing is written until the whole file has passed)",
+        saved="nothing was changed",
+    )
     store = open_store(ctx)
     options = Options(actor=resolve_actor(actor), reason=reason or "import", override=override)
     spec = SPECS[kind]
@@ -112,6 +117,11 @@ def run_import(
                 ignore_unknown=ignore_unknown,
                 advance=advance,
             )
+        interrupts.note(
+            unsaved="nothing was imported (the import's transaction was rolled back)",
+            saved=f"the import of {file} was saved (committed) before the interrupt; "
+            "only its summary was not printed",
+        )
         try:
             with progress(f"Importing {spec.plural}", total=rows) as advance:
                 counts = write(

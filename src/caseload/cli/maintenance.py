@@ -141,7 +141,12 @@ def verify(
 def backup(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="Where to write the copy (a new file).")
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="Where to write the copy: a new file, or a device or named pipe (written "
+            "straight).",
+        ),
     ],
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace FILE if it already exists.")
@@ -149,11 +154,17 @@ def backup(
 ) -> None:
     """Copy the store to FILE, consistently, while others keep working (SQLite only;
     on PostgreSQL use pg_dump)."""
+    from caseload import interrupts
     from caseload.store.maintenance import backup_sqlite
 
     store = _opened_without_upgrade(ctx)
-    size = backup_sqlite(store, file, overwrite=overwrite)
-    info(f"Backed up {store.location} to {file} ({size:,} bytes).")
+    interrupts.note(
+        unsaved="no backup was written (the partial copy was removed)", saved="nothing was changed"
+    )
+    done = backup_sqlite(store, file, overwrite=overwrite)
+    for path in done.removed:
+        info(f"Removed {path.name}, a partial file left by a caseload write that was killed.")
+    info(f"Backed up {store.location} to {done.path} ({done.size:,} bytes).")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from caseload.cli.common import (
     parse_level_arg,
     parse_past_date_arg,
     resolve_actor,
+    text_arg,
 )
 from caseload.cli.output import (
     FormatOption,
@@ -331,7 +332,14 @@ def status(
         ),
     ],
     reason: Annotated[
-        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (recorded).")
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason", optional=True),
+            help="Why (recorded).",
+        ),
     ] = "",
     actor: ActorOption = None,
 ) -> None:

@@ -17,7 +17,6 @@ streams a file through ``match_header`` and ``parse_row`` and does the storage.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -27,6 +26,7 @@ from caseload.domain.levels import parse_level
 from caseload.domain.officers import parse_status
 from caseload.domain.outcomes import parse_outcome
 from caseload.domain.values import (
+    UNPRINTABLE,
     clean_text,
     in_range,
     normalise_collar,
@@ -212,14 +212,11 @@ def parse_cell(column: Column, raw: str, today: date) -> tuple[Any, str | None]:
 # --- cell parsers ---------------------------------------------------------------------------
 
 
-_CONTROL = re.compile(r"[\x00-\x1f]")
-
-
 def _text(what: str, max_length: int = 200) -> Callable[[str], str]:
     """A one-line text cell (``values.clean_text``'s rules, with a fast path for good cells)."""
 
     def parse(value: str) -> str:
-        if len(value) <= max_length and not _CONTROL.search(value):
+        if len(value) <= max_length and not UNPRINTABLE.search(value):
             return value  # already trimmed by parse_row, not blank
         return clean_text(value, what, max_length=max_length)
 

@@ -14,7 +14,58 @@ _FALSE = {"no", "n", "false", "f", "0"}
 _SPAN = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
 _COLLAR = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,15}$")
 _UK_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
-_CONTROL = re.compile(r"[\x00-\x1f]")  # one C-level scan, not a Python loop per character
+# The one rule for text that cannot be shown as typed: C0 and C1 control characters
+# (newline, tab, ESC, DEL, the 8-bit CSI ...), Unicode line and paragraph separators,
+# and the invisible format characters that reorder or hide text (bidirectional
+# embeddings, overrides and isolates, zero-width spaces, the byte-order mark, tags).
+# Free text is refused with one of these (``clean_text``); text shown on a terminal
+# has them escaped (``printable``), so a stored value can never move the cursor,
+# retitle the window, forge a line of output or read differently from what it holds.
+# One character class: one C-level scan, not a Python loop per character.
+UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200c\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+    "\U000e0001\U000e0020-\U000e007f]"
+)
+_CONTROL = UNPRINTABLE
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with every character ``UNPRINTABLE`` matches written as an escape
+    (``\\n``, ``\\t``, ``\\x1b``, ``\\u202e``), so it reads as one line of plain text."""
+    if not UNPRINTABLE.search(text):
+        return text
+    return UNPRINTABLE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code <= 0xFF
+        else f"\\u{code:04x}"
+        if code <= 0xFFFF
+        else f"\\U{code:08x}"
+    )
+
+
+def unprintable_problem(text: str, what: str) -> str | None:
+    """Why ``text`` cannot be stored as free text (a sentence naming ``what`` and the
+    character), or None when it has no character ``UNPRINTABLE`` matches."""
+    found = UNPRINTABLE.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    named = {"\n": ", a line break", "\r": ", a carriage return", "\t": ", a tab", "\x1b": ", ESC"}
+    return (
+        f"{what} contains a control character (U+{ord(char):04X}{named.get(char, '')} "
+        f"at character {found.start() + 1})"
+    )
+
 
 # The days caseload can reason about: every date it reads lies in this range, so date
 # arithmetic on it (an as-of day less ``inexperienced_months``, a due day plus
@@ -129,6 +180,7 @@ def clean_text(text: str, what: str, *, max_length: int = 200) -> str:
         raise ValueError(f"{what} is required")
     if len(value) > max_length:
         raise ValueError(f"{what} is longer than {max_length} characters")
-    if _CONTROL.search(value):
-        raise ValueError(f"{what} contains a control character")
+    problem = unprintable_problem(value, what)
+    if problem is not None:
+        raise ValueError(problem)
     return value

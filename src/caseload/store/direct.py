@@ -29,6 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from caseload import interrupts
 from caseload.errors import NotFound
 from caseload.store.allocation import (
     AllocationOutcome,
@@ -134,7 +135,7 @@ class DirectStore:
             except BaseException:
                 self.driver.execute("ROLLBACK")
                 raise
-            self.driver.execute("COMMIT")
+            interrupts.committed(lambda: self.driver.execute("COMMIT"))
         except sqlite3.OperationalError as exc:
             if self.driver.in_transaction:
                 self.driver.execute("ROLLBACK")

@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from caseload import interrupts
 from caseload.errors import StoreError
 
 if TYPE_CHECKING:
@@ -194,8 +195,23 @@ def open_read_only_if_needed(store: Store) -> str | None:
     return reason
 
 
+def _quiet_unwinding_logs() -> None:
+    """psycopg and SQLAlchemy's pool log what they ignore while a Ctrl-C unwinds (a
+    statement cancelled, a connection that could not be reset before it is discarded);
+    with no handler Python prints those records, tracebacks and all, on stderr ahead of
+    caseload's one sentence about the interrupt."""
+    import logging
+
+    for name in ("psycopg", "sqlalchemy.pool"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
+
+
 def create_engine_for(url: str) -> Engine:
     from sqlalchemy import create_engine, event
+
+    _quiet_unwinding_logs()
 
     if url.startswith("sqlite"):
         # The driver keeps prepared statements for reuse (128 by default). A bulk import
@@ -249,6 +265,15 @@ def take_write_lock(conn: Connection) -> None:
     waiting at most ``BUSY_TIMEOUT_SECONDS`` for another writer."""
     conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+
+
+def _restore_cache_size(driver: Any, kib: int) -> None:
+    """Put the page cache back; not when an interrupt mid-statement made SQLAlchemy
+    close the connection (the error would hide the interrupt behind a traceback)."""
+    import sqlite3
+
+    with suppress(sqlite3.ProgrammingError):  # "Cannot operate on a closed database"
+        driver.execute(f"PRAGMA cache_size = {kib}")
 
 
 class Store:
@@ -349,13 +374,22 @@ class Store:
                 previous = driver.execute("PRAGMA cache_size").fetchone()[0]
                 driver.execute(f"PRAGMA cache_size = -{BULK_PAGE_CACHE_KIB}")
             try:
-                with conn.begin():
+                transaction = conn.begin()
+                try:
                     if not self.is_sqlite:
                         take_write_lock(conn)
                     yield conn
+                except BaseException:
+                    # A failed rollback (a connection the interrupt broke) must not hide
+                    # what is propagating; the pool resets the connection on return anyway.
+                    with suppress(Exception):
+                        if transaction.is_active:
+                            transaction.rollback()
+                    raise
+                interrupts.committed(transaction.commit)
             finally:
                 if driver is not None:
-                    driver.execute(f"PRAGMA cache_size = {int(previous)}")
+                    _restore_cache_size(driver, int(previous))
 
     def _before_first_write(self, conn: Connection) -> None:
         """Once per command, before its first write: ``refuse_if_damaged``."""

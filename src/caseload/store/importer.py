@@ -38,6 +38,7 @@ import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -64,6 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from caseload import interrupts
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
 from caseload.errors import InputError
 from caseload.store import log
@@ -1504,8 +1506,10 @@ def check(
                         f"(line {first}) with other cells",
                         f"repeated {spec.key_label}",
                     )
-        finally:
-            keys.close()
+        except BaseException:
+            keys.close_after_error()
+            raise
+        keys.close()
     if problems.total:
         bad = len(problems.rows)
         raise InputError(
@@ -1565,6 +1569,15 @@ class _FileKeys:
     def close(self) -> None:
         _file_keys.drop(self.conn, checkfirst=True)
 
+    def close_after_error(self) -> None:
+        """``close`` while an error or Ctrl-C propagates: an interrupt inside a statement
+        leaves the connection unusable (it is discarded with its temporary table), and a
+        failed drop must not hide what happened behind a traceback."""
+        if self.conn.invalidated:
+            return
+        with suppress(Exception):
+            self.close()
+
 
 def _key(spec: Spec, values: Mapping[str, Any]) -> Any:
     """The row's within-file key, or None when it has none or a key cell did not parse."""
@@ -1620,6 +1633,7 @@ def write(
                     writer.write_batch(conn, rows, counts)
                     counts.rows += len(rows)
                     advance(len(rows))
+                    interrupts.checkpoint("import-writing")
                 writer.finish(conn, counts)
                 counts.blank += one.blank_rows
                 counts.repeats += one.repeats

@@ -10,8 +10,9 @@
   recomputes each entry's hash (``domain.ledger``). It stops at the first entry
   that was changed, removed or inserted and says which.
 * ``backup_sqlite`` uses SQLite's online backup API: one read transaction, so the
-  copy is consistent while others write, written to a temporary file and renamed
-  so that an interrupted backup never leaves a partial file under the name given.
+  copy is consistent while others write, written to a partial file
+  (``.NAME.caseload-backup-PID.part``, see ``caseload.files``) and renamed so that an
+  interrupted backup never leaves a partial file under the name given.
 """
 
 from __future__ import annotations
@@ -542,47 +543,94 @@ class Anchor:
 # --- backup -----------------------------------------------------------------------------------
 
 
-def backup_sqlite(store: Store, target: Path, *, overwrite: bool = False) -> int:
-    """Copy a SQLite store to ``target`` consistently while others write; returns its size."""
+def store_files(store: Store) -> list[Path]:
+    """The files that make up a SQLite store: the database and its journals."""
+    assert store.path is not None
+    base = store.path.resolve()
+    return [base, *(base.with_name(base.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
+
+
+@dataclass(frozen=True)
+class Backup:
+    size: int
+    path: Path
+    removed: list[Path]  # stale partial files of killed runs, removed first
+
+
+def backup_sqlite(store: Store, file: str, *, overwrite: bool = False) -> Backup:
+    """Copy a SQLite store to ``file`` consistently while others write.
+
+    The target is checked as every output file is (``caseload.files``): an existing
+    regular file only with ``overwrite``; a device, FIFO or terminal is written
+    straight (the copy is made beside the store, then streamed); any file of the store
+    itself (the database, its ``-wal``, ``-shm`` or ``-journal``) is refused.
+    """
+    from caseload import files, interrupts
+
     if store.path is None:
         raise InputError(
             "caseload backup copies SQLite stores only; for PostgreSQL use pg_dump, e.g. "
             f"pg_dump --format=custom --file=FILE '{_libpq_url(store)}'."
         )
-    target = target.expanduser()
-    if target.resolve() == store.path.resolve():
-        raise InputError("The backup file cannot be the store itself.")
-    if target.exists() and not overwrite:
-        raise InputError(f"{target} already exists; choose another name or give --overwrite.")
-    if target.exists() and not target.is_file():
-        raise InputError(f"{target} is not a file.")
-    if not target.parent.is_dir():
-        raise InputError(f"The folder {target.parent} does not exist.")
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    fd = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    os.close(fd)
+    if file.strip():
+        given = Path(file).expanduser()
+        resolved = given.resolve()
+        parts = store_files(store)
+        if resolved in parts or any(_same_file(given, part) for part in parts):
+            raise InputError(
+                f"{file} is part of the store {store.location}; "
+                "the backup must go to a file of its own."
+            )
+    target = files.output_target(file, option="FILE", overwrite=overwrite)
+    beside = store.path.resolve() if target.stream else target.real
+    removed = files.remove_stale_partials(beside.parent)
+    partial, lock = files.claim_partial(beside, "backup")
     try:
-        source = sqlite3.connect(store.path, timeout=BUSY_TIMEOUT_SECONDS)
-        copy = sqlite3.connect(partial)
         try:
-            # pages=-1: the whole store in one step, inside one read transaction; under WAL
-            # writers carry on meanwhile and the copy is the store as of the step's start.
-            source.backup(copy, pages=-1)
-            result = copy.execute("PRAGMA quick_check").fetchone()
-        finally:
-            copy.close()
-            source.close()
+            source = sqlite3.connect(store.path, timeout=BUSY_TIMEOUT_SECONDS)
+            copy = sqlite3.connect(partial)
+            try:
+                # pages=-1: the whole store in one step, inside one read transaction; under
+                # WAL writers carry on meanwhile and the copy is the store as of the step's
+                # start.
+                source.backup(copy, pages=-1)
+                result = copy.execute("PRAGMA quick_check").fetchone()
+            finally:
+                copy.close()
+                source.close()
+        except sqlite3.Error as exc:
+            from caseload.errors import StoreError
+
+            raise StoreError(f"The backup of {store.location} failed: {exc}.") from None
         if result is None or result[0] != "ok":
             raise InputError(f"The copy failed its integrity check ({result}); nothing was kept.")
-        os.replace(partial, target)
-    except sqlite3.Error as exc:
-        from caseload.errors import StoreError
-
-        raise StoreError(f"The backup of {store.location} failed: {exc}.") from None
+        size = partial.stat().st_size
+        interrupts.checkpoint("backup-copied")
+        try:
+            if target.stream:
+                _stream_copy(partial, target.path)
+            else:
+                files.place(partial, target, overwrite=overwrite)
+        except OSError as exc:
+            raise InputError(f"Cannot write {target.path}: {exc.strerror}.") from None
     finally:
-        if partial.exists():
-            partial.unlink()
-    return target.stat().st_size
+        partial.unlink(missing_ok=True)
+        os.close(lock)
+    return Backup(size, target.path, removed)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _stream_copy(source: Path, target: Path) -> None:
+    import shutil
+
+    with open(source, "rb") as reader, open(target, "ab") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
 
 
 def _libpq_url(store: Store) -> str:
