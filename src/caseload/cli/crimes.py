@@ -199,7 +199,9 @@ def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat
     with open_store(ctx).read() as conn:
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
-        review_days = load_policy(conn).review_days
+        policy = load_policy(conn)
+    review_days = policy.review_days
+    _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
     record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
     if crime["victim_update_every"]:
@@ -232,6 +234,36 @@ def show(ctx: typer.Context, reference: RefArg, fmt: FormatOption = OutputFormat
     for section, rows in story.items():
         if rows:
             render(rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize())
+
+
+def _mark_notices(story: dict[str, list[dict[str, Any]]], *, enhanced: bool, policy: Any) -> None:
+    """Beside each key event, its deadline and the victim update that met it (on time or
+    late); beside each update, the events it met."""
+    from datetime import date as date_
+
+    from caseload.domain.events import describe_event, notices
+    from caseload.domain.workdays import add_working_days
+
+    days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
+    events, updates = story["events"], story["victim_updates"]
+    found = notices(
+        [e["occurred_on"] for e in events],
+        [u["updated_on"] for u in updates],
+        lambda on: add_working_days(on, days),
+    )
+    today = date_.today()
+    met: dict[int, list[str]] = {}
+    for event, notice in zip(events, found, strict=True):
+        event["deadline"] = notice.deadline
+        event["told_on"] = notice.told_on
+        event["notice"] = notice.text(today)
+        if notice.update is not None:
+            on_time = "late" if notice.late else "on time"
+            met.setdefault(notice.update, []).append(
+                f"{describe_event(event['kind'])} on {event['occurred_on']} ({on_time})"
+            )
+    for index, update in enumerate(updates):
+        update["meets"] = "; ".join(met.get(index, []))
 
 
 @crime_app.command("finalise")
