@@ -133,3 +133,16 @@ def test_notices_match_each_event_to_the_first_update_on_or_after_it() -> None:
     ]
     assert found[2].text(d(2026, 4, 21)) == "not told yet; due by 2026-04-25"
     assert found[2].text(d(2026, 4, 26)) == "not told; overdue since 2026-04-26"
+
+
+def test_the_decision_log_says_which_events_an_update_met(charged: tuple[Runner, date]) -> None:
+    run, event_on = charged
+    assert run("victim-update", "CR/1", "-m", "Told").exit_code == 0
+    assert run("victim-update", "CR/1", "-m", "Routine call").exit_code == 0
+    result = run("history", "CR/1", "--kind", "victim-update", "-f", "json")
+    assert result.exit_code == 0, result.output
+    newest, first = json.loads(result.stdout)
+    assert first["detail"]["meets"] == f"suspect charged on {event_on} (late)"
+    assert "meets" not in newest["detail"]
+    table = run("history", "CR/1", "--kind", "victim-update")
+    assert f"meets: suspect charged on {event_on} (late)" in table.stdout

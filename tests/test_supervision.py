@@ -114,7 +114,16 @@ def test_event_tells_the_deadline_in_working_days(crime: Runner, sql) -> None:  
     result = crime("event", "CR/1", "rui")
     assert "standard service" in result.stderr
     events = show(crime, "CR/E")["events"]
-    assert events == [{"occurred_on": "2026-04-02", "kind": "charged", "actor": "test-supervisor"}]
+    assert events == [
+        {
+            "occurred_on": "2026-04-02",
+            "kind": "charged",
+            "actor": "test-supervisor",
+            "deadline": "2026-04-07",
+            "told_on": None,
+            "notice": "not told; overdue since 2026-04-08",
+        }
+    ]
     assert sql("SELECT count(*) FROM log_entry WHERE kind = 'key-event'") == [(2,)]
 
 

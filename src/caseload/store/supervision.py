@@ -106,6 +106,7 @@ def record_victim_update(
     """Record that the victim was told (an update); returns the crime."""
     crime = find(conn, reference)
     check_day(crime, on, today=at.date(), what="victim update")
+    meets = events_met(conn, crime, on)
     conn.execute(
         insert(victim_update_table).values(
             crime_id=crime["id"], updated_on=on, at=at, actor=actor, note=note
@@ -119,9 +120,38 @@ def record_victim_update(
         crime_ref=crime["reference"],
         collar=crime["holder"],
         reason=note,
-        detail={"on": on.isoformat()},
+        detail={"on": on.isoformat(), **({"meets": meets} if meets else {})},
     )
     return crime
+
+
+def events_met(conn: Connection, crime: Mapping[str, Any], on: date) -> str:
+    """The key events an update dated ``on`` meets (no update yet between the event and
+    ``on``), each with whether on time or late: ``suspect charged on 2026-04-02 (late)``."""
+    from sqlalchemy import exists, select
+
+    from caseload.domain.workdays import add_working_days
+    from caseload.store.reference import load_policy
+
+    e, u = event_table, victim_update_table
+    told = exists().where(
+        u.c.crime_id == e.c.crime_id, u.c.updated_on >= e.c.occurred_on, u.c.updated_on <= on
+    )
+    rows = conn.execute(
+        select(e.c.kind, e.c.occurred_on)
+        .where(e.c.crime_id == crime["id"], e.c.occurred_on <= on, ~told)
+        .order_by(e.c.occurred_on, e.c.id)
+    ).all()
+    if not rows:
+        return ""
+    policy = load_policy(conn)
+    enhanced = bool(crime["victim_enhanced"])
+    days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
+    return "; ".join(
+        f"{describe_event(kind)} on {occurred_on} "
+        f"({'late' if on > add_working_days(occurred_on, days) else 'on time'})"
+        for kind, occurred_on in rows
+    )
 
 
 def set_update_frequency(
