@@ -358,7 +358,7 @@ def test_team_filter(store: Runner, force: Force) -> None:
     force.crime("NORTH1", reported=days_ago(5), team="North CID")
     force.crime("SOUTH1", reported=days_ago(5), team="South CID")
     document = audit(store, "--team", "north cid")
-    assert document["team"] == "north cid"
+    assert document["team"] == "North CID"  # the team's name as stored
     assert {f["reference"] for f in document["findings"]} == {"NORTH1"}
 
 

@@ -45,6 +45,7 @@ def charged(store: Runner) -> tuple[Runner, date]:
     event_on = working_days_ago(5) - timedelta(days=3)
     reported = (TODAY - timedelta(days=40)).isoformat()
     steps = [
+        ("team", "add", "Lewisham CID"),
         ("crime", "add", "CR/1", "--type", "Burglary", "--team", "Lewisham CID",
          "--reported", reported),
         ("officer", "add", "QX1", "--name", "Sam Jones", "--team", "Lewisham CID",
@@ -82,7 +83,9 @@ def test_telling_the_victim_late_clears_the_finding_and_keeps_the_lateness(
     late_by = (TODAY - deadline).days
     assert event["told_on"] == TODAY.isoformat()
     assert event["deadline"] == deadline.isoformat()
-    assert event["notice"] == f"late ({late_by} day{'' if late_by == 1 else 's'} after the deadline)"
+    assert (
+        event["notice"] == f"late ({late_by} day{'' if late_by == 1 else 's'} after the deadline)"
+    )
     [update] = record["victim_updates"]
     assert update["meets"] == f"suspect charged on {event_on} (late)"
     table = run("crime", "show", "CR/1")

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from caseload.domain.events import KEY_EVENTS, parse_event_kind
-from tests.conftest import Runner
+from tests.conftest import Runner, add_teams
 
 TODAY = date.today()
 
@@ -17,6 +17,7 @@ TODAY = date.today()
 @pytest.fixture
 def crime(store: Runner) -> Runner:
     reported = (TODAY - timedelta(days=20)).isoformat()
+    add_teams(store, "Lewisham CID", "T")
     for ref, flag in (("CR/1", "--standard"), ("CR/2", "--enhanced")):
         result = store(
             "crime", "add", ref, "--type", "Burglary", "--team", "Lewisham CID",

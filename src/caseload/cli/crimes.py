@@ -66,7 +66,7 @@ def add(
             "--team",
             metavar="TEAM",
             parser=_text("the team", 100),
-            help="Team that owns it; created if new.",
+            help="Team that owns it (an existing team: see 'caseload team add').",
         ),
     ],
     reported: Annotated[
@@ -107,7 +107,9 @@ def add(
     }
     with open_store(ctx).write() as conn:
         row = add_crime(conn, values, actor=resolve_actor(actor), at=datetime.now())
-    info(f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {team}.")
+    info(
+        f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {row['team']}."
+    )
     if row["level_defaulted"]:
         warn(
             f"'{crime_type}' is not in the allocation matrix; {reference} defaulted to "

@@ -77,7 +77,12 @@ def add(
     ],
     team: Annotated[
         str,
-        typer.Option("--team", metavar="TEAM", parser=_p(_team), help="Team name; created if new."),
+        typer.Option(
+            "--team",
+            metavar="TEAM",
+            parser=_p(_team),
+            help="An existing team (see 'caseload team add').",
+        ),
     ],
     accreditation: Annotated[
         str,
@@ -207,7 +212,10 @@ def update(
         str | None, typer.Option("--name", metavar="NAME", parser=_p(_name), help="New name.")
     ] = None,
     team: Annotated[
-        str | None, typer.Option("--team", metavar="TEAM", parser=_p(_team), help="New team.")
+        str | None,
+        typer.Option(
+            "--team", metavar="TEAM", parser=_p(_team), help="Move to this existing team."
+        ),
     ] = None,
     rank: Annotated[
         str | None, typer.Option("--rank", metavar="RANK", parser=_p(_rank), help="New rank.")

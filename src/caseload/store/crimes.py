@@ -27,7 +27,7 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
-from caseload.store.reference import ensure_teams, matrix, required_level_for, team_ids
+from caseload.store.reference import matrix, required_level_for, resolve_team
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -109,6 +109,8 @@ def filtered(query: Select[Any], f: CrimeFilter) -> Select[Any]:
 
 def list_crimes(conn: Connection, f: CrimeFilter, *, limit: int | None = None) -> Any:
     """Matching crimes, oldest report first, streamed from the cursor."""
+    if f.team:
+        resolve_team(conn, f.team)  # an unknown team is refused, not an empty list
     query = filtered(crime_rows(), f).order_by(crime_table.c.reported_on, crime_table.c.reference)
     if limit:
         query = query.limit(limit)
@@ -138,7 +140,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
     ref = values["reference"]
     if conn.execute(select(crime_table.c.id).where(crime_table.c.reference == ref)).first():
         raise InputError(f"A crime with reference {ref} already exists.")
-    known = ensure_teams(conn, [values["team"]], team_ids(conn))
+    team, team_name = resolve_team(conn, values["team"])
     level = values.get("required_level")
     defaulted = False
     if not level:
@@ -149,7 +151,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
         "required_level": level,
         "level_defaulted": defaulted,
         "reported_on": values["reported_on"],
-        "team_id": known[values["team"].lower()],
+        "team_id": team,
         "victim_enhanced": bool(values.get("victim_enhanced", False)),
         "created_at": at,
     }
@@ -163,11 +165,11 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
         detail={
             "crime_type": row["crime_type"],
             "required_level": level,
-            "team": values["team"],
+            "team": team_name,
             "defaulted": defaulted,
         },
     )
-    return row
+    return {**row, "team": team_name}
 
 
 def finalise(
