@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from caseload.errors import InputError, PolicyRefused
-from tests.force import ensure_team
 from tests.conftest import Runner, sa_url
+from tests.force import ensure_team
 
 TEAM = "Lewisham CID"
 
