@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from difflib import get_close_matches
 
-CUTOFF = 0.8  # difflib's similarity ratio: 'Lewisham CDI' to 'Lewisham CID' is 0.83
+CUTOFF = 0.8  # difflib's similarity ratio: 'Lewisham CDI' to 'Lewisham CID' is 0.92
 
 
 def key(name: str) -> str:
