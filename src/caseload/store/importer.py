@@ -60,7 +60,14 @@ from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
 from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
-from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
+from caseload.store.reference import (
+    ensure_teams,
+    matrix,
+    required_level_for,
+    set_matrix,
+    team_ids,
+    team_names,
+)
 from caseload.store.sqlfunc import one_of
 
 BATCH = 5000  # rows per executemany and per store check
@@ -233,6 +240,9 @@ class Counts:
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     warned: int = 0  # allocations that raised a warning
+    new_teams: list[str] = field(default_factory=list)  # teams the file named, created
+    near_teams: dict[str, str] = field(default_factory=dict)  # new name -> existing look-alike
+    defaulted: list[tuple[str, int]] = field(default_factory=list)  # (crime type, new crimes)
 
     def warn(self, message: str) -> None:
         self.warned += 1
@@ -1120,6 +1130,7 @@ def write(
     counts = Counts()
     try:
         with store.write(bulk=True) as conn:
+            teams_before = team_names(conn)
             writer.prepare_write(conn)
             for batch in _batches(source, writer.spec, ignore_unknown):
                 rows = [(line, values) for line, values, _ in batch]
@@ -1127,6 +1138,9 @@ def write(
                 counts.rows += len(rows)
                 advance(len(rows))
             writer.finish(conn, counts)
+            _note_new_teams(conn, teams_before, counts)
+            if kind == "crimes":
+                counts.defaulted = defaulted_types(conn, options.at)
             if counts.new or counts.updated:
                 log.append(
                     conn,
@@ -1141,6 +1155,7 @@ def write(
                         "new": counts.new,
                         "updated": counts.updated,
                         "unchanged": counts.unchanged,
+                        **({"new_teams": counts.new_teams} if counts.new_teams else {}),
                     },
                 )
             if dry_run:
@@ -1150,6 +1165,64 @@ def write(
     except _DryRun:
         pass
     return counts
+
+
+def _note_new_teams(conn: Connection, before: Sequence[str], counts: Counts) -> None:
+    """The teams the import created (names it gave that no team had), and those that look
+    like a typo of a team that was there before."""
+    from caseload.domain.teams import key, near_misses
+
+    known = {key(name) for name in before}
+    counts.new_teams = sorted(name for name in team_names(conn) if key(name) not in known)
+    counts.near_teams = near_misses(counts.new_teams, before)
+
+
+def defaulted_types(conn: Connection, at: datetime) -> list[tuple[str, int]]:
+    """The crime types whose new crimes (created at ``at``) took the default level because
+    the matrix has no row for them, with how many, most first: one grouped count."""
+    c = crime_table
+    rows = conn.execute(
+        select(c.c.crime_type, func.count())
+        .where(c.c.created_at == at, c.c.level_defaulted.is_(True))
+        .group_by(c.c.crime_type)
+        .order_by(func.count().desc(), c.c.crime_type)
+    ).all()
+    return [(str(kind), int(n)) for kind, n in rows]
+
+
+def teams_message(counts: Counts) -> tuple[str | None, list[str]]:
+    """``2 new teams: Bexley CID, Lewisham CDI.``, and a warning per near miss."""
+    if not counts.new_teams:
+        return None, []
+    n = len(counts.new_teams)
+    warnings = [
+        f"the new team '{new}' is close to the existing team '{existing}'; if it is a typo, "
+        "correct the file and import it again, or see 'caseload team rename'"
+        for new, existing in counts.near_teams.items()
+    ]
+    return f"{n} new team{'' if n == 1 else 's'}: {', '.join(counts.new_teams)}.", warnings
+
+
+def defaults_message(counts: Counts, *, top: int = 5) -> str | None:
+    """``120 crimes took the default level PIP1 (type not in the allocation matrix):
+    Burglary 80, Drugs 30, and 2 other types 10.``"""
+    if not counts.defaulted:
+        return None
+    from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
+
+    total = sum(n for _, n in counts.defaulted)
+    parts = [f"{kind} {n:,}" for kind, n in counts.defaulted[:top]]
+    others = counts.defaulted[top:]
+    if others:
+        n_types = len(others)
+        parts.append(
+            f"and {n_types:,} other type{'' if n_types == 1 else 's'} {sum(n for _, n in others):,}"
+        )
+    return (
+        f"{total:,} new crime{'' if total == 1 else 's'} took the default level "
+        f"{DEFAULT_REQUIRED_LEVEL} (type not in the allocation matrix): {', '.join(parts)}. "
+        "See 'caseload crime list --defaulted'; set levels with 'caseload matrix set'."
+    )
 
 
 def summary(kind: str, counts: Counts, *, dry_run: bool = False) -> str:
