@@ -252,6 +252,16 @@ def reopen(
     return crime
 
 
+NOT_GIVEN = "not given"
+
+
+def _author(actor: Any) -> Any:
+    """A review's or update's author as shown: "not given" where an import did not say."""
+    from sqlalchemy import case
+
+    return case((actor == "", NOT_GIVEN), else_=actor).label("actor")
+
+
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
     """Allocation intervals, reviews, key events and victim updates of one crime."""
     a, o = allocation_table, officer_table
@@ -271,7 +281,13 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
         .order_by(a.c.start_at, a.c.id)
     )
     reviews = conn.execute(
-        select(review.c.reviewed_on, review.c.actor, review.c.note, review.c.next_due)
+        select(
+            review.c.reviewed_on,
+            _author(review.c.actor),
+            review.c.note,
+            review.c.next_due,
+            review.c.imported_by,
+        )
         .where(review.c.crime_id == crime_id)
         .order_by(review.c.reviewed_on, review.c.id)
     )
@@ -281,7 +297,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
         .order_by(event.c.occurred_on, event.c.id)
     )
     updates = conn.execute(
-        select(victim.c.updated_on, victim.c.actor, victim.c.note)
+        select(victim.c.updated_on, _author(victim.c.actor), victim.c.note, victim.c.imported_by)
         .where(victim.c.crime_id == crime_id)
         .order_by(victim.c.updated_on, victim.c.id)
     )

@@ -171,9 +171,10 @@ review_table = Table(
     _crime_id(),
     Column("reviewed_on", Date, nullable=False),
     _at(),
-    _text("actor", 100),
+    _text("actor", 100),  # the author; '' when an import did not say ("not given")
     Column("note", Text, nullable=False),
     Column("next_due", Date, nullable=True),
+    _text("imported_by", 100, nullable=True),  # who ran the import (migration 0007)
     # next_due too (migration 0003): the audit reads the last review from the index alone.
     Index("ix_review_crime", "crime_id", "reviewed_on", "id", "next_due"),
 )
@@ -197,8 +198,9 @@ victim_update_table = Table(
     _crime_id(),
     Column("updated_on", Date, nullable=False),
     _at(),
-    _text("actor", 100),
+    _text("actor", 100),  # the author; '' when an import did not say ("not given")
     Column("note", Text, nullable=False),
+    _text("imported_by", 100, nullable=True),  # who ran the import (migration 0007)
     Index("ix_victim_update_crime", "crime_id", "updated_on"),
 )
 

@@ -206,7 +206,7 @@ def add_many(
 
     Each row holds ``crime_id``, ``reference``, ``holder`` (collar or None), ``on``,
     ``note`` (reviews and updates), ``next_due`` (reviews) or ``kind`` (events), and
-    optionally ``actor`` (who made it; default ``actor``).
+    optionally ``actor`` (who made it). ``actor`` is who runs the import (``_authored``).
     Rows are written in batches with one log entry each; returns how many.
     """
     table, day_column = _TABLES[kind]
@@ -222,14 +222,7 @@ def add_many(
             entries.clear()
 
     for row in rows:
-        who = row.get("actor") or actor
-        record: dict[str, Any] = {
-            "crime_id": row["crime_id"],
-            day_column: row["on"],
-            "at": at,
-            "actor": who,
-        }
-        detail: dict[str, Any] = {"on": row["on"].isoformat()}
+        record, who, detail = _authored(kind, row, day_column, actor=actor, at=at)
         reason = row.get("note") or ""
         if kind == "review":
             record["note"] = row["note"]
@@ -259,6 +252,25 @@ def add_many(
             flush()
     flush()
     return total
+
+
+def _authored(
+    kind: str, row: Mapping[str, Any], day_column: str, *, actor: str, at: datetime
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """An imported row's record, the log entry's actor and its detail. A review or victim
+    update keeps its author (``''`` when the file does not say: shown as "not given") apart
+    from ``actor``, who ran the import (``imported_by``); the log entry is the importer's.
+    A key event without an actor is credited to the importer, as before."""
+    author = row.get("actor") or ""
+    record: dict[str, Any] = {"crime_id": row["crime_id"], day_column: row["on"], "at": at}
+    detail: dict[str, Any] = {"on": row["on"].isoformat()}
+    if kind == "key-event":
+        record["actor"] = author or actor
+        return record, author or actor, detail
+    record["actor"] = author
+    record["imported_by"] = actor
+    detail["author"] = author or None
+    return record, actor, detail
 
 
 def existing_keys(conn: Connection, kind: str, crime_ids: Iterable[int]) -> set[tuple[Any, ...]]:
