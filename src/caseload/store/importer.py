@@ -1131,6 +1131,7 @@ def write(
     try:
         with store.write(bulk=True) as conn:
             teams_before = team_names(conn)
+            last_crime = _last_crime_id(conn) if kind == "crimes" else 0
             writer.prepare_write(conn)
             for batch in _batches(source, writer.spec, ignore_unknown):
                 rows = [(line, values) for line, values, _ in batch]
@@ -1140,7 +1141,7 @@ def write(
             writer.finish(conn, counts)
             _note_new_teams(conn, teams_before, counts)
             if kind == "crimes":
-                counts.defaulted = defaulted_types(conn, options.at)
+                counts.defaulted = defaulted_types(conn, after=last_crime, at=options.at)
             if counts.new or counts.updated:
                 log.append(
                     conn,
@@ -1177,13 +1178,18 @@ def _note_new_teams(conn: Connection, before: Sequence[str], counts: Counts) -> 
     counts.near_teams = near_misses(counts.new_teams, before)
 
 
-def defaulted_types(conn: Connection, at: datetime) -> list[tuple[str, int]]:
-    """The crime types whose new crimes (created at ``at``) took the default level because
-    the matrix has no row for them, with how many, most first: one grouped count."""
+def _last_crime_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(crime_table.c.id), 0))).scalar_one())
+
+
+def defaulted_types(conn: Connection, *, after: int, at: datetime) -> list[tuple[str, int]]:
+    """The crime types whose new crimes (ids after ``after``, created at ``at``) took the
+    default level because the matrix has no row for them, with how many, most first: one
+    grouped count over the new rows' id range."""
     c = crime_table
     rows = conn.execute(
         select(c.c.crime_type, func.count())
-        .where(c.c.created_at == at, c.c.level_defaulted.is_(True))
+        .where(c.c.id > after, c.c.created_at == at, c.c.level_defaulted.is_(True))
         .group_by(c.c.crime_type)
         .order_by(func.count().desc(), c.c.crime_type)
     ).all()
