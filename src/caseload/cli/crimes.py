@@ -1,4 +1,4 @@
-"""``caseload crime ...``: add, list, show, finalise and reopen crimes."""
+"""``caseload crime ...``: add, update (correct), list, show, finalise and reopen crimes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from caseload.cli.common import (
 from caseload.cli.output import FormatOption, OutputFormat, info, render, render_record
 
 crime_app = typer.Typer(
-    help="Crimes: record, list, show, finalise and reopen.", no_args_is_help=True
+    help="Crimes: record, correct, list, show, finalise and reopen.", no_args_is_help=True
 )
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
@@ -115,6 +115,114 @@ def add(
             f"'{crime_type}' is not in the allocation matrix; {reference} defaulted to "
             f"{row['required_level']} (see 'caseload matrix set')."
         )
+
+
+@crime_app.command("update")
+def update(
+    ctx: typer.Context,
+    reference: RefArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=_text("the reason", 2000),
+            help="Why it is corrected (recorded).",
+        ),
+    ],
+    crime_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", metavar="TYPE", parser=_text("the crime type", 100), help="New crime type."
+        ),
+    ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            "--team",
+            metavar="TEAM",
+            parser=_text("the team", 100),
+            help="Move it to this existing team (a holder stays its holder).",
+        ),
+    ] = None,
+    reported: Annotated[
+        date | None,
+        typer.Option("--reported", metavar="DATE", parser=parse_date_arg, help="New report date."),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            metavar="LEVEL",
+            parser=parse_level_arg,
+            help="New required level (checked against the holder's accreditation).",
+        ),
+    ] = None,
+    enhanced: Annotated[
+        bool | None,
+        typer.Option(
+            "--enhanced/--standard",
+            help="The victim is (or is not) entitled to the enhanced service.",
+            show_default=False,
+        ),
+    ] = None,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--override",
+            metavar="REASON",
+            parser=_text("the override reason", 2000),
+            help="Raise the level above the holder's accreditation in block mode (recorded).",
+        ),
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Correct a crime without importing it again (logged with old and new values)."""
+    from datetime import datetime
+
+    from caseload.cli.output import warn
+    from caseload.errors import InputError
+    from caseload.store.crimes import update_crime
+
+    changes = {
+        key: value
+        for key, value in (
+            ("crime_type", crime_type),
+            ("team", team),
+            ("reported_on", reported),
+            ("required_level", level),
+            ("victim_enhanced", enhanced),
+        )
+        if value is not None
+    }
+    if not changes:
+        raise InputError(
+            "Nothing to change: give --type, --team, --reported, --level or --enhanced/--standard."
+        )
+    with open_store(ctx).write() as conn:
+        done = update_crime(
+            conn,
+            reference,
+            changes,
+            reason=reason,
+            actor=resolve_actor(actor),
+            at=datetime.now(),
+            override=override,
+        )
+    if not done.changed:
+        info(f"{done.reference} already had those details; nothing changed.")
+        return
+    for message in done.warnings:
+        warn(message + ".")
+    shown = ", ".join(f"{k} {_cell(o)} -> {_cell(n)}" for k, (o, n) in done.changed.items())
+    info(f"Updated {done.reference}: {shown}.")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @crime_app.command("list")

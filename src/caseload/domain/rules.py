@@ -153,3 +153,18 @@ def check_allocation(
         )
     breaches.sort(key=lambda b: not b.blocking)
     return breaches
+
+
+def level_breach(officer: OfficerFacts, required_level: str, policy: Policy) -> Breach | None:
+    """The accreditation rule for a held crime whose required level changes under its holder
+    (``crime update --level``): the same breach an allocation raises, blocking in block
+    mode. One function, so that every path that changes a held crime's level agrees."""
+    if is_accredited_for(officer.accreditation, required_level):
+        return None
+    return Breach(
+        MISMATCH,
+        policy.accreditation_mode == "block",
+        officer.label,
+        accreditation=officer.accreditation,
+        required_level=required_level,
+    )

@@ -326,3 +326,144 @@ def counts(conn: Connection) -> dict[str, int]:
         "allocations": n(allocation_table),
         "log_entries": n(log_table),
     }
+
+
+# --- correcting a crime --------------------------------------------------------------------
+
+CORRECTABLE = ("crime_type", "team", "reported_on", "required_level", "victim_enhanced")
+
+
+@dataclass
+class Correction:
+    """What ``update_crime`` changed ({field: (old, new)}) and what the user must be told."""
+
+    reference: str
+    changed: dict[str, tuple[Any, Any]]
+    warnings: list[str]
+
+
+def update_crime(
+    conn: Connection,
+    reference: str,
+    changes: Mapping[str, Any],
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+    override: str | None = None,
+) -> Correction:
+    """Correct a crime's type, team, report date, required level or enhanced flag (the keys
+    of CORRECTABLE), logged as ``crime-update`` with old and new values. A level above the
+    holder's accreditation is refused in block mode unless overridden (``_level_rule``);
+    a held crime moved to another team keeps its holder, with a warning."""
+    crime = find(conn, reference)
+    new = dict(changes)
+    if "team" in new:
+        team_id, new["team"] = resolve_team(conn, new["team"])
+    if "reported_on" in new:
+        _check_reported(conn, crime, new["reported_on"], today=at.date())
+    changed = {key: (crime[key], value) for key, value in new.items() if crime[key] != value}
+    if not changed:
+        return Correction(crime["reference"], {}, [])
+    warnings: list[str] = []
+    if "required_level" in changed:
+        warnings += _level_rule(conn, crime, new["required_level"], override=override)
+    if "crime_type" in changed and "required_level" not in new:
+        found = matrix(conn).get(new["crime_type"].strip().lower())
+        if found and found != crime["required_level"]:
+            warnings.append(
+                f"the allocation matrix gives {found} for {new['crime_type']}; "
+                f"{crime['reference']} keeps {crime['required_level']} (give --level to change it)"
+            )
+    if "team" in changed and crime["holder_id"] is not None:
+        holder_team = _officer_team(conn, int(crime["holder_id"]))
+        if holder_team != new["team"]:
+            warnings.append(
+                f"{crime['reference']} is held by {crime['holder']}, who stays its holder but "
+                f"is in {holder_team}, not {new['team']} (reassign it with 'caseload assign')"
+            )
+    row: dict[str, Any] = {k: v for k, (_, v) in changed.items() if k != "team"}
+    if "team" in changed:
+        row["team_id"] = team_id
+    if "required_level" in changed:
+        row["level_defaulted"] = False
+    conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(**row))
+    detail: dict[str, Any] = {k: [_shown(o), _shown(n)] for k, (o, n) in changed.items()}
+    if warnings:
+        detail["warnings"] = warnings
+    if override and "required_level" in changed and warnings:
+        detail["override"] = override
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="crime-update",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        reason=reason,
+        detail=detail,
+    )
+    return Correction(crime["reference"], changed, warnings)
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _level_rule(
+    conn: Connection, crime: Mapping[str, Any], level: str, *, override: str | None
+) -> list[str]:
+    """The accreditation rule for the holder of a crime whose level is raised: PolicyRefused
+    in block mode without an override; else the warning to give and record."""
+    from caseload.domain.rules import level_breach
+    from caseload.errors import PolicyRefused
+    from caseload.store.allocation import officer_facts
+    from caseload.store.reference import load_policy
+
+    if crime["holder_id"] is None or crime["finalised_on"] is not None:
+        return []
+    facts, _live = officer_facts(conn, [int(crime["holder_id"])])[int(crime["holder_id"])]
+    breach = level_breach(facts, level, load_policy(conn))
+    if breach is None:
+        return []
+    if breach.blocking and not override:
+        raise PolicyRefused(
+            f"Refused by policy: {breach.text(done=False)}. Nothing was changed; give "
+            "--override REASON to record why, or reassign the crime first."
+        )
+    return [breach.text()]
+
+
+def _officer_team(conn: Connection, officer_id: int) -> str:
+    query = (
+        select(team_table.c.name)
+        .join(officer_table, officer_table.c.team_id == team_table.c.id)
+        .where(officer_table.c.id == officer_id)
+    )
+    return str(conn.execute(query).scalar_one())
+
+
+def _check_reported(conn: Connection, crime: Mapping[str, Any], on: date, *, today: date) -> None:
+    """A report date cannot be in the future, nor after the crime was finalised or after
+    anything recorded about it (reviews, key events, victim updates)."""
+    if on > today:
+        raise InputError(f"The report date {on} is in the future.")
+    if crime["finalised_on"] is not None and on > crime["finalised_on"]:
+        raise InputError(
+            f"{crime['reference']} was finalised on {crime['finalised_on']}; it cannot have "
+            f"been reported after that ({on})."
+        )
+    firsts = [
+        select(func.min(column)).where(table.c.crime_id == crime["id"]).scalar_subquery()
+        for table, column in (
+            (review_table, review_table.c.reviewed_on),
+            (event_table, event_table.c.occurred_on),
+            (victim_update_table, victim_update_table.c.updated_on),
+        )
+    ]
+    earliest = [d for d in conn.execute(select(*firsts)).one() if d is not None]
+    if earliest and on > min(earliest):
+        raise InputError(
+            f"{crime['reference']} has records dated {min(earliest)}; it cannot have been "
+            f"reported after that ({on})."
+        )
