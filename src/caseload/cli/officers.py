@@ -141,7 +141,7 @@ def add(
         "trainee": trainee,
     }
     with open_store(ctx).write() as conn:
-        add_officer(conn, values, actor=resolve_actor(actor), at=datetime.now())
+        team = add_officer(conn, values, actor=resolve_actor(actor), at=datetime.now())
     info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
 
 

@@ -73,8 +73,9 @@ def list_officers(
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> None:
-    """Add one officer (values as the import columns, already validated)."""
+def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> str:
+    """Add one officer (values as the import columns, already validated) to an existing
+    team; returns the team's name as stored."""
     collar = values["collar"]
     if conn.execute(select(officer_table.c.id).where(officer_table.c.collar == collar)).first():
         raise InputError(f"An officer with collar {collar} already exists.")
@@ -90,6 +91,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
         collar=collar,
         detail={k: str(v) for k, v in values.items()},
     )
+    return team_name
 
 
 def update_officer(
