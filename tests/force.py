@@ -21,6 +21,13 @@ def at(day: date, hour: int = 9) -> datetime:
     return datetime.combine(day, time(hour))
 
 
+def ensure_team(conn: Any, name: str) -> None:
+    """Teams are created before they are named (as ``caseload team add`` does)."""
+    from caseload.store.reference import ensure_teams, team_ids
+
+    ensure_teams(conn, [name], team_ids(conn))
+
+
 class Force:
     """Write helpers over one initialised store (``store`` fixture first)."""
 
@@ -47,6 +54,7 @@ class Force:
         from caseload.store.officers import add
 
         with self.store.write() as conn:
+            ensure_team(conn, team)
             add(
                 conn,
                 {
@@ -77,6 +85,7 @@ class Force:
         from caseload.store.crimes import add
 
         with self.store.write() as conn:
+            ensure_team(conn, team)
             for ref in references:
                 add(
                     conn,

@@ -19,6 +19,7 @@ def _add_officer(run, collar: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.sqlite_only
 def test_backup_copies_the_store_privately(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert store("team", "add", "Lewisham CID").exit_code == 0
     for n in range(3):
         assert _add_officer(store, f"AB{n}").exit_code == 0
     target = tmp_path / "copy.db"
@@ -88,10 +89,13 @@ import sys, time
 from datetime import date, datetime
 from pathlib import Path
 from caseload.store import officers
+from caseload.store.reference import ensure_teams, team_ids
 from caseload.store.engine import Store, to_url
 
 store = Store(to_url(sys.argv[1]))
 stop = Path(sys.argv[2])
+with store.write() as conn:
+    ensure_teams(conn, ["Lewisham CID"], team_ids(conn))
 n = 0
 while not stop.exists():
     with store.write() as conn:

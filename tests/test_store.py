@@ -224,6 +224,7 @@ def test_an_unrelated_database_schema_exits_4(db_url, run, sql) -> None:  # type
 
 
 def test_a_store_from_a_newer_caseload_is_refused_and_never_written(store, sql, db_url) -> None:  # type: ignore[no-untyped-def]
+    assert store("team", "add", "T").exit_code == 0
     assert store("officer", "add", "AB1", "--name", "A B", "--team", "T", "-a", "PIP1",
                  "--since", "2020-01-01").exit_code == 0  # fmt: skip
     sql("UPDATE alembic_version SET version_num = '9999'")

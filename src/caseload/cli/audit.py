@@ -83,15 +83,18 @@ def audit(
         return
     from caseload.cli.output import render
     from caseload.domain.audit import CODES, FINDING_COLUMNS, counts_from, fails
-    from caseload.store.audit import Audit, record_run, team_id_for
-    from caseload.store.reference import load_policy
+    from caseload.store.audit import Audit, record_run
+    from caseload.store.reference import load_policy, resolve_team
 
     _check_day(as_of)
     generated_at = datetime.now()
     store = open_store(ctx)
     with store.read() as conn:
         policy = load_policy(conn)
-        checks = Audit(conn, policy, as_of=as_of, team_id=team_id_for(conn, team))
+        team_id = None
+        if team:
+            team_id, team = resolve_team(conn, team)  # the stored name, in every output
+        checks = Audit(conn, policy, as_of=as_of, team_id=team_id)
         # One pass over the queries: findings are counted as they stream out.
         tally = dict.fromkeys(CODES, 0)
 
@@ -219,6 +222,10 @@ def trend(
     from caseload.store.audit import list_runs
 
     with open_store(ctx).read() as conn:
+        if team:
+            from caseload.store.reference import resolve_team
+
+            team = resolve_team(conn, team)[1]
         runs = list_runs(conn, team=team, limit=last)
     rows = trend_rows(runs)
     columns = ["at", "as_of", "team", *CODES, "total"]

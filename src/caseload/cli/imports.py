@@ -7,12 +7,15 @@ all-or-nothing, re-import by key) is ``store.importer``; the columns are
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
 from caseload.cli.output import info, progress, warn
+
+if TYPE_CHECKING:
+    from caseload.store.importer import Counts
 
 import_app = typer.Typer(
     help=(
@@ -143,7 +146,23 @@ def run_import(
         warn(f"... and {counts.warned - len(counts.warnings):,} more allocation warnings.")
     for message in repeats:
         warn(message + ".")
+    report_defaults(counts)
     info(summary(kind, counts, dry_run=dry_run))
+
+
+def report_defaults(counts: Counts) -> None:
+    """What the import created or assumed without being told: new teams (and any that look
+    like a typo of an existing one), and crimes that took the default required level."""
+    from caseload.store.importer import defaults_message, teams_message
+
+    created, near = teams_message(counts)
+    if created:
+        info(created)
+    for message in near:
+        warn(message + ".")
+    defaults = defaults_message(counts)
+    if defaults:
+        warn(defaults)
 
 
 def tell_delimiter(source: Any) -> None:

@@ -47,6 +47,8 @@ def check(
     store = _opened_without_upgrade(ctx)
     checks, problems = check_store(store)
     if not problems:
+        if fmt in (OutputFormat.json, OutputFormat.csv):  # scripts read stdout: no problems
+            render([], ["check", "count", "examples"], fmt)
         info(f"The store {store.location} passed all {checks} checks.")
         return
     render(

@@ -89,7 +89,12 @@ def add(
     ],
     team: Annotated[
         str,
-        typer.Option("--team", metavar="TEAM", parser=_p(_team), help="Team name; created if new."),
+        typer.Option(
+            "--team",
+            metavar="TEAM",
+            parser=_p(_team),
+            help="An existing team (see 'caseload team add').",
+        ),
     ],
     accreditation: Annotated[
         str,
@@ -147,7 +152,7 @@ def add(
         "trainee": trainee,
     }
     with open_store(ctx).write() as conn:
-        add_officer(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
+        team = add_officer(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
 
 
@@ -226,7 +231,10 @@ def update(
         str | None, typer.Option("--name", metavar="NAME", parser=_p(_name), help="New name.")
     ] = None,
     team: Annotated[
-        str | None, typer.Option("--team", metavar="TEAM", parser=_p(_team), help="New team.")
+        str | None,
+        typer.Option(
+            "--team", metavar="TEAM", parser=_p(_team), help="Move to this existing team."
+        ),
     ] = None,
     rank: Annotated[
         str | None, typer.Option("--rank", metavar="RANK", parser=_p(_rank), help="New rank.")

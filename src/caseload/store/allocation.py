@@ -787,10 +787,12 @@ def summarise_detail(detail: Any) -> str:
         return str(detail)
     parts = []
     if "old" in detail and "new" in detail:  # a policy or matrix change
-        what = detail.get("setting") or detail.get("crime_type") or "value"
+        what = detail.get("setting") or detail.get("crime_type") or detail.get("what") or "value"
         parts.append(f"{what}: {detail['old']} -> {detail['new']}")
         detail = {
-            k: v for k, v in detail.items() if k not in ("old", "new", "setting", "crime_type")
+            k: v
+            for k, v in detail.items()
+            if k not in ("old", "new", "setting", "crime_type", "what")
         }
     for key, value in detail.items():
         if key in ("codes", "overridden"):

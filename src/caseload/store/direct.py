@@ -250,9 +250,12 @@ def rebalance_plan(conn: DirectConnection, team: str) -> Plan:
 
     policy = stored_policy(conn.rows("policy"))
     wanted = team.strip()
-    found = {str(name).lower(): int(tid) for tid, name in conn.rows("teams")}.get(wanted.lower())
-    if found is None:
-        raise NotFound.team(wanted)
+    teams = {str(name).lower(): (int(tid), str(name)) for tid, name in conn.rows("teams")}
+    if wanted.lower() not in teams:
+        from caseload.domain.teams import nearest
+
+        raise NotFound.team(wanted, nearest(wanted, [name for _, name in teams.values()]))
+    found = teams[wanted.lower()][0]
     crimes = live_crimes(conn.rows("rebalance.crimes", team=found))
     holders = {c.holder_id for c in crimes if c.holder_id is not None}
     rows = conn.rows("rebalance.officers", team=found, also=holders, **policy.weights())

@@ -117,8 +117,21 @@ def refuse_if_damaged(driver: Any, path: Path | None, location: str) -> None:
 
 
 def default_db_path() -> Path:
+    """caseload.db in the per-user folder (``~/.config/caseload`` on Linux). An empty or
+    relative ``XDG_CONFIG_HOME`` counts as unset, as the XDG specification says: Typer
+    would otherwise put the store in whatever folder the command ran in."""
+    import os
+    import sys
+
     import typer
 
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if (
+        xdg is not None
+        and not os.path.isabs(xdg.strip())
+        and sys.platform not in ("win32", "darwin")
+    ):
+        return Path.home() / ".config" / "caseload" / "caseload.db"
     return Path(typer.get_app_dir("caseload")) / "caseload.db"
 
 

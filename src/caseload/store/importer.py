@@ -72,7 +72,14 @@ from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
 from caseload.store.engine import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
-from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
+from caseload.store.reference import (
+    ensure_teams,
+    matrix,
+    required_level_for,
+    set_matrix,
+    team_ids,
+    team_names,
+)
 from caseload.store.sqlfunc import one_of
 
 if TYPE_CHECKING:
@@ -375,6 +382,9 @@ class Counts:
     repeats: int = 0  # rows repeating an earlier row exactly, imported once
     conflicts: int = 0  # rows repeating a key with other cells, passed over (keep_first)
     skipped: Counter[str] = field(default_factory=Counter)  # rows a kind passes over, by why
+    new_teams: list[str] = field(default_factory=list)  # teams the file named, created
+    near_teams: dict[str, str] = field(default_factory=dict)  # new name -> existing look-alike
+    defaulted: list[tuple[str, int]] = field(default_factory=list)  # (crime type, new crimes)
 
     def warn(self, message: str) -> None:
         self.warned += 1
@@ -1619,6 +1629,8 @@ def write(
         with store.write(bulk=True) as conn:
             options = replace(options, at=log.decision_time(conn, whole_seconds=True))
             writer = WRITERS[kind](options)
+            teams_before = team_names(conn)
+            last_crime = _last_crime_id(conn) if kind in CRIME_KINDS else 0
             for one in sources:
                 before = (counts.rows, counts.new, counts.updated, counts.unchanged)
                 writer.prepare_write(conn)
@@ -1638,6 +1650,9 @@ def write(
                 counts.blank += one.blank_rows
                 counts.repeats += one.repeats
                 counts.conflicts += one.conflicts
+                _note_new_teams(conn, teams_before, counts)
+                if kind in CRIME_KINDS:
+                    counts.defaulted = defaulted_types(conn, after=last_crime, at=options.at)
                 new, updated = counts.new - before[1], counts.updated - before[2]
                 if new or updated:
                     log.append(
@@ -1654,6 +1669,7 @@ def write(
                             "updated": updated,
                             "unchanged": counts.unchanged - before[3],
                             **writer.log_detail(one),
+                            **({"new_teams": counts.new_teams} if counts.new_teams else {}),
                         },
                     )
             if dry_run:
@@ -1689,6 +1705,72 @@ def repeat_warnings(sources: Sequence[Source], spec: Spec) -> list[str]:
             f"was kept (first: {where(first)}line {line} repeats line {earlier})"
         )
     return found
+
+
+def _note_new_teams(conn: Connection, before: Sequence[str], counts: Counts) -> None:
+    """The teams the import created (names it gave that no team had), and those that look
+    like a typo of a team that was there before."""
+    from caseload.domain.teams import key, near_misses
+
+    known = {key(name) for name in before}
+    counts.new_teams = sorted(name for name in team_names(conn) if key(name) not in known)
+    counts.near_teams = near_misses(counts.new_teams, before)
+
+
+CRIME_KINDS = ("crimes", "police-uk")  # kinds that add crimes, whose defaulted levels are said
+
+
+def _last_crime_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(crime_table.c.id), 0))).scalar_one())
+
+
+def defaulted_types(conn: Connection, *, after: int, at: datetime) -> list[tuple[str, int]]:
+    """The crime types whose new crimes (ids after ``after``, created at ``at``) took the
+    default level because the matrix has no row for them, with how many, most first: one
+    grouped count over the new rows' id range."""
+    c = crime_table
+    rows = conn.execute(
+        select(c.c.crime_type, func.count())
+        .where(c.c.id > after, c.c.created_at == at, c.c.level_defaulted.is_(True))
+        .group_by(c.c.crime_type)
+        .order_by(func.count().desc(), c.c.crime_type)
+    ).all()
+    return [(str(kind), int(n)) for kind, n in rows]
+
+
+def teams_message(counts: Counts) -> tuple[str | None, list[str]]:
+    """``2 new teams: Bexley CID, Lewisham CDI.``, and a warning per near miss."""
+    if not counts.new_teams:
+        return None, []
+    n = len(counts.new_teams)
+    warnings = [
+        f"the new team '{new}' is close to the existing team '{existing}'; if it is a typo, "
+        "correct the file and import it again, or see 'caseload team rename'"
+        for new, existing in counts.near_teams.items()
+    ]
+    return f"{n} new team{'' if n == 1 else 's'}: {', '.join(counts.new_teams)}.", warnings
+
+
+def defaults_message(counts: Counts, *, top: int = 5) -> str | None:
+    """``120 crimes took the default level PIP1 (type not in the allocation matrix):
+    Burglary 80, Drugs 30, and 2 other types 10.``"""
+    if not counts.defaulted:
+        return None
+    from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
+
+    total = sum(n for _, n in counts.defaulted)
+    parts = [f"{kind} {n:,}" for kind, n in counts.defaulted[:top]]
+    others = counts.defaulted[top:]
+    if others:
+        n_types = len(others)
+        parts.append(
+            f"and {n_types:,} other type{'' if n_types == 1 else 's'} {sum(n for _, n in others):,}"
+        )
+    return (
+        f"{total:,} new crime{'' if total == 1 else 's'} took the default level "
+        f"{DEFAULT_REQUIRED_LEVEL} (type not in the allocation matrix): {', '.join(parts)}. "
+        "See 'caseload crime list --defaulted'; set levels with 'caseload matrix set'."
+    )
 
 
 def summary(kind: str, counts: Counts, *, dry_run: bool = False) -> str:

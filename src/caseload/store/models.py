@@ -190,9 +190,10 @@ class Review(SQLModel, table=True):
     crime_id: int = _crime_key()
     reviewed_on: date = _day()
     at: datetime = _at()
-    actor: str = _text(100)
+    actor: str = _text(100)  # the author; '' when an import did not say ("not given")
     note: str = _long()
     next_due: date | None = Field(default=None, sa_type=Date)
+    imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
 
 
 class KeyEvent(SQLModel, table=True):
@@ -215,8 +216,9 @@ class VictimUpdate(SQLModel, table=True):
     crime_id: int = _crime_key()
     updated_on: date = _day()
     at: datetime = _at()
-    actor: str = _text(100)
+    actor: str = _text(100)  # the author; '' when an import did not say ("not given")
     note: str = _long()
+    imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
 
 
 class CrimeLink(SQLModel, table=True):
