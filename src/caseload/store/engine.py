@@ -61,7 +61,7 @@ def store_trouble(location: str, text: str) -> StoreError | None:
     trouble (read-only, full, damaged), or None for any other error (a constraint, a
     bug) that must not be disguised as one."""
     lowered = text.lower()
-    if "readonly" in lowered or "read-only" in lowered:
+    if "readonly database" in lowered or "read-only file system" in lowered:  # SQLite's words
         return StoreError(
             f"The store {location} is read-only here (the file, its folder or the mount); "
             "it can be read but nothing can be written, and nothing was changed."
@@ -275,9 +275,12 @@ def refresh_statistics(conn: Connection) -> None:
 
 def take_write_lock(conn: Connection) -> None:
     """PostgreSQL: hold the store's write lock until the transaction ends (re-entrant),
-    waiting at most ``BUSY_TIMEOUT_SECONDS`` for another writer."""
+    waiting at most ``BUSY_TIMEOUT_SECONDS`` for another writer. The lock is the store's
+    own: keyed by its schema too, so stores sharing a database never wait on each other."""
     conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_SECONDS}s'")
-    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+    conn.exec_driver_sql(
+        f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK}, hashtext(current_schema()))"
+    )
 
 
 def _restore_cache_size(driver: Any, kib: int) -> None:
