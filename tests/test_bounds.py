@@ -46,7 +46,10 @@ def counts(sql: Any) -> tuple[Any, ...]:
 def refused(result: Any, *words: str) -> str:
     assert result.exit_code == 2, (result.exit_code, result.output)
     assert "Traceback" not in result.output
-    message = result.stderr.strip().splitlines()[-1]
+    lines = result.stderr.strip().splitlines()
+    if lines[-1].startswith("  See 'caseload "):  # a usage error's pointer to --help
+        lines.pop()
+    message = lines[-1]
     assert message.startswith("Error: "), message
     for word in words:
         assert word in message, message
