@@ -88,7 +88,7 @@ import sys, time
 from datetime import date, datetime
 from pathlib import Path
 from caseload.store import officers
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 
 store = Store(to_url(sys.argv[1]))
 stop = Path(sys.argv[2])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from caseload.store.engine import Store, refresh_statistics, to_url
+from caseload.store.connection import Store, refresh_statistics, to_url
 from caseload.store.migrate import open_store
 
 pytestmark = pytest.mark.sqlite_only

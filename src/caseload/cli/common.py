@@ -18,7 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from caseload.store.direct import DirectStore
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
 
 T = TypeVar("T")
 
@@ -38,7 +38,7 @@ class AppState:
     def store(self) -> Store:
         """The store, opened (and upgraded if older) on first use; exit 4 if unusable."""
         if self._store is None:
-            from caseload.store.engine import to_url
+            from caseload.store.connection import to_url
             from caseload.store.migrate import open_store
 
             self._store = open_store(to_url(self.db))
@@ -51,7 +51,7 @@ class AppState:
         only the full path serves (``store.direct``; ``CASELOAD_DIRECT=0`` turns it off)."""
         if self._direct is None and os.environ.get("CASELOAD_DIRECT", "1") != "0":
             from caseload.store.direct import open_direct
-            from caseload.store.engine import to_url
+            from caseload.store.connection import to_url
 
             self._direct = open_direct(to_url(self.db))
             if self._direct is not None:

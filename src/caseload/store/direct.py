@@ -38,7 +38,7 @@ from caseload.store.allocation import (
     crime_fact,
     officer_fact,
 )
-from caseload.store.engine import (
+from caseload.store.connection import (
     BUSY_TIMEOUT_SECONDS,
     SQLITE_PRAGMAS,
     STATEMENT_CACHE,
@@ -154,7 +154,7 @@ class DirectStore:
 def open_direct(url: str) -> DirectStore | None:
     """The store behind ``url`` opened directly, or None where the full path must serve
     (see the module doc): it alone creates, upgrades, converts to WAL or explains."""
-    from caseload.store.engine import read_only_place, sqlite_path
+    from caseload.store.connection import read_only_place, sqlite_path
     from caseload.store.migrate import HEAD
 
     path = sqlite_path(url)

@@ -65,7 +65,7 @@ def tail_of(row: Any) -> tuple[int, str]:
 
 def _lock_and_tail(conn: Connection) -> tuple[int, str]:
     if conn.dialect.name == "postgresql":
-        from caseload.store.engine import take_write_lock
+        from caseload.store.connection import take_write_lock
 
         take_write_lock(conn)
     return tail_of(conn.execute(tail_query()).first())
