@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from caseload.store.sqlite_values import bind
 
-if TYPE_CHECKING:  # the SQL text helpers serve the direct path, without SQLAlchemy
+if TYPE_CHECKING:  # the SQL text helpers serve the quick executor, without SQLAlchemy
     from sqlalchemy import Select, Table
     from sqlalchemy.engine import Connection
 
