@@ -15,6 +15,9 @@
 * The time of a decision is taken inside the write transaction, once the lock is
   held (``Store.write`` yields with it held): an interval never ends before it
   starts and the log's order is the order of the intervals.
+* ``store.executor`` hands out one transaction's executor: on a current SQLite store,
+  Python's ``sqlite3`` opened with the same timeout, pragmas and BEGIN as here; else a
+  connection from ``Store.read``/``Store.write``.
 """
 
 from __future__ import annotations
