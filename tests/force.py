@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.migrate import open_store
 
 ACTOR = "builder"

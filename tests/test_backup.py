@@ -89,8 +89,8 @@ import sys, time
 from datetime import date, datetime
 from pathlib import Path
 from caseload.store import officers
+from caseload.store.connection import Store, to_url
 from caseload.store.reference import ensure_teams, team_ids
-from caseload.store.engine import Store, to_url
 
 store = Store(to_url(sys.argv[1]))
 stop = Path(sys.argv[2])

@@ -378,7 +378,7 @@ def test_a_report_reads_one_state_of_the_store(store, db_url) -> None:  # type: 
     from sqlalchemy import text
     from sqlalchemy.exc import InternalError
 
-    from caseload.store.engine import Store, to_url
+    from caseload.store.connection import Store, to_url
     from caseload.store.reference import load_policy
 
     reader = Store(to_url(db_url))

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from caseload.cli.app import app
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.migrate import HEAD, REVISIONS, migrations_dir
 from tests.conftest import REPO, sa_url
 
@@ -341,7 +341,7 @@ def test_a_bulk_write_has_a_larger_page_cache_until_it_commits(store, db_url) ->
     """An import's write transaction keeps its changed index pages in a 48 MB cache
     (not spilled to the WAL and read back); the connection then goes back to SQLite's
     default, so no other command holds that memory."""
-    from caseload.store.engine import BULK_PAGE_CACHE_KIB
+    from caseload.store.connection import BULK_PAGE_CACHE_KIB
     from caseload.store.migrate import open_store
 
     opened = open_store(sa_url(db_url))

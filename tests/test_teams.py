@@ -121,7 +121,7 @@ def test_team_rename_keeps_officers_and_crimes_and_refuses_an_existing_name(
     assert [row["collar"] for row in workload] == ["QX2222"]
     crimes = json.loads(force("crime", "list", "-f", "json").stdout)
     assert [c["team"] for c in crimes] == ["Lewisham South CID"]
-    history = force("history", "--kind", "team-rename")
+    history = force("history", "--kind", "team-rename", "--wide")
     assert "team: Lewisham CID -> Lewisham South CID" in history.stdout
     assert sql("SELECT reason FROM log_entry WHERE kind = 'team-rename'") == [("restructure",)]
 

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from caseload.domain.ledger import GENESIS, entry_hash
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.migrate import HEAD, REVISIONS, alembic_config
 
 AT = datetime(2025, 3, 1, 9, 30, 15, 123456)

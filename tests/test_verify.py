@@ -15,7 +15,7 @@ from caseload.domain.ledger import entry_hash
 
 def _team_without_a_log_entry(db_url: str) -> None:
     """The team the officers join, created directly so that the log's entries stay six."""
-    from caseload.store.engine import to_url
+    from caseload.store.connection import to_url
     from caseload.store.migrate import open_store
     from tests.force import ensure_team
 

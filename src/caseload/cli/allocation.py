@@ -17,7 +17,7 @@ from caseload.cli.common import (
     ActorOption,
     AsOfOption,
     TeamFilter,
-    open_direct,
+    open_executor,
     open_store,
     parse_collar_arg,
     parse_text_arg,
@@ -113,35 +113,26 @@ def assign(
     if not reason:
         raise InputError("Give a reason with --reason; every allocation records one.")
     chosen = None
-    decision: dict[str, Any] = {  # the same on either path; the time is taken under the lock
+    decision: dict[str, Any] = {  # the time is taken under the lock
         "actor": resolve_actor(actor),
         "reason": reason,
         "override": override,
     }
-    # One named officer: the direct path (store.direct), which never imports SQLAlchemy.
-    direct = open_direct(ctx) if officer is not None else None
+    from caseload.store.allocation import allocate
+    from caseload.store.log import decision_time
+
     try:
-        if direct is not None and officer is not None:
-            from caseload.store.direct import allocate as direct_allocate
-            from caseload.store.direct import decision_time as direct_time
+        # --auto ranks officers (through SQLAlchemy) inside the allocation's transaction.
+        with open_executor(ctx, write=True, quick=not auto) as executor:
+            decision["at"] = decision_time(executor)
+            if auto:
+                from caseload.cli.engine import auto_pick
+                from caseload.store.executor import connection_of
 
-            with direct.write() as dconn:
-                outcome = direct_allocate(
-                    dconn, reference, officer, at=direct_time(dconn), **decision
-                )
-        else:
-            from caseload.store.allocation import allocate
-            from caseload.store.log import decision_time
-
-            with open_store(ctx).write() as conn:
-                decision["at"] = decision_time(conn)
-                if auto:  # ranked inside the same write transaction as the allocation
-                    from caseload.cli.engine import auto_pick
-
-                    chosen = auto_pick(conn, reference)
-                    officer = chosen.officer.collar
-                assert officer is not None
-                outcome = allocate(conn, reference, officer, auto=auto, **decision)
+                chosen = auto_pick(connection_of(executor), reference)
+                officer = chosen.officer.collar
+            assert officer is not None
+            outcome = allocate(executor, reference, officer, auto=auto, **decision)
     except PolicyRefused as exc:
         if not auto:
             exc.details.append(
@@ -215,13 +206,11 @@ def workload(
     from caseload.errors import NotFound
     from caseload.store.workload import TOTAL_COLUMNS, WORKLOAD_COLUMNS, team_totals
 
-    # One officer today: the direct path (store.direct), which never imports SQLAlchemy.
-    direct = open_direct(ctx) if officer and not team and as_of is None else None
-    if direct is not None and officer is not None:
-        from caseload.store.direct import workload as direct_workload
+    if officer and not team and as_of is None:  # one officer today: named statements
+        from caseload.store.workload import officer_workload as one_officer
 
-        with direct.read() as dconn:
-            rows = direct_workload(dconn, officer)
+        with open_executor(ctx) as executor:
+            rows = one_officer(executor, officer)
     else:
         from caseload.store.reference import load_policy, team_id
         from caseload.store.workload import workload as officer_workload
@@ -372,8 +361,8 @@ def history(
     With CRIME, that crime's decisions; with --officer, decisions naming that
     officer; with neither, every decision (policy and matrix changes included).
     """
-    from caseload.store.allocation import HISTORY_COLUMNS, summarise_detail
-    from caseload.store.allocation import history as read_history
+    from caseload.store.log import HISTORY_COLUMNS, summarise_detail
+    from caseload.store.log import history as read_history
 
     with open_store(ctx).read() as conn:
         if reference is not None:

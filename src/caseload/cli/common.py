@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from caseload.store.direct import DirectStore
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
+    from caseload.store.executor import Executor
 
 T = TypeVar("T")
 
@@ -33,12 +33,11 @@ class AppState:
 
     db: str | None = None
     _store: Store | None = field(default=None, repr=False)
-    _direct: DirectStore | None = field(default=None, repr=False)
 
     def store(self) -> Store:
         """The store, opened (and upgraded if older) on first use; exit 4 if unusable."""
         if self._store is None:
-            from caseload.store.engine import to_url
+            from caseload.store.connection import to_url
             from caseload.store.migrate import open_store
 
             self._store = open_store(to_url(self.db))
@@ -46,25 +45,20 @@ class AppState:
             _freeze_start_up()
         return self._store
 
-    def direct(self) -> DirectStore | None:
-        """The store opened without SQLAlchemy for a one-officer command, or None where
-        only the full path serves (``store.direct``; ``CASELOAD_DIRECT=0`` turns it off)."""
-        if self._direct is None and os.environ.get("CASELOAD_DIRECT", "1") != "0":
-            from caseload.store.direct import open_direct
-            from caseload.store.engine import to_url
+    @contextmanager
+    def executor(self, *, write: bool = False, quick: bool = True) -> Iterator[Executor]:
+        """One transaction's executor, chosen by the store (``store.executor``)."""
+        from caseload.store.connection import to_url
+        from caseload.store.executor import open_executor
 
-            self._direct = open_direct(to_url(self.db))
-            if self._direct is not None:
-                _freeze_start_up()
-        return self._direct
+        with open_executor(to_url(self.db), full=self.store, write=write, quick=quick) as ex:
+            _freeze_start_up()
+            yield ex
 
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
             self._store = None
-        if self._direct is not None:
-            self._direct.close()
-            self._direct = None
 
 
 _start_up_paused = False
@@ -133,8 +127,12 @@ def open_store(ctx: typer.Context) -> Store:
     return state(ctx).store()
 
 
-def open_direct(ctx: typer.Context) -> DirectStore | None:
-    return state(ctx).direct()
+def open_executor(
+    ctx: typer.Context, *, write: bool = False, quick: bool = True
+) -> AbstractContextManager[Executor]:
+    """One transaction's executor: the quick sqlite3 one where it can serve (``quick``: the
+    command needs only the store's named statements), else SQLAlchemy's."""
+    return state(ctx).executor(write=write, quick=quick)
 
 
 def resolve_actor(actor: str | None) -> str:

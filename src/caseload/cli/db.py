@@ -24,7 +24,7 @@ def init(
     actor: ActorOption = None,
 ) -> None:
     """Create the store, or upgrade an older one to this version's schema."""
-    from caseload.store.engine import to_url
+    from caseload.store.connection import to_url
     from caseload.store.migrate import HEAD, init_store
 
     who = resolve_actor(actor) if sample else ""  # a bad --actor refused before anything is made

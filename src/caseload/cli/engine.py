@@ -16,7 +16,7 @@ from caseload.cli.common import (
     MOST_ROWS,
     ActorOption,
     gc_paused,
-    open_direct,
+    open_executor,
     open_store,
     parse_text_arg,
     resolve_actor,
@@ -237,19 +237,12 @@ def rebalance(
     if apply and not reason:
         raise InputError("Give a reason with --reason; every move records one.")
     if not apply:
-        # One team's plan: the direct path (store.direct), which never imports SQLAlchemy.
-        direct = open_direct(ctx) if team else None
+        from caseload.store.engine_queries import plan_for
+
         with gc_paused():
-            if direct is not None and team is not None:
-                from caseload.store.direct import rebalance_plan
-
-                with direct.read() as dconn:
-                    plan = rebalance_plan(dconn, team)
-            else:
-                from caseload.store.engine_queries import plan_for
-
-                with open_store(ctx).read() as conn:
-                    plan = plan_for(conn, team)
+            # One team's plan needs only named statements; the whole store's, SQLAlchemy.
+            with open_executor(ctx, quick=bool(team)) as executor:
+                plan = plan_for(executor, team)
             show_plan(plan, fmt, changed=changed, applied=False, wide=wide)
         if plan.moves:
             info(

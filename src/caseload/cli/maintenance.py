@@ -11,14 +11,14 @@ from caseload.cli.common import state
 from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
 
 if TYPE_CHECKING:
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
 
 
 def _opened_without_upgrade(ctx: typer.Context) -> Store:
     """The store as it is: refused (exit 4) if missing, foreign or newer; never upgraded."""
     from caseload.cli.common import note_read_only
     from caseload.errors import StoreError
-    from caseload.store.engine import Store, open_read_only_if_needed, to_url
+    from caseload.store.connection import Store, open_read_only_if_needed, to_url
     from caseload.store.migrate import check_revision, current_revision
 
     app_state = state(ctx)

@@ -8,7 +8,7 @@ becomes a new one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 
 CUTOFF = 0.8  # difflib's similarity ratio: 'Lewisham CDI' to 'Lewisham CID' is 0.92
@@ -35,3 +35,15 @@ def near_misses(new: Iterable[str], existing: Iterable[str]) -> dict[str, str]:
         if match is not None:
             found[name] = match
     return found
+
+
+def pick(teams: Sequence[tuple[int, str]], name: str) -> tuple[int, str]:
+    """The (id, stored name) among ``teams`` called ``name`` in any case; NotFound (exit 2)
+    naming the nearest team otherwise. Every command that names a team comes here."""
+    from caseload.errors import NotFound
+
+    wanted = name.strip()
+    for team_id, stored in teams:
+        if key(stored) == key(wanted):
+            return team_id, stored
+    raise NotFound.team(wanted, nearest(wanted, [stored for _, stored in teams]))

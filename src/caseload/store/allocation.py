@@ -20,16 +20,18 @@ writes. The caller takes the decision's time inside that transaction
 Nothing is overwritten: an interval is closed (end_at, ended_by, end_reason) and a
 new one opened.
 
-Steps 2-4 are ``apply``, given the facts; the direct path (``store.direct``: one
-``assign`` on SQLite without SQLAlchemy) reads the same facts with the same queries,
-compiled ahead, and calls ``apply`` with a ``BatchWriter`` on its own connection.
+Steps 2-4 are ``apply``, given the facts, writing through a ``BatchWriter`` on an
+executor (``store.executor``). ``allocate``, one crime to one officer (``assign``), is
+written once against the executor: it reads the two rows' facts with named statements
+(``store.statements``), so the quick sqlite3 executor serves it on SQLite without
+SQLAlchemy and a SQLAlchemy connection serves it everywhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import Policy
@@ -39,11 +41,13 @@ from caseload.domain.rules import (
     check_allocation,
     officer_is_inexperienced,
 )
-from caseload.errors import InputError, PolicyRefused
+from caseload.errors import InputError, NotFound, PolicyRefused
 from caseload.store import log
+from caseload.store.executor import Executor, executor_of
+from caseload.store.sqlite_values import parse_date
 
-if TYPE_CHECKING:  # imported where used: the direct path (store.direct) runs the
-    # evaluation and the writes below without SQLAlchemy
+if TYPE_CHECKING:  # imported where used: the quick executor runs ``allocate`` without
+    # SQLAlchemy
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
@@ -186,8 +190,7 @@ def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
 
 
 def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
-    """An ``officer_facts_query`` row as (officer id, (facts, live count)). A date read
-    straight from SQLite's cursor is its ISO text."""
+    """An ``officer_facts_query`` row as (officer id, (facts, live count))."""
     officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, live = row
     facts = OfficerFacts(
         collar=str(collar),
@@ -197,7 +200,7 @@ def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
         status=str(status),
         capacity=capacity,
         trainee=bool(trainee),
-        investigator_since=date.fromisoformat(since) if isinstance(since, str) else since,
+        investigator_since=parse_date(since),
     )
     return int(officer_id), (facts, int(live))
 
@@ -342,20 +345,15 @@ _INTERVAL_COLUMNS = (
 
 class BatchWriter:
     """executemany straight to the driver: SQLAlchemy's per-row parameter handling cost
-    more than the database work for large imports. ``when`` turns a datetime into what
-    the column stores (the dialect's own DateTime bind processor, so rows are stored
-    exactly as Core would store them); ``log`` appends decision-log entries."""
+    more than the database work for large imports. Timestamps are bound as the executor
+    binds them (stored exactly as Core would store them); the log entries are appended
+    through the same executor."""
 
-    def __init__(
-        self,
-        executemany: Callable[[str, list[tuple[Any, ...]]], Any],
-        mark: str,
-        when: Callable[[Any], Any],
-        log: Callable[[list[dict[str, Any]]], Any],
-    ) -> None:
-        self.executemany = executemany
-        self.when = when
-        self.log = log
+    def __init__(self, executor: Executor) -> None:
+        self.executemany = executor.executemany
+        self.when = executor.bind
+        self.log = lambda entries: log.append_many(executor, entries)
+        mark = executor.placeholder
         self.close_sql = (
             f"UPDATE allocation SET end_at = {mark}, ended_by = {mark}, end_reason = {mark} "
             f"WHERE crime_id = {mark} AND end_at IS NULL"
@@ -365,20 +363,6 @@ class BatchWriter:
             f"VALUES ({', '.join([mark] * len(_INTERVAL_COLUMNS))})"
         )
         self.holder_sql = f"UPDATE crime SET holder_id = {mark} WHERE id = {mark}"
-
-    @classmethod
-    def on(cls, conn: Connection) -> BatchWriter:
-        """A writer on a SQLAlchemy connection's driver."""
-        from sqlalchemy import DateTime
-
-        from caseload.store.bulk import converter, placeholder
-
-        return cls(
-            conn.exec_driver_sql,
-            placeholder(conn),
-            converter(conn, DateTime()) or (lambda value: value),
-            lambda entries: log.append_many(conn, entries),
-        )
 
     def write(
         self,
@@ -418,7 +402,7 @@ def allocate_many(
     crimes = _crime_facts(conn, [r.crime_id for r in requests])
     officers = officer_facts(conn, [r.officer_id for r in requests])
     return apply(
-        BatchWriter.on(conn),
+        BatchWriter(executor_of(conn)),
         requests,
         crimes,
         officers,
@@ -531,7 +515,7 @@ def apply(
 
 
 def allocate(
-    conn: Connection,
+    conn: Executor | Connection,
     reference: str,
     collar: str,
     *,
@@ -542,20 +526,32 @@ def allocate(
     plan_id: str | None = None,
     auto: bool = False,
 ) -> AllocationOutcome:
-    """Allocate one crime (by reference) to one officer (by collar); transfer if held."""
-    from caseload.store import crimes, officers
+    """Allocate one crime (by reference) to one officer (by collar); transfer if held.
 
-    crime = crimes.find(conn, reference)
-    officer = officers.find(conn, collar)
-    request = AllocationRequest(
-        crime_id=int(crime["id"]),
-        reference=str(crime["reference"]),
-        officer_id=int(officer["id"]),
-        collar=str(officer["collar"]),
-    )
-    return allocate_many(
-        conn,
+    The facts of step 1 come from two named statements; on PostgreSQL the crime row and
+    then the officer row are locked FOR UPDATE before the officer's live count is read."""
+    from caseload.domain.policy import stored_policy
+
+    executor = executor_of(conn)
+    ref = reference.strip()
+    crime_row = executor.first("allocation.crime", reference=ref)
+    if crime_row is None:
+        raise NotFound.crime(ref)
+    wanted = collar.strip().upper()
+    if executor.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
+        executor.rows("allocation.officer.lock", collar=wanted)
+    officer_row = executor.first("allocation.officer", collar=wanted)
+    if officer_row is None:
+        raise NotFound.officer(wanted)
+    crime_id, crime = crime_fact(crime_row)
+    officer_id, officer = officer_fact(officer_row)
+    request = AllocationRequest(crime_id, crime.reference, officer_id, officer[0].collar)
+    return apply(
+        BatchWriter(executor),
         [request],
+        {crime_id: crime},
+        {officer_id: officer},
+        policy=stored_policy(executor.rows("policy")),
         actor=actor,
         at=at,
         reason=reason,
@@ -727,83 +723,3 @@ def unassign(conn: Connection, reference: str, *, actor: str, at: datetime, reas
         reason=reason,
     )
     return str(crime["holder"])
-
-
-# --- reading the decision log --------------------------------------------------------------
-
-HISTORY_COLUMNS = ("at", "actor", "kind", "crime", "officer", "reason", "detail")
-
-
-def history(
-    conn: Connection,
-    *,
-    reference: str | None = None,
-    collar: str | None = None,
-    kinds: Sequence[str] = (),
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Decision-log entries, newest first, for one crime, one officer, or everyone.
-
-    Each row has HISTORY_COLUMNS; ``detail`` is the entry's detail as a dict. Both
-    filters use the log's (crime_ref, id) and (collar, id) indexes.
-    """
-    import json
-
-    from sqlalchemy import select
-
-    from caseload.store.models import log_table as table
-
-    query = select(
-        table.c.at,
-        table.c.actor,
-        table.c.kind,
-        table.c.crime_ref.label("crime"),
-        table.c.collar.label("officer"),
-        table.c.reason,
-        table.c.detail,
-    ).order_by(table.c.id.desc())
-    if reference is not None:
-        query = query.where(table.c.crime_ref == reference.strip())
-    if collar is not None:
-        query = query.where(table.c.collar == collar.strip().upper())
-    if kinds:
-        query = query.where(table.c.kind.in_(list(kinds)))
-    if limit:
-        query = query.limit(limit)
-    rows = []
-    for row in conn.execute(query):
-        record = dict(row._mapping)
-        try:
-            record["detail"] = json.loads(record["detail"] or "{}")
-        except ValueError:
-            record["detail"] = {"text": record["detail"]}
-        rows.append(record)
-    return rows
-
-
-def summarise_detail(detail: Any) -> str:
-    """A log entry's detail as one line: ``from: XY9; warnings: ...; override: ...``."""
-    if not isinstance(detail, dict):
-        return str(detail)
-    parts = []
-    if "old" in detail and "new" in detail:  # a policy or matrix change
-        what = detail.get("setting") or detail.get("crime_type") or detail.get("what") or "value"
-        parts.append(f"{what}: {detail['old']} -> {detail['new']}")
-        detail = {
-            k: v
-            for k, v in detail.items()
-            if k not in ("old", "new", "setting", "crime_type", "what")
-        }
-    for key, value in detail.items():
-        if key in ("codes", "overridden"):
-            continue  # the warnings say the same in words
-        if value is None:
-            continue
-        if isinstance(value, list) and len(value) == 2 and key not in ("warnings",):
-            value = f"{value[0]} -> {value[1]}"  # an officer update's [old, new]
-        elif isinstance(value, list):
-            value = "; ".join(str(item) for item in value)
-        elif isinstance(value, bool):
-            value = "yes" if value else "no"
-        parts.append(f"{key}: {value}")
-    return "; ".join(parts)

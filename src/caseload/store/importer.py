@@ -70,7 +70,7 @@ from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_r
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
-from caseload.store.engine import Store, refresh_statistics
+from caseload.store.connection import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
 from caseload.store.reference import (
     ensure_teams,

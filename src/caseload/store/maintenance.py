@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from caseload.domain.ledger import GENESIS, HASHED_FIELDS, entry_hash
 from caseload.domain.policy import bad_stored_settings
 from caseload.errors import InputError
-from caseload.store.engine import BUSY_TIMEOUT_SECONDS, Store
+from caseload.store.connection import BUSY_TIMEOUT_SECONDS, Store
 from caseload.store.models import log_table
 from caseload.store.reference import policy_query
 

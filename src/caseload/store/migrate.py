@@ -17,7 +17,7 @@ from caseload.errors import StoreError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
 
 # Every revision this version knows, oldest first. A test checks this against
 # the Alembic scripts so the two cannot drift.
@@ -114,7 +114,7 @@ def check_revision(store: Store, revision: str | None) -> None:
 
 def open_store(url: str) -> Store:
     """Open an existing store, upgrading an older schema; refuse anything else with exit 4."""
-    from caseload.store.engine import Store, open_read_only_if_needed
+    from caseload.store.connection import Store, open_read_only_if_needed
 
     store = Store(url)
     if store.path is not None and not store.path.is_file():
@@ -137,7 +137,7 @@ def open_store(url: str) -> Store:
 
 def init_store(url: str) -> tuple[Store, str | None]:
     """Create a store or upgrade an older one; returns the store and its previous revision."""
-    from caseload.store.engine import Store, open_read_only_if_needed
+    from caseload.store.connection import Store, open_read_only_if_needed
 
     store = Store(url)
     try:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
 from caseload.domain.policy import Policy, parse_setting, stored_policy, stored_value
-from caseload.errors import InputError, NotFound
+from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
 
@@ -42,14 +42,9 @@ def ensure_teams(conn: Connection, names: Iterable[str], known: dict[str, int]) 
 def resolve_team(conn: Connection, name: str) -> tuple[int, str]:
     """The id and stored name of the team called ``name`` (any case): the one resolver
     every command that names a team uses. NotFound (exit 2) names the nearest team."""
-    from caseload.domain.teams import key, nearest
+    from caseload.domain.teams import pick
 
-    wanted = name.strip()
-    rows = [(int(tid), str(tname)) for tid, tname in conn.execute(teams_query())]
-    for tid, tname in rows:
-        if key(tname) == key(wanted):
-            return tid, tname
-    raise NotFound.team(wanted, nearest(wanted, [tname for _, tname in rows]))
+    return pick([(int(tid), str(tname)) for tid, tname in conn.execute(teams_query())], name)
 
 
 def team_id(conn: Connection, name: str) -> int:

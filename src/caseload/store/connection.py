@@ -15,6 +15,9 @@
 * The time of a decision is taken inside the write transaction, once the lock is
   held (``Store.write`` yields with it held): an interval never ends before it
   starts and the log's order is the order of the intervals.
+* ``store.executor`` hands out one transaction's executor: on a current SQLite store,
+  Python's ``sqlite3`` opened with the same timeout, pragmas and BEGIN as here; else a
+  connection from ``Store.read``/``Store.write``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ BUSY_TIMEOUT_SECONDS = 30
 PG_WRITE_LOCK = 7305_2026  # the advisory lock PostgreSQL writers (and the log) hold
 STATEMENT_CACHE = 16  # prepared statements the SQLite driver keeps per connection
 BULK_PAGE_CACHE_KIB = 48 * 1024  # SQLite's page cache while an import writes
-SQLITE_PRAGMAS = (  # on every connection (also store.direct's)
+SQLITE_PRAGMAS = (  # on every connection (also store.executor's sqlite3 ones)
     "PRAGMA foreign_keys = ON",
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}",
     "PRAGMA synchronous = NORMAL",
