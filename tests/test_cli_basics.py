@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from caseload import __version__
 from caseload.cli.app import app
-from tests.conftest import Runner
+from tests.helpers.cli import Runner, loaded_after
 
 
 def _all_commands(group, path=()):  # type: ignore[no-untyped-def]
@@ -52,21 +52,6 @@ def test_python_dash_m_and_installed_command() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.strip() == f"caseload {__version__}"
-
-
-def loaded_after(args: list[str], modules: tuple[str, ...]) -> list[str]:
-    """Which of ``modules`` a fresh interpreter has imported after ``caseload ARGS``."""
-    code = (
-        "import sys\n"
-        "from caseload.cli.app import app\n"
-        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
-        f"print('LOADED:' + ','.join(m for m in {modules!r} if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    found = result.stdout.strip().splitlines()[-1].removeprefix("LOADED:")
-    return [name for name in found.split(",") if name]
 
 
 @pytest.mark.slow

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from caseload.cli.app import app
 from caseload.errors import CaseloadError
 from caseload.store import direct
-from tests.test_allocation import writing
-from tests.test_cli_basics import loaded_after
+from tests.helpers.cli import loaded_after
+from tests.helpers.store import writing
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -302,7 +302,7 @@ def test_as_a_user_types_it(sample: Path) -> None:
     import os
     import subprocess
 
-    from tests.conftest import caseload_exe
+    from tests.helpers.cli import caseload_exe
 
     collar = collars(sample)[7]
     reference = _unallocated(sample)[0]

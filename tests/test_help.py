@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from caseload.cli.app import app
 from caseload.domain.outcomes import OUTCOMES
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe
 
 
 def commands() -> Iterator[tuple[str, ...]]:

@@ -200,7 +200,7 @@ def test_the_anchor_catches_a_cut_tail(worked, tamper, tmp_path) -> None:  # typ
 
 def test_the_anchor_catches_a_cut_made_permanent_by_later_decisions(
     worked, tamper, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """After the cut, new decisions chain onto it and the log is as long as before: the
     entry at the anchor's position no longer has the recorded hash."""
     anchor = tmp_path / "anchor.json"

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from caseload.cli.app import app
-from tests.conftest import REPO
+from tests.helpers.cli import REPO
 
 
 def test_a_postgresql_store_works_like_a_file(store, db_url) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from caseload.cli.app import app
-from tests.test_report import RECORDED, TEAM
+from tests.helpers.sample import RECORDED, TEAM
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from caseload.cli.app import app
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe
 
 
 @pytest.fixture(scope="module")
