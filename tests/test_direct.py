@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from caseload.cli.app import app
 from caseload.errors import CaseloadError
 from caseload.store import direct
-from tests.helpers.cli import loaded_after
+from tests.helpers.cli import invoke, loaded_after
 from tests.helpers.store import writing
 
 pytestmark = pytest.mark.sqlite_only
@@ -26,7 +24,7 @@ AT = datetime(2026, 11, 27, 14, 5, 6, 789)
 
 
 def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return CliRunner().invoke(app, ["--db", str(db), *args], env=env)
+    return invoke(["--db", str(db), *args], env=env)
 
 
 @pytest.fixture(scope="module")
