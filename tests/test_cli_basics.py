@@ -107,3 +107,28 @@ def test_entry_point_builds_only_the_command_it_runs() -> None:
     group = get_command(_lean("workload"))
     assert group.commands["workload"].params  # type: ignore[attr-defined]
     assert group.commands["assign"].params == []  # type: ignore[attr-defined]
+
+
+def test_no_command_module_imports_another() -> None:
+    """File names are the map: a command module uses support modules only (cli.app joins
+    the commands), so a command is found in the module named after it and nowhere else."""
+    import ast
+
+    from tests.helpers.cli import REPO
+
+    support = {"common", "output", "csv_writer", "importing", "ranking"}
+    found = []
+    for path in sorted((REPO / "src" / "caseload" / "cli").glob("*.py")):
+        if path.stem in ("__init__", "app") or path.stem in support:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[:2] == ["caseload", "cli"] and len(parts) > 2 and parts[2] not in support:
+                    found.append(f"{path.stem} imports {name}")
+    assert found == []
