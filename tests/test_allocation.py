@@ -2,171 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from caseload.errors import InputError, PolicyRefused
-from tests.conftest import Runner, sa_url
-from tests.force import ensure_team
+from tests.helpers.cli import Runner
+from tests.helpers.force import (
+    add_crimes,
+    add_officer,
+    allocate_refs,
+    requests_for,
+    set_policy,
+)
+from tests.helpers.store import holder, log_entries, writing
 
 TEAM = "Lewisham CID"
-
-
-# --- helpers shared by the allocation, workload and history tests ---------------------------
-
-
-@contextmanager
-def writing(db_url: str) -> Iterator[Any]:
-    """A write transaction on the store under test (as the commands open one)."""
-    from caseload.store.migrate import open_store
-
-    store = open_store(sa_url(db_url))
-    try:
-        with store.write() as conn:
-            yield conn
-    finally:
-        store.dispose()
-
-
-def add_officer(
-    conn: Any,
-    collar: str,
-    *,
-    name: str = "Sam Jones",
-    rank: str = "TDC",
-    accreditation: str = "PIP2",
-    since: date = date(2010, 1, 1),
-    team: str = TEAM,
-    trainee: bool = False,
-    capacity: int | None = None,
-    status: str = "active",
-) -> None:
-    from caseload.store.officers import add
-
-    values = {
-        "collar": collar,
-        "name": name,
-        "team": team,
-        "rank": rank,
-        "accreditation": accreditation,
-        "investigator_since": since,
-        "status": status,
-        "capacity": capacity,
-        "trainee": trainee,
-    }
-    ensure_team(conn, team)
-    add(conn, values, actor="setup", at=datetime(2020, 1, 1))
-
-
-def add_crimes(
-    conn: Any,
-    count: int,
-    *,
-    prefix: str = "CR/",
-    level: str = "PIP1",
-    team: str = TEAM,
-    reported_on: date = date(2026, 1, 5),
-    start: int = 1,
-) -> list[str]:
-    from caseload.store.crimes import add
-
-    ensure_team(conn, team)
-    refs = []
-    for number in range(start, start + count):
-        ref = f"{prefix}{number}"
-        add(
-            conn,
-            {
-                "reference": ref,
-                "crime_type": "Burglary",
-                "team": team,
-                "reported_on": reported_on,
-                "required_level": level,
-            },
-            actor="setup",
-            at=datetime(2026, 1, 5),
-        )
-        refs.append(ref)
-    return refs
-
-
-def requests_for(conn: Any, refs: Sequence[str], collar: str, *, first_line: int | None = None):  # type: ignore[no-untyped-def]
-    """AllocationRequests for these crimes to one officer (ids looked up in bulk)."""
-    from sqlalchemy import select
-
-    from caseload.store.allocation import AllocationRequest
-    from caseload.store.models import crime_table, officer_table
-
-    crime, officer = crime_table, officer_table
-    ids = dict(
-        conn.execute(select(crime.c.reference, crime.c.id).where(crime.c.reference.in_(refs))).all()
-    )
-    officer_id = conn.execute(select(officer.c.id).where(officer.c.collar == collar)).scalar_one()
-    return [
-        AllocationRequest(
-            crime_id=ids[ref],
-            reference=ref,
-            officer_id=officer_id,
-            collar=collar,
-            line=None if first_line is None else first_line + index,
-        )
-        for index, ref in enumerate(refs)
-    ]
-
-
-def allocate_refs(
-    db_url: str, refs: Sequence[str], collar: str, *, at: datetime | None = None, **options: Any
-) -> list[Any]:
-    from caseload.store.allocation import allocate_many
-
-    with writing(db_url) as conn:
-        return allocate_many(
-            conn,
-            requests_for(conn, refs, collar),
-            actor="setup",
-            at=at or datetime.now(),
-            reason=options.pop("reason", "setup"),
-            **options,
-        )
-
-
-def set_policy(db_url: str, name: str, value: str) -> None:
-    from caseload.store.reference import set_policy as store_set_policy
-
-    with writing(db_url) as conn:
-        store_set_policy(conn, name, value, actor="setup", at=datetime.now())
-
-
-def holder(sql, ref: str) -> str | None:  # type: ignore[no-untyped-def]
-    rows = sql(
-        "SELECT o.collar FROM crime c LEFT JOIN officer o ON o.id = c.holder_id "
-        "WHERE c.reference = :r",
-        r=ref,
-    )
-    return rows[0][0]
-
-
-def log_entries(sql, kind: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    rows = sql(
-        "SELECT crime_ref, collar, actor, reason, detail FROM log_entry "
-        "WHERE kind = :k ORDER BY id",
-        k=kind,
-    )
-    return [
-        {
-            "crime_ref": r[0],
-            "collar": r[1],
-            "actor": r[2],
-            "reason": r[3],
-            "detail": json.loads(r[4]),
-        }
-        for r in rows
-    ]
 
 
 @pytest.fixture
@@ -237,7 +88,7 @@ def test_two_year_mark_passed_means_no_limit(store: Runner, db_url: str) -> None
 
 def test_block_mode_refuses_without_override_and_records_it(
     force: Runner, db_url: str, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     allocate_refs(db_url, [f"CR/{n}" for n in range(1, 26)], "XY9")
     set_policy(db_url, "limit_mode", "block")
     before = (
@@ -362,7 +213,7 @@ def test_unassign_leaves_the_crime_unallocated(force: Runner, sql) -> None:  # t
 )
 def test_bad_assignments_exit_2_and_write_nothing(
     force: Runner, sql, args: tuple[str, ...], message: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     force("assign", "CR/1", "XY9", "--reason", "first")
     force("crime", "finalise", "CR/3", "--outcome", "18")
     before = sql("SELECT count(*) FROM log_entry")[0][0]
@@ -377,7 +228,7 @@ def test_bad_assignments_exit_2_and_write_nothing(
 
 def test_bulk_counts_run_and_a_block_refuses_the_whole_batch(
     force: Runner, db_url: str, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from caseload.store.allocation import allocate_many
 
     set_policy(db_url, "limit_mode", "block")
@@ -434,7 +285,7 @@ def test_bulk_transfers_decrement_the_old_holder(force: Runner, db_url: str, sql
 
 def test_bulk_same_crime_twice_is_a_transfer_within_the_batch(
     force: Runner, db_url: str, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from caseload.store.allocation import allocate_many
 
     with writing(db_url) as conn:
@@ -500,7 +351,7 @@ def test_an_import_naming_holders_obeys_the_rules(force: Runner, tmp_path, sql) 
 
 def test_a_block_mode_import_is_refused_whole_unless_overridden(
     force: Runner, db_url: str, tmp_path, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     set_policy(db_url, "limit_mode", "block")
     path = tmp_path / "crimes.csv"
     path.write_text(

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner
-from tests.force import Force, at, refs
+from tests.helpers.cli import Runner
+from tests.helpers.force import Force, at, refs
 
 ALL = refs("C", 30)
 

@@ -23,8 +23,8 @@ from caseload.domain.audit import (
     officer_label,
     sparkline,
 )
-from tests.conftest import Runner
-from tests.force import Force, at, days_ago, refs
+from tests.helpers.cli import Runner
+from tests.helpers.force import Force, at, days_ago, refs
 
 TODAY = date.today()
 

@@ -34,9 +34,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path: Path) -> None:
     sizes = {"officers": 120, "teams": 5, "crimes": 2_000, "today": DAY}
-    one = generate.generate(tmp_path / "one", seed=1, **sizes)  # type: ignore[arg-type]
-    two = generate.generate(tmp_path / "two", seed=1, **sizes)  # type: ignore[arg-type]
-    three = generate.generate(tmp_path / "three", seed=2, **sizes)  # type: ignore[arg-type]
+    one = generate.generate(tmp_path / "one", seed=1, **sizes)
+    two = generate.generate(tmp_path / "two", seed=1, **sizes)
+    three = generate.generate(tmp_path / "three", seed=2, **sizes)
     assert one == two
     assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
     assert _digest(tmp_path / "one")["crimes"] != _digest(tmp_path / "three")["crimes"]

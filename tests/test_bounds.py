@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe
 
 TEAM = "Lewisham CID"
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from caseload import __version__
 from caseload.cli.app import app
-from tests.conftest import Runner
+from tests.helpers.cli import Runner, loaded_after
 
 
 def _all_commands(group, path=()):  # type: ignore[no-untyped-def]
@@ -52,21 +52,6 @@ def test_python_dash_m_and_installed_command() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.strip() == f"caseload {__version__}"
-
-
-def loaded_after(args: list[str], modules: tuple[str, ...]) -> list[str]:
-    """Which of ``modules`` a fresh interpreter has imported after ``caseload ARGS``."""
-    code = (
-        "import sys\n"
-        "from caseload.cli.app import app\n"
-        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
-        f"print('LOADED:' + ','.join(m for m in {modules!r} if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    found = result.stdout.strip().splitlines()[-1].removeprefix("LOADED:")
-    return [name for name in found.split(",") if name]
 
 
 @pytest.mark.slow
@@ -118,3 +103,28 @@ def test_entry_point_builds_only_the_command_it_runs() -> None:
     group = get_command(_lean("workload"))
     assert group.commands["workload"].params  # type: ignore[attr-defined]
     assert group.commands["assign"].params == []  # type: ignore[attr-defined]
+
+
+def test_no_command_module_imports_another() -> None:
+    """File names are the map: a command module uses support modules only (cli.app joins
+    the commands), so a command is found in the module named after it and nowhere else."""
+    import ast
+
+    from tests.helpers.cli import REPO
+
+    support = {"common", "output", "csv_writer", "importing", "ranking"}
+    found = []
+    for path in sorted((REPO / "src" / "caseload" / "cli").glob("*.py")):
+        if path.stem in ("__init__", "app") or path.stem in support:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[:2] == ["caseload", "cli"] and len(parts) > 2 and parts[2] not in support:
+                    found.append(f"{path.stem} imports {name}")
+    assert found == []

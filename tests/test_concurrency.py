@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe
 
 PROCESSES = 30
 HELD = 20
@@ -240,7 +240,7 @@ def test_twenty_supervisors_allocating_one_crime_queue(store, db_url, sql, tmp_p
 @pytest.mark.slow
 def test_assigns_during_a_long_import_keep_the_history_in_order(
     store, db_url, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Supervisors keep assigning a crime while a large import (which also transfers that
     crime) is checked and written: the import's time is taken once it holds the write
     lock, so no interval ends before it starts and the log's order is the intervals'."""
@@ -313,7 +313,7 @@ def _trainee_loads(sql) -> dict[str, int]:  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 def test_automatic_picks_race_for_the_last_places_without_spurious_refusals(
     trainees, db_url, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """10 simultaneous ``assign --auto`` for 8 places: the pick is made under the write
     lock, so exactly 8 are allocated (none refused while a place was free) and the
     last 2 are refused (exit 3); both trainees end at the limit exactly."""
@@ -333,7 +333,7 @@ def test_automatic_picks_race_for_the_last_places_without_spurious_refusals(
 @pytest.mark.slow
 def test_rebalance_apply_is_not_refused_by_concurrent_assigns(
     trainees, db_url, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """``rebalance --apply`` re-homing an absent officer's crimes while supervisors assign
     to the same trainees (6 crimes for 8 places): it plans under the write lock, so it
     is never refused for a state it did not see, and no trainee passes the limit."""

@@ -14,73 +14,20 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import caseload_exe, sa_url
+from tests.helpers.cli import caseload_exe
+from tests.helpers.crash import Writing, crimes_csv, officers_csv, subject_url
 
 REPEATS = int(os.environ.get("CASELOAD_CRASH_REPEATS", "20"))
 SEED = int(os.environ.get("CASELOAD_CRASH_SEED", "7305"))
 TALLY: dict[str, dict[str, int]] = {}
 EXPORT_ROWS = 10_000
-
-
-class Writing:
-    """Is some other connection inside a write transaction on the store right now?
-
-    SQLite: another connection holds the write lock (our BEGIN IMMEDIATE fails at once).
-    PostgreSQL: the tagged connection holds a row-exclusive lock (it has written a row).
-    """
-
-    def __init__(self, db_url: str, application_name: str) -> None:
-        self.db_url = db_url
-        self.name = application_name
-        self.engine: sa.Engine | None = None
-        self.conn: sa.Connection | None = None
-        if "://" in db_url:
-            self.engine = sa.create_engine(sa_url(db_url), poolclass=sa.pool.NullPool)
-            self.conn = self.engine.connect()
-
-    def __call__(self) -> bool:
-        if self.conn is None:
-            conn = sqlite3.connect(self.db_url, timeout=0, isolation_level=None)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
-                return False
-            except sqlite3.OperationalError:
-                return True
-            finally:
-                conn.close()
-        found = self.conn.execute(
-            sa.text(
-                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE a.application_name = :n AND l.mode = 'RowExclusiveLock'"
-            ),
-            {"n": self.name},
-        ).scalar()
-        self.conn.rollback()  # a fresh snapshot of the statistics next time
-        return bool(found)
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-        if self.engine is not None:
-            self.engine.dispose()
-
-
-def subject_url(db_url: str, name: str) -> str:
-    """The store URL the killed command uses: on PostgreSQL, tagged so we can see it."""
-    if "://" not in db_url:
-        return db_url
-    return f"{db_url}{'&' if '?' in db_url else '?'}application_name={name}"
 
 
 def run_and_kill(
@@ -134,26 +81,12 @@ def env(db_url: str) -> dict[str, str]:
     return {**os.environ, "CASELOAD_ACTOR": "sgt-crash"}
 
 
-def _crimes_csv(path: Path, prefix: str, n: int, holders: list[str], team: str) -> None:
-    lines = ["reference,crime_type,reported_on,team,holder"]
-    for i in range(n):
-        holder = holders[i % len(holders)] if holders else ""
-        lines.append(f"{prefix}/{i:05d},Burglary,2026-10-{1 + i % 28:02d},{team},{holder}")
-    path.write_text("\n".join(lines) + "\n")
-
-
-def _officers_csv(path: Path, rows: list[tuple[str, str, str]]) -> None:
-    lines = ["collar,name,team,accreditation,investigator_since,status"]
-    lines += [f"{c},Officer {c},{team},PIP2,2015-01-01,{status}" for c, team, status in rows]
-    path.write_text("\n".join(lines) + "\n")
-
-
 @pytest.mark.slow
 def test_import_killed_at_random_is_all_or_nothing(store, db_url, sql, env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rng = random.Random(SEED)
     officers = tmp_path / "officers.csv"
     holders = [f"IM{i}" for i in range(8)]
-    _officers_csv(officers, [(c, "Lewisham CID", "active") for c in holders])
+    officers_csv(officers, [(c, "Lewisham CID", "active") for c in holders])
     assert store("import", "officers", str(officers)).exit_code == 0
     n = 1500
     name = f"crash-{uuid.uuid4().hex[:8]}"
@@ -164,7 +97,7 @@ def test_import_killed_at_random_is_all_or_nothing(store, db_url, sql, env, tmp_
         for rep in range(REPEATS + 1):
             csv = tmp_path / f"crimes{rep}.csv"
             prefix = f"R{rep:02d}"
-            _crimes_csv(csv, prefix, n, holders, "Lewisham CID")
+            crimes_csv(csv, prefix, n, holders, "Lewisham CID")
             log_before = sql("SELECT count(*) FROM log_entry")[0][0]
             kill_after = None if rep == 0 else rng.uniform(0, window * 1.1)
             killed, took = run_and_kill(["import", "crimes", str(csv)], env, busy, kill_after)
@@ -195,7 +128,7 @@ def test_import_killed_at_random_is_all_or_nothing(store, db_url, sql, env, tmp_
 @pytest.mark.slow
 def test_rebalance_apply_killed_at_random_is_all_or_nothing(
     store, db_url, sql, env, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Each repetition: a new team whose one officer is on leave holding crimes that the
     plan re-homes to two active colleagues; after the kill the leaver holds all of them
     (nothing applied) or none (everything applied)."""
@@ -210,11 +143,11 @@ def test_rebalance_apply_killed_at_random_is_all_or_nothing(
             team = f"Team {rep:02d}"
             leaver, a, b = f"LV{rep}", f"AA{rep}", f"BB{rep}"
             officers = tmp_path / f"officers{rep}.csv"
-            _officers_csv(officers, [(leaver, team, "active"), (a, team, "active"),
+            officers_csv(officers, [(leaver, team, "active"), (a, team, "active"),
                                      (b, team, "active")])  # fmt: skip
             assert store("import", "officers", str(officers)).exit_code == 0
             crimes = tmp_path / f"crimes{rep}.csv"
-            _crimes_csv(crimes, f"RB{rep:02d}", n, [leaver], team)
+            crimes_csv(crimes, f"RB{rep:02d}", n, [leaver], team)
             result = store("import", "crimes", str(crimes))
             assert result.exit_code == 0, result.output
             assert (
@@ -260,13 +193,13 @@ def test_rebalance_apply_killed_at_random_is_all_or_nothing(
 @pytest.mark.slow
 def test_export_killed_at_random_leaves_the_file_complete_or_absent(
     store, db_url, sql, env, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     rng = random.Random(SEED + 2)
     officers = tmp_path / "officers.csv"
-    _officers_csv(officers, [("EX1", "Lewisham CID", "active")])
+    officers_csv(officers, [("EX1", "Lewisham CID", "active")])
     assert store("import", "officers", str(officers)).exit_code == 0
     crimes = tmp_path / "crimes.csv"
-    _crimes_csv(crimes, "EX", EXPORT_ROWS, ["EX1"], "Lewisham CID")
+    crimes_csv(crimes, "EX", EXPORT_ROWS, ["EX1"], "Lewisham CID")
     assert store("import", "crimes", str(crimes)).exit_code == 0
     out = tmp_path / "out"
     out.mkdir()

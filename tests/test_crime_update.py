@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, add_teams
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_a_correction_is_made_and_logged_with_old_and_new_values(held: Runner, s
 
 def test_a_level_above_the_holders_accreditation_is_refused_in_block_mode(
     held: Runner,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
 ) -> None:
     refused = held("crime", "update", "CR/1", "--level", "PIP2", "--reason", "sexual offence")
     assert refused.exit_code == 3, refused.output
@@ -145,7 +146,7 @@ def test_a_new_type_keeps_the_level_and_says_what_the_matrix_would_give(held: Ru
 )
 def test_bad_corrections_exit_2_and_change_nothing(
     held: Runner,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
     args: tuple[str, ...],
     message: str,
 ) -> None:

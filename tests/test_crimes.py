@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import Runner, add_teams
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
 
 
 @pytest.fixture

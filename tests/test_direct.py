@@ -13,17 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from caseload.cli.app import app
 from caseload.errors import CaseloadError
 from caseload.store import executor as direct
 from caseload.store import sqlite_values
 from caseload.store.allocation import allocate as allocate_one
 from caseload.store.engine_queries import team_plan
 from caseload.store.workload import officer_workload
-from tests.test_allocation import writing
-from tests.test_cli_basics import loaded_after
+from tests.helpers.cli import invoke, loaded_after
+from tests.helpers.store import writing
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -31,7 +29,7 @@ AT = datetime(2026, 11, 27, 14, 5, 6, 789)
 
 
 def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return CliRunner().invoke(app, ["--db", str(db), *args], env=env)
+    return invoke(["--db", str(db), *args], env=env)
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +305,7 @@ def test_as_a_user_types_it(sample: Path) -> None:
     import os
     import subprocess
 
-    from tests.conftest import caseload_exe
+    from tests.helpers.cli import caseload_exe
 
     collar = collars(sample)[7]
     reference = _unallocated(sample)[0]

@@ -26,8 +26,8 @@ from caseload.domain.audit import FINDING_COLUMNS
 from caseload.store.crimes import CRIME_COLUMNS
 from caseload.store.export import HISTORY_COLUMNS
 from caseload.store.workload import WORKLOAD_COLUMNS
-from tests.conftest import Runner
-from tests.force import Force, at, days_ago, refs
+from tests.helpers.cli import Runner
+from tests.helpers.force import Force, at, days_ago, refs
 
 TRICKY = {
     '=HYPERLINK("http://x")': "formula",

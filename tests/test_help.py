@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from typer.main import get_command
-from typer.testing import CliRunner
 
 from caseload.cli.app import app
 from caseload.domain.outcomes import OUTCOMES
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe, invoke
 
 
 def commands() -> Iterator[tuple[str, ...]]:
@@ -27,7 +26,7 @@ def commands() -> Iterator[tuple[str, ...]]:
 
 
 def help_of(path: tuple[str, ...], width: int = 100) -> str:
-    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": str(width)})
+    result = invoke([*path, "--help"], env={"COLUMNS": str(width)})
     assert result.exit_code == 0, result.output
     return result.stdout
 

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import Runner
-from tests.test_allocation import add_crimes, add_officer, writing
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_crimes, add_officer
+from tests.helpers.store import writing
 
 
 @pytest.fixture

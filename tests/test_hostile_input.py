@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import sa_url
+from tests.helpers.store import sa_url
 
 TABLES = ("team", "officer", "crime", "allocation", "finalisation", "matrix_entry",
           "policy_setting")  # fmt: skip

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import sa_url
+from tests.helpers.store import sa_url
 
 TEAM = "Lewisham CID"
 EXAMPLES = int(os.environ.get("CASELOAD_HOSTILE_VALUE_EXAMPLES", "90"))

@@ -115,7 +115,7 @@ def test_reimport_updates_by_collar_case_insensitively(store, sql, tmp_path) -> 
 
 def test_headers_any_case_any_order_with_bom_and_optional_columns_default(
     store, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     text = "Investigator_Since,TEAM,Name,Accreditation,COLLAR\n2020-02-02,Team A,Al Bo,pip1,x9\n"
     result = store("import", "officers", write(tmp_path, b"\xef\xbb\xbf" + text.encode()))
     assert result.exit_code == 0, result.output

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Runner, caseload_exe
-from tests.test_crash import Writing, _crimes_csv, _officers_csv, subject_url
+from tests.helpers.cli import Runner, caseload_exe
+from tests.helpers.crash import Writing, crimes_csv, officers_csv, subject_url
 
 Shell = Callable[..., subprocess.CompletedProcess[str]]
 TRIES = int(os.environ.get("CASELOAD_INTERRUPT_TRIES", "5"))
@@ -39,16 +39,16 @@ def counts(sql) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
 def officers(store: Runner, tmp_path: Path) -> list[str]:
     collars = [f"IM{i}" for i in range(4)]
     path = tmp_path / "officers.csv"
-    _officers_csv(path, [(c, "Lewisham CID", "active") for c in collars])
+    officers_csv(path, [(c, "Lewisham CID", "active") for c in collars])
     assert store("import", "officers", str(path)).exit_code == 0
     return collars
 
 
 def test_import_interrupted_while_writing_imports_nothing(
     officers: list[str], shell: Shell, sql, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     crimes = tmp_path / "crimes.csv"
-    _crimes_csv(crimes, "INT", 300, officers, "Lewisham CID")
+    crimes_csv(crimes, "INT", 300, officers, "Lewisham CID")
     before = counts(sql)
     done = shell("import", "crimes", str(crimes), env=at("import-writing"))
     assert done.returncode == 130, done.stderr
@@ -60,7 +60,7 @@ def test_import_interrupted_while_writing_imports_nothing(
 
 def test_import_interrupted_at_random_says_what_is_true(
     officers: list[str], db_url: str, sql, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The issue's 2-in-5 traceback (``Cannot operate on a closed database``): SIGINT
     lands anywhere in the write transaction, inside a statement or between them."""
     rng = random.Random(1405)
@@ -74,7 +74,7 @@ def test_import_interrupted_at_random_says_what_is_true(
         for attempt in range(TRIES + 1):
             crimes = tmp_path / f"crimes{attempt}.csv"
             prefix = f"R{attempt:02d}"
-            _crimes_csv(crimes, prefix, n, officers, "Lewisham CID")
+            crimes_csv(crimes, prefix, n, officers, "Lewisham CID")
             before = counts(sql)
             delay = None if window is None else rng.uniform(0, window)
             code, stderr, took = _interrupt_while_busy(
@@ -146,11 +146,11 @@ def _interrupt_while_busy(
 def leaver(store: Runner, tmp_path: Path) -> str:
     """A team whose one officer is on leave holding 40 crimes that two colleagues can take."""
     path = tmp_path / "team.csv"
-    _officers_csv(path, [("LV1", "Team A", "active"), ("AA1", "Team A", "active"),
+    officers_csv(path, [("LV1", "Team A", "active"), ("AA1", "Team A", "active"),
                          ("BB1", "Team A", "active")])  # fmt: skip
     assert store("import", "officers", str(path)).exit_code == 0
     crimes = tmp_path / "held.csv"
-    _crimes_csv(crimes, "RB", 40, ["LV1"], "Team A")
+    crimes_csv(crimes, "RB", 40, ["LV1"], "Team A")
     assert store("import", "crimes", str(crimes)).exit_code == 0
     assert store("officer", "status", "LV1", "leave", "--reason", "test").exit_code == 0
     return "LV1"
@@ -165,7 +165,7 @@ def held_by(sql, collar: str) -> int:  # type: ignore[no-untyped-def]
 
 def test_rebalance_interrupted_after_its_commit_says_the_moves_were_saved(
     leaver: str, shell: Shell, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     done = shell("rebalance", "--team", "Team A", "--apply", "--reason", "leave",
                  env=at("rebalance-committed"))  # fmt: skip
     assert done.returncode == 130, done.stderr
@@ -177,7 +177,7 @@ def test_rebalance_interrupted_after_its_commit_says_the_moves_were_saved(
 
 def test_rebalance_interrupted_before_its_commit_saves_no_move(
     leaver: str, shell: Shell, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     before = counts(sql)
     done = shell("rebalance", "--team", "Team A", "--apply", "--reason", "leave",
                  env=at("rebalance-applying"))  # fmt: skip
@@ -193,7 +193,7 @@ def test_export_interrupted_leaves_the_old_file_and_no_partial(
     out = tmp_path / "out"
     out.mkdir()
     crimes = tmp_path / "crimes.csv"
-    _crimes_csv(crimes, "EX", 50, officers, "Lewisham CID")
+    crimes_csv(crimes, "EX", 50, officers, "Lewisham CID")
     assert store("import", "crimes", str(crimes)).exit_code == 0
     target = out / "crimes.csv"
     target.write_text("the previous export\n", encoding="utf-8")
@@ -217,7 +217,7 @@ def test_backup_interrupted_leaves_nothing(store: Runner, shell: Shell, tmp_path
 
 def test_in_general_the_message_says_whether_the_change_was_saved(
     store: Runner, sql, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import caseload.cli.officers as officers
 
     def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.force import add_teams
+
 
 @pytest.fixture
 def tamper(db_url: str, sql) -> Callable[..., list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
@@ -35,6 +37,7 @@ def tamper(db_url: str, sql) -> Callable[..., list[tuple[Any, ...]]]:  # type: i
 def worked(store):  # type: ignore[no-untyped-def]
     """A store with a short history of every kind the replay reads: allocations, a
     transfer, an unassign, a finalisation and a reopening, a policy and a matrix change."""
+    add_teams(store, "Lewisham CID")
     for collar in ("AB1", "AB2"):
         result = store("officer", "add", collar, "--name", f"Officer {collar}",
                        "--team", "Lewisham CID", "-a", "PIP2", "--since", "2015-01-01")  # fmt: skip
@@ -200,7 +203,7 @@ def test_the_anchor_catches_a_cut_tail(worked, tamper, tmp_path) -> None:  # typ
 
 def test_the_anchor_catches_a_cut_made_permanent_by_later_decisions(
     worked, tamper, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """After the cut, new decisions chain onto it and the log is as long as before: the
     entry at the anchor's position no longer has the recorded hash."""
     anchor = tmp_path / "anchor.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Runner
+from tests.helpers.cli import Runner
 
 
 def test_set_list_and_change_are_logged(store: Runner, sql) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from caseload.domain.events import notices
 from caseload.domain.workdays import add_working_days
-from tests.conftest import Runner
+from tests.helpers.cli import Runner
 
 TODAY = date.today()
 

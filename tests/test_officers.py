@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from tests.conftest import Runner, add_teams
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
 
 
 def add_patel(run: Runner, *extra: str) -> None:

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caseload.cli.output import neutralise, unneutralise
-from tests.conftest import Runner, add_teams
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Runner, caseload_exe
-from tests.force import Force, at, days_ago, refs
+from tests.helpers.cli import Runner, caseload_exe
+from tests.helpers.force import Force, at, days_ago, refs
 
 HEADER = "reference,crime_type,reported_on,team"
 

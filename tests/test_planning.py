@@ -30,7 +30,7 @@ POLICY = Policy()
 
 
 def officer(oid: int, collar: str, acc: str = "PIP1", team: int = 1, **kw: object) -> OfficerLoad:
-    return OfficerLoad(id=oid, collar=collar, team_id=team, accreditation=acc, **kw)  # type: ignore[arg-type]
+    return OfficerLoad(id=oid, collar=collar, team_id=team, accreditation=acc, **kw)
 
 
 def crime(
@@ -43,7 +43,7 @@ def crime(
         team_id=team,
         required_level=level,
         holder_id=holder,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
@@ -326,7 +326,7 @@ def check_moves(
         cap = ceiling(target, policy)
         assert cap is None or live[m.to_id] <= cap
         if c.victim_enhanced:
-            first = by_id[c.holder_id]  # type: ignore[index]
+            first = by_id[c.holder_id]
             required = (
                 first.status != "active"
                 or not is_accredited_for(first.accreditation, c.required_level)

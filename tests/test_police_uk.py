@@ -246,7 +246,7 @@ def test_several_files_are_all_or_nothing_and_dry_run_writes_nothing(store, sql,
 
 def test_a_bad_month_or_a_missing_crime_type_is_refused_but_not_on_skipped_rows(
     store, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     asb_bad_month = ROW_ASB.replace("2023-02", "Feb 2023")
     path = street_file(tmp_path, ROW_A.replace("2023-02", "2023-13"), asb_bad_month)
     result = store("import", "police-uk", path)

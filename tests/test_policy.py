@@ -9,7 +9,7 @@ import json
 import pytest
 
 from caseload.domain.policy import DEFAULTS, NAMES
-from tests.conftest import Runner
+from tests.helpers.cli import Runner
 
 
 def test_show_lists_every_setting_with_default_and_meaning(store: Runner) -> None:
@@ -66,7 +66,7 @@ def test_setting_the_same_value_changes_and_logs_nothing(store: Runner, sql) -> 
 )
 def test_bad_settings_exit_2_and_change_nothing(
     store: Runner, sql, name: str, value: str, message: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     result = store("policy", "set", name, value)
     assert result.exit_code == 2
     assert message in result.stderr

@@ -11,10 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
-from caseload.cli.app import app
-from tests.conftest import REPO
+from tests.helpers.cli import REPO, invoke
 
 
 def test_a_postgresql_store_works_like_a_file(store, db_url) -> None:  # type: ignore[no-untyped-def]
@@ -42,7 +40,7 @@ def test_a_postgresql_store_works_like_a_file(store, db_url) -> None:  # type: i
     ids=["unreachable server", "unknown database kind"],
 )
 def test_an_unusable_url_exits_4_without_showing_the_password(url, expected) -> None:  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(app, ["--db", url, "db", "status"])
+    result = invoke(["--db", url, "db", "status"])
     assert result.exit_code == 4, result.output
     assert expected in result.stderr
     assert "s3cret-pw" not in result.output

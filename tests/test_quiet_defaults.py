@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, add_teams, caseload_exe
+from tests.helpers.cli import Runner, caseload_exe
+from tests.helpers.force import add_teams
 
 HEADER = "reference,crime_type,reported_on,team\n"
 
@@ -72,7 +73,7 @@ def test_types_in_the_matrix_take_its_level_without_a_warning(
 def test_imports_create_the_teams_they_name_and_say_so(
     store: Runner,
     tmp_path: Path,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
 ) -> None:
     add_teams(store, "Lewisham CID")
     officers = write(
@@ -136,7 +137,7 @@ def test_an_empty_xdg_config_home_is_treated_as_unset(tmp_path: Path) -> None:
 def test_imported_reviews_and_updates_without_an_author_say_not_given(
     store: Runner,
     tmp_path: Path,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
 ) -> None:
     imported(store, "crimes", write(tmp_path, "c.csv", HEADER + "CR/1,Burglary,2026-01-05,T\n"))
     imported(

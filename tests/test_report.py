@@ -17,11 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, caseload_exe
-
-TEAM = "Lewisham CID"
-TODAY = date.today()
-RECORDED = [TODAY - timedelta(days=n) for n in (8, 5, 3, 1)]
+from tests.helpers.cli import Runner, caseload_exe
+from tests.helpers.sample import RECORDED, TEAM, TODAY
 
 
 def record_audits(run: Runner, team: str = TEAM, days: list[date] = RECORDED) -> None:
@@ -203,7 +200,7 @@ def test_open_starts_the_browser_on_the_file(db_url: str, sample: Runner, tmp_pa
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_templates(tmp_path: Path) -> None:
-    from tests.conftest import REPO
+    from tests.helpers.cli import REPO
 
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from caseload.cli.app import app
-from tests.test_report import RECORDED, TEAM
+from tests.helpers.cli import invoke
+from tests.helpers.sample import RECORDED, TEAM
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +53,7 @@ def browser() -> Iterator[Any]:
 
 
 def cli(db: Path, *args: str) -> Any:
-    result = CliRunner().invoke(app, ["--db", str(db), *args], env={"NO_COLOR": "1"})
+    result = invoke(["--db", str(db), *args], env={"NO_COLOR": "1"})
     assert result.exit_code in (0, 1), result.output
     return result
 

@@ -42,7 +42,7 @@ def codes(officer: OfficerFacts, live_after: int, level: str = "PIP1", **policy:
         live_after=live_after,
         required_level=level,
         on=TODAY,
-        policy=Policy(**policy),  # type: ignore[arg-type]
+        policy=Policy(**policy),
     )
     return [(b.code, b.blocking) for b in breaches]
 
@@ -158,7 +158,7 @@ def test_a_level_raise_breaks_only_the_accreditation_rule_and_only_upwards() -> 
             live=40,  # far over the limit already: not this change's doing
             old_level=old,
             new_level=new,
-            policy=Policy(**policy),  # type: ignore[arg-type]
+            policy=Policy(**policy),
         )
         return [(b.code, b.blocking) for b in breaches]
 

@@ -17,15 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner
-from tests.test_allocation import (
-    add_crimes,
-    add_officer,
-    allocate_refs,
-    holder,
-    set_policy,
-    writing,
-)
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_crimes, add_officer, allocate_refs, set_policy
+from tests.helpers.store import holder, writing
 
 HEADER = "reference,holder,from,to,actor,reason\n"
 CRIMES_HEADER = (
@@ -218,7 +212,7 @@ def test_history_never_rewrites_an_interval(team: Runner, sql, tmp_path) -> None
 
 def test_history_current_holding_is_an_allocation_and_files_overlap_in_themselves(
     team: Runner, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     both = HEADER + (
         "CR/27,DC1,2026-01-20 10:00,2026-01-25 10:00,DS Green,first\n"
         "CR/27,DC1,2026-01-24 10:00,,DS Green,second\n"
@@ -260,7 +254,7 @@ def test_history_refusal_as_a_user_types_it(team: Runner, sql, shell, tmp_path) 
 
 def test_reopen_onto_a_full_caseload_is_refused_overridden_or_unallocated(
     team: Runner, sql
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for ref in ("CR/25", "CR/24"):
         assert team("crime", "finalise", ref, "--outcome", "18").exit_code == 0
     for ref in ("CR/26", "CR/27"):
@@ -334,7 +328,7 @@ def test_reimporting_a_finalised_crime_as_live_obeys_the_rules(team: Runner, sql
 
 def test_raising_a_held_crimes_level_is_refused_warned_and_recorded(
     team: Runner, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     exported = team("crime", "list", "--holder", "DC1", "--format", "csv").stdout
     lines = exported.splitlines()
     p21 = next(line for line in lines if line.startswith("P2/1,"))
@@ -440,7 +434,7 @@ def officer_log(sql, collar: str) -> list[dict[str, Any]]:  # type: ignore[no-un
 
 def test_a_crime_file_cannot_backdate_a_holding_under_recorded_ones(
     team: Runner, sql, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     header = "reference,crime_type,reported_on,team,required_level,holder,allocated_on\n"
     early = header + "P2/1,Burglary,2026-01-05,Lewisham CID,PIP2,EX1,2026-01-05 12:00\n"
     before = totals(sql)

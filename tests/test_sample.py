@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 
 from caseload.store.connection import Store, to_url
 from caseload.store.sample import anchor, load_sample, sample_dir
-from tests.conftest import REPO
+from tests.helpers.cli import REPO
 
 POLICE_UK_TYPES = {
     "Anti-social behaviour",

@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from caseload.cli.app import app
 from caseload.store.connection import Store, to_url
 from caseload.store.migrate import HEAD, REVISIONS, migrations_dir
-from tests.conftest import REPO, sa_url
+from tests.helpers.cli import REPO
+from tests.helpers.store import sa_url
 
 
 def _engine(db_url: str) -> sa.Engine:

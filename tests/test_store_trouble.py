@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe
 
 TEAM = "Lewisham CID"
 

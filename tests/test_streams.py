@@ -13,16 +13,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from caseload.cli.app import app
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe, invoke
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = str(tmp_path_factory.mktemp("streams") / "sample.db")
-    assert CliRunner().invoke(app, ["--db", db, "init", "--sample"]).exit_code == 0
+    assert invoke(["--db", db, "init", "--sample"]).exit_code == 0
     return db
 
 
@@ -69,7 +67,7 @@ def test_the_reader_going_away_mid_stream_is_quiet(sample: str) -> None:
 
 
 def test_titles_and_messages_go_to_stderr_data_to_stdout(sample: str) -> None:
-    result = CliRunner().invoke(app, ["--db", sample, "workload", "-f", "plain"])
+    result = invoke(["--db", sample, "workload", "-f", "plain"])
     assert result.stdout.splitlines()[0].startswith("collar")
     assert result.stderr.splitlines() == ["Workload", "Team totals"]
 
@@ -78,15 +76,15 @@ def test_numbers_have_separators_in_messages_and_plain_digits_in_data(
     sample: str, tmp_path: Path
 ) -> None:
     target = tmp_path / "crimes.csv"
-    result = CliRunner().invoke(app, ["--db", sample, "export", "crimes", "-o", str(target)])
+    result = invoke(["--db", sample, "export", "crimes", "-o", str(target)])
     assert result.stderr == f"Exported 1,000 rows of crimes to {target}.\n"
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert {row["outcome"] for row in rows if row["outcome"]} <= {str(n) for n in range(1, 23)}
 
 
 def test_db_after_the_command_says_where_it_goes(sample: str) -> None:
-    result = CliRunner().invoke(
-        app, ["workload", "--db", "x.db", "--team", "Lewisham CID"], env={"CASELOAD_DB": sample}
+    result = invoke(
+        ["workload", "--db", "x.db", "--team", "Lewisham CID"], env={"CASELOAD_DB": sample}
     )
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -97,7 +95,7 @@ def test_db_after_the_command_says_where_it_goes(sample: str) -> None:
 
 
 def test_a_mistyped_option_is_one_sentence_with_the_likely_one(sample: str) -> None:
-    result = CliRunner().invoke(app, ["--db", sample, "workload", "--tem", "x"])
+    result = invoke(["--db", sample, "workload", "--tem", "x"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Error: There is no option --tem here; did you mean --team?",
@@ -138,14 +136,14 @@ def test_no_progress_bar_over_data_written_to_the_same_terminal(sample: str) -> 
 
 
 def test_a_root_option_error_is_one_sentence_too() -> None:
-    result = CliRunner().invoke(app, ["--frob", "workload"])
+    result = invoke(["--frob", "workload"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].startswith("Error: There is no option --frob")
     assert "Usage:" not in result.stderr
 
 
 def test_db_after_a_subcommand_is_moved_to_the_front(sample: str) -> None:
-    result = CliRunner().invoke(app, ["officer", "list", "-t", "x", "--db", "y.db"])
+    result = invoke(["officer", "list", "-t", "x", "--db", "y.db"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         "Error: --db goes before the command: caseload --db y.db officer list -t x."

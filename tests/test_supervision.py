@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from caseload.domain.events import KEY_EVENTS, parse_event_kind
-from tests.conftest import Runner, add_teams
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
 
 TODAY = date.today()
 
@@ -81,7 +82,7 @@ def test_review_without_next_says_when_the_policy_makes_it_due(crime: Runner) ->
 )
 def test_bad_input_exits_two_and_writes_nothing(
     crime: Runner,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
     args: tuple[str, ...],
     message: str,
 ) -> None:

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from caseload.domain.teams import near_misses, nearest
-from tests.conftest import Runner, add_teams
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
 
 TYPO = "Lewisham CDI"
 HINT = "did you mean 'Lewisham CID'?"
@@ -88,7 +89,7 @@ def test_a_team_named_in_another_case_is_the_team(force: Runner) -> None:
 
 def test_team_add_is_logged_refuses_a_duplicate_and_warns_of_a_near_miss(
     store: Runner,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
 ) -> None:
     added = store("team", "add", "Lewisham CID")
     assert added.exit_code == 0, added.output
@@ -108,7 +109,7 @@ def test_team_add_is_logged_refuses_a_duplicate_and_warns_of_a_near_miss(
 
 def test_team_rename_keeps_officers_and_crimes_and_refuses_an_existing_name(
     force: Runner,
-    sql,  # type: ignore[no-untyped-def]
+    sql,
 ) -> None:
     taken = force("team", "rename", "Lewisham CID", "greenwich cid")
     assert taken.exit_code == 2

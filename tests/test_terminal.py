@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from caseload.cli.app import app
 from caseload.cli.output import Layout, fit_table
+from tests.helpers.cli import invoke as invoke_app
 
 WIDTHS = (80, 100, 120, 200)
 COLLAR = re.compile(r"^[A-Z]{2}\d{4}$")
@@ -55,7 +56,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def invoke(db: str, args: tuple[str, ...], **env: str) -> Result:
-    return CliRunner().invoke(app, ["--db", db, *args], env={"NO_COLOR": "1", **env})
+    return invoke_app(["--db", db, *args], env={"NO_COLOR": "1", **env})
 
 
 def identifying_values(document: Any, key: str | None = None) -> Iterator[str]:

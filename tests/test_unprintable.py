@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from caseload.domain.values import UNPRINTABLE, clean_text, escape_unprintable
-from tests.conftest import Runner, caseload_exe
-from tests.force import Force, at, days_ago, refs
+from tests.helpers.cli import Runner, caseload_exe
+from tests.helpers.force import Force, add_teams, at, days_ago, refs
 
 NAME = "Bob [/bold] Smith"
 TEAM = "Team [red]X"
@@ -36,6 +36,7 @@ def force(store: Runner, db_url: str) -> Iterator[Force]:
 def bracketed(store: Runner, force: Force) -> Runner:
     """A team whose names and reasons hold markup; one officer on leave so that
     ``rebalance`` has moves to show."""
+    add_teams(store, TEAM)
     for collar, name in (("RR1", NAME), ("RR2", "Al [bold]"), ("RR3", "[link=x]Cy[/link]")):
         result = store(
             "officer", "add", collar, "--name", name, "--team", TEAM, "-a", "PIP2",
@@ -168,7 +169,7 @@ def _commands(text: str) -> list[tuple[list[str], dict[str, str] | None]]:
 @pytest.mark.parametrize("label", list(HOSTILE))
 def test_control_characters_in_free_text_are_refused(
     store: Runner, force: Force, sql, label: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     force.officer("AB1")
     force.crimes(refs("CR", 2), reported=days_ago(5))
     before = _snapshot(sql)
@@ -194,7 +195,7 @@ def test_reopen_reason_is_checked_too(store: Runner, force: Force, sql) -> None:
 @pytest.mark.parametrize("label", ["ESC title", "bidi override", "8-bit CSI"])
 def test_import_files_are_held_to_the_same_rule(
     store: Runner, sql, tmp_path: Path, label: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     before = _snapshot(sql)
     officers = tmp_path / "officers.csv"
     officers.write_text(
@@ -214,7 +215,7 @@ def test_import_files_are_held_to_the_same_rule(
 
 def test_text_stored_before_the_rule_is_escaped_in_every_view(
     store: Runner, force: Force, sql, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Text written by an older version (or straight into the database) still cannot
     drive the terminal or forge a line."""
     force.officer("AB1", name="Eve")

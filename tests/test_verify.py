@@ -17,7 +17,7 @@ def _team_without_a_log_entry(db_url: str) -> None:
     """The team the officers join, created directly so that the log's entries stay six."""
     from caseload.store.connection import to_url
     from caseload.store.migrate import open_store
-    from tests.force import ensure_team
+    from tests.helpers.force import ensure_team
 
     store = open_store(to_url(db_url))
     try:

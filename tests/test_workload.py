@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tests.conftest import Runner
-from tests.test_allocation import add_crimes, add_officer, allocate_refs, writing
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_crimes, add_officer, allocate_refs
+from tests.helpers.store import writing
 
 
 def workload_rows(run: Runner, *args: str) -> dict[str, dict]:  # type: ignore[type-arg]

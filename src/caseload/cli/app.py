@@ -15,20 +15,24 @@ from typer.core import TyperGroup
 
 from caseload import __version__
 from caseload.cli import (
-    allocation,
+    assign,
     audit,
     crimes,
     db,
-    engine,
     exports,
+    history,
     imports,
     maintenance,
     matrix,
     officers,
+    police_uk,
     policy,
+    rebalance,
     report,
+    suggest,
     supervision,
     teams,
+    workload,
 )
 from caseload.cli.common import AppState
 from caseload.errors import CaseloadError
@@ -238,14 +242,18 @@ teams.register(app)
 crimes.register(app)
 matrix.register(app)
 imports.register(app)
+police_uk.register(imports.import_app)
 policy.register(app)
-allocation.register(app)
+assign.register(app)
+workload.register(app)
+history.register(app)
 supervision.register(app)
 audit.register(app)
 report.register(app)
 exports.register(app)
-engine.register(app)
-maintenance.register(app)
+suggest.register(app)
+rebalance.register(app)
+maintenance.register(app, db.db_app)
 
 
 def _invoked(argv: list[str]) -> str | None:

@@ -394,8 +394,23 @@ def show(
     for section, rows in story.items():
         if rows:
             render(
-                rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize(), wide=wide
+                rows,
+                list(rows[0]),
+                fmt,
+                title=section.replace("_", " ").capitalize(),
+                layout=STORY_LAYOUT,
+                wide=wide,
             )
+
+
+# How crime show's sections give way on a narrow terminal: who recorded it goes first; the
+# sentences (reasons, warnings, overrides, notes, notices) wrap in their cells, and the
+# override's reason is left out (and said so) only where even wrapped it cannot fit.
+STORY_LAYOUT = Layout(
+    drop=("imported_by", "actor", "told_on"),
+    last=("override_reason",),
+    wrap=("reason", "warnings", "override_reason", "note", "notice", "meets"),
+)
 
 
 def _mark_notices(story: dict[str, list[dict[str, Any]]], *, enhanced: bool, policy: Any) -> None:

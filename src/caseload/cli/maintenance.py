@@ -169,9 +169,8 @@ def backup(
     info(f"Backed up {store.location} to {done.path} ({done.size:,} bytes).")
 
 
-def register(app: typer.Typer) -> None:
-    from caseload.cli.db import db_app
-
+def register(app: typer.Typer, db_app: typer.Typer) -> None:
+    """Add ``verify`` and ``backup`` to the root app, ``check`` to ``caseload db``."""
     db_app.command("check")(check)
     app.command("verify")(verify)
     app.command("backup")(backup)

@@ -78,7 +78,7 @@ def import_(
     actor: ActorOption = None,
 ) -> None:
     """Import the matrix from CSV (same as 'caseload import matrix'); each change is logged."""
-    from caseload.cli.imports import run_import
+    from caseload.cli.importing import run_import
 
     run_import(ctx, "matrix", file, dry_run=dry_run, ignore_unknown=ignore_unknown, actor=actor)
 

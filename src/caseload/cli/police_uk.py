@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
-from caseload.cli.imports import (
+from caseload.cli.importing import (
     DelimiterOption,
     DryRunOption,
     ReasonOption,
@@ -113,4 +113,5 @@ def command(
 
 
 def register(import_app: typer.Typer) -> None:
+    """Add ``police-uk`` to ``caseload import`` (``cli.imports.import_app``)."""
     import_app.command("police-uk")(command)

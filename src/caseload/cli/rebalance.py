@@ -1,9 +1,9 @@
-"""``caseload suggest`` and ``caseload rebalance``: the allocation engine's commands.
+"""``caseload rebalance``: plan the moves that put a team's caseloads right, and apply them.
 
-Thin commands: load the team with one query each for officers and crimes
-(``store.engine_queries``), rank or plan in memory (``domain.planning``), render.
-``rebalance --apply`` plans again inside the write transaction and applies through
-the one allocation path, so a stale plan is never applied.
+Thin: load the team with one query each for officers and crimes
+(``store.engine_queries``), plan in memory (``domain.planning``), render the plan
+(``show_plan``). ``--apply`` plans again inside the write transaction and applies
+through the one allocation path, so a stale plan is never applied.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from caseload.cli.common import (
-    MOST_ROWS,
     ActorOption,
     gc_paused,
     open_executor,
@@ -32,21 +31,8 @@ from caseload.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from caseload.domain.planning import Candidate, Plan, Ranking
+    from caseload.domain.planning import Plan
 
-SUGGEST_COLUMNS = (
-    "rank",
-    "collar",
-    "name",
-    "team",
-    "accreditation",
-    "linked",
-    "live",
-    "weighted_load",
-    "load_share",
-    "experience_months",
-    "reasons",
-)
 MOVE_COLUMNS = ("crime", "team", "required_level", "from", "to", "step", "why")
 OFFICER_COLUMNS = (
     "collar",
@@ -63,125 +49,12 @@ OFFICER_COLUMNS = (
 )
 REMAINING_COLUMNS = ("kind", "team", "collar", "crime", "required_level", "detail")
 
-# On a narrow terminal (output.Layout): the reasons wrap, and what they already say goes first.
-SUGGEST_DROP = ("load_share", "experience_months", "accreditation", "weighted_load")
+# On a narrow terminal (output.Layout): the why and the detail wrap; the team goes first.
 MOVE_LAYOUT = Layout(drop=("team", "required_level"), wrap=("why",))
 OFFICER_LAYOUT = Layout(
     drop=("team", "inexperienced", "status", "accreditation", "weighted_before", "weighted_after")
 )
 REMAINING_LAYOUT = Layout(drop=("team", "required_level"), wrap=("detail",))
-
-
-def suggest(
-    ctx: typer.Context,
-    reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
-    top: Annotated[
-        int,
-        typer.Option(
-            "--top",
-            "-n",
-            metavar="N",
-            min=1,
-            max=MOST_ROWS,
-            help="Show at most this many officers.",
-        ),
-    ] = 5,
-    any_team: Annotated[
-        bool,
-        typer.Option("--any-team", help="Consider officers of every team, not only the crime's."),
-    ] = False,
-    fmt: FormatOption = OutputFormat.table,
-    wide: WideOption = False,
-) -> None:
-    """Rank the officers who could take a crime, with the reasons for each place.
-
-    Eligible: active, accredited at or above the crime's required level, in the
-    crime's team (or --any-team), and not at the inexperienced limit or their
-    personal capacity. Order: holds a linked crime, then lowest weighted load
-    relative to capacity, then most experience, then collar. Exit 3 when nobody is
-    eligible, saying why for each group of officers.
-    """
-    from caseload.store.crimes import find
-
-    with open_store(ctx).read() as conn:
-        crime = find(conn, reference)
-        ranking = rank_for(conn, crime, any_team=any_team)
-    if crime["holder"]:
-        info(
-            f"{crime['reference']} is held by {crime['holder']}; these officers could take it over."
-        )
-    rows = [
-        {
-            "rank": c.rank,
-            "collar": c.officer.collar,
-            "name": c.officer.name,
-            "team": c.officer.team,
-            "accreditation": c.officer.accreditation,
-            "linked": ", ".join(c.linked),
-            "live": c.officer.live,
-            "weighted_load": c.officer.weighted_load,
-            "load_share": f"{float(c.share):.0%}",
-            "experience_months": c.officer.experience_months,
-            "reasons": "; ".join(c.reasons),
-        }
-        for c in ranking.candidates[:top]
-    ]
-    render(
-        rows,
-        SUGGEST_COLUMNS,
-        fmt,
-        title=f"Who could take {crime['reference']} ({crime['crime_type']}, needs "
-        f"{crime['required_level']}, {crime['team']})",
-        # Without --any-team every officer is of the crime's team, named in the title.
-        layout=Layout(
-            drop=SUGGEST_DROP if any_team else ("team", *SUGGEST_DROP),
-            wrap=("reasons",),
-            last=("team",),
-        ),
-        wide=wide,
-    )
-
-
-def rank_for(conn: Any, crime: dict[str, Any], *, any_team: bool) -> Ranking:
-    """The ranking for a crime found by ``store.crimes.find``; PolicyRefused if nobody."""
-    from caseload.domain.planning import LiveCrime, rank_candidates
-    from caseload.errors import InputError, PolicyRefused
-    from caseload.store.engine_queries import linked_holders, load_officers
-    from caseload.store.reference import load_policy
-
-    if crime["finalised_on"] is not None:
-        raise InputError(
-            f"Crime {crime['reference']} was finalised on {crime['finalised_on']}; "
-            "only a live crime can be allocated."
-        )
-    policy = load_policy(conn)
-    officers = load_officers(conn, policy, teams=None if any_team else [int(crime["team_id"])])
-    target = LiveCrime(
-        id=int(crime["id"]),
-        reference=str(crime["reference"]),
-        team_id=int(crime["team_id"]),
-        required_level=str(crime["required_level"]),
-        victim_enhanced=bool(crime["victim_enhanced"]),
-        holder_id=crime["holder_id"],
-    )
-    if not any_team:
-        officers = [o for o in officers if o.team_id == target.team_id]
-    ranking = rank_candidates(
-        target, officers, policy, linked=linked_holders(conn, target.id), any_team=any_team
-    )
-    if not ranking.candidates:
-        where = "in any team" if any_team else f"in {crime['team']}"
-        if not officers:
-            raise PolicyRefused(
-                f"Nobody can take {target.reference}: there are no officers {where}.",
-                ["Add officers with 'caseload officer add', or try --any-team."],
-            )
-        raise PolicyRefused(
-            f"Nobody {where} can take {target.reference} (needs {target.required_level}); "
-            "no unqualified or overloaded officer is suggested instead.",
-            [*ranking.refusals, *([] if any_team else ["Try --any-team to look further."])],
-        )
-    return ranking
 
 
 def rebalance(
@@ -423,13 +296,5 @@ def write_document(document: dict[str, Any], out: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
-    app.command("suggest")(suggest)
+    """Add this module's command to the root app."""
     app.command("rebalance")(rebalance)
-
-
-def auto_pick(conn: Any, reference: str) -> Candidate:
-    """``assign --auto``: the top suggestion for a crime; PolicyRefused if nobody."""
-    from caseload.store.crimes import find
-
-    return rank_for(conn, find(conn, reference), any_team=False).candidates[0]
