@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 
 from caseload.domain.inputs import OfficerCreate, OfficerStatus
 from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
-
 from caseload.domain.rules import HoldingBreach, OfficerFacts
 from caseload.errors import InputError, NotFound
 from caseload.store import log
@@ -78,9 +77,16 @@ def list_officers(
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def add(conn: Connection, data: OfficerCreate, *, actor: str, at: datetime) -> str:
+def add(
+    conn: Connection, data: OfficerCreate | Mapping[str, Any], *, actor: str, at: datetime
+) -> str:
     """Add one officer to an existing team (one ORM row in the caller's transaction,
-    and its log entry); returns the team's name as stored."""
+    and its log entry); returns the team's name as stored. ``data`` may be the import
+    columns (validated here)."""
+    if not isinstance(data, OfficerCreate):
+        from caseload.domain.inputs import validated
+
+        data = validated(OfficerCreate, **data)
     from caseload.store.models import Officer
     from caseload.store.session import session_on
 
