@@ -144,6 +144,28 @@ class OfficerStatus(Input):
     reason: Reason = ""
 
 
+# --- crimes ---------------------------------------------------------------------------------
+
+
+class CrimeCreate(Input):
+    """``crime add CRIME``: ``required_level`` None takes the allocation matrix's."""
+
+    options: ClassVar[dict[str, str]] = {
+        "reference": "CRIME",
+        "crime_type": "--type",
+        "reported_on": "--reported",
+        "required_level": "--level",
+        "victim_enhanced": "--enhanced",
+    }
+
+    reference: Annotated[str, AfterValidator(_text("the reference", 64))]
+    crime_type: CrimeType
+    team: TeamName
+    reported_on: PastDate
+    required_level: Level | None = None
+    victim_enhanced: bool = False
+
+
 # --- teams ----------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from caseload.domain.inputs import CrimeCreate
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import (
@@ -135,27 +136,36 @@ def find(conn: Connection, reference: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> dict[str, Any]:
-    """Add one unallocated live crime (values as the import columns, validated)."""
-    ref = values["reference"]
+def add(
+    conn: Connection, data: CrimeCreate | Mapping[str, Any], *, actor: str, at: datetime
+) -> dict[str, Any]:
+    """Add one unallocated live crime (one ORM row and its log entry). ``data`` may be
+    the import columns, already validated (taken as they are)."""
+    from caseload.store.models import Crime
+    from caseload.store.session import session_on
+
+    if not isinstance(data, CrimeCreate):
+        data = CrimeCreate.model_construct(**data)
+    ref = data.reference
     if conn.execute(select(crime_table.c.id).where(crime_table.c.reference == ref)).first():
         raise InputError(f"A crime with reference {ref} already exists.")
-    team, team_name = resolve_team(conn, values["team"])
-    level = values.get("required_level")
+    team, team_name = resolve_team(conn, data.team)
+    level = data.required_level
     defaulted = False
     if not level:
-        level, defaulted = required_level_for(values["crime_type"], matrix(conn))
-    row = {
+        level, defaulted = required_level_for(data.crime_type, matrix(conn))
+    row: dict[str, Any] = {
         "reference": ref,
-        "crime_type": values["crime_type"],
+        "crime_type": data.crime_type,
         "required_level": level,
         "level_defaulted": defaulted,
-        "reported_on": values["reported_on"],
+        "reported_on": data.reported_on,
         "team_id": team,
-        "victim_enhanced": bool(values.get("victim_enhanced", False)),
+        "victim_enhanced": bool(data.victim_enhanced),
         "created_at": at,
     }
-    conn.execute(insert(crime_table).values(**row))
+    with session_on(conn) as session:
+        session.add(Crime(**row))
     log.append(
         conn,
         at=at,

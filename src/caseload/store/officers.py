@@ -82,11 +82,9 @@ def add(
 ) -> str:
     """Add one officer to an existing team (one ORM row in the caller's transaction,
     and its log entry); returns the team's name as stored. ``data`` may be the import
-    columns (validated here)."""
+    columns, already validated (taken as they are)."""
     if not isinstance(data, OfficerCreate):
-        from caseload.domain.inputs import validated
-
-        data = validated(OfficerCreate, **data)
+        data = OfficerCreate.model_construct(**data)
     from caseload.store.models import Officer
     from caseload.store.session import session_on
 
