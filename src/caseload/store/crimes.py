@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from caseload.domain.inputs import CrimeCreate
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import (
@@ -29,6 +28,9 @@ from caseload.store.models import (
     victim_update_table,
 )
 from caseload.store.reference import matrix, required_level_for, resolve_team
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import CrimeCreate
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -141,6 +143,7 @@ def add(
 ) -> dict[str, Any]:
     """Add one unallocated live crime (one ORM row and its log entry). ``data`` may be
     the import columns, already validated (taken as they are)."""
+    from caseload.domain.inputs import CrimeCreate
     from caseload.store.models import Crime
     from caseload.store.session import session_on
 

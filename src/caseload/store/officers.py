@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
-from caseload.domain.inputs import OfficerCreate, OfficerStatus
-from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
 from caseload.domain.rules import HoldingBreach, OfficerFacts
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
 from caseload.store.reference import resolve_team
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import OfficerCreate, OfficerStatus
+    from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
 
 # The import columns, in the order `officer list --format csv` writes them.
 OFFICER_COLUMNS = (
@@ -83,6 +85,8 @@ def add(
     """Add one officer to an existing team (one ORM row in the caller's transaction,
     and its log entry); returns the team's name as stored. ``data`` may be the import
     columns, already validated (taken as they are)."""
+    from caseload.domain.inputs import OfficerCreate
+
     if not isinstance(data, OfficerCreate):
         data = OfficerCreate.model_construct(**data)
     from caseload.store.models import Officer
@@ -187,6 +191,9 @@ def update_officer(
     accreditation, not active, past capacity) is made, and warned of and recorded.
     ``changes``: an ``OfficerUpdate``'s fields given, an ``OfficerStatus`` (its reason
     recorded), or the columns an import row changes."""
+    from caseload.domain.inputs import OfficerStatus
+    from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
+
     if isinstance(changes, OfficerUpdateInput):
         changes = changes.changes()
     elif isinstance(changes, OfficerStatus):

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from caseload.domain.inputs import PolicyChange, TeamCreate, TeamRename
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
 from caseload.domain.policy import Policy, stored_policy, stored_value
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import PolicyChange, TeamCreate, TeamRename
 
 # --- teams ---------------------------------------------------------------------------------
 
@@ -238,7 +240,7 @@ def set_policy(
     """Store one validated setting (one ORM row); log old and new values. Returns (old, new).
     ``data`` may be the setting's name, with ``value_text`` and ``reason``."""
     if isinstance(data, str):
-        from caseload.domain.inputs import validated
+        from caseload.domain.inputs import PolicyChange, validated
 
         data = validated(PolicyChange, name=data, value=value_text, reason=reason)
     from caseload.store.models import PolicySetting
