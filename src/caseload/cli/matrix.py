@@ -45,9 +45,15 @@ def set_(
 ) -> None:
     """Set the accreditation a crime type requires (logged). Existing crimes keep theirs."""
     from caseload.domain.inputs import MatrixChange, validated
+    from caseload.domain.values import clean_text
+    from caseload.errors import InputError
     from caseload.store.log import decision_time
     from caseload.store.reference import set_matrix
 
+    try:  # the message as the command always gave it (TYPE has no option parser)
+        clean_text(crime_type, "the crime type", max_length=100)
+    except ValueError as exc:
+        raise InputError(str(exc).capitalize() + ".") from None
     data = validated(MatrixChange, crime_type=crime_type, required_level=level)
     name = data.crime_type
     with open_store(ctx).write() as conn:
