@@ -126,19 +126,21 @@ def add(
 ) -> None:
     """Record a live, unallocated crime (allocate it with 'caseload assign')."""
     from caseload.cli.output import warn
+    from caseload.domain.inputs import CrimeCreate, validated
     from caseload.store.crimes import add as add_crime
     from caseload.store.log import decision_time
 
-    values = {
-        "reference": reference,
-        "crime_type": crime_type,
-        "team": team,
-        "reported_on": reported,
-        "required_level": level,
-        "victim_enhanced": enhanced,
-    }
+    data = validated(
+        CrimeCreate,
+        reference=reference,
+        crime_type=crime_type,
+        team=team,
+        reported_on=reported,
+        required_level=level,
+        victim_enhanced=enhanced,
+    )
     with open_store(ctx).write() as conn:
-        row = add_crime(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
+        row = add_crime(conn, data, actor=resolve_actor(actor), at=decision_time(conn))
     info(
         f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {row['team']}."
     )

@@ -44,18 +44,22 @@ def set_(
     actor: ActorOption = None,
 ) -> None:
     """Set the accreditation a crime type requires (logged). Existing crimes keep theirs."""
+    from caseload.domain.inputs import MatrixChange, validated
     from caseload.domain.values import clean_text
     from caseload.errors import InputError
     from caseload.store.log import decision_time
     from caseload.store.reference import set_matrix
 
-    try:
-        name = clean_text(crime_type, "the crime type", max_length=100)
+    try:  # the message as the command always gave it (TYPE has no option parser)
+        clean_text(crime_type, "the crime type", max_length=100)
     except ValueError as exc:
         raise InputError(str(exc).capitalize() + ".") from None
+    data = validated(MatrixChange, crime_type=crime_type, required_level=level)
+    name = data.crime_type
     with open_store(ctx).write() as conn:
+        # set_matrix is the matrix import's too: a set of entries, Core statements
         added, _ = set_matrix(
-            conn, [(name, level)], actor=resolve_actor(actor), at=decision_time(conn)
+            conn, [(name, data.required_level)], actor=resolve_actor(actor), at=decision_time(conn)
         )
     info(f"{name} now requires {level}" + (" (new crime type)." if added else "."))
 

@@ -48,12 +48,9 @@ def _status(value: str) -> str:
 
 
 def _capacity(value: str) -> int | None:
-    text = value.strip().lower()
-    if text in ("", "none", "-"):
-        return None
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 10_000:
-        raise ValueError(f"'{value}' is not a capacity (a whole number of crimes, or none)")
-    return int(text)
+    from caseload.domain.officers import parse_capacity
+
+    return parse_capacity(value)
 
 
 def _name(value: str) -> str:
@@ -69,9 +66,9 @@ def _team(value: str) -> str:
 
 
 def _rank(value: str) -> str:
-    from caseload.domain.values import clean_text
+    from caseload.domain.officers import parse_rank
 
-    return clean_text(value, "the rank", max_length=20).upper() if value.strip() else ""
+    return parse_rank(value)
 
 
 def _p(fn: Any) -> Any:
@@ -137,22 +134,23 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Add an officer."""
+    from caseload.domain.inputs import OfficerCreate, validated
     from caseload.store.log import decision_time
     from caseload.store.officers import add as add_officer
 
-    values = {
-        "collar": collar,
-        "name": name,
-        "team": team,
-        "rank": rank,
-        "accreditation": accreditation,
-        "investigator_since": since,
-        "status": "active",
-        "capacity": capacity,
-        "trainee": trainee,
-    }
+    data = validated(
+        OfficerCreate,
+        collar=collar,
+        name=name,
+        team=team,
+        rank=rank,
+        accreditation=accreditation,
+        investigator_since=since,
+        capacity=capacity,
+        trainee=trainee,
+    )
     with open_store(ctx).write() as conn:
-        team = add_officer(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
+        team = add_officer(conn, data, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
 
 
@@ -266,31 +264,32 @@ def update(
     actor: ActorOption = None,
 ) -> None:
     """Change an officer's details (logged with old and new values)."""
+    from caseload.domain.inputs import OfficerUpdate, validated
     from caseload.errors import InputError
     from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
-    changes: dict[str, Any] = {}
-    for key, value in (
-        ("name", name),
-        ("team", team),
-        ("rank", rank),
-        ("accreditation", accreditation),
-        ("investigator_since", since),
-        ("trainee", trainee),
-    ):
-        if value is not None:
-            changes[key] = value
+    given: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("name", name),
+            ("team", team),
+            ("rank", rank),
+            ("accreditation", accreditation),
+            ("investigator_since", since),
+            ("trainee", trainee),
+        )
+        if value is not None
+    }
     if capacity is not None:
         try:
-            changes["capacity"] = _capacity(capacity)
+            given["capacity"] = _capacity(capacity)
         except ValueError as exc:
             raise InputError(str(exc).capitalize() + ".") from None
-    if not changes:
-        raise InputError("Nothing to change: give at least one option (see --help).")
+    data = validated(OfficerUpdate, **given)
     with open_store(ctx).write() as conn:
         done = update_officer(
-            conn, collar, changes, actor=resolve_actor(actor), at=decision_time(conn)
+            conn, collar, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
     if done.diff:
         info(
@@ -352,18 +351,19 @@ def status(
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""
+    from caseload.domain.inputs import OfficerStatus, validated
     from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
+    data = validated(OfficerStatus, status=new_status, reason=reason)
     with open_store(ctx).write() as conn:
         done = update_officer(
             conn,
             collar,
-            {"status": new_status},
+            data,
             actor=resolve_actor(actor),
             at=decision_time(conn),
             kind="officer-status",
-            reason=reason,
         )
     if not done.diff:
         info(f"{collar} is already {STATUS_WORDS.get(new_status, new_status)}.")

@@ -68,28 +68,17 @@ def set_(
     actor: ActorOption = None,
 ) -> None:
     """Change one policy setting (validated; logged with the old and new values)."""
-    from caseload.domain.policy import parse_setting
-    from caseload.errors import InputError
+    from caseload.domain.inputs import PolicyChange, validated
     from caseload.store.log import decision_time
     from caseload.store.reference import current_setting, set_policy
 
-    key = name.strip().lower()
-    try:
-        wanted = parse_setting(key, value)
-    except ValueError as exc:
-        raise InputError(f"{exc}; nothing was changed.") from None
+    data = validated(PolicyChange, name=name, value=value, reason=reason or "")
+    key = data.name
     with open_store(ctx).write() as conn:
-        if current_setting(conn, key) == wanted:
-            info(f"{key} is already {wanted}; nothing changed.")
+        if current_setting(conn, key) == data.value:
+            info(f"{key} is already {data.value}; nothing changed.")
             return
-        old, new = set_policy(
-            conn,
-            key,
-            value,
-            actor=resolve_actor(actor),
-            at=decision_time(conn),
-            reason=reason or "",
-        )
+        old, new = set_policy(conn, data, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"{key}: {old} -> {new} (recorded).")
 
 

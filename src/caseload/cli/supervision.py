@@ -88,20 +88,16 @@ def review(
     """Record a supervisory review of a live crime."""
     from datetime import datetime
 
+    from caseload.domain.inputs import ReviewCreate, validated
     from caseload.store.log import decision_time
     from caseload.store.reference import load_policy
     from caseload.store.supervision import record_review
 
     day = on or datetime.now().date()
+    data = validated(ReviewCreate, note=note, reviewed_on=day, next_due=next_due)
     with open_store(ctx).write() as conn:
         crime = record_review(
-            conn,
-            reference,
-            note=note,
-            on=day,
-            next_due=next_due,
-            actor=resolve_actor(actor),
-            at=decision_time(conn),
+            conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
         policy = load_policy(conn)
     info(
@@ -147,15 +143,17 @@ def event(
     from datetime import datetime
 
     from caseload.domain.events import describe_event
+    from caseload.domain.inputs import KeyEventCreate, validated
     from caseload.domain.workdays import add_working_days
     from caseload.store.log import decision_time
     from caseload.store.reference import load_policy
     from caseload.store.supervision import record_event
 
     day = on or datetime.now().date()
+    data = validated(KeyEventCreate, kind=kind, occurred_on=day)
     with open_store(ctx).write() as conn:
         crime = record_event(
-            conn, reference, kind=kind, on=day, actor=resolve_actor(actor), at=decision_time(conn)
+            conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
         policy = load_policy(conn)
     enhanced = bool(crime["victim_enhanced"])
@@ -205,7 +203,14 @@ def victim_update(
         raise InputError("Give --note (an update was made) and/or --every (agreed frequency).")
     if note is None and on is not None:
         raise InputError("--on dates an update; give --note with it.")
+    from caseload.domain.inputs import VictimUpdateCreate, validated
+
     today = datetime.now().date()
+    data = (
+        validated(VictimUpdateCreate, note=note, updated_on=on or today)
+        if note is not None
+        else None
+    )
     who = resolve_actor(actor)
     messages = []
     with open_store(ctx).write() as conn:
@@ -227,10 +232,11 @@ def victim_update(
                     f"{crime['reference']}: victim updates agreed every {new} "
                     f"day{'' if new == 1 else 's'}."
                 )
-        if note is not None:
-            day = on or today
-            crime = record_victim_update(conn, reference, note=note, on=day, actor=who, at=now)
-            messages.append(f"Recorded a victim update on {crime['reference']} ({day}).")
+        if data is not None:
+            crime = record_victim_update(conn, reference, data, actor=who, at=now)
+            messages.append(
+                f"Recorded a victim update on {crime['reference']} ({data.updated_on})."
+            )
     for message in messages:
         info(message)
 

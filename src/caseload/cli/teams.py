@@ -44,10 +44,12 @@ def add(ctx: typer.Context, name: NameArg, actor: ActorOption = None) -> None:
     """Create a team (logged), e.g. caseload team add "Lewisham CID"."""
     from datetime import datetime
 
+    from caseload.domain.inputs import TeamCreate, validated
     from caseload.store.reference import add_team
 
+    data = validated(TeamCreate, name=name)
     with open_store(ctx).write() as conn:
-        looks_like = add_team(conn, name, actor=resolve_actor(actor), at=datetime.now())
+        looks_like = add_team(conn, data, actor=resolve_actor(actor), at=datetime.now())
     info(f"Added team {name}.")
     if looks_like:
         warn(f"'{name}' is close to the existing team '{looks_like}'; is it a typo?")
@@ -68,12 +70,12 @@ def rename(
     """Rename a team; its officers and crimes stay in it (logged). NEW must not exist."""
     from datetime import datetime
 
+    from caseload.domain.inputs import TeamRename, validated
     from caseload.store.reference import rename_team
 
+    data = validated(TeamRename, old=old, new=new, reason=reason)
     with open_store(ctx).write() as conn:
-        was = rename_team(
-            conn, old, new, actor=resolve_actor(actor), at=datetime.now(), reason=reason
-        )
+        was = rename_team(conn, data, actor=resolve_actor(actor), at=datetime.now())
     info(f"Renamed team {was} to {new}.")
 
 

@@ -23,7 +23,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from caseload.domain.levels import parse_level
-from caseload.domain.officers import parse_status
+from caseload.domain.officers import parse_capacity, parse_rank, parse_status
 from caseload.domain.outcomes import parse_outcome
 from caseload.domain.values import (
     UNPRINTABLE,
@@ -221,20 +221,6 @@ def _text(what: str, max_length: int = 200) -> Callable[[str], str]:
         return clean_text(value, what, max_length=max_length)
 
     return parse
-
-
-def parse_capacity(text: str) -> int | None:
-    """A personal capacity: a whole number of live crimes, or ``none``."""
-    value = text.strip().lower()
-    if value in ("", "none", "-"):
-        return None
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 10_000:
-        raise ValueError(f"'{text.strip()}' is not a capacity (a whole number of crimes, or none)")
-    return int(value)
-
-
-def parse_rank(text: str) -> str:
-    return clean_text(text, "the rank", max_length=20).upper()
 
 
 def parse_when(text: str) -> datetime:

@@ -15,6 +15,34 @@ def parse_status(text: str) -> str:
     return value
 
 
+def parse_capacity(text: str) -> int | None:
+    """A personal capacity: a whole number of live crimes (1 to 10,000), or ``none``."""
+    value = text.strip().lower()
+    if value in ("", "none", "-"):
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"'{text.strip()}' is not a capacity (a whole number of crimes, or none)")
+    return check_capacity(int(value), shown=text.strip())
+
+
+def check_capacity(value: int | None, *, shown: str | None = None) -> int | None:
+    """The one bound on a personal capacity: none, or 1 to 10,000 live crimes."""
+    if value is not None and not 0 < value <= 10_000:
+        raise ValueError(
+            f"'{shown if shown is not None else value}' is not a capacity "
+            "(a whole number of crimes, or none)"
+        )
+    return value
+
+
+def parse_rank(text: str) -> str:
+    """A rank (PC, DC, TDC, DS ...): one line of up to 20 characters, upper-case; blank is
+    no rank."""
+    from caseload.domain.values import clean_text
+
+    return clean_text(text, "the rank", max_length=20).upper() if text.strip() else ""
+
+
 def whole_months_between(start: date, end: date) -> int:
     """Whole calendar months from ``start`` to ``end`` (0 if ``end`` is earlier)."""
     if end <= start:

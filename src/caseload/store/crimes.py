@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -28,6 +28,9 @@ from caseload.store.models import (
     victim_update_table,
 )
 from caseload.store.reference import matrix, required_level_for, resolve_team
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import CrimeCreate
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -135,27 +138,37 @@ def find(conn: Connection, reference: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> dict[str, Any]:
-    """Add one unallocated live crime (values as the import columns, validated)."""
-    ref = values["reference"]
+def add(
+    conn: Connection, data: CrimeCreate | Mapping[str, Any], *, actor: str, at: datetime
+) -> dict[str, Any]:
+    """Add one unallocated live crime (one ORM row and its log entry). ``data`` may be
+    the import columns, already validated (taken as they are)."""
+    from caseload.domain.inputs import CrimeCreate
+    from caseload.store.models import Crime
+    from caseload.store.session import session_on
+
+    if not isinstance(data, CrimeCreate):
+        data = CrimeCreate.model_construct(**data)
+    ref = data.reference
     if conn.execute(select(crime_table.c.id).where(crime_table.c.reference == ref)).first():
         raise InputError(f"A crime with reference {ref} already exists.")
-    team, team_name = resolve_team(conn, values["team"])
-    level = values.get("required_level")
+    team, team_name = resolve_team(conn, data.team)
+    level = data.required_level
     defaulted = False
     if not level:
-        level, defaulted = required_level_for(values["crime_type"], matrix(conn))
-    row = {
+        level, defaulted = required_level_for(data.crime_type, matrix(conn))
+    row: dict[str, Any] = {
         "reference": ref,
-        "crime_type": values["crime_type"],
+        "crime_type": data.crime_type,
         "required_level": level,
         "level_defaulted": defaulted,
-        "reported_on": values["reported_on"],
+        "reported_on": data.reported_on,
         "team_id": team,
-        "victim_enhanced": bool(values.get("victim_enhanced", False)),
+        "victim_enhanced": bool(data.victim_enhanced),
         "created_at": at,
     }
-    conn.execute(insert(crime_table).values(**row))
+    with session_on(conn) as session:
+        session.add(Crime(**row))
     log.append(
         conn,
         at=at,

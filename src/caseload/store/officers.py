@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from caseload.domain.rules import HoldingBreach, OfficerFacts
@@ -15,6 +15,10 @@ from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
 from caseload.store.reference import resolve_team
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import OfficerCreate, OfficerStatus
+    from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
 
 # The import columns, in the order `officer list --format csv` writes them.
 OFFICER_COLUMNS = (
@@ -75,16 +79,27 @@ def list_officers(
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> str:
-    """Add one officer (values as the import columns, already validated) to an existing
-    team; returns the team's name as stored."""
-    collar = values["collar"]
+def add(
+    conn: Connection, data: OfficerCreate | Mapping[str, Any], *, actor: str, at: datetime
+) -> str:
+    """Add one officer to an existing team (one ORM row in the caller's transaction,
+    and its log entry); returns the team's name as stored. ``data`` may be the import
+    columns, already validated (taken as they are)."""
+    from caseload.domain.inputs import OfficerCreate
+
+    if not isinstance(data, OfficerCreate):
+        data = OfficerCreate.model_construct(**data)
+    from caseload.store.models import Officer
+    from caseload.store.session import session_on
+
+    collar = data.collar
     if conn.execute(select(officer_table.c.id).where(officer_table.c.collar == collar)).first():
         raise InputError(f"An officer with collar {collar} already exists.")
-    row = {k: v for k, v in values.items() if k != "team"}
-    row["team_id"], team_name = resolve_team(conn, values["team"])
-    values = {**values, "team": team_name}
-    conn.execute(insert(officer_table).values(**row))
+    values = data.model_dump()
+    team_id, team_name = resolve_team(conn, data.team)
+    with session_on(conn) as session:
+        session.add(Officer(**{k: v for k, v in values.items() if k != "team"}, team_id=team_id))
+    values["team"] = team_name
     log.append(
         conn,
         at=at,
@@ -97,7 +112,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
 
 
 @dataclass
-class OfficerUpdate:
+class OfficerChanged:
     """What ``update_officer`` changed: {field: (old, new)}, and the warnings it raised
     about what the officer already holds (``domain.rules.officer_change_breaches``)."""
 
@@ -164,16 +179,29 @@ def breach_detail(breaches: Sequence[HoldingBreach]) -> dict[str, Any]:
 def update_officer(
     conn: Connection,
     collar: str,
-    changes: Mapping[str, Any],
+    changes: OfficerUpdateInput | OfficerStatus | Mapping[str, Any],
     *,
     actor: str,
     at: datetime,
     kind: str = "officer-update",
     reason: str = "",
-) -> OfficerUpdate:
+) -> OfficerChanged:
     """Apply changes (import column names) to one officer. A change that puts what they
     already hold in breach of the allocation rules (over the limit, above their
-    accreditation, not active, past capacity) is made, and warned of and recorded."""
+    accreditation, not active, past capacity) is made, and warned of and recorded.
+    ``changes``: an ``OfficerUpdate``'s fields given, an ``OfficerStatus`` (its reason
+    recorded), or the columns an import row changes."""
+    from caseload.domain.inputs import OfficerStatus
+    from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
+
+    if isinstance(changes, OfficerUpdateInput):
+        changes = changes.changes()
+    elif isinstance(changes, OfficerStatus):
+        reason = reason or changes.reason
+        changes = {"status": changes.status}
+    from caseload.store.models import Officer
+    from caseload.store.session import session_on
+
     current = find(conn, collar)
     values = dict(changes)
     if "team" in values:
@@ -183,12 +211,16 @@ def update_officer(
         key: (current[key], changes[key]) for key in changes if current.get(key) != changes[key]
     }
     if not diff:
-        return OfficerUpdate({}, team=str(current["team"]))
+        return OfficerChanged({}, team=str(current["team"]))
     after = {**current, **{key: new for key, (_, new) in diff.items()}}
     breaches = change_breaches(conn, [(int(current["id"]), current, after)], on=at.date())
     made = breaches.get(int(current["id"]), [])
-    row = {k: v for k, v in values.items() if k != "team"}
-    conn.execute(update(officer_table).where(officer_table.c.id == current["id"]).values(**row))
+    with session_on(conn) as session:
+        officer = session.get(Officer, int(current["id"]))
+        assert officer is not None  # found above, in this transaction
+        for key, value in values.items():
+            if key != "team":
+                setattr(officer, key, value)
     log.append(
         conn,
         at=at,
@@ -201,7 +233,7 @@ def update_officer(
             **breach_detail(made),
         },
     )
-    return OfficerUpdate(diff, [b.text() for b in made], team=str(after["team"]))
+    return OfficerChanged(diff, [b.text() for b in made], team=str(after["team"]))
 
 
 def live_by_level(conn: Connection, officer_ids: Sequence[int]) -> dict[int, dict[str, int]]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
-from caseload.domain.policy import Policy, parse_setting, stored_policy, stored_value
+from caseload.domain.policy import Policy, stored_policy, stored_value
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import PolicyChange, TeamCreate, TeamRename
 
 # --- teams ---------------------------------------------------------------------------------
 
@@ -55,38 +58,47 @@ def team_names(conn: Connection) -> list[str]:
     return [str(name) for _, name in conn.execute(teams_query())]
 
 
-def add_team(conn: Connection, name: str, *, actor: str, at: datetime) -> str | None:
-    """Create a team (logged); returns an existing name it looks like a typo of, if any."""
+def add_team(conn: Connection, data: TeamCreate, *, actor: str, at: datetime) -> str | None:
+    """Create a team (one ORM row, logged); returns an existing name it looks like a typo
+    of, if any."""
     from caseload.domain.teams import key, nearest
+    from caseload.store.models import Team
+    from caseload.store.session import session_on
 
+    name = data.name
     known = team_names(conn)
     for existing in known:
         if key(existing) == key(name):
             raise InputError(f"A team called '{existing}' already exists.")
-    conn.execute(insert(team_table).values(name=name))
+    with session_on(conn) as session:
+        session.add(Team(name=name))
     log.append(conn, at=at, actor=actor, kind="team-add", detail={"team": name})
     return nearest(name, known)
 
 
-def rename_team(
-    conn: Connection, old: str, new: str, *, actor: str, at: datetime, reason: str = ""
-) -> str:
+def rename_team(conn: Connection, data: TeamRename, *, actor: str, at: datetime) -> str:
     """Rename a team (its officers and crimes go with it; logged); returns the old name."""
     from caseload.domain.teams import key
+    from caseload.store.models import Team
+    from caseload.store.session import session_on
 
-    found, current = resolve_team(conn, old)
+    new = data.new
+    found, current = resolve_team(conn, data.old)
     for existing in team_names(conn):
         if key(existing) == key(new) and existing != current:
             raise InputError(f"A team called '{existing}' already exists; choose another name.")
     if current == new:
         raise InputError(f"The team is already called '{current}'.")
-    conn.execute(update(team_table).where(team_table.c.id == found).values(name=new))
+    with session_on(conn) as session:
+        team = session.get(Team, found)
+        assert team is not None  # resolved above, in this transaction
+        team.name = new
     log.append(
         conn,
         at=at,
         actor=actor,
         kind="team-rename",
-        reason=reason,
+        reason=data.reason,
         detail={"what": "team", "old": current, "new": new},
     )
     return current
@@ -212,25 +224,37 @@ def current_setting(conn: Connection, key: str) -> int | str:
 
 
 def set_policy(
-    conn: Connection, name: str, value_text: str, *, actor: str, at: datetime, reason: str = ""
+    conn: Connection,
+    data: PolicyChange | str,
+    value_text: str = "",
+    *,
+    actor: str,
+    at: datetime,
+    reason: str = "",
 ) -> tuple[object, object]:
-    """Validate and store one setting; log old and new values. Returns (old, new)."""
-    key = name.strip().lower()
-    value = parse_setting(key, value_text)
+    """Store one validated setting (one ORM row); log old and new values. Returns (old, new).
+    ``data`` may be the setting's name, with ``value_text`` and ``reason``."""
+    if isinstance(data, str):
+        from caseload.domain.inputs import PolicyChange, validated
+
+        data = validated(PolicyChange, name=data, value=value_text, reason=reason)
+    from caseload.store.models import PolicySetting
+    from caseload.store.session import session_on
+
+    key, value = data.name, data.value
     old = current_setting(conn, key)
-    exists = conn.execute(select(policy_table.c.name).where(policy_table.c.name == key)).first()
-    if exists:
-        conn.execute(
-            update(policy_table).where(policy_table.c.name == key).values(value=str(value))
-        )
-    else:
-        conn.execute(insert(policy_table).values(name=key, value=str(value)))
+    with session_on(conn) as session:
+        row = session.get(PolicySetting, key)
+        if row is None:
+            session.add(PolicySetting(name=key, value=str(value)))
+        else:
+            row.value = str(value)
     log.append(
         conn,
         at=at,
         actor=actor,
         kind="policy",
-        reason=reason,
+        reason=data.reason,
         detail={"setting": key, "old": old, "new": value},
     )
     return old, value

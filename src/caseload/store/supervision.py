@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection
@@ -23,6 +23,9 @@ from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.crimes import crime_table, find
 from caseload.store.models import event_table, review_table, victim_update_table
+
+if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
+    from caseload.domain.inputs import KeyEventCreate, ReviewCreate, VictimUpdateCreate
 
 BATCH = 5000
 
@@ -45,14 +48,24 @@ def check_day(crime: Mapping[str, Any], on: date, *, today: date, what: str) -> 
 def record_review(
     conn: Connection,
     reference: str,
+    data: ReviewCreate | None = None,
     *,
-    note: str,
-    on: date,
-    next_due: date | None,
+    note: str | None = None,
+    on: date | None = None,
+    next_due: date | None = None,
     actor: str,
     at: datetime,
 ) -> dict[str, Any]:
-    """Record a supervisory review of a live crime; returns the crime."""
+    """Record a supervisory review of a live crime (one ORM row); returns the crime."""
+    if data is None:  # the fields as keywords, already validated (a test's force builder)
+        from caseload.domain.inputs import ReviewCreate
+
+        data = ReviewCreate.model_construct(note=note, reviewed_on=on, next_due=next_due)
+
+    from caseload.store.models import Review
+    from caseload.store.session import session_on
+
+    on, next_due = data.reviewed_on, data.next_due
     crime = find(conn, reference)
     if crime["finalised_on"] is not None:
         raise InputError(
@@ -62,11 +75,17 @@ def record_review(
     check_day(crime, on, today=at.date(), what="review")
     if next_due is not None and next_due <= on:
         raise InputError(f"The next review date {next_due} must be after the review ({on}).")
-    conn.execute(
-        insert(review_table).values(
-            crime_id=crime["id"], reviewed_on=on, at=at, actor=actor, note=note, next_due=next_due
+    with session_on(conn) as session:
+        session.add(
+            Review(
+                crime_id=crime["id"],
+                reviewed_on=on,
+                at=at,
+                actor=actor,
+                note=data.note,
+                next_due=next_due,
+            )
         )
-    )
     log.append(
         conn,
         at=at,
@@ -74,23 +93,37 @@ def record_review(
         kind="review",
         crime_ref=crime["reference"],
         collar=crime["holder"],
-        reason=note,
+        reason=data.note,
         detail={"on": on.isoformat(), "next_due": next_due.isoformat() if next_due else None},
     )
     return crime
 
 
 def record_event(
-    conn: Connection, reference: str, *, kind: str, on: date, actor: str, at: datetime
+    conn: Connection,
+    reference: str,
+    data: KeyEventCreate | None = None,
+    *,
+    kind: str | None = None,
+    on: date | None = None,
+    actor: str,
+    at: datetime,
 ) -> dict[str, Any]:
-    """Record a key investigative event (``domain.events`` code); returns the crime."""
+    """Record a key investigative event (``domain.events`` code; one ORM row); returns
+    the crime."""
+    if data is None:  # the fields as keywords, already validated (a test's force builder)
+        from caseload.domain.inputs import KeyEventCreate
+
+        data = KeyEventCreate.model_construct(kind=kind, occurred_on=on)
+
+    from caseload.store.models import KeyEvent
+    from caseload.store.session import session_on
+
+    kind, on = data.kind, data.occurred_on
     crime = find(conn, reference)
     check_day(crime, on, today=at.date(), what="event")
-    conn.execute(
-        insert(event_table).values(
-            crime_id=crime["id"], kind=kind, occurred_on=on, at=at, actor=actor
-        )
-    )
+    with session_on(conn) as session:
+        session.add(KeyEvent(crime_id=crime["id"], kind=kind, occurred_on=on, at=at, actor=actor))
     log.append(
         conn,
         at=at,
@@ -105,17 +138,32 @@ def record_event(
 
 
 def record_victim_update(
-    conn: Connection, reference: str, *, note: str, on: date, actor: str, at: datetime
+    conn: Connection,
+    reference: str,
+    data: VictimUpdateCreate | None = None,
+    *,
+    note: str | None = None,
+    on: date | None = None,
+    actor: str,
+    at: datetime,
 ) -> dict[str, Any]:
-    """Record that the victim was told (an update); returns the crime."""
+    """Record that the victim was told (an update; one ORM row); returns the crime."""
+    if data is None:  # the fields as keywords, already validated (a test's force builder)
+        from caseload.domain.inputs import VictimUpdateCreate
+
+        data = VictimUpdateCreate.model_construct(note=note, updated_on=on)
+
+    from caseload.store.models import VictimUpdate
+    from caseload.store.session import session_on
+
+    on, note = data.updated_on, data.note
     crime = find(conn, reference)
     check_day(crime, on, today=at.date(), what="victim update")
     meets = events_met(conn, crime, on)
-    conn.execute(
-        insert(victim_update_table).values(
-            crime_id=crime["id"], updated_on=on, at=at, actor=actor, note=note
+    with session_on(conn) as session:
+        session.add(
+            VictimUpdate(crime_id=crime["id"], updated_on=on, at=at, actor=actor, note=note)
         )
-    )
     log.append(
         conn,
         at=at,
