@@ -68,20 +68,23 @@ def verify(
     ] = 5000,
 ) -> None:
     """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
-    or inserted."""
+    or inserted, or if the triggers that keep the log append-only are gone."""
     from caseload.store.maintenance import verify_log
 
     store = _opened_without_upgrade(ctx)
     report = verify_log(store, batch=batch)
+    unguarded = _report_missing_guards(store)
     if report.intact:
         if report.entries == 0:
             info("The decision log is empty: nothing to verify.")
-            return
-        typer.echo(f"head {report.head_id} {report.head_hash}")
-        info(
-            f"The decision log is intact: {report.entries:,} entries chained from the first to "
-            f"entry {report.head_id}."
-        )
+        else:
+            typer.echo(f"head {report.head_id} {report.head_hash}")
+            info(
+                f"The decision log is intact: {report.entries:,} entries chained from the "
+                f"first to entry {report.head_id}."
+            )
+        if unguarded:
+            raise typer.Exit(1)
         return
     typer.echo(f"broken {report.broken_at}")
     intact = (
@@ -91,6 +94,24 @@ def verify(
     )
     info(f"The decision log is broken: {report.problem}; {intact}.")
     raise typer.Exit(1)
+
+
+def _report_missing_guards(store: Store) -> bool:
+    """Say (stderr) which append-only triggers are missing or disabled; True if any."""
+    from caseload.store.guards import missing
+    from caseload.store.migrate import HEAD, current_revision
+
+    if current_revision(store) != HEAD:
+        return False  # an older store gets its triggers when a command upgrades it
+    with store.read() as conn:
+        gone = missing(conn)
+    if gone:
+        info(
+            f"The decision log is not protected: {len(gone)} append-only trigger(s) missing or "
+            f"disabled ({', '.join(gone)}); anyone who can write the store can rewrite its "
+            "history with plain SQL."
+        )
+    return bool(gone)
 
 
 def backup(

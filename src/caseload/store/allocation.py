@@ -326,6 +326,7 @@ _INTERVAL_COLUMNS = (
     "override_reason",
     "plan_id",
     "auto",
+    "login",  # appended by BatchWriter.write: who acted (store.identity)
 )
 
 
@@ -341,7 +342,13 @@ class BatchWriter:
         mark: str,
         when: Callable[[Any], Any],
         log: Callable[[list[dict[str, Any]]], Any],
+        login: str | None = None,
     ) -> None:
+        if login is None:
+            from caseload.store.identity import os_login
+
+            login = os_login()
+        self.login = login
         self.executemany = executemany
         self.when = when
         self.log = log
@@ -361,12 +368,14 @@ class BatchWriter:
         from sqlalchemy import DateTime
 
         from caseload.store.bulk import converter, placeholder
+        from caseload.store.identity import store_login
 
         return cls(
             conn.exec_driver_sql,
             placeholder(conn),
             converter(conn, DateTime()) or (lambda value: value),
             lambda entries: log.append_many(conn, entries),
+            store_login(conn),
         )
 
     def write(
@@ -381,7 +390,8 @@ class BatchWriter:
                 self.close_sql, [(when(end), by, why, crime) for end, by, why, crime in closes]
             )
         if intervals:
-            rows = [(*r[:2], when(r[2]), *r[3:]) for r in intervals]
+            login = self.login
+            rows = [(*r[:2], when(r[2]), *r[3:], login) for r in intervals]
             self.executemany(self.insert_sql, rows)
         if holders:
             self.executemany(self.holder_sql, list(holders))

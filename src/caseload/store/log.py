@@ -48,10 +48,15 @@ def _lock_and_tail(conn: Connection) -> tuple[int, str]:
 
 
 def chain(
-    entries: Iterable[Mapping[str, Any]], last_id: int, prev: str
+    entries: Iterable[Mapping[str, Any]], last_id: int, prev: str, login: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """The log rows for entries (dicts with at, actor, kind, crime_ref, collar, reason,
-    detail), numbered after ``last_id`` and each hashed onto the one before."""
+    detail), numbered after ``last_id`` and each hashed onto the one before. ``login``
+    is who acted (``store.identity``; the operating-system user when not given)."""
+    if login is None:
+        from caseload.store.identity import os_login
+
+        login = os_login()
     for entry in entries:
         last_id += 1
         detail = entry.get("detail") or {}
@@ -59,6 +64,7 @@ def chain(
             "id": last_id,
             "at": entry["at"],
             "actor": entry["actor"],
+            "login": login,
             "kind": entry["kind"],
             "crime_ref": entry.get("crime_ref"),
             "collar": entry.get("collar"),
@@ -73,12 +79,13 @@ def chain(
 def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
     """Append entries (dicts with at, actor, kind, crime_ref, collar, reason, detail)."""
     from caseload.store.bulk import insert_rows
+    from caseload.store.identity import store_login
     from caseload.store.models import log_table
 
     last_id, prev = _lock_and_tail(conn)
     batch: list[dict[str, Any]] = []
     count = 0
-    for row in chain(entries, last_id, prev):
+    for row in chain(entries, last_id, prev, store_login(conn)):
         batch.append(row)
         count += 1
         last_id = row["id"]

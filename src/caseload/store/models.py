@@ -12,6 +12,9 @@ Design:
   day's holder can be rebuilt. ``finalisation`` does the same for live/finalised.
 * ``log_entry`` is the decision log: every allocation, override, policy change,
   review and victim update, with a SHA-256 hash chained to the entry before it.
+* ``log_entry`` and ``allocation`` are append-only (migration 0009's triggers):
+  entries are never updated or deleted, an interval is only ever closed. ``login``
+  beside ``actor`` is who acted (``store.identity``).
 * Dates are calendar dates; times are the force's local wall-clock time (naive).
 """
 
@@ -108,6 +111,7 @@ allocation_table = Table(
     _at("start_at"),
     _at("end_at", nullable=True),
     _text("actor", 100),
+    _text("login", 100, nullable=True),  # who acted (store.identity); 0009 on
     Column("reason", Text, nullable=False),
     Column("warnings", Text, nullable=False, default="", server_default=""),
     Column("override_reason", Text, nullable=True),
@@ -153,6 +157,7 @@ log_table = Table(
     _id(),
     _at(),
     _text("actor", 100),
+    _text("login", 100, nullable=True),  # who acted (store.identity), hashed; 0009 on
     _text("kind", 30),
     _text("crime_ref", 64, nullable=True),
     _text("collar", 16, nullable=True),
@@ -220,6 +225,15 @@ audit_run_table = Table(
     _at(),
     Column("as_of", Date, nullable=False),
     Column("counts", Text, nullable=False),
+)
+
+# The teams each supervisor login may act in (``caseload access``, PostgreSQL): the
+# row-level security policies read it. Roles themselves are PostgreSQL roles.
+access_grant_table = Table(
+    "access_grant",
+    metadata,
+    _text("login", 100, primary_key=True),
+    Column("team_id", Integer, ForeignKey("team.id"), primary_key=True),
 )
 
 
