@@ -62,12 +62,14 @@ def _refused(db_url: str, statement: str) -> str:
     ],
 )
 def test_plain_sql_cannot_rewrite_history(worked, db_url, sql, statement, message) -> None:  # type: ignore[no-untyped-def]
-    before = sql("SELECT count(*), max(hash) FROM log_entry"), sql(
-        "SELECT * FROM allocation ORDER BY id"
+    before = (
+        sql("SELECT count(*), max(hash) FROM log_entry"),
+        sql("SELECT * FROM allocation ORDER BY id"),
     )
     assert message in _refused(db_url, statement)
-    after = sql("SELECT count(*), max(hash) FROM log_entry"), sql(
-        "SELECT * FROM allocation ORDER BY id"
+    after = (
+        sql("SELECT count(*), max(hash) FROM log_entry"),
+        sql("SELECT * FROM allocation ORDER BY id"),
     )
     assert after == before
     assert worked("verify").exit_code == 0

@@ -8,6 +8,7 @@ path that allocates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -30,6 +31,7 @@ from caseload.cli.output import (
     info,
     render,
     warn,
+    with_login_shown,
 )
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
@@ -380,12 +382,15 @@ def history(
         rows = read_history(
             conn, reference=reference, collar=officer, kinds=kind or (), limit=limit or None
         )
+    columns: Sequence[str] = HISTORY_COLUMNS
     if fmt is not OutputFormat.json:
         for row in rows:
             row["detail"] = summarise_detail(row["detail"])
+    if fmt not in (OutputFormat.json, OutputFormat.csv):
+        columns = with_login_shown(rows, columns)
     render(
         rows,
-        HISTORY_COLUMNS,
+        columns,
         fmt,
         title="Decisions, newest first",
         layout=HISTORY_LAYOUT,

@@ -25,6 +25,7 @@ from caseload.cli.output import (
     info,
     render,
     render_record,
+    with_login_shown,
 )
 
 # What a narrow terminal leaves out first (output.Layout).
@@ -276,9 +277,10 @@ def show(
     render_record(record, fmt, title=f"Crime {crime['reference']}", wide=wide)
     for section, rows in story.items():
         if rows:
-            render(
-                rows, list(rows[0]), fmt, title=section.replace("_", " ").capitalize(), wide=wide
-            )
+            columns = list(rows[0])
+            if fmt is not OutputFormat.csv:
+                columns = with_login_shown(rows, columns)
+            render(rows, columns, fmt, title=section.replace("_", " ").capitalize(), wide=wide)
 
 
 @crime_app.command("finalise", epilog=outcome_types_help())

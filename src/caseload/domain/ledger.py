@@ -3,8 +3,8 @@
 Each entry's hash covers its own fields and the previous entry's hash, so an
 entry changed, removed or inserted behind the tool's back breaks the chain at
 that point. The login (who acted, as the database or the operating system knows
-them) is covered too, from schema 0009 on. The encoding is JSON with sorted keys, no spaces and ISO times, so
-it is the same on every machine and database.
+them) is covered too, from schema 0009 on. The encoding is JSON with sorted keys,
+no spaces and ISO times, so it is the same on every machine and database.
 """
 
 from __future__ import annotations

@@ -730,7 +730,7 @@ def unassign(conn: Connection, reference: str, *, actor: str, at: datetime, reas
 
 # --- reading the decision log --------------------------------------------------------------
 
-HISTORY_COLUMNS = ("at", "actor", "kind", "crime", "officer", "reason", "detail")
+HISTORY_COLUMNS = ("at", "actor", "login", "kind", "crime", "officer", "reason", "detail")
 
 
 def history(
@@ -755,6 +755,7 @@ def history(
     query = select(
         table.c.at,
         table.c.actor,
+        table.c.login,
         table.c.kind,
         table.c.crime_ref.label("crime"),
         table.c.collar.label("officer"),

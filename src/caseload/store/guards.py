@@ -60,4 +60,5 @@ def missing(conn: Connection) -> list[str]:
                 "AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
             )
         }
-    return [f"{name} on {table}" for name, table in expected(dialect) if (name, table) not in present]
+    wanted = expected(dialect)
+    return [f"{name} on {table}" for name, table in wanted if (name, table) not in present]
