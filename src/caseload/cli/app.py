@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from caseload import __version__
 from caseload.cli import (
+    access,
     allocation,
     audit,
     crimes,
@@ -149,6 +150,8 @@ app = typer.Typer(
         "    2  bad usage or bad input; nothing was written\n"
         "    3  refused by policy (block mode); nothing was written\n"
         "    4  the store cannot be used (missing, not a caseload store, or newer)\n"
+        "    5  not permitted: the database login's role or teams do not allow it;\n"
+        "       nothing was written\n"
         "  130  interrupted (Ctrl-C)"
     ),
     no_args_is_help=True,
@@ -229,6 +232,7 @@ report.register(app)
 exports.register(app)
 engine.register(app)
 maintenance.register(app)
+access.register(app)
 
 
 def _invoked(argv: list[str]) -> str | None:

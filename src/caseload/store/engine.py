@@ -203,13 +203,28 @@ class Store:
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
         try:
             yield
         except OperationalError as exc:
             text = str(exc.orig) if exc.orig is not None else str(exc)
             raise unusable(self.location, text) from None
+        except DBAPIError as exc:  # a PostgreSQL role or team scope refused (store.access)
+            refused = self._refusal(exc)
+            if refused is None:
+                raise
+            raise refused from None
+
+    def _refusal(self, exc: Exception) -> Exception | None:
+        if self.is_sqlite:
+            return None
+        from sqlalchemy.engine import make_url
+
+        from caseload.store.access import refusal
+        from caseload.store.identity import os_login
+
+        return refusal(exc, make_url(self.url).username or os_login())
 
     def dispose(self) -> None:
         if self._engine is not None:

@@ -51,6 +51,10 @@ def current_revision(store: Store) -> str | None:
         with store.engine.connect() as conn:
             names = set(inspect(conn).get_table_names())
             if "alembic_version" not in names:
+                if not names and conn.dialect.name == "postgresql":
+                    from caseload.store.access import refuse_without_schema_access
+
+                    refuse_without_schema_access(conn, store.location)
                 if names:
                     raise StoreError(f"{store.location} is not a caseload store.")
                 return None
