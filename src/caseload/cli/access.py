@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from caseload.cli.common import open_store
 from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 access_app = typer.Typer(
     help=(
@@ -30,7 +33,7 @@ TeamsOption = Annotated[
 ]
 
 
-def _log(conn, kind: str, detail: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+def _log(conn: Connection, kind: str, detail: dict[str, Any]) -> None:
     from datetime import datetime
 
     from caseload.cli.common import resolve_actor
@@ -57,9 +60,7 @@ def setup(ctx: typer.Context) -> None:
 
 
 @access_app.command("grant")
-def grant(
-    ctx: typer.Context, login: LoginArg, role: RoleOption, team: TeamsOption = None
-) -> None:
+def grant(ctx: typer.Context, login: LoginArg, role: RoleOption, team: TeamsOption = None) -> None:
     """Give LOGIN a role; a supervisor acts only in the teams given with --team."""
     from caseload.store import access
 

@@ -255,9 +255,7 @@ def grant(conn: Connection, login: str, role: str, teams: Sequence[str]) -> dict
     return {"login": login, "role": role, "teams": sorted(found)}
 
 
-def revoke(
-    conn: Connection, login: str, role: str | None, teams: Sequence[str]
-) -> dict[str, Any]:
+def revoke(conn: Connection, login: str, role: str | None, teams: Sequence[str]) -> dict[str, Any]:
     """Take teams, a role, or (neither given) every caseload role and team from a login."""
     from sqlalchemy import delete
 
