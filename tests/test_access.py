@@ -5,6 +5,8 @@ and the log names the login. On SQLite ``access`` says it is for PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from caseload.cli.app import app
+from tests.conftest import caseload_exe
 
 TEAM_A, TEAM_B = "Lewisham CID", "Bromley CID"
 Acting = Callable[..., Result]
@@ -132,7 +135,9 @@ def test_a_supervisor_acts_in_their_team_and_the_log_names_their_login(force, lo
     assert force["owner"]("verify").exit_code == 0
 
 
-def test_a_supervisor_is_refused_outside_their_team_through_caseload(force, logins, sql) -> None:  # type: ignore[no-untyped-def]
+def test_a_supervisor_is_refused_outside_their_team_through_caseload(  # type: ignore[no-untyped-def]
+    force, logins, pg_url, sql
+) -> None:
     before = _counts(sql)
     for args in (
         ("assign", "B1", "AB1", "--reason", "not mine"),
@@ -148,6 +153,16 @@ def test_a_supervisor_is_refused_outside_their_team_through_caseload(force, logi
         assert "nothing was written" in message
         assert "Traceback" not in result.output
         assert message.count("\n") == 0
+    # The installed command, as a supervisor types it.
+    typed = subprocess.run(
+        [*caseload_exe(), "assign", "B2", "AB1", "--reason", "not mine"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CASELOAD_DB": _as(pg_url, logins["sup_a"])},
+        timeout=60,
+    )
+    assert typed.returncode == 5, typed.stderr
+    assert typed.stderr.count("\n") == 1 and TEAM_B in typed.stderr
     assert _counts(sql) == before
     # The other supervisor may.
     assert force["sup_b"]("assign", "B1", "CD2", "--reason", "mine").exit_code == 0

@@ -25,7 +25,7 @@ LoginArg = Annotated[
 ]
 RoleOption = Annotated[
     str,
-    typer.Option("--role", "-r", metavar="ROLE", help="admin, supervisor or analyst."),
+    typer.Option("--role", metavar="ROLE", help="admin, supervisor or analyst."),
 ]
 TeamsOption = Annotated[
     list[str] | None,
@@ -77,7 +77,7 @@ def revoke(
     login: LoginArg,
     role: Annotated[
         str | None,
-        typer.Option("--role", "-r", metavar="ROLE", help="Only this role (default: all)."),
+        typer.Option("--role", metavar="ROLE", help="Only this role (default: all)."),
     ] = None,
     team: Annotated[
         list[str] | None,
