@@ -73,7 +73,6 @@ def verify(
 
     store = _opened_without_upgrade(ctx)
     report = verify_log(store, batch=batch)
-    unguarded = _report_missing_guards(store)
     if report.intact:
         if report.entries == 0:
             info("The decision log is empty: nothing to verify.")
@@ -83,7 +82,7 @@ def verify(
                 f"The decision log is intact: {report.entries:,} entries chained from the "
                 f"first to entry {report.head_id}."
             )
-        if unguarded:
+        if _report_missing_guards(store):
             raise typer.Exit(1)
         return
     typer.echo(f"broken {report.broken_at}")
@@ -93,6 +92,7 @@ def verify(
         else f"the {report.entries:,} entries before it are intact"
     )
     info(f"The decision log is broken: {report.problem}; {intact}.")
+    _report_missing_guards(store)
     raise typer.Exit(1)
 
 
