@@ -135,6 +135,35 @@ def test_a_supervisor_acts_in_their_team_and_the_log_names_their_login(force, lo
     assert force["owner"]("verify").exit_code == 0
 
 
+def test_a_supervisor_does_all_their_work_in_their_team(force, logins, sql) -> None:  # type: ignore[no-untyped-def]
+    """Every kind of supervisor write goes through in the granted team."""
+    sup = force["sup_a"]
+    for args in (
+        ("assign", "A1", "AB1", "--reason", "first"),
+        ("assign", "A2", "TR1", "--reason", "first"),
+        ("assign", "A2", "AB1", "--reason", "transfer"),
+        ("unassign", "A2", "--reason", "back to the queue"),
+        ("event", "A1", "suspect-arrested"),
+        ("victim-update", "A1", "--note", "told of the arrest"),
+        ("review", "A1", "--note", "next steps set"),
+        ("crime", "link", "A1", "A2", "--kind", "series"),
+        ("crime", "add", "A3", "--type", "Burglary", "--team", TEAM_A, "--reported", "2026-11-02"),
+        ("crime", "finalise", "A1", "--outcome", "18"),
+        ("crime", "reopen", "A1", "--unallocated", "--reason", "new lead"),
+        ("rebalance", "--team", TEAM_A, "--apply", "--reason", "even out"),
+    ):
+        result = sup(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert sql("SELECT DISTINCT login FROM log_entry WHERE login <> session_user") == [
+        (logins["sup_a"],)
+    ]
+    refused = sup("crime", "link", "A1", "B1", "--kind", "suspect")
+    assert refused.exit_code == 5, refused.output
+    assert TEAM_B in refused.stderr
+    assert force["owner"]("verify").exit_code == 0
+    assert force["owner"]("db", "check").exit_code == 0
+
+
 def test_a_supervisor_is_refused_outside_their_team_through_caseload(  # type: ignore[no-untyped-def]
     force, logins, pg_url, sql
 ) -> None:
