@@ -244,7 +244,7 @@ def build_store(path: Path, officers: int, crimes: int, messy: bool) -> str:
 
 
 def with_store(officers: int, crimes: int, reps: int, keep: Path | None, messy: bool) -> None:
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
     from caseload.store.engine_queries import plan_for
 
     folder = keep or Path(tempfile.mkdtemp(prefix="bench-rebalance-"))

@@ -356,7 +356,7 @@ DROP TABLE crime_csv;
                  "work <= 3x sqlite3 same checks", 3.0, "work", "sqlite",
                  baseline_sql=self.audit_sql(), ok_codes=(0, 1), output="audit.json",
                  requires=["audit"]),
-            Case("export crimes (all)", ["export", "crimes", "-o", "export.csv"],
+            Case("export crimes (all)", ["export", "crimes", "-o", "export.csv", "--overwrite"],
                  "work <= 2.5x sqlite3 -csv; < 150 MB", 2.5, "work", "sqlite",
                  baseline_sql=self.export_sql(), peak_limit_mb=150,
                  requires=["export", "crimes"]),

@@ -8,7 +8,7 @@ from sqlalchemy import engine_from_config, pool
 from caseload.store.models import schema
 
 config = context.config
-target_metadata = schema()
+target_metadata = schema()  # SQLModel.metadata, with the two partial indexes
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]

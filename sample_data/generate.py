@@ -474,6 +474,13 @@ def build_supervision(force: Force, supervisors: dict[str, Officer]) -> Supervis
         age = (ANCHOR - crime.reported_on).days
         day = ANCHOR - timedelta(days=rng.randint(14, min(30, age - 1)))
         kind = rng.choice(EVENT_KINDS)
+        if crime in untold:
+            # Untold: the event came after the last update (an update on or after it would
+            # meet the duty, if late), and long enough ago that the deadline has passed.
+            day = ANCHOR - timedelta(days=14)
+            for row in out.updates:
+                if row[0] == crime.reference:
+                    row[1] = cell(ANCHOR - timedelta(days=15))
         out.events.append([crime.reference, kind, cell(day), ds(crime)])
         if crime in told:
             same_day = [r for r in out.updates if r[0] == crime.reference and r[1] == cell(day)]

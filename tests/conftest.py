@@ -161,6 +161,14 @@ def store(run: Runner) -> Runner:
     return run
 
 
+def add_teams(run: Runner, *names: str) -> None:
+    """Create teams first, as a user does with ``caseload team add`` (commands that name a
+    team refuse one that does not exist)."""
+    for name in names:
+        result = run("team", "add", name)
+        assert result.exit_code == 0, result.output
+
+
 def caseload_exe() -> list[str]:
     """The installed ``caseload`` command, as a user types it."""
     exe = shutil.which("caseload", path=str(Path(sys.executable).parent))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.migrate import open_store
 
 ACTOR = "builder"
@@ -19,6 +19,13 @@ ACTOR = "builder"
 
 def at(day: date, hour: int = 9) -> datetime:
     return datetime.combine(day, time(hour))
+
+
+def ensure_team(conn: Any, name: str) -> None:
+    """Teams are created before they are named (as ``caseload team add`` does)."""
+    from caseload.store.reference import ensure_teams, team_ids
+
+    ensure_teams(conn, [name], team_ids(conn))
 
 
 class Force:
@@ -47,6 +54,7 @@ class Force:
         from caseload.store.officers import add
 
         with self.store.write() as conn:
+            ensure_team(conn, team)
             add(
                 conn,
                 {
@@ -77,6 +85,7 @@ class Force:
         from caseload.store.crimes import add
 
         with self.store.write() as conn:
+            ensure_team(conn, team)
             for ref in references:
                 add(
                     conn,

@@ -12,6 +12,7 @@ import pytest
 
 from caseload.errors import InputError, PolicyRefused
 from tests.conftest import Runner, sa_url
+from tests.force import ensure_team
 
 TEAM = "Lewisham CID"
 
@@ -58,6 +59,7 @@ def add_officer(
         "capacity": capacity,
         "trainee": trainee,
     }
+    ensure_team(conn, team)
     add(conn, values, actor="setup", at=datetime(2020, 1, 1))
 
 
@@ -73,6 +75,7 @@ def add_crimes(
 ) -> list[str]:
     from caseload.store.crimes import add
 
+    ensure_team(conn, team)
     refs = []
     for number in range(start, start + count):
         ref = f"{prefix}{number}"

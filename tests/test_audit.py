@@ -253,15 +253,17 @@ def test_victim_notify_overdue_across_easter_2026(store: Runner, force: Force) -
         force.event(ref, "charged", date(2026, 4, 2))
     force.update("TOLD", date(2026, 4, 7))  # on the deadline: told
     force.update("EARLY", date(2026, 4, 1))  # before the event: does not count
-    force.update("LATE", date(2026, 4, 8))  # after the deadline: the deadline was missed
+    force.update("LATE", date(2026, 4, 10))  # after the deadline: met late, from that day
 
     def overdue(day: str) -> set[str]:
         return {f["reference"] for f in findings(store, "victim-notify-overdue", "--as-of", day)}
 
     assert overdue("2026-04-07") == set()
     assert overdue("2026-04-08") == {"ENH", "EARLY", "LATE"}
-    assert overdue("2026-04-13") == {"ENH", "EARLY", "LATE"}
-    assert overdue("2026-04-14") == {"ENH", "EARLY", "LATE", "STD"}
+    assert overdue("2026-04-09") == {"ENH", "EARLY", "LATE"}  # the update is dated later
+    assert overdue("2026-04-10") == {"ENH", "EARLY"}
+    assert overdue("2026-04-13") == {"ENH", "EARLY"}
+    assert overdue("2026-04-14") == {"ENH", "EARLY", "STD"}
     [enh] = [
         f
         for f in findings(store, "victim-notify-overdue", "--as-of", "2026-04-14")
@@ -356,7 +358,7 @@ def test_team_filter(store: Runner, force: Force) -> None:
     force.crime("NORTH1", reported=days_ago(5), team="North CID")
     force.crime("SOUTH1", reported=days_ago(5), team="South CID")
     document = audit(store, "--team", "north cid")
-    assert document["team"] == "north cid"
+    assert document["team"] == "North CID"  # the team's name as stored
     assert {f["reference"] for f in document["findings"]} == {"NORTH1"}
 
 

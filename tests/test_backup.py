@@ -19,6 +19,7 @@ def _add_officer(run, collar: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.sqlite_only
 def test_backup_copies_the_store_privately(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert store("team", "add", "Lewisham CID").exit_code == 0
     for n in range(3):
         assert _add_officer(store, f"AB{n}").exit_code == 0
     target = tmp_path / "copy.db"
@@ -57,10 +58,10 @@ def test_an_existing_file_is_not_overwritten_unless_asked(store, tmp_path) -> No
 def test_backup_to_a_missing_folder_or_onto_the_store_exits_2(store, tmp_path, db_url) -> None:  # type: ignore[no-untyped-def]
     result = store("backup", str(tmp_path / "no" / "such" / "folder.db"))
     assert result.exit_code == 2
-    assert "does not exist" in result.stderr
+    assert "There is no folder" in result.stderr
     result = store("backup", db_url, "--overwrite")
     assert result.exit_code == 2
-    assert "cannot be the store itself" in result.stderr
+    assert "is part of the store" in result.stderr
 
 
 @pytest.mark.sqlite_only
@@ -88,10 +89,13 @@ import sys, time
 from datetime import date, datetime
 from pathlib import Path
 from caseload.store import officers
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
+from caseload.store.reference import ensure_teams, team_ids
 
 store = Store(to_url(sys.argv[1]))
 stop = Path(sys.argv[2])
+with store.write() as conn:
+    ensure_teams(conn, ["Lewisham CID"], team_ids(conn))
 n = 0
 while not stop.exists():
     with store.write() as conn:

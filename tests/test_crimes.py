@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from tests.conftest import Runner
+from tests.conftest import Runner, add_teams
 
 
 @pytest.fixture
 def crimes(store: Runner) -> Runner:
+    add_teams(store, "Lewisham CID", "Greenwich CID")
     assert store("matrix", "set", "Burglary", "PIP2").exit_code == 0
     for ref, kind, team, reported in [
         ("CR/1", "Burglary", "Lewisham CID", "01/10/2026"),
@@ -35,6 +36,7 @@ def test_required_level_comes_from_the_matrix_or_defaults(crimes: Runner) -> Non
 
 
 def test_unknown_type_warns_on_add(store: Runner) -> None:
+    add_teams(store, "T")
     result = store(
         "crime", "add", "CR/9", "--type", "Drugs", "--team", "T", "--reported", "2026-11-01"
     )

@@ -1,5 +1,6 @@
-"""The direct path (``store.direct``): ``workload --officer`` and ``assign`` on a SQLite
-store without importing SQLAlchemy, giving and writing exactly what the full path does."""
+"""The two executors (``store.executor``): ``workload --officer``, ``assign`` and a team's
+plan on the quick sqlite3 executor, without importing SQLAlchemy, give and write exactly
+what they do through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from typer.testing import CliRunner
 
 from caseload.cli.app import app
 from caseload.errors import CaseloadError
-from caseload.store import direct
+from caseload.store import executor as direct
+from caseload.store import sqlite_values
+from caseload.store.allocation import allocate as allocate_one
+from caseload.store.engine_queries import team_plan
+from caseload.store.workload import officer_workload
 from tests.test_allocation import writing
 from tests.test_cli_basics import loaded_after
 
@@ -46,8 +51,8 @@ def sample(sample_store: Path, tmp_path: Path) -> Path:
 
 
 @contextmanager
-def opened(path: Path, *, write: bool = False) -> Iterator[direct.DirectConnection]:
-    store = direct.open_direct(f"sqlite:///{path}")
+def opened(path: Path, *, write: bool = False) -> Iterator[direct.SqliteExecutor]:
+    store = direct.open_sqlite(f"sqlite:///{path}")
     assert store is not None
     try:
         with store.write() if write else store.read() as conn:
@@ -102,7 +107,7 @@ def test_each_officers_workload_is_the_full_paths(sample: Path, settings: dict[s
         policy = load_policy(conn)
         for collar in [*collars(sample), "NOBODY1"]:
             full = workload(conn, policy, collar=collar)
-            assert direct.workload(direct_conn, collar.lower()) == full, collar
+            assert officer_workload(direct_conn, collar.lower()) == full, collar
             seen_flags.update(row["flags"] for row in full)
     assert len(seen_flags) > 2, "the sample exercises several flags"
 
@@ -146,10 +151,10 @@ def test_a_teams_rebalance_plan_is_the_full_paths(sample: Path, settings: dict[s
     with writing(str(sample)) as conn, opened(sample) as direct_conn:
         for team in teams:
             plan = plan_for(conn, team)
-            assert direct.rebalance_plan(direct_conn, f" {team.upper()} ") == plan, team
+            assert team_plan(direct_conn, f" {team.upper()} ") == plan, team
             moves += len(plan.moves)
         with pytest.raises(CaseloadError, match="There is no team called 'Nowhere'"):
-            direct.rebalance_plan(direct_conn, "Nowhere")
+            team_plan(direct_conn, "Nowhere")
     assert moves > 0, "the sample's plans move crimes"
 
 
@@ -243,7 +248,7 @@ def test_assign_writes_exactly_what_the_full_path_writes(sample: Path, tmp_path:
 
     def by_direct(reference: str, collar: str, override: str | None) -> Any:
         with opened(sample, write=True) as conn:
-            return direct.allocate(
+            return allocate_one(
                 conn, reference, collar, actor="sgt", at=AT, reason="why", override=override
             )
 
@@ -279,7 +284,7 @@ def test_a_timestamp_is_stored_as_sqlalchemy_stores_it() -> None:
     store = DateTime().dialect_impl(dialect).bind_processor(dialect)
     assert store is not None
     for value in (AT, datetime(2026, 1, 2, 3, 4, 5), datetime(999, 12, 31, 23, 59, 59, 1)):
-        assert direct.sqlite_timestamp(value) == store(value)
+        assert sqlite_values.timestamp(value) == store(value)
 
 
 @pytest.mark.slow
@@ -333,7 +338,7 @@ def test_only_a_current_caseload_store_in_wal_mode_is_opened_directly(
     sample: Path, tmp_path: Path
 ) -> None:
     def opens(url: str) -> bool:
-        store = direct.open_direct(url)
+        store = direct.open_sqlite(url)
         if store is None:
             return False
         store.close()

@@ -73,7 +73,7 @@ def test_default_file_name_in_the_current_folder(
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
     assert path.parent == out
-    assert re.fullmatch(r"caseload-crimes-\d{8}-\d{4}\.csv", path.name)
+    assert re.fullmatch(r"caseload-crimes-\d{8}-\d{6}\.csv", path.name)
     assert "Exported 5 rows of crimes" in result.stderr
     rows = read_csv(path.read_text(encoding="utf-8"))
     assert list(rows[0]) == list(CRIME_COLUMNS)
@@ -223,8 +223,9 @@ def test_an_error_mid_stream_leaves_no_file(
 
     monkeypatch.setattr(export, "stream", failing)
     monkeypatch.setattr(export, "_fetch", failing_fetch)
-    result = filled("export", "crimes", "-o", str(target))
+    result = filled("export", "crimes", "-o", str(target), "--overwrite")
     assert result.exit_code == 130
+    assert "Interrupted; no file was written (the partial file was removed)." in result.stderr
     assert target.read_text(encoding="utf-8") == "the previous export\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".crimes")) == []
 
@@ -274,7 +275,15 @@ def test_a_killed_export_never_leaves_a_half_file(
             process.kill()
     assert not target.exists()
     assert date.today()  # the partial file is only ever under a hidden temporary name
-    assert all(p.name.startswith(".killed.csv.") for p in tmp_path.iterdir() if p.suffix == ".part")
+    left = [p.name for p in tmp_path.iterdir() if p.suffix == ".part"]
+    assert left == [f".killed.csv.caseload-export-{process.pid}.part"]
+    # The next write into that folder removes it: its writer is gone (its lock is free).
+    again = filled("export", "crimes", "-o", str(tmp_path / "again.csv"))
+    assert again.exit_code == 0, again.output
+    assert f"Removed {left[0]}, a partial file left by a caseload write that was killed" in (
+        again.stderr
+    )
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".part"]
 
 
 def test_rows_joined_in_sql_match_the_cell_by_cell_writer(

@@ -628,7 +628,10 @@ def test_installed_command_in_a_pipe_prints_only_the_summary(shell, tmp_path) ->
     assert shell("init").returncode == 0
     result = shell("import", "officers", "-", input=OFFICERS_CSV)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == "Imported 3 officers: 3 new, 0 updated, 0 unchanged."
+    assert result.stderr.strip().splitlines() == [
+        "2 new teams: Greenwich CID, Lewisham CID.",
+        "Imported 3 officers: 3 new, 0 updated, 0 unchanged.",
+    ]
     assert result.stdout == ""
 
 

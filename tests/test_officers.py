@@ -8,10 +8,12 @@ import json
 
 import pytest
 
-from tests.conftest import Runner
+from tests.conftest import Runner, add_teams
 
 
 def add_patel(run: Runner, *extra: str) -> None:
+    if "Lewisham CID" not in run("team", "list", "-f", "csv").stdout:
+        add_teams(run, "Lewisham CID")
     result = run(
         "officer",
         "add",
@@ -55,7 +57,7 @@ def test_add_then_list_shows_the_officer_upper_cased(store: Runner) -> None:
     ]
 
 
-def test_teams_are_created_as_they_are_named(store: Runner) -> None:
+def test_a_team_named_in_any_case_is_the_same_team(store: Runner) -> None:
     add_patel(store)
     store(
         "officer",
@@ -130,6 +132,7 @@ def test_bad_values_exit_2_and_write_nothing(
 
 
 def test_show_reports_experience_and_live_count(store: Runner) -> None:
+    add_teams(store, "Greenwich CID")
     store(
         "officer",
         "add",
@@ -174,7 +177,13 @@ def test_update_and_status_are_logged_and_never_delete(store: Runner, sql) -> No
     assert [o["collar"] for o in json.loads(listed.stdout)] == ["AB1234"]
     assert json.loads(listed.stdout)[0]["capacity"] == 20
     kinds = [k for (k,) in sql("SELECT kind FROM log_entry ORDER BY id")]
-    assert kinds == ["officer-add", "officer-update", "officer-status", "officer-status"]
+    assert kinds == [
+        "team-add",
+        "officer-add",
+        "officer-update",
+        "officer-status",
+        "officer-status",
+    ]
     assert officer_count(sql) == 1
 
 

@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caseload.cli.output import neutralise, unneutralise
-from tests.conftest import Runner
+from tests.conftest import Runner, add_teams
 
 
 @pytest.fixture
 def listed(store: Runner) -> Runner:
+    add_teams(store, "Lewisham CID")
     store(
         "officer",
         "add",
@@ -76,6 +77,7 @@ def test_table_is_plain_text_in_a_pipe(listed: Runner) -> None:
 
 
 def test_messages_go_to_stderr_and_data_to_stdout(store: Runner) -> None:
+    add_teams(store, "T")
     result = store(
         "officer",
         "add",

@@ -77,6 +77,7 @@ def test_bad_settings_exit_2_and_change_nothing(
 
 def test_a_new_limit_applies_to_the_next_allocation(store: Runner) -> None:
     store("policy", "set", "inexperienced_limit", "1")
+    store("team", "add", "T")
     store(
         "officer", "add", "XY9", "--name", "Sam Jones", "--team", "T", "-a", "PIP1",
         "--since", "2026-01-01", "--rank", "TDC",

@@ -25,6 +25,7 @@ def test_a_postgresql_store_works_like_a_file(store, db_url) -> None:  # type: i
     record = json.loads(status.stdout)
     assert record["backend"] == "postgresql"
     assert "options" not in record["store"] or "search_path" in record["store"]
+    assert store("team", "add", "Lewisham CID").exit_code == 0
     added = store("officer", "add", "AB1", "--name", "Ann Bee", "--team", "Lewisham CID",
                   "-a", "PIP2", "--since", "2015-01-01")  # fmt: skip
     assert added.exit_code == 0, added.output

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from caseload.store.engine import Store, refresh_statistics, to_url
+from caseload.store.connection import Store, refresh_statistics, to_url
 from caseload.store.migrate import open_store
 
 pytestmark = pytest.mark.sqlite_only
@@ -227,12 +227,12 @@ def test_review_and_victim_update_checks_read_only_indexes(filled: Store) -> Non
 
 
 def test_finding_a_crime_and_an_officers_history_are_index_lookups(filled: Store) -> None:
-    from caseload.store import allocation, crimes
+    from caseload.store import crimes, log
 
     def lookups(conn: Any) -> None:
         crimes.find(conn, "CR00042")
-        allocation.history(conn, collar="AB0007", limit=20)
-        allocation.history(conn, reference="CR00042")
+        log.history(conn, collar="AB0007", limit=20)
+        log.history(conn, reference="CR00042")
 
     plans = _plans(filled, lookups)
     assert len(plans) >= 3

@@ -262,7 +262,7 @@ def test_reopen_onto_a_full_caseload_is_refused_overridden_or_unallocated(
     team: Runner, sql
 ) -> None:  # type: ignore[no-untyped-def]
     for ref in ("CR/25", "CR/24"):
-        assert team("crime", "finalise", ref, "-o", "18").exit_code == 0
+        assert team("crime", "finalise", ref, "--outcome", "18").exit_code == 0
     for ref in ("CR/26", "CR/27"):
         assert team("assign", ref, "TR1", "-r", "backlog").exit_code == 0
     assert live(sql, "TR1") == 25
@@ -297,7 +297,7 @@ def test_reopen_onto_a_full_caseload_is_refused_overridden_or_unallocated(
     assert intervals(sql, "CR/24")[-1][2] is not None  # the holding was closed
 
     assert team("policy", "set", "limit_mode", "warn").exit_code == 0
-    assert team("crime", "finalise", "CR/23", "-o", "18").exit_code == 0
+    assert team("crime", "finalise", "CR/23", "--outcome", "18").exit_code == 0
     result = team("crime", "reopen", "CR/23", "--reason", "appeal")
     assert result.exit_code == 0, result.output
     assert "Warning: TDC Reid (TR1) is inexperienced and now holds 26 live crimes" in result.stderr
@@ -307,7 +307,7 @@ def test_reopen_onto_a_full_caseload_is_refused_overridden_or_unallocated(
 
 
 def test_reimporting_a_finalised_crime_as_live_obeys_the_rules(team: Runner, sql, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert team("crime", "finalise", "CR/25", "-o", "18").exit_code == 0
+    assert team("crime", "finalise", "CR/25", "--outcome", "18").exit_code == 0
     assert team("assign", "CR/26", "TR1", "-r", "backlog").exit_code == 0
     finalised = team("crime", "list", "--holder", "TR1", "--finalised", "--format", "csv")
     assert f"CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,{date.today()},18" in (
@@ -459,7 +459,7 @@ def test_a_crime_file_cannot_backdate_a_holding_under_recorded_ones(
         ("EX1", "2026-01-10 12:00", None),
     ]
     # A finalised crime's holder corrected by a file: the record changes now, over nothing.
-    assert team("crime", "finalise", "CR/1", "-o", "18").exit_code == 0
+    assert team("crime", "finalise", "CR/1", "--outcome", "18").exit_code == 0
     fixed = header.replace(",allocated_on", ",finalised_on,outcome") + (
         f"CR/1,Burglary,2026-01-05,Lewisham CID,PIP1,DC1,{date.today()},18\n"
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.sample import anchor, load_sample, sample_dir
 from tests.conftest import REPO
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from caseload.cli.app import app
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.migrate import HEAD, REVISIONS, migrations_dir
 from tests.conftest import REPO, sa_url
 
@@ -224,6 +224,7 @@ def test_an_unrelated_database_schema_exits_4(db_url, run, sql) -> None:  # type
 
 
 def test_a_store_from_a_newer_caseload_is_refused_and_never_written(store, sql, db_url) -> None:  # type: ignore[no-untyped-def]
+    assert store("team", "add", "T").exit_code == 0
     assert store("officer", "add", "AB1", "--name", "A B", "--team", "T", "-a", "PIP1",
                  "--since", "2020-01-01").exit_code == 0  # fmt: skip
     sql("UPDATE alembic_version SET version_num = '9999'")
@@ -340,7 +341,7 @@ def test_a_bulk_write_has_a_larger_page_cache_until_it_commits(store, db_url) ->
     """An import's write transaction keeps its changed index pages in a 48 MB cache
     (not spilled to the WAL and read back); the connection then goes back to SQLite's
     default, so no other command holds that memory."""
-    from caseload.store.engine import BULK_PAGE_CACHE_KIB
+    from caseload.store.connection import BULK_PAGE_CACHE_KIB
     from caseload.store.migrate import open_store
 
     opened = open_store(sa_url(db_url))

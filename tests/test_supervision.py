@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from caseload.domain.events import KEY_EVENTS, parse_event_kind
-from tests.conftest import Runner
+from tests.conftest import Runner, add_teams
 
 TODAY = date.today()
 
@@ -17,6 +17,7 @@ TODAY = date.today()
 @pytest.fixture
 def crime(store: Runner) -> Runner:
     reported = (TODAY - timedelta(days=20)).isoformat()
+    add_teams(store, "Lewisham CID", "T")
     for ref, flag in (("CR/1", "--standard"), ("CR/2", "--enhanced")):
         result = store(
             "crime", "add", ref, "--type", "Burglary", "--team", "Lewisham CID",
@@ -114,7 +115,16 @@ def test_event_tells_the_deadline_in_working_days(crime: Runner, sql) -> None:  
     result = crime("event", "CR/1", "rui")
     assert "standard service" in result.stderr
     events = show(crime, "CR/E")["events"]
-    assert events == [{"occurred_on": "2026-04-02", "kind": "charged", "actor": "test-supervisor"}]
+    assert events == [
+        {
+            "occurred_on": "2026-04-02",
+            "kind": "charged",
+            "actor": "test-supervisor",
+            "deadline": "2026-04-07",
+            "told_on": None,
+            "notice": "not told; overdue since 2026-04-08",
+        }
+    ]
     assert sql("SELECT count(*) FROM log_entry WHERE kind = 'key-event'") == [(2,)]
 
 

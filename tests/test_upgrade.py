@@ -16,27 +16,32 @@ import pytest
 import sqlalchemy as sa
 
 from caseload.domain.ledger import GENESIS, entry_hash
-from caseload.store.engine import Store, to_url
+from caseload.store.connection import Store, to_url
 from caseload.store.migrate import HEAD, REVISIONS, alembic_config
 
 AT = datetime(2025, 3, 1, 9, 30, 15, 123456)
 
 
 def _log(login: str | None = None) -> list[dict[str, Any]]:
-    """The log's entries; with ``login`` (schema 0009 on PostgreSQL, whose trigger refuses
+    """The log's entries; with ``login`` (schema 0005 on PostgreSQL, whose trigger refuses
     an entry naming another login than the one writing it) each names it, hashed."""
     entries = []
     prev = GENESIS
-    for n, (kind, collar, ref) in enumerate(
+    # The policy and matrix rows below were set by logged decisions (db check replays them).
+    policy = {"setting": "limit_mode", "old": "warn", "new": "block"}
+    matrix = {"crime_type": "Burglary", "old": None, "new": "PIP2"}
+    for n, (kind, collar, ref, detail) in enumerate(
         [
-            ("officer-add", "AB1", None),
-            ("crime-add", None, "01/123/25"),
-            ("assign", "AB1", "01/123/25"),
+            ("officer-add", "AB1", None, {"n": 1}),
+            ("crime-add", None, "01/123/25", {"n": 2}),
+            ("assign", "AB1", "01/123/25", {"n": 3}),
+            ("policy", None, None, policy),
+            ("matrix", None, None, matrix),
         ],
         start=1,
     ):
         row = {"id": n, "at": AT, "actor": "sgt-upgrade", "kind": kind, "crime_ref": ref,
-               "collar": collar, "reason": "before", "detail": json.dumps({"n": n})}  # fmt: skip
+               "collar": collar, "reason": "before", "detail": json.dumps(detail)}  # fmt: skip
         if login is not None:
             row["login"] = login
         row["prev_hash"] = prev
@@ -160,4 +165,4 @@ def test_a_store_at_each_revision_upgrades_with_its_data(revision, db_url, run) 
     assert run("matrix", "set", "Robbery", "PIP2").exit_code == 0
     verified = run("verify")
     assert verified.exit_code == 0
-    assert verified.stdout.startswith("head 4 ")
+    assert verified.stdout.startswith("head 6 ")

@@ -14,9 +14,24 @@ from caseload.domain.ledger import entry_hash
 from tests.test_guards import drop_guards
 
 
+def _team_without_a_log_entry(db_url: str) -> None:
+    """The team the officers join, created directly so that the log's entries stay six."""
+    from caseload.store.connection import to_url
+    from caseload.store.migrate import open_store
+    from tests.force import ensure_team
+
+    store = open_store(to_url(db_url))
+    try:
+        with store.write() as conn:
+            ensure_team(conn, "Lewisham CID")
+    finally:
+        store.dispose()
+
+
 @pytest.fixture
-def logged(store):  # type: ignore[no-untyped-def]
+def logged(store, db_url):  # type: ignore[no-untyped-def]
     """A store whose decision log holds six entries (officer added, matrix set)."""
+    _team_without_a_log_entry(db_url)
     for n in range(1, 5):
         result = store("officer", "add", f"AB{n}", "--name", f"Officer {n}",
                        "--team", "Lewisham CID", "-a", "PIP2", "--since", "2020-01-01")  # fmt: skip

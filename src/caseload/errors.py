@@ -45,8 +45,16 @@ class NotFound(InputError):
         return cls(f"There is no crime with reference {reference}.")
 
     @classmethod
-    def team(cls, name: str) -> NotFound:
-        return cls(f"There is no team called '{name}' (see 'caseload team list').")
+    def team(cls, name: str, nearest: str | None = None) -> NotFound:
+        if nearest is not None:
+            return cls(
+                f"There is no team called '{name}'; did you mean '{nearest}'? "
+                f"(add a new team with 'caseload team add')"
+            )
+        return cls(
+            f"There is no team called '{name}' (see 'caseload team list'; "
+            "add a new team with 'caseload team add')."
+        )
 
 
 class PolicyRefused(CaseloadError):

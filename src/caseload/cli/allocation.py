@@ -14,10 +14,11 @@ from typing import Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     AsOfOption,
     TeamFilter,
-    open_direct,
+    open_executor,
     open_store,
     parse_collar_arg,
     parse_text_arg,
@@ -105,8 +106,6 @@ def assign(
     exit 3 a block-mode breach (by default: a crime above the officer's
     accreditation) unless --override gives a reason.
     """
-    from datetime import datetime
-
     from caseload.errors import InputError, PolicyRefused
 
     if officer is None and not auto:
@@ -116,31 +115,26 @@ def assign(
     if not reason:
         raise InputError("Give a reason with --reason; every allocation records one.")
     chosen = None
-    decision: dict[str, Any] = {  # the same on either path
+    decision: dict[str, Any] = {  # the time is taken under the lock
         "actor": resolve_actor(actor),
-        "at": datetime.now(),
         "reason": reason,
         "override": override,
     }
-    # One named officer: the direct path (store.direct), which never imports SQLAlchemy.
-    direct = open_direct(ctx) if officer is not None else None
+    from caseload.store.allocation import allocate
+    from caseload.store.log import decision_time
+
     try:
-        if direct is not None and officer is not None:
-            from caseload.store.direct import allocate as direct_allocate
+        # --auto ranks officers (through SQLAlchemy) inside the allocation's transaction.
+        with open_executor(ctx, write=True, quick=not auto) as executor:
+            decision["at"] = decision_time(executor)
+            if auto:
+                from caseload.cli.engine import auto_pick
+                from caseload.store.executor import connection_of
 
-            with direct.write() as dconn:
-                outcome = direct_allocate(dconn, reference, officer, **decision)
-        else:
-            from caseload.store.allocation import allocate
-
-            with open_store(ctx).write() as conn:
-                if auto:  # ranked inside the same write transaction as the allocation
-                    from caseload.cli.engine import auto_pick
-
-                    chosen = auto_pick(conn, reference)
-                    officer = chosen.officer.collar
-                assert officer is not None
-                outcome = allocate(conn, reference, officer, auto=auto, **decision)
+                chosen = auto_pick(connection_of(executor), reference)
+                officer = chosen.officer.collar
+            assert officer is not None
+            outcome = allocate(executor, reference, officer, auto=auto, **decision)
     except PolicyRefused as exc:
         if not auto:
             exc.details.append(
@@ -169,16 +163,15 @@ def unassign(
     actor: ActorOption = None,
 ) -> None:
     """Take a live crime off its holder; it becomes unallocated (recorded)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
     from caseload.store.allocation import unassign as unassign_crime
+    from caseload.store.log import decision_time
 
     if not reason:
         raise InputError("Give a reason with --reason; every change of holder records one.")
     with open_store(ctx).write() as conn:
         previous = unassign_crime(
-            conn, reference, actor=resolve_actor(actor), at=datetime.now(), reason=reason
+            conn, reference, actor=resolve_actor(actor), at=decision_time(conn), reason=reason
         )
     info(f"Took {reference.strip()} off {previous}; it is now unallocated.")
 
@@ -215,13 +208,11 @@ def workload(
     from caseload.errors import NotFound
     from caseload.store.workload import TOTAL_COLUMNS, WORKLOAD_COLUMNS, team_totals
 
-    # One officer today: the direct path (store.direct), which never imports SQLAlchemy.
-    direct = open_direct(ctx) if officer and not team and as_of is None else None
-    if direct is not None and officer is not None:
-        from caseload.store.direct import workload as direct_workload
+    if officer and not team and as_of is None:  # one officer today: named statements
+        from caseload.store.workload import officer_workload as one_officer
 
-        with direct.read() as dconn:
-            rows = direct_workload(dconn, officer)
+        with open_executor(ctx) as executor:
+            rows = one_officer(executor, officer)
     else:
         from caseload.store.reference import load_policy, team_id
         from caseload.store.workload import workload as officer_workload
@@ -278,14 +269,14 @@ def draw_chart(rows: list[dict[str, Any]], *, title: str, width: int = 40) -> No
     """
     import sys
 
-    from caseload.cli.output import heading, output_width, use_rich
+    from caseload.cli.output import heading, output_width, shown, use_rich
 
     def ceiling(row: dict[str, Any]) -> int | None:
         values = [v for v in (row["limit"], row["capacity"]) if v is not None]
         return min(values) if values else None
 
     scale_to = max([1, *(r["live"] for r in rows), *(ceiling(r) or 0 for r in rows)])
-    labels = [f"{r['collar']} {r['name']}" for r in rows]
+    labels = [shown(f"{r['collar']} {r['name']}") for r in rows]
     pad = max([len(label) for label in labels] or [0])
     suffixes = []
     for row in rows:
@@ -356,7 +347,12 @@ def history(
     limit: Annotated[
         int,
         typer.Option(
-            "--limit", "-n", metavar="N", min=0, help="At most this many entries (0: all)."
+            "--limit",
+            "-n",
+            metavar="N",
+            min=0,
+            max=MOST_ROWS,
+            help="At most this many entries (0: all).",
         ),
     ] = 50,
     fmt: FormatOption = OutputFormat.table,
@@ -367,8 +363,8 @@ def history(
     With CRIME, that crime's decisions; with --officer, decisions naming that
     officer; with neither, every decision (policy and matrix changes included).
     """
-    from caseload.store.allocation import HISTORY_COLUMNS, summarise_detail
-    from caseload.store.allocation import history as read_history
+    from caseload.store.log import HISTORY_COLUMNS, summarise_detail
+    from caseload.store.log import history as read_history
 
     with open_store(ctx).read() as conn:
         if reference is not None:

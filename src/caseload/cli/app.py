@@ -8,7 +8,7 @@ are imported inside the commands that need them.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -39,11 +39,19 @@ class CaseloadGroup(TyperGroup):
     """Maps every CaseloadError, from any command, to its message and exit code; a usage
     error to one sentence (exit 2); a closed pipe (``| head -1``) to a quiet exit 0."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except KeyboardInterrupt:
+            _interrupted()
+
     def invoke(self, ctx: Any) -> Any:
         from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+        from caseload import interrupts
         from caseload.cli.output import new_command
 
+        interrupts.reset()
         new_command()
         typed = [*getattr(ctx, "_protected_args", []), *ctx.args]  # after the root options
         try:
@@ -60,8 +68,7 @@ class CaseloadGroup(TyperGroup):
             quiet_closed_pipe()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
-            typer.echo("Interrupted; nothing more was written.", err=True)
-            raise typer.Exit(130) from None
+            _interrupted()
 
     def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
         """The root's own options (``caseload --frob``) give one sentence too."""
@@ -74,6 +81,14 @@ class CaseloadGroup(TyperGroup):
         except UsageError as exc:
             report_usage(exc, list(args))
             raise typer.Exit(2) from None
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C: exit 130 with the sentence saying what was saved (``caseload.interrupts``)."""
+    from caseload import interrupts
+
+    typer.echo(interrupts.message(), err=True)
+    raise typer.Exit(130) from None
 
 
 def report_usage(exc: Any, typed: list[str]) -> None:
@@ -130,9 +145,11 @@ def quiet_closed_pipe() -> None:
 
 
 def report_error(exc: CaseloadError) -> None:
-    typer.echo(f"Error: {exc.message}", err=True)
+    from caseload.cli.output import shown_message
+
+    typer.echo(f"Error: {shown_message(exc.message)}", err=True)
     for detail in exc.details:
-        typer.echo(f"  {detail}", err=True)
+        typer.echo(f"  {shown_message(detail)}", err=True)
 
 
 app = typer.Typer(
@@ -305,6 +322,11 @@ def main() -> None:
     pause_gc_for_start_up()
     try:
         _lean(_invoked(sys.argv[1:]))(prog_name="caseload")
+    except KeyboardInterrupt:  # while Python was still loading the command
+        from caseload import interrupts
+
+        typer.echo(interrupts.message(), err=True)
+        sys.exit(130)
     finally:
         gc.freeze()
         try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from caseload.cli.common import AsOfOption, TeamFilter, open_store, typed
+from caseload.cli.common import MOST_ROWS, AsOfOption, TeamFilter, open_store, typed
 from caseload.cli.output import FormatOption, Layout, OutputFormat, WideOption, info
 
 if TYPE_CHECKING:
@@ -83,15 +83,18 @@ def audit(
         return
     from caseload.cli.output import render
     from caseload.domain.audit import CODES, FINDING_COLUMNS, counts_from, fails
-    from caseload.store.audit import Audit, record_run, team_id_for
-    from caseload.store.reference import load_policy
+    from caseload.store.audit import Audit, record_run
+    from caseload.store.reference import load_policy, resolve_team
 
     _check_day(as_of)
     generated_at = datetime.now()
     store = open_store(ctx)
     with store.read() as conn:
         policy = load_policy(conn)
-        checks = Audit(conn, policy, as_of=as_of, team_id=team_id_for(conn, team))
+        team_id = None
+        if team:
+            team_id, team = resolve_team(conn, team)  # the stored name, in every output
+        checks = Audit(conn, policy, as_of=as_of, team_id=team_id)
         # One pass over the queries: findings are counted as they stream out.
         tally = dict.fromkeys(CODES, 0)
 
@@ -201,7 +204,14 @@ def trend(
     team: TeamFilter = None,
     last: Annotated[
         int,
-        typer.Option("--last", "-n", metavar="N", min=1, help="How many recorded runs to show."),
+        typer.Option(
+            "--last",
+            "-n",
+            metavar="N",
+            min=1,
+            max=MOST_ROWS,
+            help="How many recorded runs to show.",
+        ),
     ] = 30,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,
@@ -212,6 +222,10 @@ def trend(
     from caseload.store.audit import list_runs
 
     with open_store(ctx).read() as conn:
+        if team:
+            from caseload.store.reference import resolve_team
+
+            team = resolve_team(conn, team)[1]
         runs = list_runs(conn, team=team, limit=last)
     rows = trend_rows(runs)
     columns = ["at", "as_of", "team", *CODES, "total"]

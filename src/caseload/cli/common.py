@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from caseload.store.direct import DirectStore
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
+    from caseload.store.executor import Executor
 
 T = TypeVar("T")
+
+# The most rows a count option (--limit, --top, --last) may ask for: far beyond any store,
+# and inside the 64-bit integers SQLite and PostgreSQL bind (a larger number overflowed).
+MOST_ROWS = 1_000_000_000
 
 
 @dataclass
@@ -29,37 +33,32 @@ class AppState:
 
     db: str | None = None
     _store: Store | None = field(default=None, repr=False)
-    _direct: DirectStore | None = field(default=None, repr=False)
 
     def store(self) -> Store:
         """The store, opened (and upgraded if older) on first use; exit 4 if unusable."""
         if self._store is None:
-            from caseload.store.engine import to_url
+            from caseload.store.connection import to_url
             from caseload.store.migrate import open_store
 
             self._store = open_store(to_url(self.db))
+            note_read_only(self._store, self._store.read_only)
             _freeze_start_up()
         return self._store
 
-    def direct(self) -> DirectStore | None:
-        """The store opened without SQLAlchemy for a one-officer command, or None where
-        only the full path serves (``store.direct``; ``CASELOAD_DIRECT=0`` turns it off)."""
-        if self._direct is None and os.environ.get("CASELOAD_DIRECT", "1") != "0":
-            from caseload.store.direct import open_direct
-            from caseload.store.engine import to_url
+    @contextmanager
+    def executor(self, *, write: bool = False, quick: bool = True) -> Iterator[Executor]:
+        """One transaction's executor, chosen by the store (``store.executor``)."""
+        from caseload.store.connection import to_url
+        from caseload.store.executor import open_executor
 
-            self._direct = open_direct(to_url(self.db))
-            if self._direct is not None:
-                _freeze_start_up()
-        return self._direct
+        with open_executor(to_url(self.db), full=self.store, write=write, quick=quick) as ex:
+            _freeze_start_up()
+            yield ex
 
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
             self._store = None
-        if self._direct is not None:
-            self._direct.close()
-            self._direct = None
 
 
 _start_up_paused = False
@@ -106,6 +105,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def note_read_only(store: Store, reason: str | None) -> None:
+    """Say on stderr that the store was opened read-only, and why."""
+    if reason:
+        typer.echo(
+            f"Note: the store {store.location} is {reason}; it was opened read-only "
+            "(changes made elsewhere meanwhile may not be seen, and nothing can be saved).",
+            err=True,
+        )
+
+
 def state(ctx: typer.Context) -> AppState:
     obj = ctx.find_root().obj
     if not isinstance(obj, AppState):  # a command invoked without the root callback
@@ -118,16 +127,28 @@ def open_store(ctx: typer.Context) -> Store:
     return state(ctx).store()
 
 
-def open_direct(ctx: typer.Context) -> DirectStore | None:
-    return state(ctx).direct()
+def open_executor(
+    ctx: typer.Context, *, write: bool = False, quick: bool = True
+) -> AbstractContextManager[Executor]:
+    """One transaction's executor: the quick sqlite3 one where it can serve (``quick``: the
+    command needs only the store's named statements), else SQLAlchemy's."""
+    return state(ctx).executor(write=write, quick=quick)
 
 
 def resolve_actor(actor: str | None) -> str:
-    """``--actor``, else ``CASELOAD_ACTOR``, else the login name."""
+    """``--actor``, else ``CASELOAD_ACTOR``, else the login name; refused (exit 2) when
+    the name given holds a control character, as every free text is."""
+    from caseload.domain.values import escape_unprintable, unprintable_problem
+    from caseload.errors import InputError
+
+    source = "--actor" if actor else "CASELOAD_ACTOR"
     value = (actor or os.environ.get("CASELOAD_ACTOR") or "").strip()
+    problem = unprintable_problem(value, source)
+    if problem is not None:
+        raise InputError(f"{problem}; nothing was written.")
     if not value:
         try:
-            value = getpass.getuser()
+            value = escape_unprintable(getpass.getuser())
         except Exception:  # no login name in some containers
             value = "unknown"
     return value[:100]
@@ -142,7 +163,10 @@ def typed(parse: Callable[[str], T]) -> Callable[[Any], T]:
         try:
             return parse(value)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+            from caseload.domain.values import escape_unprintable
+
+            # the message may quote what was typed: shown escaped, as all text is
+            raise typer.BadParameter(escape_unprintable(str(exc))) from None
 
     return parser
 
@@ -151,6 +175,12 @@ def _parse_date(value: str) -> date:
     from caseload.domain.values import parse_date
 
     return parse_date(value)
+
+
+def _parse_past_date(value: str) -> date:
+    from caseload.domain.values import parse_past_date
+
+    return parse_past_date(value)
 
 
 def _parse_level(value: str) -> str:
@@ -171,16 +201,42 @@ def _parse_text(value: str) -> str:
     return clean_text(value, "the text", max_length=2000)
 
 
-parse_date_arg = typed(_parse_date)
+parse_date_arg = typed(_parse_date)  # a planned day, or a day to look at
+parse_past_date_arg = typed(_parse_past_date)  # the day something happened: not after today
 parse_level_arg = typed(_parse_level)
 parse_collar_arg = typed(_parse_collar)
 parse_text_arg = typed(_parse_text)
+
+
+def text_arg(what: str, *, max_length: int = 2000, optional: bool = False) -> Callable[[Any], str]:
+    """A parser for a free-text option (``values.clean_text``: trimmed, no control
+    characters); ``optional``: an empty value is allowed and stays empty."""
+
+    def parse(value: str) -> str:
+        from caseload.domain.values import clean_text
+
+        if optional and not value.strip():
+            return ""
+        return clean_text(value, what, max_length=max_length)
+
+    return typed(parse)
+
+
+def _parse_actor(value: str) -> str:
+    from caseload.domain.values import unprintable_problem
+
+    problem = unprintable_problem(value, "the actor")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
 
 ActorOption = Annotated[
     str | None,
     typer.Option(
         "--actor",
         metavar="NAME",
+        parser=typed(_parse_actor),
         help="Who is making this decision (default: CASELOAD_ACTOR, else your login name).",
     ),
 ]

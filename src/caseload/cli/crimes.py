@@ -1,4 +1,4 @@
-"""``caseload crime ...``: add, list, show, finalise and reopen crimes."""
+"""``caseload crime ...``: add, update (correct), list, show, finalise and reopen crimes."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from typing import Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     open_store,
     parse_collar_arg,
     parse_date_arg,
     parse_level_arg,
+    parse_past_date_arg,
     parse_text_arg,
     resolve_actor,
+    text_arg,
     typed,
 )
 from caseload.cli.output import (
@@ -35,7 +38,7 @@ CRIMES_LAYOUT = Layout(
 )
 
 crime_app = typer.Typer(
-    help="Crimes: record, list, show, finalise and reopen.", no_args_is_help=True
+    help="Crimes: record, correct, list, show, finalise and reopen.", no_args_is_help=True
 )
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
@@ -95,12 +98,14 @@ def add(
             "--team",
             metavar="TEAM",
             parser=_text("the team", 100),
-            help="Team that owns it; created if new.",
+            help="Team that owns it (an existing team: see 'caseload team add').",
         ),
     ],
     reported: Annotated[
         date,
-        typer.Option("--reported", metavar="DATE", parser=parse_date_arg, help="Date reported."),
+        typer.Option(
+            "--reported", metavar="DATE", parser=parse_past_date_arg, help="Date reported."
+        ),
     ],
     level: Annotated[
         str | None,
@@ -121,10 +126,9 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Record a live, unallocated crime (allocate it with 'caseload assign')."""
-    from datetime import datetime
-
     from caseload.cli.output import warn
     from caseload.store.crimes import add as add_crime
+    from caseload.store.log import decision_time
 
     values = {
         "reference": reference,
@@ -135,13 +139,123 @@ def add(
         "victim_enhanced": enhanced,
     }
     with open_store(ctx).write() as conn:
-        row = add_crime(conn, values, actor=resolve_actor(actor), at=datetime.now())
-    info(f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {team}.")
+        row = add_crime(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
+    info(
+        f"Recorded {reference} ({crime_type}, requires {row['required_level']}) for {row['team']}."
+    )
     if row["level_defaulted"]:
         warn(
             f"'{crime_type}' is not in the allocation matrix; {reference} defaulted to "
             f"{row['required_level']} (see 'caseload matrix set')."
         )
+
+
+@crime_app.command("update")
+def update(
+    ctx: typer.Context,
+    reference: RefArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=_text("the reason", 2000),
+            help="Why it is corrected (recorded).",
+        ),
+    ],
+    crime_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", metavar="TYPE", parser=_text("the crime type", 100), help="New crime type."
+        ),
+    ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            "--team",
+            metavar="TEAM",
+            parser=_text("the team", 100),
+            help="Move it to this existing team (a holder stays its holder).",
+        ),
+    ] = None,
+    reported: Annotated[
+        date | None,
+        typer.Option("--reported", metavar="DATE", parser=parse_date_arg, help="New report date."),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            metavar="LEVEL",
+            parser=parse_level_arg,
+            help="New required level (checked against the holder's accreditation).",
+        ),
+    ] = None,
+    enhanced: Annotated[
+        bool | None,
+        typer.Option(
+            "--enhanced/--standard",
+            help="The victim is (or is not) entitled to the enhanced service.",
+            show_default=False,
+        ),
+    ] = None,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--override",
+            metavar="REASON",
+            parser=_text("the override reason", 2000),
+            help="Raise the level above the holder's accreditation in block mode (recorded).",
+        ),
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Correct a crime without importing it again (logged with old and new values)."""
+    from datetime import datetime
+
+    from caseload.cli.output import warn
+    from caseload.errors import InputError
+    from caseload.store.crimes import update_crime
+
+    changes = {
+        key: value
+        for key, value in (
+            ("crime_type", crime_type),
+            ("team", team),
+            ("reported_on", reported),
+            ("required_level", level),
+            ("victim_enhanced", enhanced),
+        )
+        if value is not None
+    }
+    if not changes:
+        raise InputError(
+            "Nothing to change: give --type, --team, --reported, --level or --enhanced/--standard."
+        )
+    with open_store(ctx).write() as conn:
+        done = update_crime(
+            conn,
+            reference,
+            changes,
+            reason=reason,
+            actor=resolve_actor(actor),
+            at=datetime.now(),
+            override=override,
+        )
+    if not done.changed:
+        info(f"{done.reference} already had those details; nothing changed.")
+        return
+    for message in done.warnings:
+        warn(message + ".")
+    shown = ", ".join(f"{k} {_cell(o)} -> {_cell(n)}" for k, (o, n) in done.changed.items())
+    info(f"Updated {done.reference}: {shown}.")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @crime_app.command("list")
@@ -198,7 +312,8 @@ def list_(
         ),
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", metavar="N", min=1, help="At most this many rows.")
+        int | None,
+        typer.Option("--limit", metavar="N", min=1, max=MOST_ROWS, help="At most this many rows."),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,
@@ -245,7 +360,9 @@ def show(
     with open_store(ctx).read() as conn:
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
-        review_days = load_policy(conn).review_days
+        policy = load_policy(conn)
+    review_days = policy.review_days
+    _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
     record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
     if crime["victim_update_every"]:
@@ -283,6 +400,36 @@ def show(
             render(rows, columns, fmt, title=section.replace("_", " ").capitalize(), wide=wide)
 
 
+def _mark_notices(story: dict[str, list[dict[str, Any]]], *, enhanced: bool, policy: Any) -> None:
+    """Beside each key event, its deadline and the victim update that met it (on time or
+    late); beside each update, the events it met."""
+    from datetime import date as date_
+
+    from caseload.domain.events import describe_event, notices
+    from caseload.domain.workdays import add_working_days
+
+    days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
+    events, updates = story["events"], story["victim_updates"]
+    found = notices(
+        [e["occurred_on"] for e in events],
+        [u["updated_on"] for u in updates],
+        lambda on: add_working_days(on, days),
+    )
+    today = date_.today()
+    met: dict[int, list[str]] = {}
+    for event, notice in zip(events, found, strict=True):
+        event["deadline"] = notice.deadline
+        event["told_on"] = notice.told_on
+        event["notice"] = notice.text(today)
+        if notice.update is not None:
+            on_time = "late" if notice.late else "on time"
+            met.setdefault(notice.update, []).append(
+                f"{describe_event(event['kind'])} on {event['occurred_on']} ({on_time})"
+            )
+    for index, update in enumerate(updates):
+        update["meets"] = "; ".join(met.get(index, []))
+
+
 @crime_app.command("finalise", epilog=outcome_types_help())
 def finalise(
     ctx: typer.Context,
@@ -300,20 +447,30 @@ def finalise(
     on: Annotated[
         date | None,
         typer.Option(
-            "--on", metavar="DATE", parser=parse_date_arg, help="Date finalised (default today)."
+            "--on",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="Date finalised (default today).",
         ),
     ] = None,
     reason: Annotated[
-        str, typer.Option("--reason", "-r", metavar="TEXT", help="A note for the log.")
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason", optional=True),
+            help="A note for the log.",
+        ),
     ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Finalise (close) a live crime with a Home Office outcome type."""
     from datetime import date as date_
-    from datetime import datetime
 
     from caseload.domain.outcomes import OUTCOMES
     from caseload.store.crimes import finalise as finalise_crime
+    from caseload.store.log import decision_time
 
     with open_store(ctx).write() as conn:
         finalise_crime(
@@ -322,7 +479,7 @@ def finalise(
             outcome=outcome,
             on=on or date_.today(),
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             reason=reason,
         )
     info(f"Finalised {reference.strip()}: outcome {outcome} ({OUTCOMES[outcome]}).")
@@ -333,12 +490,22 @@ def reopen(
     ctx: typer.Context,
     reference: RefArg,
     reason: Annotated[
-        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why it is reopened (recorded).")
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason"),
+            help="Why it is reopened (recorded).",
+        ),
     ],
     on: Annotated[
         date | None,
         typer.Option(
-            "--on", metavar="DATE", parser=parse_date_arg, help="Date reopened (default today)."
+            "--on",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="Date reopened (default today).",
         ),
     ] = None,
     override: Annotated[
@@ -367,11 +534,11 @@ def reopen(
     gives a reason). --unallocated reopens it with no holder instead.
     """
     from datetime import date as date_
-    from datetime import datetime
 
     from caseload.cli.output import warn
     from caseload.errors import InputError, PolicyRefused
     from caseload.store.crimes import reopen as reopen_crime
+    from caseload.store.log import decision_time
 
     if override and unallocated:
         raise InputError("Give --override or --unallocated, not both.")
@@ -382,7 +549,7 @@ def reopen(
                 reference,
                 on=on or date_.today(),
                 actor=resolve_actor(actor),
-                at=datetime.now(),
+                at=decision_time(conn),
                 reason=reason,
                 override=override,
                 unallocated=unallocated,
@@ -432,17 +599,16 @@ def link(
     actor: ActorOption = None,
 ) -> None:
     """Link two crimes that share a victim, a suspect or a series (logged)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
     from caseload.store.engine_queries import LINK_KINDS, link_crimes
+    from caseload.store.log import decision_time
 
     value = kind.strip().lower()
     if value not in LINK_KINDS:
         raise InputError(f"'{kind.strip()}' is not a link kind (victim, suspect, series).")
     with open_store(ctx).write() as conn:
         a, b = link_crimes(
-            conn, first, second, kind=value, actor=resolve_actor(actor), at=datetime.now()
+            conn, first, second, kind=value, actor=resolve_actor(actor), at=decision_time(conn)
         )
     info(f"Linked {a} and {b} (same {value}).")
 

@@ -24,9 +24,10 @@ def init(
     actor: ActorOption = None,
 ) -> None:
     """Create the store, or upgrade an older one to this version's schema."""
-    from caseload.store.engine import to_url
+    from caseload.store.connection import to_url
     from caseload.store.migrate import HEAD, init_store
 
+    who = resolve_actor(actor) if sample else ""  # a bad --actor refused before anything is made
     store, previous = init_store(to_url(state(ctx).db))
     state(ctx)._store = store
     if previous is None:
@@ -36,9 +37,20 @@ def init(
     else:
         info(f"The store at {store.location} is up to date (schema {HEAD}).")
     if sample:
+        from caseload import interrupts
+        from caseload.store.migrate import removed_after_failure
         from caseload.store.sample import load_sample
 
-        summary = load_sample(store, actor=resolve_actor(actor))
+        interrupts.note(
+            unsaved=f"the store {store.location} is ready but the sample force was not loaded",
+            saved=f"the store {store.location} is ready but only part of the sample force was "
+            "loaded (start again on a new store for the whole of it)",
+        )
+        try:
+            summary = load_sample(store, actor=who)
+        except BaseException as exc:
+            removed_after_failure(store, exc)
+            raise
         info(summary or "The sample force is already loaded in this store; nothing was changed.")
 
 

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from caseload.cli.common import (
+    MOST_ROWS,
     ActorOption,
     gc_paused,
-    open_direct,
+    open_executor,
     open_store,
     parse_text_arg,
     resolve_actor,
@@ -76,7 +77,14 @@ def suggest(
     reference: Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")],
     top: Annotated[
         int,
-        typer.Option("--top", "-n", metavar="N", min=1, help="Show at most this many officers."),
+        typer.Option(
+            "--top",
+            "-n",
+            metavar="N",
+            min=1,
+            max=MOST_ROWS,
+            help="Show at most this many officers.",
+        ),
     ] = 5,
     any_team: Annotated[
         bool,
@@ -221,28 +229,20 @@ def rebalance(
     reassign_churn times; an enhanced-service victim's crime only when the first
     three steps require it. Without --apply nothing is written.
     """
-    from datetime import datetime
-
     from caseload.errors import InputError, PolicyRefused
+    from caseload.store.log import decision_time
 
     if not apply and (reason or plan_id):
         raise InputError("--reason and --plan go with --apply; without it nothing is written.")
     if apply and not reason:
         raise InputError("Give a reason with --reason; every move records one.")
     if not apply:
-        # One team's plan: the direct path (store.direct), which never imports SQLAlchemy.
-        direct = open_direct(ctx) if team else None
+        from caseload.store.engine_queries import plan_for
+
         with gc_paused():
-            if direct is not None and team is not None:
-                from caseload.store.direct import rebalance_plan
-
-                with direct.read() as dconn:
-                    plan = rebalance_plan(dconn, team)
-            else:
-                from caseload.store.engine_queries import plan_for
-
-                with open_store(ctx).read() as conn:
-                    plan = plan_for(conn, team)
+            # One team's plan needs only named statements; the whole store's, SQLAlchemy.
+            with open_executor(ctx, quick=bool(team)) as executor:
+                plan = plan_for(executor, team)
             show_plan(plan, fmt, changed=changed, applied=False, wide=wide)
         if plan.moves:
             info(
@@ -252,8 +252,12 @@ def rebalance(
             )
         return
     assert reason is not None
+    from caseload import interrupts
     from caseload.store.engine_queries import apply_plan, plan_for
 
+    interrupts.note(
+        unsaved="no move was saved (the transaction was rolled back)", saved="nothing was changed"
+    )
     with open_store(ctx).write() as conn:
         with gc_paused():
             plan = plan_for(conn, team)  # planned again inside the write transaction
@@ -263,7 +267,16 @@ def rebalance(
                 "nothing was applied.",
                 [f"The plan is now {plan.plan_id}: review it with 'caseload rebalance' first."],
             )
-        moved = apply_plan(conn, plan, actor=resolve_actor(actor), at=datetime.now(), reason=reason)
+        moved = apply_plan(
+            conn, plan, actor=resolve_actor(actor), at=decision_time(conn), reason=reason
+        )
+        interrupts.note(
+            unsaved="no move was saved (the transaction was rolled back)",
+            saved=f"plan {plan.plan_id} was applied: all {moved} "
+            f"{'move was' if moved == 1 else 'moves were'} saved before the interrupt",
+        )
+        interrupts.checkpoint("rebalance-applying")
+    interrupts.checkpoint("rebalance-committed")
     show_plan(plan, fmt, changed=changed, applied=True, wide=wide)
     info(
         f"Applied plan {plan.plan_id}: {moved:,} {'move' if moved == 1 else 'moves'} recorded."

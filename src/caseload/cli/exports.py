@@ -1,8 +1,9 @@
 """``caseload export``: CSV snapshots of crimes, workload, audit findings and history.
 
-Rows stream from the store in batches into a temporary file beside the target,
+Rows stream from the store in batches into a partial file beside the target,
 which is renamed into place only when complete: an interrupted export never
-leaves a half-written file under the final name. Cells a spreadsheet would run
+leaves a half-written file under the final name. A device, FIFO or terminal is
+written straight; what may be written where is ``caseload.files``. Cells a spreadsheet would run
 as a formula are neutralised (``cli.output.neutralise``), and ``caseload import``
 reverses it, so a crimes export reads back to the same values.
 """
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import TypeAlias
 
+    from caseload.files import Target
     from caseload.store.export import LineSource
 
     Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource"
@@ -51,10 +53,14 @@ def export(
             "--output",
             "-o",
             metavar="FILE",
-            help="Write to FILE ('-' for standard output). Default: "
-            "caseload-WHAT-YYYYmmdd-HHMM.csv in the current folder.",
+            help="Write to FILE ('-' for standard output; a device or named pipe is written "
+            "straight). Default: caseload-WHAT-YYYYmmdd-HHMMSS.csv in the current folder "
+            "(_02, _03 ... added when taken).",
         ),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace FILE if it already exists.")
+    ] = False,
     as_of: AsOfOption = None,
     team: TeamFilter = None,
     excel: Annotated[
@@ -69,37 +75,53 @@ def export(
     import sys
     from datetime import datetime
 
+    from caseload import interrupts
     from caseload.cli.output import info
     from caseload.errors import InputError
+    from caseload.files import output_target
 
     if as_of is not None and as_of > date.today():
         raise InputError(f"--as-of {as_of} is in the future; give today or an earlier day.")
     now = datetime.now()
-    target: Path | None
-    if output == "-":
-        target = None
-    elif output is None:
-        target = Path.cwd() / f"caseload-{what.value}-{now:%Y%m%d-%H%M}.csv"
-    else:
-        target = Path(output).expanduser()
-        if target.is_dir():
-            raise InputError(f"{output} is a folder; give a file name.")
-        if not target.parent.is_dir():
-            raise InputError(f"There is no folder {target.parent} to write {target.name} in.")
-
+    target: Target | None = None
+    default_stem = f"caseload-{what.value}-{now:%Y%m%d-%H%M%S}"
+    if output is not None and output != "-":
+        target = output_target(output, option="--output", overwrite=overwrite)
+    if output != "-" and (target is None or not target.stream):
+        _clean_up((target.real.parent if target else Path.cwd().resolve()), "export")
+    interrupts.note(
+        unsaved=(
+            "the export to standard output is incomplete"
+            if output == "-"
+            else f"the export to {target.path} is incomplete"
+            if target is not None and target.stream
+            else "no file was written (the partial file was removed)"
+        ),
+        saved="nothing was changed",
+    )
     with open_store(ctx).read() as conn:
         columns, rows, total = _source(conn, what, as_of=as_of, team=team)
-        if target is None:
+        if output == "-":
             if excel:
                 sys.stdout.write("\ufeff")
             written = write_rows(rows, columns, sys.stdout, total=None, newline="\n")
-        else:
-            written = write_file(target, rows, columns, excel=excel, total=total)
-    if target is None:
-        return
-    info(f"Exported {written:,} row{'' if written == 1 else 's'} of {what.value} to {target}.")
+            return
+        written, written_to = write_file(
+            target, rows, columns, excel=excel, total=total, overwrite=overwrite,
+            default=(Path.cwd(), default_stem, ".csv"),
+        )  # fmt: skip
+    info(f"Exported {written:,} row{'' if written == 1 else 's'} of {what.value} to {written_to}.")
     if output is None:
-        typer.echo(str(target))
+        typer.echo(str(written_to))
+
+
+def _clean_up(folder: Path, kind: str) -> None:
+    """Remove our partial files in ``folder`` left by writers that were killed, and say so."""
+    from caseload.cli.output import info
+    from caseload.files import remove_stale_partials
+
+    for path in remove_stale_partials(folder):
+        info(f"Removed {path.name}, a partial file left by a caseload write that was killed.")
 
 
 def _source(
@@ -219,6 +241,7 @@ def _write_batches(
     on a terminal; returns the rows written."""
     import csv
 
+    from caseload import interrupts
     from caseload.cli.output import progress
 
     writer = csv.writer(out, lineterminator=newline)
@@ -229,6 +252,7 @@ def _write_batches(
             write(writer, batch)
             count += len(batch)
             advance(len(batch))
+            interrupts.checkpoint("export-writing")
     return count
 
 
@@ -302,6 +326,7 @@ def write_rows(
     if isinstance(rows, LineSource):
         return write_lines(rows, columns, out, total=total, newline=newline)
 
+    from caseload import interrupts
     from caseload.cli.output import csv_cell, progress
 
     writer = csv.writer(out, lineterminator=newline)
@@ -311,6 +336,7 @@ def write_rows(
         for row in rows:
             writer.writerow([csv_cell(row.get(key)) for key in columns])
             count += 1
+            interrupts.checkpoint("export-writing")
             if count % 1000 == 0:
                 advance(1000)
         advance(count % 1000)
@@ -318,42 +344,63 @@ def write_rows(
 
 
 def write_file(
-    target: Path,
+    target: Target | None,
     rows: Rows,
     columns: Sequence[str],
     *,
     excel: bool,
     total: int | None,
-) -> int:
-    """Write to a temporary file in the target's folder, then rename it into place.
+    overwrite: bool = False,
+    default: tuple[Path, str, str] | None = None,
+) -> tuple[int, Path]:
+    """Write the rows to ``target`` (``files.output_target``), or under the first free
+    default name (``default``: folder, stem, suffix) when it is None; returns the rows
+    written and the path.
 
-    The rename is atomic on one file system, so readers see either the old file or
-    the complete new one; on any error or interrupt the temporary file is removed.
+    A device, FIFO or terminal is written straight. A file is written into a partial
+    file beside it (``files.claim_partial``) and renamed into place when complete: the
+    rename is atomic on one file system, so readers see either the old file or the
+    complete new one; on any error or interrupt the partial file is removed.
     """
     import os
-    import tempfile
 
     from caseload.errors import InputError
+    from caseload.files import claim_partial, open_stream, place, place_under_default_name
 
+    encoding = "utf-8-sig" if excel else "utf-8"
+    if target is not None and target.stream:
+        out = open_stream(target, encoding=encoding)
+        try:
+            with out:
+                count = write_rows(rows, columns, out, total=total)
+        except OSError as exc:
+            raise InputError(f"Cannot write {target.path}: {exc.strerror}.") from None
+        return count, target.path
+    if target is None:
+        assert default is not None
+        folder, stem, suffix = default
+        real = folder.resolve() / f"{stem}{suffix}"
+    else:
+        real = target.real
+    partial, lock = claim_partial(real, "export")
+    shown = target.path if target is not None else real
     try:
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".part", dir=target.parent
-        )
-    except OSError as exc:
-        raise InputError(f"Cannot write in {target.parent}: {exc.strerror}.") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig" if excel else "utf-8", newline="") as out:
+        # A second descriptor for the writing: the first keeps the lock (and so the
+        # partial file safe from another run's clean-up) until the rename is done.
+        with os.fdopen(os.dup(lock), "w", encoding=encoding, newline="") as out:
             count = write_rows(rows, columns, out, total=total)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temp_name, target)
+        if target is None:
+            shown = place_under_default_name(partial, folder, stem, suffix)
+        else:
+            place(partial, target, overwrite=overwrite)
     except OSError as exc:
-        Path(temp_name).unlink(missing_ok=True)
-        raise InputError(f"Cannot write {target}: {exc.strerror}; nothing was left.") from None
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return count
+        raise InputError(f"Cannot write {shown}: {exc.strerror}; nothing was left.") from None
+    finally:
+        partial.unlink(missing_ok=True)
+        os.close(lock)
+    return count, shown
 
 
 def register(app: typer.Typer) -> None:

@@ -7,12 +7,15 @@ all-or-nothing, re-import by key) is ``store.importer``; the columns are
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
 from caseload.cli.output import info, progress, warn
+
+if TYPE_CHECKING:
+    from caseload.store.importer import Counts
 
 import_app = typer.Typer(
     help=(
@@ -85,6 +88,7 @@ def run_import(
     delimiter: str | None = None,
 ) -> None:
     """Check FILE whole, then write it in one transaction; summary and warnings on stderr."""
+    from caseload import interrupts
     from caseload.domain.csvschema import SPECS
     from caseload.errors import PolicyRefused
     from caseload.store.importer import (
@@ -97,6 +101,10 @@ def run_import(
         write,
     )
 
+    interrupts.note(
+        unsaved="nothing was imported (nothing is written until the whole file has passed)",
+        saved="nothing was changed",
+    )
     store = open_store(ctx)
     options = Options(actor=resolve_actor(actor), reason=reason or "import", override=override)
     spec = SPECS[kind]
@@ -112,6 +120,11 @@ def run_import(
                 ignore_unknown=ignore_unknown,
                 advance=advance,
             )
+        interrupts.note(
+            unsaved="nothing was imported (the import's transaction was rolled back)",
+            saved=f"the import of {file} was saved (committed) before the interrupt; "
+            "only its summary was not printed",
+        )
         try:
             with progress(f"Importing {spec.plural}", total=rows) as advance:
                 counts = write(
@@ -133,7 +146,23 @@ def run_import(
         warn(f"... and {counts.warned - len(counts.warnings):,} more allocation warnings.")
     for message in repeats:
         warn(message + ".")
+    report_defaults(counts)
     info(summary(kind, counts, dry_run=dry_run))
+
+
+def report_defaults(counts: Counts) -> None:
+    """What the import created or assumed without being told: new teams (and any that look
+    like a typo of an existing one), and crimes that took the default required level."""
+    from caseload.store.importer import defaults_message, teams_message
+
+    created, near = teams_message(counts)
+    if created:
+        info(created)
+    for message in near:
+        warn(message + ".")
+    defaults = defaults_message(counts)
+    if defaults:
+        warn(defaults)
 
 
 def tell_delimiter(source: Any) -> None:

@@ -44,10 +44,9 @@ def set_(
     actor: ActorOption = None,
 ) -> None:
     """Set the accreditation a crime type requires (logged). Existing crimes keep theirs."""
-    from datetime import datetime
-
     from caseload.domain.values import clean_text
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.reference import set_matrix
 
     try:
@@ -55,7 +54,9 @@ def set_(
     except ValueError as exc:
         raise InputError(str(exc).capitalize() + ".") from None
     with open_store(ctx).write() as conn:
-        added, _ = set_matrix(conn, [(name, level)], actor=resolve_actor(actor), at=datetime.now())
+        added, _ = set_matrix(
+            conn, [(name, level)], actor=resolve_actor(actor), at=decision_time(conn)
+        )
     info(f"{name} now requires {level}" + (" (new crime type)." if added else "."))
 
 

@@ -11,9 +11,10 @@ from caseload.cli.common import (
     ActorOption,
     open_store,
     parse_collar_arg,
-    parse_date_arg,
     parse_level_arg,
+    parse_past_date_arg,
     resolve_actor,
+    text_arg,
 )
 from caseload.cli.output import (
     FormatOption,
@@ -50,7 +51,7 @@ def _capacity(value: str) -> int | None:
     text = value.strip().lower()
     if text in ("", "none", "-"):
         return None
-    if not text.isdigit() or not 0 < int(text) <= 10_000:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 10_000:
         raise ValueError(f"'{value}' is not a capacity (a whole number of crimes, or none)")
     return int(text)
 
@@ -88,7 +89,12 @@ def add(
     ],
     team: Annotated[
         str,
-        typer.Option("--team", metavar="TEAM", parser=_p(_team), help="Team name; created if new."),
+        typer.Option(
+            "--team",
+            metavar="TEAM",
+            parser=_p(_team),
+            help="An existing team (see 'caseload team add').",
+        ),
     ],
     accreditation: Annotated[
         str,
@@ -105,7 +111,7 @@ def add(
         typer.Option(
             "--since",
             metavar="DATE",
-            parser=parse_date_arg,
+            parser=parse_past_date_arg,
             help="The date they started investigating (investigator_since).",
         ),
     ],
@@ -131,8 +137,7 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Add an officer."""
-    from datetime import datetime
-
+    from caseload.store.log import decision_time
     from caseload.store.officers import add as add_officer
 
     values = {
@@ -147,7 +152,7 @@ def add(
         "trainee": trainee,
     }
     with open_store(ctx).write() as conn:
-        add_officer(conn, values, actor=resolve_actor(actor), at=datetime.now())
+        team = add_officer(conn, values, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Added {rank + ' ' if rank else ''}{name} ({collar}) to {team}.")
 
 
@@ -226,7 +231,10 @@ def update(
         str | None, typer.Option("--name", metavar="NAME", parser=_p(_name), help="New name.")
     ] = None,
     team: Annotated[
-        str | None, typer.Option("--team", metavar="TEAM", parser=_p(_team), help="New team.")
+        str | None,
+        typer.Option(
+            "--team", metavar="TEAM", parser=_p(_team), help="Move to this existing team."
+        ),
     ] = None,
     rank: Annotated[
         str | None, typer.Option("--rank", metavar="RANK", parser=_p(_rank), help="New rank.")
@@ -240,7 +248,10 @@ def update(
     since: Annotated[
         date | None,
         typer.Option(
-            "--since", metavar="DATE", parser=parse_date_arg, help="New investigator_since date."
+            "--since",
+            metavar="DATE",
+            parser=parse_past_date_arg,
+            help="New investigator_since date.",
         ),
     ] = None,
     capacity: Annotated[
@@ -255,9 +266,8 @@ def update(
     actor: ActorOption = None,
 ) -> None:
     """Change an officer's details (logged with old and new values)."""
-    from datetime import datetime
-
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
     changes: dict[str, Any] = {}
@@ -279,7 +289,9 @@ def update(
     if not changes:
         raise InputError("Nothing to change: give at least one option (see --help).")
     with open_store(ctx).write() as conn:
-        done = update_officer(conn, collar, changes, actor=resolve_actor(actor), at=datetime.now())
+        done = update_officer(
+            conn, collar, changes, actor=resolve_actor(actor), at=decision_time(conn)
+        )
     if done.diff:
         info(
             f"Updated {collar}: "
@@ -328,13 +340,19 @@ def status(
         ),
     ],
     reason: Annotated[
-        str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (recorded).")
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason", optional=True),
+            help="Why (recorded).",
+        ),
     ] = "",
     actor: ActorOption = None,
 ) -> None:
     """Set an officer's status. Officers who leave are kept for history."""
-    from datetime import datetime
-
+    from caseload.store.log import decision_time
     from caseload.store.officers import update_officer
 
     with open_store(ctx).write() as conn:
@@ -343,7 +361,7 @@ def status(
             collar,
             {"status": new_status},
             actor=resolve_actor(actor),
-            at=datetime.now(),
+            at=decision_time(conn),
             kind="officer-status",
             reason=reason,
         )

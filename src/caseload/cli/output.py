@@ -28,6 +28,10 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from caseload.domain.values import UNPRINTABLE, escape_unprintable
+
+_unprintable = UNPRINTABLE.search
+
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -87,8 +91,27 @@ def unneutralise(text: str) -> str:
     return text
 
 
+def shown(text: str) -> str:
+    """Stored text as it may reach a terminal: the one place text becomes safe text.
+
+    Every character ``values.UNPRINTABLE`` matches (control characters, terminal
+    escapes, line breaks, invisible reordering marks) is written as an escape such as
+    ``\\x1b`` or ``\\n``, so a value can neither drive the terminal nor forge a line.
+    Markup brackets are kept as they are: the Rich renderers take the result as
+    ``rich.text.Text`` (``rich_text``), never as markup."""
+    return text if not _unprintable(text) else escape_unprintable(text)
+
+
+def rich_text(text: str) -> Any:
+    """``text`` for a Rich renderable: literal text (``[/bold]`` is shown, not parsed)."""
+    from rich.text import Text
+
+    return Text(shown(text))
+
+
 def cell_text(value: Any) -> str:
-    """How a value reads in plain text and CSV: ISO dates, yes/no, blank for None."""
+    """How a value reads in plain text and CSV: ISO dates, yes/no, blank for None. (The
+    renderers then pass text through ``shown`` before it reaches a terminal.)"""
     if type(value) is str:  # most cells, first
         return value
     if value is None:
@@ -197,7 +220,7 @@ def render(
             use_rich(stream),
         )
     else:
-        body = [list(map(cell_text, map(row.get, columns))) for row in materialised]
+        body = shown_cells([list(map(cell_text, map(row.get, columns))) for row in materialised])
         if fmt is OutputFormat.markdown or not simple_cells(body):
             from tabulate import tabulate  # only here: importing it costs some 30 ms
 
@@ -217,9 +240,17 @@ def heading(title: str) -> None:
     if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
         from rich.text import Text
 
-        _stderr_console().print(Text(title, style="bold"))
+        _stderr_console().print(Text(shown(title), style="bold"))
     else:
-        typer.echo(title, err=True)
+        typer.echo(shown(title), err=True)
+
+
+def shown_cells(body: list[list[str]]) -> list[list[str]]:
+    """``shown`` for a table's cells: one C-level search of them all joined, and cell by
+    cell only when something needs escaping (a 12,000-move plan has 100,000 cells)."""
+    if not _unprintable("".join(chain.from_iterable(body))):
+        return body
+    return [list(map(shown, row)) for row in body]
 
 
 def simple_cells(body: list[list[str]]) -> bool:
@@ -332,7 +363,7 @@ def fit_table(
     back to the wrapped columns, then to the headers."""
     import textwrap
 
-    body = [[cell_text(row.get(key)) for key in columns] for row in rows]
+    body = shown_cells([[cell_text(row.get(key)) for key in columns] for row in rows])
     labels = [key.replace("_", " ") for key in columns]
     index = {key: i for i, key in enumerate(columns)}
     cell_width = [
@@ -508,7 +539,13 @@ def _stderr_console() -> Any:
 
 
 def info(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(shown_message(message), err=True)
+
+
+def shown_message(message: str) -> str:
+    """A message on stderr: its own line breaks kept, anything else unprintable escaped
+    (a message may quote stored text or what was typed)."""
+    return "\n".join(map(shown, message.split("\n")))
 
 
 def warn(message: str) -> None:
@@ -516,9 +553,9 @@ def warn(message: str) -> None:
     if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
         from rich.markup import escape
 
-        _stderr_console().print(f"[bold yellow]Warning:[/] {escape(message)}")
+        _stderr_console().print(f"[bold yellow]Warning:[/] {escape(shown_message(message))}")
     else:
-        typer.echo(f"Warning: {message}", err=True)
+        typer.echo(f"Warning: {shown_message(message)}", err=True)
 
 
 def _is_terminal(stream: IO[str]) -> bool:

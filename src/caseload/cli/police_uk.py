@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 
 from caseload.cli.common import ActorOption, open_store, parse_text_arg, resolve_actor
-from caseload.cli.imports import DelimiterOption, DryRunOption, ReasonOption, tell_delimiter
+from caseload.cli.imports import (
+    DelimiterOption,
+    DryRunOption,
+    ReasonOption,
+    report_defaults,
+    tell_delimiter,
+)
 from caseload.cli.output import info, progress, warn
 
 FilesArg = Annotated[
@@ -98,6 +104,7 @@ def command(
         repeats = repeat_warnings(sources, POLICE_UK)
     for message in repeats:
         warn(message + ".")
+    report_defaults(counts)
     text = summary(POLICE_UK.kind, counts, dry_run=dry_run)
     if len(sources) > 1:
         text = text.replace(" crimes: ", f" crimes from {len(sources)} files: ", 1)

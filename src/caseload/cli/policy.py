@@ -68,11 +68,10 @@ def set_(
     actor: ActorOption = None,
 ) -> None:
     """Change one policy setting (validated; logged with the old and new values)."""
-    from datetime import datetime
-
     from caseload.domain.policy import parse_setting
     from caseload.errors import InputError
-    from caseload.store.reference import load_policy, set_policy
+    from caseload.store.log import decision_time
+    from caseload.store.reference import current_setting, set_policy
 
     key = name.strip().lower()
     try:
@@ -80,11 +79,16 @@ def set_(
     except ValueError as exc:
         raise InputError(f"{exc}; nothing was changed.") from None
     with open_store(ctx).write() as conn:
-        if load_policy(conn).as_dict()[key] == wanted:
+        if current_setting(conn, key) == wanted:
             info(f"{key} is already {wanted}; nothing changed.")
             return
         old, new = set_policy(
-            conn, key, value, actor=resolve_actor(actor), at=datetime.now(), reason=reason or ""
+            conn,
+            key,
+            value,
+            actor=resolve_actor(actor),
+            at=decision_time(conn),
+            reason=reason or "",
         )
     info(f"{key}: {old} -> {new} (recorded).")
 

@@ -7,11 +7,18 @@ and logged in the decision log. ``crime show`` lists them.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, parse_date_arg, resolve_actor, typed
+from caseload.cli.common import (
+    ActorOption,
+    open_store,
+    parse_date_arg,
+    parse_past_date_arg,
+    resolve_actor,
+    typed,
+)
 from caseload.cli.output import info
 
 RefArg = Annotated[str, typer.Argument(metavar="CRIME", help="The crime reference.")]
@@ -54,7 +61,10 @@ NoteOption = Annotated[
 OnOption = Annotated[
     date | None,
     typer.Option(
-        "--on", metavar="DATE", parser=parse_date_arg, help="The day it happened (default today)."
+        "--on",
+        metavar="DATE",
+        parser=parse_past_date_arg,
+        help="The day it happened (default today).",
     ),
 ]
 
@@ -78,11 +88,11 @@ def review(
     """Record a supervisory review of a live crime."""
     from datetime import datetime
 
+    from caseload.store.log import decision_time
     from caseload.store.reference import load_policy
     from caseload.store.supervision import record_review
 
-    now = datetime.now()
-    day = on or now.date()
+    day = on or datetime.now().date()
     with open_store(ctx).write() as conn:
         crime = record_review(
             conn,
@@ -91,13 +101,31 @@ def review(
             on=day,
             next_due=next_due,
             actor=resolve_actor(actor),
-            at=now,
+            at=decision_time(conn),
         )
         policy = load_policy(conn)
+    info(
+        f"Recorded a review of {crime['reference']} on {day}; {next_review(day, next_due, policy)}."
+    )
+
+
+def next_review(day: date, next_due: date | None, policy: Any) -> str:
+    """When the next review is due after one on ``day``, and why: ``--next`` can only bring
+    it forward, never past the ``review_days`` rule (``domain.audit.review_due``)."""
     from datetime import timedelta
 
-    due = next_due or day + timedelta(days=policy.review_days)
-    info(f"Recorded a review of {crime['reference']} on {day}; next review due by {due}.")
+    from caseload.domain.audit import review_due
+
+    rule = day + timedelta(days=policy.review_days)
+    due = review_due(day, day, next_due, policy.review_days)
+    if next_due is None:
+        return f"next review due by {due} (review_days: {policy.review_days} days)"
+    if next_due <= rule:
+        return f"next review due by {due} (as asked)"
+    return (
+        f"next review due by {due}, not {next_due}: the review_days rule "
+        f"({policy.review_days} days) comes first, and --next can only bring a review forward"
+    )
 
 
 def event(
@@ -120,13 +148,15 @@ def event(
 
     from caseload.domain.events import describe_event
     from caseload.domain.workdays import add_working_days
+    from caseload.store.log import decision_time
     from caseload.store.reference import load_policy
     from caseload.store.supervision import record_event
 
-    now = datetime.now()
-    day = on or now.date()
+    day = on or datetime.now().date()
     with open_store(ctx).write() as conn:
-        crime = record_event(conn, reference, kind=kind, on=day, actor=resolve_actor(actor), at=now)
+        crime = record_event(
+            conn, reference, kind=kind, on=day, actor=resolve_actor(actor), at=decision_time(conn)
+        )
         policy = load_policy(conn)
     enhanced = bool(crime["victim_enhanced"])
     days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
@@ -168,16 +198,18 @@ def victim_update(
     from datetime import datetime
 
     from caseload.errors import InputError
+    from caseload.store.log import decision_time
     from caseload.store.supervision import record_victim_update, set_update_frequency
 
     if note is None and every is None:
         raise InputError("Give --note (an update was made) and/or --every (agreed frequency).")
     if note is None and on is not None:
         raise InputError("--on dates an update; give --note with it.")
-    now = datetime.now()
+    today = datetime.now().date()
     who = resolve_actor(actor)
     messages = []
     with open_store(ctx).write() as conn:
+        now = decision_time(conn)
         if every is not None:
             old, crime = set_update_frequency(
                 conn, reference, every=every or None, actor=who, at=now
@@ -196,7 +228,7 @@ def victim_update(
                     f"day{'' if new == 1 else 's'}."
                 )
         if note is not None:
-            day = on or now.date()
+            day = on or today
             crime = record_victim_update(conn, reference, note=note, on=day, actor=who, at=now)
             messages.append(f"Recorded a victim update on {crime['reference']} ({day}).")
     for message in messages:

@@ -17,7 +17,6 @@ streams a file through ``match_header`` and ``parse_row`` and does the storage.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -26,7 +25,15 @@ from typing import Any
 from caseload.domain.levels import parse_level
 from caseload.domain.officers import parse_status
 from caseload.domain.outcomes import parse_outcome
-from caseload.domain.values import clean_text, normalise_collar, parse_bool, parse_date
+from caseload.domain.values import (
+    UNPRINTABLE,
+    clean_text,
+    in_range,
+    normalise_collar,
+    not_future,
+    parse_bool,
+    parse_date,
+)
 
 Problem = tuple[str, str]  # (column, message)
 
@@ -195,23 +202,21 @@ def parse_cell(column: Column, raw: str, today: date) -> tuple[Any, str | None]:
     except ValueError as exc:
         return None, str(exc)
     if column.not_future:
-        day = value.date() if isinstance(value, datetime) else value
-        if day > today:
-            return value, f"{day.isoformat()} is in the future"
+        try:
+            not_future(value.date() if isinstance(value, datetime) else value, today=today)
+        except ValueError as exc:
+            return value, str(exc)
     return value, None
 
 
 # --- cell parsers ---------------------------------------------------------------------------
 
 
-_CONTROL = re.compile(r"[\x00-\x1f]")
-
-
 def _text(what: str, max_length: int = 200) -> Callable[[str], str]:
     """A one-line text cell (``values.clean_text``'s rules, with a fast path for good cells)."""
 
     def parse(value: str) -> str:
-        if len(value) <= max_length and not _CONTROL.search(value):
+        if len(value) <= max_length and not UNPRINTABLE.search(value):
             return value  # already trimmed by parse_row, not blank
         return clean_text(value, what, max_length=max_length)
 
@@ -223,7 +228,7 @@ def parse_capacity(text: str) -> int | None:
     value = text.strip().lower()
     if value in ("", "none", "-"):
         return None
-    if not value.isdigit() or not 0 < int(value) <= 10_000:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 10_000:
         raise ValueError(f"'{text.strip()}' is not a capacity (a whole number of crimes, or none)")
     return int(value)
 
@@ -237,12 +242,17 @@ def parse_when(text: str) -> datetime:
     value = text.strip()
     if len(value) > 10 and value[:4].isdigit():
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=None, microsecond=0)
+            moment = datetime.fromisoformat(value).replace(tzinfo=None, microsecond=0)
         except ValueError:
             pass
+        else:
+            in_range(moment.date())
+            return moment
     try:
         return datetime.combine(parse_date(value), time.min)
-    except ValueError:
+    except ValueError as exc:
+        if "outside the dates" in str(exc):
+            raise
         raise ValueError(
             f"'{value}' is not a date or time (use YYYY-MM-DD, YYYY-MM-DD HH:MM or DD/MM/YYYY)"
         ) from None

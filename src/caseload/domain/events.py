@@ -7,6 +7,11 @@ aliases are accepted when typed (``rui``, ``nfa``, ``no-further-action``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 # code -> description (Code of Practice for Victims of Crime, Right 6).
 KEY_EVENTS: dict[str, str] = {
     "arrested": "suspect arrested",
@@ -46,3 +51,48 @@ def parse_event_kind(text: str) -> str:
 
 def describe_event(kind: str) -> str:
     return KEY_EVENTS.get(kind, kind)
+
+
+# --- which victim update met which event ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """How one key event's notification duty stands: its deadline, and the first victim
+    update recorded on or after the event (``update``: its index in the crime's updates,
+    by date), if any. A duty is met by that update, on time or late."""
+
+    deadline: date
+    told_on: date | None
+    update: int | None
+
+    @property
+    def late(self) -> bool:
+        return self.told_on is not None and self.told_on > self.deadline
+
+    def text(self, today: date) -> str:
+        """``on time``, ``late (3 days after the deadline)``, ``not told; due by ...`` or
+        ``not told; overdue since ...``."""
+        if self.told_on is None:
+            if self.deadline < today:
+                return f"not told; overdue since {self.deadline + timedelta(days=1)}"
+            return f"not told yet; due by {self.deadline}"
+        if not self.late:
+            return "on time"
+        days = (self.told_on - self.deadline).days
+        return f"late ({days} day{'' if days == 1 else 's'} after the deadline)"
+
+
+def notices(
+    events: Sequence[date], updates: Sequence[date], deadline: Callable[[date], date]
+) -> list[Notice]:
+    """Each event's notice (events and updates: one crime's dates, updates oldest first).
+    ``deadline`` turns an event's date into its Victims' Code deadline."""
+    found = []
+    for occurred_on in events:
+        index = bisect_left(updates, occurred_on)
+        told = index if index < len(updates) else None
+        found.append(
+            Notice(deadline(occurred_on), updates[told] if told is not None else None, told)
+        )
+    return found

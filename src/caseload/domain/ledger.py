@@ -3,7 +3,7 @@
 Each entry's hash covers its own fields and the previous entry's hash, so an
 entry changed, removed or inserted behind the tool's back breaks the chain at
 that point. The login (who acted, as the database or the operating system knows
-them) is covered too, from schema 0009 on. The encoding is JSON with sorted keys,
+them) is covered too, from schema 0005 on. The encoding is JSON with sorted keys,
 no spaces and ISO times, so it is the same on every machine and database.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 GENESIS = "0" * 64
 HASHED_FIELDS = ("id", "at", "actor", "login", "kind", "crime_ref", "collar", "reason", "detail")
 # Hashed only when recorded: entries written before caseload recorded the login (schema
-# 0009) have none, and keep the hashes they were written with.
+# 0005) have none, and keep the hashes they were written with.
 OPTIONAL_FIELDS = frozenset({"login"})
 
 

@@ -11,7 +11,7 @@ RANK = {level: index for index, level in enumerate(LEVELS)}
 def parse_level(text: str) -> str:
     """Normalise ``pip2``/``PIP2``/``2`` to ``PIP2``; ``none`` or blank-free ``0`` to ``none``."""
     value = text.strip().lower()
-    if value.isdigit() and len(value) == 1:
+    if value.isascii() and value.isdigit() and len(value) == 1:
         value = "none" if value == "0" else f"pip{value}"
     try:
         return _BY_LOWER[value]

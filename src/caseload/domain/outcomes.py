@@ -30,7 +30,7 @@ OUTCOMES: dict[int, str] = {
 def parse_outcome(text: str) -> int:
     """Read a Home Office outcome type number, e.g. ``1``, ``18`` or ``OC18``."""
     value = text.strip().upper().removeprefix("OUTCOME").removeprefix("OC").strip()
-    if not value.isdigit() or int(value) not in OUTCOMES:
+    if not (value.isascii() and value.isdigit()) or len(value) > 3 or int(value) not in OUTCOMES:
         raise ValueError(
             f"'{text.strip()}' is not a Home Office outcome type (a number such as 1, 8 or 18)"
         )

@@ -70,6 +70,18 @@ DESCRIPTIONS: dict[str, str] = {
 DEFAULTS = Policy()
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(Policy))
 _MINIMUM = {"inexperienced_months": 0, "unallocated_days": 0, "reassign_churn": 0}
+# What the product can use: a span of days or months must keep dates inside the years
+# caseload handles (``domain.values.EARLIEST``..``LATEST``); counts and weights must keep
+# sums far inside a 64-bit integer.
+_MAXIMUM = {
+    "inexperienced_months": 600,  # 50 years
+    "unallocated_days": 3650,
+    "review_days": 3650,
+    "victim_update_days": 3650,
+    "notify_working_days": 260,  # a year of working days
+    "notify_working_days_enhanced": 260,
+}
+_LARGEST = 100_000
 
 
 def parse_setting(name: str, text: str) -> int | str:
@@ -82,25 +94,72 @@ def parse_setting(name: str, text: str) -> int | str:
         if value not in MODES:
             raise ValueError(f"{key} must be warn or block, not '{text.strip()}'")
         return value
-    if not value.lstrip("-").isdigit():
+    minimum, maximum = _MINIMUM.get(key, 1), _MAXIMUM.get(key, _LARGEST)
+    digits = value[1:] if value.startswith("-") else value
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"{key} must be a whole number, not '{text.strip()}'")
-    number = int(value)
-    minimum = _MINIMUM.get(key, 1)
-    if number < minimum or number > 100_000:
-        raise ValueError(f"{key} must be between {minimum} and 100000")
-    return number
+    if len(digits) > 9 or not minimum <= int(value) <= maximum:
+        raise ValueError(f"{key} must be between {minimum} and {maximum}")
+    return int(value)
+
+
+class BadStoredSetting(ValueError):
+    """A policy row in the store holds a value this version cannot use (edited by hand,
+    or accepted by an older version): commands that apply policy refuse the store."""
+
+    def __init__(self, name: str, text: str, problem: str) -> None:
+        super().__init__(
+            f"the store's policy setting {name} holds '{text}', which caseload cannot use "
+            f"({problem}); set it again with 'caseload policy set {name} VALUE'"
+        )
+        self.name = name
+        self.text = text
 
 
 def policy_from_rows(rows: Mapping[str, str]) -> Policy:
-    """Build a Policy from stored name/value text, defaults filling any gap."""
+    """Build a Policy from stored name/value text, defaults filling any gap; a value that
+    is not valid raises ``BadStoredSetting``."""
     values: dict[str, int | str] = {}
     for name, text in rows.items():
         if name in NAMES:
-            values[name] = parse_setting(name, text)
+            try:
+                values[name] = parse_setting(name, text)
+            except ValueError as exc:
+                raise BadStoredSetting(name, text, str(exc)) from None
     return Policy(**values)  # type: ignore[arg-type]
 
 
 def stored_policy(rows: Iterable[Sequence[Any]]) -> Policy:
-    """The policy from the store's (name, value text) rows; defaults fill the gaps."""
+    """The policy from the store's (name, value text) rows; defaults fill the gaps. A row
+    caseload cannot use is a store problem (exit 4), never a traceback."""
+    from caseload.errors import StoreError
+
     stored = {str(name): str(value) for name, value in rows}
-    return policy_from_rows(stored) if stored else DEFAULTS
+    try:
+        return policy_from_rows(stored) if stored else DEFAULTS
+    except BadStoredSetting as exc:
+        raise StoreError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+
+
+def bad_stored_settings(rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Each stored policy row this version cannot use, described (for ``db check``)."""
+    found = []
+    for name, value in rows:
+        if str(name) in NAMES:
+            try:
+                parse_setting(str(name), str(value))
+            except ValueError as exc:
+                found.append(f"{name}='{value}': {exc}")
+    return found
+
+
+def stored_value(rows: Iterable[Sequence[Any]], name: str) -> int | str:
+    """One setting's current value as stored: parsed, its raw text if it is not valid
+    (so ``policy set`` can repair a bad row), or the default."""
+    for stored_name, value in rows:
+        if str(stored_name) == name:
+            try:
+                return parse_setting(name, str(value))
+            except ValueError:
+                return str(value)
+    return DEFAULTS.as_dict()[name]

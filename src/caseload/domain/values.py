@@ -14,7 +14,65 @@ _FALSE = {"no", "n", "false", "f", "0"}
 _SPAN = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
 _COLLAR = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,15}$")
 _UK_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
-_CONTROL = re.compile(r"[\x00-\x1f]")  # one C-level scan, not a Python loop per character
+# The one rule for text that cannot be shown as typed: C0 and C1 control characters
+# (newline, tab, ESC, DEL, the 8-bit CSI ...), Unicode line and paragraph separators,
+# and the invisible format characters that reorder or hide text (bidirectional
+# embeddings, overrides and isolates, zero-width spaces, the byte-order mark, tags).
+# Free text is refused with one of these (``clean_text``); text shown on a terminal
+# has them escaped (``printable``), so a stored value can never move the cursor,
+# retitle the window, forge a line of output or read differently from what it holds.
+# One character class: one C-level scan, not a Python loop per character.
+UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200c\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+    "\U000e0001\U000e0020-\U000e007f]"
+)
+_CONTROL = UNPRINTABLE
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with every character ``UNPRINTABLE`` matches written as an escape
+    (``\\n``, ``\\t``, ``\\x1b``, ``\\u202e``), so it reads as one line of plain text."""
+    if not UNPRINTABLE.search(text):
+        return text
+    return UNPRINTABLE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code <= 0xFF
+        else f"\\u{code:04x}"
+        if code <= 0xFFFF
+        else f"\\U{code:08x}"
+    )
+
+
+def unprintable_problem(text: str, what: str) -> str | None:
+    """Why ``text`` cannot be stored as free text (a sentence naming ``what`` and the
+    character), or None when it has no character ``UNPRINTABLE`` matches."""
+    found = UNPRINTABLE.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    named = {"\n": ", a line break", "\r": ", a carriage return", "\t": ", a tab", "\x1b": ", ESC"}
+    return (
+        f"{what} contains a control character (U+{ord(char):04X}{named.get(char, '')} "
+        f"at character {found.start() + 1})"
+    )
+
+
+# The days caseload can reason about: every date it reads lies in this range, so date
+# arithmetic on it (an as-of day less ``inexperienced_months``, a due day plus
+# ``review_days``, working days) always stays inside what Python and the stores hold.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+LONGEST_SPAN_DAYS = 3650  # a duration (an agreed update frequency): at most ten years
 
 
 def parse_date(text: str) -> date:
@@ -23,6 +81,34 @@ def parse_date(text: str) -> date:
     ISO is tried first (fast); a day-first numeric date next; then dateutil with
     ``dayfirst=True`` for forms like ``3 April 2025``.
     """
+    return in_range(_read_date(text))
+
+
+def in_range(day: date) -> date:
+    """``day`` if caseload can use it (``EARLIEST`` to ``LATEST``); else ValueError."""
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(
+            f"{day.isoformat()} is outside the dates caseload handles "
+            f"({EARLIEST.isoformat()} to {LATEST.isoformat()})"
+        )
+    return day
+
+
+def not_future(day: date, *, today: date | None = None) -> date:
+    """The one rule for dates of things that happened (reported, finalised, started
+    investigating, allocated, reviewed, ...): not after today. Planned dates (an absence,
+    a next review) use ``parse_date`` alone."""
+    if day > (today or date.today()):
+        raise ValueError(f"{day.isoformat()} is in the future")
+    return day
+
+
+def parse_past_date(text: str, *, today: date | None = None) -> date:
+    """``parse_date`` for the date of something that happened: not after today."""
+    return in_range(not_future(_read_date(text), today=today))
+
+
+def _read_date(text: str) -> date:
     value = text.strip()
     if not value:
         raise ValueError("a date is required")
@@ -54,13 +140,17 @@ def parse_date(text: str) -> date:
 def parse_span_days(text: str) -> int:
     """Read a span like ``28d``, ``6w``, ``3m`` or ``1y`` (or a bare number of days) as days."""
     value = text.strip()
-    if value.isdigit():
-        return int(value)
-    match = _SPAN.match(value)
-    if not match:
-        raise ValueError(f"'{value}' is not a span (use e.g. 28d, 6w, 3m)")
-    number, unit = int(match.group(1)), match.group(2).lower()
-    return number * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+    if value.isascii() and value.isdigit():
+        days = int(value)
+    else:
+        match = _SPAN.match(value)
+        if not match or not value.isascii():
+            raise ValueError(f"'{value}' is not a span (use e.g. 28d, 6w, 3m)")
+        number, unit = int(match.group(1)), match.group(2).lower()
+        days = number * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+    if days > LONGEST_SPAN_DAYS:
+        raise ValueError(f"'{value}' is longer than {LONGEST_SPAN_DAYS} days (ten years)")
+    return days
 
 
 def parse_bool(text: str) -> bool:
@@ -90,6 +180,7 @@ def clean_text(text: str, what: str, *, max_length: int = 200) -> str:
         raise ValueError(f"{what} is required")
     if len(value) > max_length:
         raise ValueError(f"{what} is longer than {max_length} characters")
-    if _CONTROL.search(value):
-        raise ValueError(f"{what} contains a control character")
+    problem = unprintable_problem(value, what)
+    if problem is not None:
+        raise ValueError(problem)
     return value

@@ -2,9 +2,11 @@
 
 ``allocate_many`` serves ``assign``, transfers, an import that names holders and
 the engine's plans, so the policy rules hold on every path. It runs inside the
-caller's write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL it locks the
-officer rows FOR UPDATE first), so the live counts it checks cannot change
-before it writes:
+caller's write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL the store's
+write lock, and it locks the crime rows and then the officer rows FOR UPDATE, each in
+id order, before reading them), so the facts it checks cannot change before it
+writes. The caller takes the decision's time inside that transaction
+(``log.decision_time``), so an interval never ends before it starts:
 
 1. load policy; read the facts of every crime in bulk (id IN chunks) and of every
    officer involved with one aggregate query (officer LEFT JOIN grouped live count);
@@ -18,16 +20,18 @@ before it writes:
 Nothing is overwritten: an interval is closed (end_at, ended_by, end_reason) and a
 new one opened.
 
-Steps 2-4 are ``apply``, given the facts; the direct path (``store.direct``: one
-``assign`` on SQLite without SQLAlchemy) reads the same facts with the same queries,
-compiled ahead, and calls ``apply`` with a ``BatchWriter`` on its own connection.
+Steps 2-4 are ``apply``, given the facts, writing through a ``BatchWriter`` on an
+executor (``store.executor``). ``allocate``, one crime to one officer (``assign``), is
+written once against the executor: it reads the two rows' facts with named statements
+(``store.statements``), so the quick sqlite3 executor serves it on SQLite without
+SQLAlchemy and a SQLAlchemy connection serves it everywhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import Policy
@@ -37,11 +41,13 @@ from caseload.domain.rules import (
     check_allocation,
     officer_is_inexperienced,
 )
-from caseload.errors import InputError, PolicyRefused
+from caseload.errors import InputError, NotFound, PolicyRefused
 from caseload.store import log
+from caseload.store.executor import Executor, executor_of
+from caseload.store.sqlite_values import parse_date
 
-if TYPE_CHECKING:  # imported where used: the direct path (store.direct) runs the
-    # evaluation and the writes below without SQLAlchemy
+if TYPE_CHECKING:  # imported where used: the quick executor runs ``allocate`` without
+    # SQLAlchemy
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
@@ -123,18 +129,27 @@ def crime_fact(row: Sequence[Any]) -> tuple[int, CrimeFacts]:
     )
 
 
-def _crime_facts(conn: Connection, crime_ids: Sequence[int]) -> dict[int, CrimeFacts]:
+def _crime_facts(
+    conn: Connection, crime_ids: Sequence[int], *, lock: bool = True
+) -> dict[int, CrimeFacts]:
+    """Each crime's facts, by id. On PostgreSQL the crime rows are locked FOR UPDATE (in
+    id order, before any officer row) as they are read: two allocations of one crime
+    queue, and the second reads the holder the first left."""
     from caseload.store.models import crime_table as c
     from caseload.store.sqlfunc import one_of
 
     facts: dict[int, CrimeFacts] = {}
     wanted = set(crime_ids)
+    locking = lock and conn.dialect.name != "sqlite"
     for chunk in _chunks(sorted(wanted)):
         # An import's new crimes have consecutive ids: a range scan is far cheaper than
         # binding thousands of IN parameters. Scattered ids fall back to IN.
         dense = chunk[-1] - chunk[0] < 2 * len(chunk)
         where = c.c.id.between(chunk[0], chunk[-1]) if dense else one_of(conn, c.c.id, chunk)
-        for row in conn.execute(crime_facts_query().where(where)):
+        query = crime_facts_query().where(where)
+        if locking:
+            query = query.order_by(c.c.id).with_for_update(of=c)
+        for row in conn.execute(query):
             crime_id, fact = crime_fact(row)
             if not dense or crime_id in wanted:
                 facts[crime_id] = fact
@@ -175,8 +190,7 @@ def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
 
 
 def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
-    """An ``officer_facts_query`` row as (officer id, (facts, live count)). A date read
-    straight from SQLite's cursor is its ISO text."""
+    """An ``officer_facts_query`` row as (officer id, (facts, live count))."""
     officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, live = row
     facts = OfficerFacts(
         collar=str(collar),
@@ -186,7 +200,7 @@ def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
         status=str(status),
         capacity=capacity,
         trainee=bool(trainee),
-        investigator_since=date.fromisoformat(since) if isinstance(since, str) else since,
+        investigator_since=parse_date(since),
     )
     return int(officer_id), (facts, int(live))
 
@@ -332,26 +346,16 @@ _INTERVAL_COLUMNS = (
 
 class BatchWriter:
     """executemany straight to the driver: SQLAlchemy's per-row parameter handling cost
-    more than the database work for large imports. ``when`` turns a datetime into what
-    the column stores (the dialect's own DateTime bind processor, so rows are stored
-    exactly as Core would store them); ``log`` appends decision-log entries."""
+    more than the database work for large imports. Timestamps are bound as the executor
+    binds them (stored exactly as Core would store them); the log entries are appended
+    through the same executor."""
 
-    def __init__(
-        self,
-        executemany: Callable[[str, list[tuple[Any, ...]]], Any],
-        mark: str,
-        when: Callable[[Any], Any],
-        log: Callable[[list[dict[str, Any]]], Any],
-        login: str | None = None,
-    ) -> None:
-        if login is None:
-            from caseload.store.identity import os_login
-
-            login = os_login()
-        self.login = login
-        self.executemany = executemany
-        self.when = when
-        self.log = log
+    def __init__(self, executor: Executor) -> None:
+        self.executemany = executor.executemany
+        self.when = executor.bind
+        self.log = lambda entries: log.append_many(executor, entries)
+        self.login = executor.login()  # who acted (store.identity), on every interval
+        mark = executor.placeholder
         self.close_sql = (
             f"UPDATE allocation SET end_at = {mark}, ended_by = {mark}, end_reason = {mark} "
             f"WHERE crime_id = {mark} AND end_at IS NULL"
@@ -361,22 +365,6 @@ class BatchWriter:
             f"VALUES ({', '.join([mark] * len(_INTERVAL_COLUMNS))})"
         )
         self.holder_sql = f"UPDATE crime SET holder_id = {mark} WHERE id = {mark}"
-
-    @classmethod
-    def on(cls, conn: Connection) -> BatchWriter:
-        """A writer on a SQLAlchemy connection's driver."""
-        from sqlalchemy import DateTime
-
-        from caseload.store.bulk import converter, placeholder
-        from caseload.store.identity import store_login
-
-        return cls(
-            conn.exec_driver_sql,
-            placeholder(conn),
-            converter(conn, DateTime()) or (lambda value: value),
-            lambda entries: log.append_many(conn, entries),
-            store_login(conn),
-        )
 
     def write(
         self,
@@ -417,7 +405,7 @@ def allocate_many(
     crimes = _crime_facts(conn, [r.crime_id for r in requests])
     officers = officer_facts(conn, [r.officer_id for r in requests])
     return apply(
-        BatchWriter.on(conn),
+        BatchWriter(executor_of(conn)),
         requests,
         crimes,
         officers,
@@ -530,7 +518,7 @@ def apply(
 
 
 def allocate(
-    conn: Connection,
+    conn: Executor | Connection,
     reference: str,
     collar: str,
     *,
@@ -541,20 +529,32 @@ def allocate(
     plan_id: str | None = None,
     auto: bool = False,
 ) -> AllocationOutcome:
-    """Allocate one crime (by reference) to one officer (by collar); transfer if held."""
-    from caseload.store import crimes, officers
+    """Allocate one crime (by reference) to one officer (by collar); transfer if held.
 
-    crime = crimes.find(conn, reference)
-    officer = officers.find(conn, collar)
-    request = AllocationRequest(
-        crime_id=int(crime["id"]),
-        reference=str(crime["reference"]),
-        officer_id=int(officer["id"]),
-        collar=str(officer["collar"]),
-    )
-    return allocate_many(
-        conn,
+    The facts of step 1 come from two named statements; on PostgreSQL the crime row and
+    then the officer row are locked FOR UPDATE before the officer's live count is read."""
+    from caseload.domain.policy import stored_policy
+
+    executor = executor_of(conn)
+    ref = reference.strip()
+    crime_row = executor.first("allocation.crime", reference=ref)
+    if crime_row is None:
+        raise NotFound.crime(ref)
+    wanted = collar.strip().upper()
+    if executor.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
+        executor.rows("allocation.officer.lock", collar=wanted)
+    officer_row = executor.first("allocation.officer", collar=wanted)
+    if officer_row is None:
+        raise NotFound.officer(wanted)
+    crime_id, crime = crime_fact(crime_row)
+    officer_id, officer = officer_fact(officer_row)
+    request = AllocationRequest(crime_id, crime.reference, officer_id, officer[0].collar)
+    return apply(
+        BatchWriter(executor),
         [request],
+        {crime_id: crime},
+        {officer_id: officer},
+        policy=stored_policy(executor.rows("policy")),
         actor=actor,
         at=at,
         reason=reason,
@@ -726,82 +726,3 @@ def unassign(conn: Connection, reference: str, *, actor: str, at: datetime, reas
         reason=reason,
     )
     return str(crime["holder"])
-
-
-# --- reading the decision log --------------------------------------------------------------
-
-HISTORY_COLUMNS = ("at", "actor", "login", "kind", "crime", "officer", "reason", "detail")
-
-
-def history(
-    conn: Connection,
-    *,
-    reference: str | None = None,
-    collar: str | None = None,
-    kinds: Sequence[str] = (),
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Decision-log entries, newest first, for one crime, one officer, or everyone.
-
-    Each row has HISTORY_COLUMNS; ``detail`` is the entry's detail as a dict. Both
-    filters use the log's (crime_ref, id) and (collar, id) indexes.
-    """
-    import json
-
-    from sqlalchemy import select
-
-    from caseload.store.models import log_table as table
-
-    query = select(
-        table.c.at,
-        table.c.actor,
-        table.c.login,
-        table.c.kind,
-        table.c.crime_ref.label("crime"),
-        table.c.collar.label("officer"),
-        table.c.reason,
-        table.c.detail,
-    ).order_by(table.c.id.desc())
-    if reference is not None:
-        query = query.where(table.c.crime_ref == reference.strip())
-    if collar is not None:
-        query = query.where(table.c.collar == collar.strip().upper())
-    if kinds:
-        query = query.where(table.c.kind.in_(list(kinds)))
-    if limit:
-        query = query.limit(limit)
-    rows = []
-    for row in conn.execute(query):
-        record = dict(row._mapping)
-        try:
-            record["detail"] = json.loads(record["detail"] or "{}")
-        except ValueError:
-            record["detail"] = {"text": record["detail"]}
-        rows.append(record)
-    return rows
-
-
-def summarise_detail(detail: Any) -> str:
-    """A log entry's detail as one line: ``from: XY9; warnings: ...; override: ...``."""
-    if not isinstance(detail, dict):
-        return str(detail)
-    parts = []
-    if "old" in detail and "new" in detail:  # a policy or matrix change
-        what = detail.get("setting") or detail.get("crime_type") or "value"
-        parts.append(f"{what}: {detail['old']} -> {detail['new']}")
-        detail = {
-            k: v for k, v in detail.items() if k not in ("old", "new", "setting", "crime_type")
-        }
-    for key, value in detail.items():
-        if key in ("codes", "overridden"):
-            continue  # the warnings say the same in words
-        if value is None:
-            continue
-        if isinstance(value, list) and len(value) == 2 and key not in ("warnings",):
-            value = f"{value[0]} -> {value[1]}"  # an officer update's [old, new]
-        elif isinstance(value, list):
-            value = "; ".join(str(item) for item in value)
-        elif isinstance(value, bool):
-            value = "yes" if value else "no"
-        parts.append(f"{key}: {value}")
-    return "; ".join(parts)

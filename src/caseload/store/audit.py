@@ -15,7 +15,9 @@ How "since" is derived (the day from which a finding has held, where SQL can say
 * ``holder-unavailable``: the later of the officer's last logged status change and
   the start of their oldest current holding.
 * ``accreditation-mismatch``: the start of the current holder's interval.
-* ``victim-notify-overdue``: the day after the deadline.
+* ``victim-notify-overdue``: the day after the deadline. A victim update dated on or
+  after the event (and by the audited day) meets the duty, on time or late, and
+  clears the finding; ``crime show`` keeps the lateness.
 * ``unallocated``: the later of the report date and the end of the crime's last
   allocation interval.
 * ``review-overdue`` / ``victim-update-overdue``: the day after the interval ran
@@ -349,10 +351,12 @@ class Audit:
             (h.c.victim_enhanced.is_(True), self.policy.notify_working_days_enhanced),
             else_=self.policy.notify_working_days,
         )
+        # Met by any update on or after the event, late or not (the lateness stays in
+        # the record: ``crime show``); one dated after the audited day does not count.
         told = exists().where(
             u.c.crime_id == e.c.crime_id,
             u.c.updated_on >= e.c.occurred_on,
-            u.c.updated_on <= deadline,
+            u.c.updated_on <= _as_date(self.day),
         )
         query = (
             select(

@@ -19,7 +19,9 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the SQL text helpers serve the direct path, without SQLAlchemy
+from caseload.store.sqlite_values import bind
+
+if TYPE_CHECKING:  # the SQL text helpers serve the quick executor, without SQLAlchemy
     from sqlalchemy import Select, Table
     from sqlalchemy.engine import Connection
 
@@ -105,30 +107,19 @@ def update_rows(
 
 def driver_statement(conn: Connection, query: Select[Any]) -> tuple[str, Any] | None:
     """SQL and driver parameters for the raw cursor (SQLite). A date or a timestamp is
-    bound as the text SQLAlchemy's SQLite Date and DateTime types store; None when a
+    bound as the text SQLAlchemy's SQLite Date and DateTime types store
+    (``sqlite_values.bind``); None when a
     bound value is anything else but a plain int or str (the driver might bind it
     differently)."""
     # render_postcompile: an IN list becomes one bound value per item
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = {}
-    stamp: Callable[[Any], Any] | None = None
     for name, value in compiled.construct_params().items():
-        if type(value) is date:
-            value = value.isoformat()
-        elif type(value) is datetime:
-            stamp = stamp or _stored_timestamp(conn)
-            value = stamp(value)
-        params[name] = value
+        params[name] = bind(value) if type(value) in (date, datetime) else value
     if any(type(value) not in (int, str) for value in params.values()):
         return None
     positions = compiled.positiontup
     return str(compiled), [params[name] for name in positions] if positions is not None else params
-
-
-def _stored_timestamp(conn: Connection) -> Callable[[Any], Any]:
-    from sqlalchemy import DateTime
-
-    return converter(conn, DateTime()) or str
 
 
 def driver_batches(

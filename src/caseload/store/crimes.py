@@ -27,7 +27,7 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
-from caseload.store.reference import ensure_teams, matrix, required_level_for, team_ids
+from caseload.store.reference import matrix, required_level_for, resolve_team
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -109,6 +109,8 @@ def filtered(query: Select[Any], f: CrimeFilter) -> Select[Any]:
 
 def list_crimes(conn: Connection, f: CrimeFilter, *, limit: int | None = None) -> Any:
     """Matching crimes, oldest report first, streamed from the cursor."""
+    if f.team:
+        resolve_team(conn, f.team)  # an unknown team is refused, not an empty list
     query = filtered(crime_rows(), f).order_by(crime_table.c.reported_on, crime_table.c.reference)
     if limit:
         query = query.limit(limit)
@@ -138,7 +140,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
     ref = values["reference"]
     if conn.execute(select(crime_table.c.id).where(crime_table.c.reference == ref)).first():
         raise InputError(f"A crime with reference {ref} already exists.")
-    known = ensure_teams(conn, [values["team"]], team_ids(conn))
+    team, team_name = resolve_team(conn, values["team"])
     level = values.get("required_level")
     defaulted = False
     if not level:
@@ -149,7 +151,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
         "required_level": level,
         "level_defaulted": defaulted,
         "reported_on": values["reported_on"],
-        "team_id": known[values["team"].lower()],
+        "team_id": team,
         "victim_enhanced": bool(values.get("victim_enhanced", False)),
         "created_at": at,
     }
@@ -163,11 +165,11 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
         detail={
             "crime_type": row["crime_type"],
             "required_level": level,
-            "team": values["team"],
+            "team": team_name,
             "defaulted": defaulted,
         },
     )
-    return row
+    return {**row, "team": team_name}
 
 
 def finalise(
@@ -289,6 +291,16 @@ def reopen(
     return crime
 
 
+NOT_GIVEN = "not given"
+
+
+def _author(actor: Any) -> Any:
+    """A review's or update's author as shown: "not given" where an import did not say."""
+    from sqlalchemy import case
+
+    return case((actor == "", NOT_GIVEN), else_=actor).label("actor")
+
+
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
     """Allocation intervals, reviews, key events and victim updates of one crime."""
     a, o = allocation_table, officer_table
@@ -309,7 +321,13 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
         .order_by(a.c.start_at, a.c.id)
     )
     reviews = conn.execute(
-        select(review.c.reviewed_on, review.c.actor, review.c.note, review.c.next_due)
+        select(
+            review.c.reviewed_on,
+            _author(review.c.actor),
+            review.c.note,
+            review.c.next_due,
+            review.c.imported_by,
+        )
         .where(review.c.crime_id == crime_id)
         .order_by(review.c.reviewed_on, review.c.id)
     )
@@ -319,7 +337,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
         .order_by(event.c.occurred_on, event.c.id)
     )
     updates = conn.execute(
-        select(victim.c.updated_on, victim.c.actor, victim.c.note)
+        select(victim.c.updated_on, _author(victim.c.actor), victim.c.note, victim.c.imported_by)
         .where(victim.c.crime_id == crime_id)
         .order_by(victim.c.updated_on, victim.c.id)
     )
@@ -348,3 +366,151 @@ def counts(conn: Connection) -> dict[str, int]:
         "allocations": n(allocation_table),
         "log_entries": n(log_table),
     }
+
+
+# --- correcting a crime --------------------------------------------------------------------
+
+CORRECTABLE = ("crime_type", "team", "reported_on", "required_level", "victim_enhanced")
+
+
+@dataclass
+class Correction:
+    """What ``update_crime`` changed ({field: (old, new)}) and what the user must be told."""
+
+    reference: str
+    changed: dict[str, tuple[Any, Any]]
+    warnings: list[str]
+
+
+def update_crime(
+    conn: Connection,
+    reference: str,
+    changes: Mapping[str, Any],
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+    override: str | None = None,
+) -> Correction:
+    """Correct a crime's type, team, report date, required level or enhanced flag (the keys
+    of CORRECTABLE), logged as ``crime-update`` with old and new values. A level above the
+    holder's accreditation is refused in block mode unless overridden (``_level_rule``);
+    a held crime moved to another team keeps its holder, with a warning."""
+    crime = find(conn, reference)
+    new = dict(changes)
+    if "team" in new:
+        team_id, new["team"] = resolve_team(conn, new["team"])
+    if "reported_on" in new:
+        _check_reported(conn, crime, new["reported_on"], today=at.date())
+    changed = {key: (crime[key], value) for key, value in new.items() if crime[key] != value}
+    if not changed:
+        return Correction(crime["reference"], {}, [])
+    warnings: list[str] = []
+    if "required_level" in changed:
+        warnings += _level_rule(conn, crime, new["required_level"], override=override)
+    if "crime_type" in changed and "required_level" not in new:
+        found = matrix(conn).get(new["crime_type"].strip().lower())
+        if found and found != crime["required_level"]:
+            warnings.append(
+                f"the allocation matrix gives {found} for {new['crime_type']}; "
+                f"{crime['reference']} keeps {crime['required_level']} (give --level to change it)"
+            )
+    if "team" in changed and crime["holder_id"] is not None:
+        holder_team = _officer_team(conn, int(crime["holder_id"]))
+        if holder_team != new["team"]:
+            warnings.append(
+                f"{crime['reference']} is held by {crime['holder']}, who stays its holder but "
+                f"is in {holder_team}, not {new['team']} (reassign it with 'caseload assign')"
+            )
+    row: dict[str, Any] = {k: v for k, (_, v) in changed.items() if k != "team"}
+    if "team" in changed:
+        row["team_id"] = team_id
+    if "required_level" in changed:
+        row["level_defaulted"] = False
+    conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(**row))
+    detail: dict[str, Any] = {k: [_shown(o), _shown(n)] for k, (o, n) in changed.items()}
+    if warnings:
+        detail["warnings"] = warnings
+    if override and "required_level" in changed and warnings:
+        detail["override"] = override
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="crime-update",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        reason=reason,
+        detail=detail,
+    )
+    return Correction(crime["reference"], changed, warnings)
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _level_rule(
+    conn: Connection, crime: Mapping[str, Any], level: str, *, override: str | None
+) -> list[str]:
+    """The accreditation rule for the holder of a crime whose level is raised: PolicyRefused
+    in block mode without an override; else the warning to give and record."""
+    from caseload.domain.rules import check_level_raise
+    from caseload.errors import PolicyRefused
+    from caseload.store.allocation import officer_facts
+    from caseload.store.reference import load_policy
+
+    if crime["holder_id"] is None or crime["finalised_on"] is not None:
+        return []
+    facts, live = officer_facts(conn, [int(crime["holder_id"])])[int(crime["holder_id"])]
+    breaches = check_level_raise(
+        facts,
+        live=live,
+        old_level=str(crime["required_level"]),
+        new_level=level,
+        policy=load_policy(conn),
+    )
+    if not breaches:
+        return []
+    breach = breaches[0]
+    if breach.blocking and not override:
+        raise PolicyRefused(
+            f"Refused by policy: {breach.text(done=False)}. Nothing was changed; give "
+            "--override REASON to record why, or reassign the crime first."
+        )
+    return [breach.text()]
+
+
+def _officer_team(conn: Connection, officer_id: int) -> str:
+    query = (
+        select(team_table.c.name)
+        .join(officer_table, officer_table.c.team_id == team_table.c.id)
+        .where(officer_table.c.id == officer_id)
+    )
+    return str(conn.execute(query).scalar_one())
+
+
+def _check_reported(conn: Connection, crime: Mapping[str, Any], on: date, *, today: date) -> None:
+    """A report date cannot be in the future, nor after the crime was finalised or after
+    anything recorded about it (reviews, key events, victim updates)."""
+    if on > today:
+        raise InputError(f"The report date {on} is in the future.")
+    if crime["finalised_on"] is not None and on > crime["finalised_on"]:
+        raise InputError(
+            f"{crime['reference']} was finalised on {crime['finalised_on']}; it cannot have "
+            f"been reported after that ({on})."
+        )
+    firsts = [
+        select(func.min(column)).where(table.c.crime_id == crime["id"]).scalar_subquery()
+        for table, column in (
+            (review_table, review_table.c.reviewed_on),
+            (event_table, event_table.c.occurred_on),
+            (victim_update_table, victim_update_table.c.updated_on),
+        )
+    ]
+    earliest = [d for d in conn.execute(select(*firsts)).one() if d is not None]
+    if earliest and on > min(earliest):
+        raise InputError(
+            f"{crime['reference']} has records dated {min(earliest)}; it cannot have been "
+            f"reported after that ({on})."
+        )

@@ -1,5 +1,8 @@
 """What the allocation engine reads and writes: loads for planning, crime links, plans.
 
+* ``plan_for`` plans one team (``team_plan``, written against ``store.executor.Executor``:
+  named statements, so the quick sqlite3 executor serves ``rebalance --team`` without
+  SQLAlchemy) or the whole store (the loaders below, through SQLAlchemy).
 * ``load_crimes`` reads the team's live crimes with the start of the current holding
   and the number of reassignments in ONE query; ``load_officers`` reads the team's
   officers (or everyone's) and those crimes' holders from elsewhere, with their live
@@ -25,9 +28,11 @@ from caseload.domain.planning import LiveCrime, OfficerLoad, Plan, plan_rebalanc
 from caseload.domain.policy import Policy
 from caseload.errors import InputError
 from caseload.store import log
+from caseload.store.executor import Executor, connection_of, executor_of
+from caseload.store.sqlite_values import parse_date, parse_timestamp
 
-if TYPE_CHECKING:  # imported where used: the direct path (store.direct) plans a team's
-    # rebalance with the readers below, without SQLAlchemy
+if TYPE_CHECKING:  # imported where used: the quick executor plans a team's rebalance
+    # with the readers below, without SQLAlchemy
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
@@ -53,7 +58,7 @@ def weight_expression(policy: Policy) -> Any:
 
 def in_teams(column: Any, teams: Collection[int]) -> Any:
     """``column`` is one of ``teams``: one team (what a command's scope names) is bound by
-    name (``team``), as the direct path binds it."""
+    name (``team``), as the named statements bind it."""
     from sqlalchemy import Integer, bindparam
 
     chosen = list(teams)
@@ -98,8 +103,7 @@ def officer_loads_query(policy: Policy, where: Any = None) -> Select[Any]:
 
 
 def officer_loads(rows: Iterable[Sequence[Any]], policy: Policy, on: date) -> list[OfficerLoad]:
-    """``officer_loads_query``'s rows as OfficerLoads on the day ``on``. Straight from
-    SQLite's cursor a date is its ISO text."""
+    """``officer_loads_query``'s rows as OfficerLoads on the day ``on``."""
     loads = []
     for (
         oid,
@@ -115,8 +119,7 @@ def officer_loads(rows: Iterable[Sequence[Any]], policy: Policy, on: date) -> li
         live_count,
         weighted_load,
     ) in rows:
-        if since.__class__ is str:
-            since = date.fromisoformat(since)
+        since = parse_date(since)
         loads.append(
             OfficerLoad(
                 id=oid,
@@ -211,7 +214,7 @@ def live_crimes_query(where: Any = None) -> Select[Any]:
 
 def live_crimes(rows: Iterable[Sequence[Any]]) -> list[LiveCrime]:
     """``live_crimes_query``'s rows as LiveCrimes."""
-    parse, make = datetime.fromisoformat, tuple.__new__
+    parse, make = parse_timestamp, tuple.__new__
     # Built as plain tuples (the named tuple's own __new__ doubles the cost); SQLite
     # gives 0/1 for a Boolean and ISO text for a timestamp.
     return [
@@ -224,7 +227,7 @@ def live_crimes(rows: Iterable[Sequence[Any]]) -> list[LiveCrime]:
                 level,
                 enhanced == 1,
                 holder,
-                parse(start) if start.__class__ is str else start,
+                parse(start),
                 reassignments,
             ),
         )
@@ -299,31 +302,40 @@ def linked_holders(conn: Connection, crime_id: int) -> dict[int, list[str]]:
     return dict(held)
 
 
-def scope(conn: Connection, team: str | None) -> list[int] | None:
-    """The team ids a command covers: one named team, or None for the whole store."""
-    from caseload.store.reference import team_id
+def team_plan(conn: Executor | Connection, team: str, *, on: date | None = None) -> Plan:
+    """One team's plan: its live crimes, its officers and those crimes' holders, and the
+    links that touch them (named statements), planned in memory."""
+    from caseload.domain.policy import stored_policy
+    from caseload.domain.teams import pick
 
-    return [team_id(conn, team)] if team else None
+    executor = executor_of(conn)
+    policy = stored_policy(executor.rows("policy"))
+    found = pick([(int(tid), str(name)) for tid, name in executor.rows("teams")], team)[0]
+    crimes = live_crimes(executor.rows("rebalance.crimes", team=found))
+    holders = {c.holder_id for c in crimes if c.holder_id is not None}
+    rows = executor.rows("rebalance.officers", team=found, also=holders, **policy.weights())
+    officers = officer_loads(rows, policy, on or date.today())
+    links = link_map(executor.rows("rebalance.links", team=found))
+    return plan_rebalance(officers, crimes, policy, links=links, teams=[found])
 
 
-def plan_for(conn: Connection, team: str | None, *, on: date | None = None) -> Plan:
-    """Load the scope (one query each for officers and crimes) and plan in memory."""
+def plan_for(conn: Executor | Connection, team: str | None, *, on: date | None = None) -> Plan:
+    """The plan for one team (``team_plan``) or, with no team, the whole store: every
+    team's officers and crimes loaded in bulk through SQLAlchemy, planned in memory."""
+    if team:
+        return team_plan(conn, team, on=on)
     from sqlalchemy import select
 
     from caseload.store.models import team_table
     from caseload.store.reference import load_policy
 
-    policy = load_policy(conn)
-    teams = scope(conn, team)
-    crimes = load_crimes(conn, teams=teams)
+    connection = connection_of(executor_of(conn))
+    policy = load_policy(connection)
+    crimes = load_crimes(connection)
     holders = {c.holder_id for c in crimes if c.holder_id is not None}
-    officers = load_officers(conn, policy, teams=teams, also=holders, on=on)
-    links = load_links(conn, teams=teams)
-    every = (
-        teams
-        if teams is not None
-        else [int(i) for i in conn.execute(select(team_table.c.id)).scalars()]
-    )
+    officers = load_officers(connection, policy, also=holders, on=on)
+    links = load_links(connection)
+    every = [int(i) for i in connection.execute(select(team_table.c.id)).scalars()]
     return plan_rebalance(officers, crimes, policy, links=links, teams=every)
 
 

@@ -1,4 +1,4 @@
-"""The append-only log's guards: the triggers migration 0009 creates, and the check
+"""The append-only log's guards: the triggers migration 0005 creates, and the check
 that they are still there.
 
 The decision log (``log_entry``) is never updated or deleted, and an allocation

@@ -1,7 +1,7 @@
 """Who is acting: the login recorded beside the display name (``--actor``).
 
 * On PostgreSQL the login is the database login (``session_user``), always: it is
-  what the server authenticated, and migration 0009's triggers refuse a decision-log
+  what the server authenticated, and migration 0005's triggers refuse a decision-log
   entry naming any other login and stamp each allocation interval with it, so not
   even plain SQL can record a decision under someone else's login.
 * On SQLite the login is the operating-system user running caseload. Anyone who can

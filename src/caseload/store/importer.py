@@ -38,7 +38,8 @@ import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -64,13 +65,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from caseload import interrupts
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
-from caseload.store.engine import Store, refresh_statistics
+from caseload.store.connection import Store, refresh_statistics
 from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
-from caseload.store.reference import ensure_teams, matrix, required_level_for, set_matrix, team_ids
+from caseload.store.reference import (
+    ensure_teams,
+    matrix,
+    required_level_for,
+    set_matrix,
+    team_ids,
+    team_names,
+)
 from caseload.store.sqlfunc import one_of
 
 if TYPE_CHECKING:
@@ -154,18 +163,21 @@ def open_source(
     """
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        with tempfile.NamedTemporaryFile(
-            prefix="caseload-import-", suffix=".csv", delete=False
-        ) as spool:
-            shutil.copyfileobj(stream, spool, 1 << 20)
-        source = Source(Path(spool.name), "standard input", temporary=True)
+        source = _spooled(stream, "standard input")
     else:
         path = Path(name).expanduser()
         if not path.exists():
             raise InputError(f"There is no file {name}.")
         if path.is_dir():
             raise InputError(f"{name} is a folder, not a CSV file.")
-        source = Source(path, name)
+        if not path.is_file():  # a pipe, a FIFO, /dev/stdin, <(...): read once, as a stream
+            try:
+                with path.open("rb") as stream:
+                    source = _spooled(stream, name)
+            except OSError as exc:
+                raise InputError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+        else:
+            source = Source(path, name)
     try:
         head = _sniff(source)
     except BaseException:
@@ -190,6 +202,52 @@ def detect_delimiter(head: bytes) -> str:
     return found if found in DELIMITERS else ","
 
 
+def _spooled(stream: IO[bytes], label: str) -> Source:
+    """A stream (stdin, a pipe, a FIFO) copied once to a temporary file, since the import
+    reads its source twice; a binary stream is refused at its first block, not copied."""
+    with tempfile.NamedTemporaryFile(
+        prefix="caseload-import-", suffix=".csv", delete=False
+    ) as spool:
+        try:
+            first = stream.read(SNIFF_BYTES)
+            spool.write(first)
+            if b"\x00" not in first:
+                shutil.copyfileobj(stream, spool, 1 << 20)
+        except BaseException:
+            spool.close()
+            Path(spool.name).unlink(missing_ok=True)
+            raise
+    return Source(Path(spool.name), label, temporary=True)
+
+
+def first_undecodable_line(path: Path) -> int | None:
+    """The line (counted as an editor does) holding the file's first byte that is not
+    UTF-8, or None if it decodes."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as raw:
+        for block in iter(lambda: raw.read(1 << 16), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                kept = decoder.getstate()[0]  # bytes of a character cut at the block's start
+                start = max(exc.start - len(kept), 0)
+                return line + block[:start].count(b"\n")
+            line += block.count(b"\n")
+    return None
+
+
+def not_utf8(source: Source) -> InputError:
+    line = first_undecodable_line(source.path)
+    where = f": line {line} holds a byte that is not UTF-8" if line else ""
+    return InputError(
+        f"{source.label} is not UTF-8 text{where} (perhaps Latin-1 or Windows-1252); "
+        "save it as 'CSV UTF-8' and try again."
+    )
+
+
 def _sniff(source: Source) -> bytes:
     try:
         with source.path.open("rb") as raw:
@@ -204,9 +262,7 @@ def _sniff(source: Source) -> bytes:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the end of the sniff
-            raise InputError(
-                f"{source.label} is not UTF-8 text; save it as 'CSV UTF-8' and try again."
-            ) from None
+            raise not_utf8(source) from None
     return head
 
 
@@ -239,10 +295,7 @@ class _Reader:
                 start = reader.line_num + 1
             self.source.blank_rows = self.blank
         except UnicodeDecodeError:
-            raise InputError(
-                f"{self.source.label} is not UTF-8 text (after line {reader.line_num}); "
-                "save it as 'CSV UTF-8' and try again."
-            ) from None
+            raise not_utf8(self.source) from None
         except csv.Error as exc:
             raise InputError(
                 f"{self.source.label} is not valid CSV at line {reader.line_num}: {exc}."
@@ -329,6 +382,9 @@ class Counts:
     repeats: int = 0  # rows repeating an earlier row exactly, imported once
     conflicts: int = 0  # rows repeating a key with other cells, passed over (keep_first)
     skipped: Counter[str] = field(default_factory=Counter)  # rows a kind passes over, by why
+    new_teams: list[str] = field(default_factory=list)  # teams the file named, created
+    near_teams: dict[str, str] = field(default_factory=dict)  # new name -> existing look-alike
+    defaulted: list[tuple[str, int]] = field(default_factory=list)  # (crime type, new crimes)
 
     def warn(self, message: str) -> None:
         self.warned += 1
@@ -1429,7 +1485,7 @@ def check(
     rows = 0
     source.skip, source.repeats, source.conflicts = array("i"), 0, 0
     source.repeat_example = source.conflict_example = None
-    with store.read() as conn:
+    with store.read(read_only=False) as conn:
         writer.prepare_check(conn)
         keys = _FileKeys(conn)
         try:
@@ -1476,8 +1532,10 @@ def check(
                         f"(line {first}) with other cells",
                         f"repeated {spec.key_label}",
                     )
-        finally:
-            keys.close()
+        except BaseException:
+            keys.close_after_error()
+            raise
+        keys.close()
     if problems.total:
         bad = len(problems.rows)
         raise InputError(
@@ -1537,6 +1595,15 @@ class _FileKeys:
     def close(self) -> None:
         _file_keys.drop(self.conn, checkfirst=True)
 
+    def close_after_error(self) -> None:
+        """``close`` while an error or Ctrl-C propagates: an interrupt inside a statement
+        leaves the connection unusable (it is discarded with its temporary table), and a
+        failed drop must not hide what happened behind a traceback."""
+        if self.conn.invalidated:
+            return
+        with suppress(Exception):
+            self.close()
+
 
 def _key(spec: Spec, values: Mapping[str, Any]) -> Any:
     """The row's within-file key, or None when it has none or a key cell did not parse."""
@@ -1569,13 +1636,17 @@ def write(
 
     Several files (``import police-uk``) are written in the order given, all or
     nothing; a key in a later file updates what an earlier one wrote, as a re-import
-    would. Rows the check found repeated (``Source.skip``) are passed over.
+    would. Rows the check found repeated (``Source.skip``) are passed over. The
+    import's time is taken once the transaction holds the write lock.
     """
     sources = [source] if isinstance(source, Source) else list(source)
-    writer = WRITERS[kind](options)
     counts = Counts()
     try:
         with store.write(bulk=True) as conn:
+            options = replace(options, at=log.decision_time(conn, whole_seconds=True))
+            writer = WRITERS[kind](options)
+            teams_before = team_names(conn)
+            last_crime = _last_crime_id(conn) if kind in CRIME_KINDS else 0
             for one in sources:
                 before = (counts.rows, counts.new, counts.updated, counts.unchanged)
                 writer.prepare_write(conn)
@@ -1590,10 +1661,14 @@ def write(
                     writer.write_batch(conn, rows, counts)
                     counts.rows += len(rows)
                     advance(len(rows))
+                    interrupts.checkpoint("import-writing")
                 writer.finish(conn, counts)
                 counts.blank += one.blank_rows
                 counts.repeats += one.repeats
                 counts.conflicts += one.conflicts
+                _note_new_teams(conn, teams_before, counts)
+                if kind in CRIME_KINDS:
+                    counts.defaulted = defaulted_types(conn, after=last_crime, at=options.at)
                 new, updated = counts.new - before[1], counts.updated - before[2]
                 if new or updated:
                     log.append(
@@ -1610,6 +1685,7 @@ def write(
                             "updated": updated,
                             "unchanged": counts.unchanged - before[3],
                             **writer.log_detail(one),
+                            **({"new_teams": counts.new_teams} if counts.new_teams else {}),
                         },
                     )
             if dry_run:
@@ -1645,6 +1721,72 @@ def repeat_warnings(sources: Sequence[Source], spec: Spec) -> list[str]:
             f"was kept (first: {where(first)}line {line} repeats line {earlier})"
         )
     return found
+
+
+def _note_new_teams(conn: Connection, before: Sequence[str], counts: Counts) -> None:
+    """The teams the import created (names it gave that no team had), and those that look
+    like a typo of a team that was there before."""
+    from caseload.domain.teams import key, near_misses
+
+    known = {key(name) for name in before}
+    counts.new_teams = sorted(name for name in team_names(conn) if key(name) not in known)
+    counts.near_teams = near_misses(counts.new_teams, before)
+
+
+CRIME_KINDS = ("crimes", "police-uk")  # kinds that add crimes, whose defaulted levels are said
+
+
+def _last_crime_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(crime_table.c.id), 0))).scalar_one())
+
+
+def defaulted_types(conn: Connection, *, after: int, at: datetime) -> list[tuple[str, int]]:
+    """The crime types whose new crimes (ids after ``after``, created at ``at``) took the
+    default level because the matrix has no row for them, with how many, most first: one
+    grouped count over the new rows' id range."""
+    c = crime_table
+    rows = conn.execute(
+        select(c.c.crime_type, func.count())
+        .where(c.c.id > after, c.c.created_at == at, c.c.level_defaulted.is_(True))
+        .group_by(c.c.crime_type)
+        .order_by(func.count().desc(), c.c.crime_type)
+    ).all()
+    return [(str(kind), int(n)) for kind, n in rows]
+
+
+def teams_message(counts: Counts) -> tuple[str | None, list[str]]:
+    """``2 new teams: Bexley CID, Lewisham CDI.``, and a warning per near miss."""
+    if not counts.new_teams:
+        return None, []
+    n = len(counts.new_teams)
+    warnings = [
+        f"the new team '{new}' is close to the existing team '{existing}'; if it is a typo, "
+        "correct the file and import it again, or see 'caseload team rename'"
+        for new, existing in counts.near_teams.items()
+    ]
+    return f"{n} new team{'' if n == 1 else 's'}: {', '.join(counts.new_teams)}.", warnings
+
+
+def defaults_message(counts: Counts, *, top: int = 5) -> str | None:
+    """``120 crimes took the default level PIP1 (type not in the allocation matrix):
+    Burglary 80, Drugs 30, and 2 other types 10.``"""
+    if not counts.defaulted:
+        return None
+    from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
+
+    total = sum(n for _, n in counts.defaulted)
+    parts = [f"{kind} {n:,}" for kind, n in counts.defaulted[:top]]
+    others = counts.defaulted[top:]
+    if others:
+        n_types = len(others)
+        parts.append(
+            f"and {n_types:,} other type{'' if n_types == 1 else 's'} {sum(n for _, n in others):,}"
+        )
+    return (
+        f"{total:,} new crime{'' if total == 1 else 's'} took the default level "
+        f"{DEFAULT_REQUIRED_LEVEL} (type not in the allocation matrix): {', '.join(parts)}. "
+        "See 'caseload crime list --defaulted'; set levels with 'caseload matrix set'."
+    )
 
 
 def summary(kind: str, counts: Counts, *, dry_run: bool = False) -> str:

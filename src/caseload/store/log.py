@@ -1,35 +1,61 @@
-"""Appending to the decision log, each entry chained by hash to the one before.
+"""The decision log: appending entries, each chained by hash to the one before, and reading them.
 
 Appends happen inside the caller's write transaction (BEGIN IMMEDIATE on
-SQLite; an advisory transaction lock on PostgreSQL), so two writers can never
-chain onto the same previous entry.
+SQLite; on PostgreSQL the store's write lock, an advisory transaction lock that
+``Store.write`` takes first and an append takes again), so two writers can never
+chain onto the same previous entry. ``append_many`` and ``decision_time`` are written
+once against ``store.executor.Executor`` (the quick sqlite3 executor or a SQLAlchemy
+connection); ``history`` reads the log back for the ``history`` command.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.ledger import GENESIS, entry_hash
+from caseload.store.executor import Executor, executor_of
+from caseload.store.sqlite_values import parse_timestamp
 
-if TYPE_CHECKING:  # imported where used: the direct path chains entries without SQLAlchemy
+if TYPE_CHECKING:  # imported where used: the quick executor appends without SQLAlchemy
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
 
-_PG_LOG_LOCK = 7305_2026
 TABLE = "log_entry"
 BATCH = 5000  # entries per insert
 
 
 def tail_query() -> Select[Any]:
-    """The newest entry's id and hash (what the next entry chains onto)."""
+    """The newest entry's id and hash (what the next entry chains onto), and its time."""
     from sqlalchemy import select
 
     from caseload.store.models import log_table
 
-    return select(log_table.c.id, log_table.c.hash).order_by(log_table.c.id.desc()).limit(1)
+    t = log_table
+    return select(t.c.id, t.c.hash, t.c.at).order_by(t.c.id.desc()).limit(1)
+
+
+def not_before(now: datetime, tail: Any) -> datetime:
+    """``now``, or the newest entry's time (``tail_query``'s row) if that is later."""
+    if tail is None or tail[2] is None:
+        return now
+    last = parse_timestamp(tail[2])
+    return last if last > now else now
+
+
+def decision_time(conn: Executor | Connection, *, whole_seconds: bool = False) -> datetime:
+    """The time of the decision a write transaction records, taken inside it, once the
+    store's write lock is held (``Store.write``), and never before the newest decision
+    already logged (another client's clock, an import's whole second): the log's times
+    never go backwards, so no interval can end before it starts and the log's order is
+    the intervals' order. ``whole_seconds``: an import's time (its rows are matched to
+    exported history by the second)."""
+    now = datetime.now()
+    if whole_seconds:
+        now = now.replace(microsecond=0)
+    return not_before(now, executor_of(conn).first("log.tail"))
 
 
 def tail_of(row: Any) -> tuple[int, str]:
@@ -37,14 +63,6 @@ def tail_of(row: Any) -> tuple[int, str]:
     if row is None:
         return 0, GENESIS
     return int(row[0]), str(row[1])
-
-
-def _lock_and_tail(conn: Connection) -> tuple[int, str]:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_LOG_LOCK})"))
-    return tail_of(conn.execute(tail_query()).first())
 
 
 def chain(
@@ -76,35 +94,29 @@ def chain(
         yield row
 
 
-def append_many(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> int:
-    """Append entries (dicts with at, actor, kind, crime_ref, collar, reason, detail)."""
-    from caseload.store.bulk import insert_rows
-    from caseload.store.identity import store_login
-    from caseload.store.models import log_table
-
-    last_id, prev = _lock_and_tail(conn)
+def append_many(conn: Executor | Connection, entries: Iterable[Mapping[str, Any]]) -> int:
+    """Append entries (dicts with at, actor, kind, crime_ref, collar, reason, detail),
+    chained onto the newest entry under the store's write lock."""
+    executor = executor_of(conn)
+    executor.write_lock()
+    last_id, prev = tail_of(executor.first("log.tail"))
     batch: list[dict[str, Any]] = []
     count = 0
-    for row in chain(entries, last_id, prev, store_login(conn)):
+    for row in chain(entries, last_id, prev, executor.login()):
         batch.append(row)
         count += 1
         last_id = row["id"]
         if len(batch) >= BATCH:
-            insert_rows(conn, log_table, batch)
+            executor.insert(TABLE, batch)
             batch = []
-    insert_rows(conn, log_table, batch)
-    if count and conn.dialect.name == "postgresql":
-        # Explicit ids were used: keep the sequence ahead of them.
-        from sqlalchemy import text
-
-        conn.execute(
-            text("SELECT setval(pg_get_serial_sequence('log_entry', 'id'), :v)"), {"v": last_id}
-        )
+    executor.insert(TABLE, batch)
+    if count:
+        executor.advance_ids(TABLE, last_id)  # explicit ids were written
     return count
 
 
 def append(
-    conn: Connection,
+    conn: Executor | Connection,
     *,
     at: datetime,
     actor: str,
@@ -136,3 +148,82 @@ def count(conn: Connection) -> int:
     from caseload.store.models import log_table
 
     return int(conn.execute(select(func.count()).select_from(log_table)).scalar_one())
+
+
+# --- reading the log ----------------------------------------------------------------------------
+
+HISTORY_COLUMNS = ("at", "actor", "login", "kind", "crime", "officer", "reason", "detail")
+
+
+def history(
+    conn: Connection,
+    *,
+    reference: str | None = None,
+    collar: str | None = None,
+    kinds: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Decision-log entries, newest first, for one crime, one officer, or everyone.
+
+    Each row has HISTORY_COLUMNS; ``detail`` is the entry's detail as a dict. Both
+    filters use the log's (crime_ref, id) and (collar, id) indexes.
+    """
+    from sqlalchemy import select
+
+    from caseload.store.models import log_table as table
+
+    query = select(
+        table.c.at,
+        table.c.actor,
+        table.c.login,
+        table.c.kind,
+        table.c.crime_ref.label("crime"),
+        table.c.collar.label("officer"),
+        table.c.reason,
+        table.c.detail,
+    ).order_by(table.c.id.desc())
+    if reference is not None:
+        query = query.where(table.c.crime_ref == reference.strip())
+    if collar is not None:
+        query = query.where(table.c.collar == collar.strip().upper())
+    if kinds:
+        query = query.where(table.c.kind.in_(list(kinds)))
+    if limit:
+        query = query.limit(limit)
+    rows = []
+    for row in conn.execute(query):
+        record = dict(row._mapping)
+        try:
+            record["detail"] = json.loads(record["detail"] or "{}")
+        except ValueError:
+            record["detail"] = {"text": record["detail"]}
+        rows.append(record)
+    return rows
+
+
+def summarise_detail(detail: Any) -> str:
+    """A log entry's detail as one line: ``from: XY9; warnings: ...; override: ...``."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    parts = []
+    if "old" in detail and "new" in detail:  # a policy or matrix change
+        what = detail.get("setting") or detail.get("crime_type") or detail.get("what") or "value"
+        parts.append(f"{what}: {detail['old']} -> {detail['new']}")
+        detail = {
+            k: v
+            for k, v in detail.items()
+            if k not in ("old", "new", "setting", "crime_type", "what")
+        }
+    for key, value in detail.items():
+        if key in ("codes", "overridden"):
+            continue  # the warnings say the same in words
+        if value is None:
+            continue
+        if isinstance(value, list) and len(value) == 2 and key not in ("warnings",):
+            value = f"{value[0]} -> {value[1]}"  # an officer update's [old, new]
+        elif isinstance(value, list):
+            value = "; ".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        parts.append(f"{key}: {value}")
+    return "; ".join(parts)

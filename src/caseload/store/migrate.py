@@ -8,19 +8,20 @@ Alembic itself is imported only when an upgrade is needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from caseload.errors import StoreError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
 
 # Every revision this version knows, oldest first. A test checks this against
 # the Alembic scripts so the two cannot drift.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0009")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 
 
@@ -58,15 +59,40 @@ def current_revision(store: Store) -> str | None:
                 if names:
                     raise StoreError(f"{store.location} is not a caseload store.")
                 return None
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     except DatabaseError as exc:
         message = str(exc.orig) if exc.orig is not None else str(exc)
         if "not a database" in message or "file is encrypted" in message:
             raise StoreError(f"{store.location} is not a caseload store.") from None
         raise StoreError(f"The store {store.location} cannot be opened: {message}.") from None
-    if row is None:
+    if not rows:
         raise StoreError(f"{store.location} is not a caseload store.")
-    return str(row[0])
+    return revision_label(store, rows, names)
+
+
+def revision_label(store: Store, rows: Sequence[Any], tables: set[str]) -> str:
+    """The one revision ``alembic_version`` names, checked against the schema: two rows,
+    or the current label on a store lacking this version's tables, mean the label cannot
+    be trusted, and using it would upgrade (or write to) the wrong schema: exit 4."""
+    labels = sorted({str(row[0]) for row in rows})
+    if len(rows) > 1:
+        raise StoreError(
+            f"The store {store.location} names {len(rows)} schema revisions "
+            f"({', '.join(labels)}) where it should name one; it was not used. Restore it "
+            "from a backup, or keep the row that matches its schema."
+        )
+    label = labels[0]
+    if label == HEAD:
+        from caseload.store.models import metadata
+
+        missing = sorted(set(metadata.tables) - tables)
+        if missing:
+            raise StoreError(
+                f"The store {store.location} says it has schema {label} but lacks its "
+                f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)}; it was not "
+                "used. Restore it from a backup."
+            )
+    return label
 
 
 def upgrade(store: Store) -> None:
@@ -92,31 +118,62 @@ def check_revision(store: Store, revision: str | None) -> None:
 
 def open_store(url: str) -> Store:
     """Open an existing store, upgrading an older schema; refuse anything else with exit 4."""
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store, open_read_only_if_needed
 
     store = Store(url)
     if store.path is not None and not store.path.is_file():
         raise StoreError(
             f"There is no caseload store at {store.location}; run 'caseload init' to create one."
         )
+    open_read_only_if_needed(store)
     revision = current_revision(store)
     check_revision(store, revision)
     store.ensure_wal()
     if revision != HEAD:
+        if store.read_only:
+            raise StoreError(
+                f"The store {store.location} has schema {revision} and needs upgrading to "
+                f"{HEAD}, but it is {store.read_only}; open it once where it can be written."
+            )
         upgrade(store)
     return store
 
 
 def init_store(url: str) -> tuple[Store, str | None]:
     """Create a store or upgrade an older one; returns the store and its previous revision."""
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store, open_read_only_if_needed
 
     store = Store(url)
-    store.create_file()
-    revision = current_revision(store)
-    if revision is not None:
-        check_revision(store, revision)
-    store.ensure_wal()
-    if revision != HEAD:
-        upgrade(store)
+    try:
+        store.create_file()
+    except OSError as exc:
+        raise StoreError(f"Cannot create the store {store.location}: {exc.strerror}.") from None
+    try:
+        open_read_only_if_needed(store)
+        revision = current_revision(store)
+        if revision is not None:
+            check_revision(store, revision)
+        store.ensure_wal()
+        if revision != HEAD:
+            if store.read_only:
+                raise StoreError(
+                    f"The store {store.location} cannot be created or upgraded: it is "
+                    f"{store.read_only}."
+                )
+            upgrade(store)
+    except BaseException as exc:
+        removed_after_failure(store, exc)
+        raise
     return store, revision
+
+
+def removed_after_failure(store: Store, exc: BaseException) -> None:
+    """After ``init`` failed (a full disk, Ctrl-C): remove the store it had just created
+    and say so in the error's details."""
+    from caseload.errors import CaseloadError
+
+    if store.remove_created() and isinstance(exc, CaseloadError):
+        exc.details.append(
+            f"caseload init removed the store it had just created ({store.location}); "
+            "nothing is left behind."
+        )

@@ -1,33 +1,33 @@
-"""The store's tables, as SQLAlchemy Core ``Table`` objects on one ``metadata``.
+"""The store's tables, declared once as SQLModel ``table=True`` classes.
 
 Design:
 
-* Plain Core tables: every query in caseload is a Core statement or SQL text, and
-  no command builds a row object per row, so an ORM layer would only cost start-up
-  time (SQLModel and the ORM added about 0.4 s to every command; see CHANGELOG).
-  Alembic compares the migrations against ``schema()`` (tests/test_store.py).
+* SQLModel is the schema: each class below is one table, and ``SQLModel.metadata``
+  is what Alembic compares the migrations with (``schema()``, tests/test_store.py).
+  Set work (workload, audit, export, import, rebalance) is SQLAlchemy Core over the
+  classes' tables (``officer_table`` is ``Officer.__table__``): one statement per
+  set, never a row object per row.
 * ``crime.holder_id`` is the current holder, kept in the same transaction as the
   allocation history so live counts are one indexed aggregate. ``allocation`` is
   the history: one interval per holding, never overwritten, from which any past
   day's holder can be rebuilt. ``finalisation`` does the same for live/finalised.
 * ``log_entry`` is the decision log: every allocation, override, policy change,
   review and victim update, with a SHA-256 hash chained to the entry before it.
-* ``log_entry`` and ``allocation`` are append-only (migration 0009's triggers):
+* ``log_entry`` and ``allocation`` are append-only (migration 0005's triggers):
   entries are never updated or deleted, an interval is only ever closed. ``login``
   beside ``actor`` is who acted (``store.identity``).
 * Dates are calendar dates; times are the force's local wall-clock time (naive).
+* Column types are given as SQLAlchemy types (``sa_type``) so that the migration
+  scripts, which use plain SQLAlchemy types, compare equal and import no sqlmodel.
 """
 
-from __future__ import annotations
-
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    Column,
     Date,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -36,205 +36,248 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlmodel import Field, SQLModel
 
-metadata = MetaData()
-
-
-def _id() -> Column:
-    return Column("id", Integer, primary_key=True)
+metadata: MetaData = SQLModel.metadata
 
 
-def _text(name: str, length: int, *, nullable: bool = False, **kw: Any) -> Column:
-    return Column(name, String(length), nullable=nullable, **kw)
+def _key() -> Any:
+    return Field(default=None, primary_key=True)
 
 
-def _crime_id() -> Column:
-    return Column("crime_id", Integer, ForeignKey("crime.id"), nullable=False)
+def _text(length: int, **kw: Any) -> Any:
+    """A VARCHAR(length) column (``str | None`` annotations make it nullable)."""
+    return Field(sa_type=String(length), **kw)
 
 
-def _at(name: str = "at", *, nullable: bool = False) -> Column:
+def _long(**kw: Any) -> Any:
+    """A TEXT column."""
+    return Field(sa_type=Text, **kw)
+
+
+def _at() -> Any:
     """A naive local wall-clock timestamp (see the module docstring)."""
-    return Column(name, DateTime(), nullable=nullable)
+    return Field(sa_type=DateTime())
 
 
-team_table = Table(
-    "team",
-    metadata,
-    _id(),
-    _text("name", 100, unique=True),
-)
+def _day() -> Any:
+    return Field(sa_type=Date)
 
-officer_table = Table(
-    "officer",
-    metadata,
-    _id(),
-    _text("collar", 16, unique=True),
-    _text("name", 200),
-    Column("team_id", Integer, ForeignKey("team.id"), nullable=False),
-    _text("rank", 20, default=""),
-    _text("accreditation", 8),
-    Column("investigator_since", Date, nullable=False),
-    _text("status", 12, default="active"),
-    Column("capacity", Integer, nullable=True),
-    Column("trainee", Boolean, nullable=False, default=False),
-    Index("ix_officer_team_status", "team_id", "status"),
-)
 
-crime_table = Table(
-    "crime",
-    metadata,
-    _id(),
-    _text("reference", 64, unique=True),
-    _text("crime_type", 100),
-    _text("required_level", 8),
-    Column("level_defaulted", Boolean, nullable=False, default=False),
-    Column("reported_on", Date, nullable=False),
-    Column("team_id", Integer, ForeignKey("team.id"), nullable=False),
-    Column("victim_enhanced", Boolean, nullable=False, default=False),
-    Column("holder_id", Integer, ForeignKey("officer.id"), nullable=True),
-    Column("finalised_on", Date, nullable=True),
-    Column("outcome", Integer, nullable=True),
-    Column("victim_update_every", Integer, nullable=True),
-    _at("created_at"),
-    Index("ix_crime_holder_live", "holder_id", "finalised_on"),
-    Index("ix_crime_team_live", "team_id", "finalised_on"),
-    Index("ix_crime_type", "crime_type"),
-    # ix_crime_live: see schema() below.
-)
+def _crime_key() -> Any:
+    return Field(foreign_key="crime.id", sa_type=Integer)
 
-allocation_table = Table(
-    "allocation",
-    metadata,
-    _id(),
-    _crime_id(),
-    Column("officer_id", Integer, ForeignKey("officer.id"), nullable=False),
-    _at("start_at"),
-    _at("end_at", nullable=True),
-    _text("actor", 100),
-    _text("login", 100, nullable=True),  # who acted (store.identity); 0009 on
-    Column("reason", Text, nullable=False),
-    Column("warnings", Text, nullable=False, default="", server_default=""),
-    Column("override_reason", Text, nullable=True),
-    _text("ended_by", 100, nullable=True),
-    Column("end_reason", Text, nullable=True),
-    _text("plan_id", 40, nullable=True),
-    Column("auto", Boolean, nullable=False, default=False),
-    Index("ix_allocation_crime", "crime_id", "start_at"),
-    Index("ix_allocation_officer", "officer_id", "start_at"),
-    # ux_allocation_open: see schema() below.
-)
 
-finalisation_table = Table(
-    "finalisation",
-    metadata,
-    _id(),
-    _crime_id(),
-    Column("finalised_on", Date, nullable=False),
-    Column("outcome", Integer, nullable=False),
-    Column("reopened_on", Date, nullable=True),
-    _text("actor", 100),
-    Index("ix_finalisation_crime", "crime_id", "finalised_on"),
-)
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
 
-matrix_table = Table(
-    "matrix_entry",
-    metadata,
-    _text("type_key", 100, primary_key=True),
-    _text("crime_type", 100),
-    _text("required_level", 8),
-)
+    id: int | None = _key()
+    name: str = _text(100, unique=True)
 
-policy_table = Table(
-    "policy_setting",
-    metadata,
-    _text("name", 40, primary_key=True),
-    _text("value", 40),
-)
 
-log_table = Table(
-    "log_entry",
-    metadata,
-    _id(),
-    _at(),
-    _text("actor", 100),
-    _text("login", 100, nullable=True),  # who acted (store.identity), hashed; 0009 on
-    _text("kind", 30),
-    _text("crime_ref", 64, nullable=True),
-    _text("collar", 16, nullable=True),
-    Column("reason", Text, nullable=False, default="", server_default=""),
-    Column("detail", Text, nullable=False, default="{}", server_default="{}"),
-    _text("prev_hash", 64),
-    _text("hash", 64),
-    Index("ix_log_crime", "crime_ref", "id"),
-    Index("ix_log_collar", "collar", "id"),
-)
+class Officer(SQLModel, table=True):
+    __tablename__ = "officer"
+    __table_args__ = (Index("ix_officer_team_status", "team_id", "status"),)
 
-review_table = Table(
-    "review",
-    metadata,
-    _id(),
-    _crime_id(),
-    Column("reviewed_on", Date, nullable=False),
-    _at(),
-    _text("actor", 100),
-    Column("note", Text, nullable=False),
-    Column("next_due", Date, nullable=True),
+    id: int | None = _key()
+    collar: str = _text(16, unique=True)
+    name: str = _text(200)
+    team_id: int = Field(foreign_key="team.id", sa_type=Integer)
+    rank: str = _text(20, default="")
+    accreditation: str = _text(8)
+    investigator_since: date = _day()
+    status: str = _text(12, default="active")
+    capacity: int | None = Field(default=None, sa_type=Integer)
+    trainee: bool = Field(default=False, sa_type=Boolean)
+
+
+class Crime(SQLModel, table=True):
+    __tablename__ = "crime"
+    __table_args__ = (
+        Index("ix_crime_holder_live", "holder_id", "finalised_on"),
+        Index("ix_crime_team_live", "team_id", "finalised_on"),
+        Index("ix_crime_type", "crime_type"),
+        # ix_crime_live: see schema() below.
+    )
+
+    id: int | None = _key()
+    reference: str = _text(64, unique=True)
+    crime_type: str = _text(100)
+    required_level: str = _text(8)
+    level_defaulted: bool = Field(default=False, sa_type=Boolean)
+    reported_on: date = _day()
+    team_id: int = Field(foreign_key="team.id", sa_type=Integer)
+    victim_enhanced: bool = Field(default=False, sa_type=Boolean)
+    holder_id: int | None = Field(default=None, foreign_key="officer.id", sa_type=Integer)
+    finalised_on: date | None = Field(default=None, sa_type=Date)
+    outcome: int | None = Field(default=None, sa_type=Integer)
+    victim_update_every: int | None = Field(default=None, sa_type=Integer)
+    created_at: datetime = _at()
+
+
+class Allocation(SQLModel, table=True):
+    __tablename__ = "allocation"
+    __table_args__ = (
+        Index("ix_allocation_crime", "crime_id", "start_at"),
+        Index("ix_allocation_officer", "officer_id", "start_at"),
+        # ux_allocation_open: see schema() below.
+    )
+
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    officer_id: int = Field(foreign_key="officer.id", sa_type=Integer)
+    start_at: datetime = _at()
+    end_at: datetime | None = Field(default=None, sa_type=DateTime())
+    actor: str = _text(100)
+    login: str | None = _text(100, default=None)  # who acted (store.identity); 0005 on
+    reason: str = _long()
+    warnings: str = _long(default="", sa_column_kwargs={"server_default": ""})
+    override_reason: str | None = _long(default=None)
+    ended_by: str | None = _text(100, default=None)
+    end_reason: str | None = _long(default=None)
+    plan_id: str | None = _text(40, default=None)
+    auto: bool = Field(default=False, sa_type=Boolean)
+
+
+class Finalisation(SQLModel, table=True):
+    __tablename__ = "finalisation"
+    __table_args__ = (Index("ix_finalisation_crime", "crime_id", "finalised_on"),)
+
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    finalised_on: date = _day()
+    outcome: int = Field(sa_type=Integer)
+    reopened_on: date | None = Field(default=None, sa_type=Date)
+    actor: str = _text(100)
+
+
+class MatrixEntry(SQLModel, table=True):
+    __tablename__ = "matrix_entry"
+
+    type_key: str = _text(100, primary_key=True)
+    crime_type: str = _text(100)
+    required_level: str = _text(8)
+
+
+class PolicySetting(SQLModel, table=True):
+    __tablename__ = "policy_setting"
+
+    name: str = _text(40, primary_key=True)
+    value: str = _text(40)
+
+
+class LogEntry(SQLModel, table=True):
+    __tablename__ = "log_entry"
+    __table_args__ = (
+        Index("ix_log_crime", "crime_ref", "id"),
+        Index("ix_log_collar", "collar", "id"),
+    )
+
+    id: int | None = _key()
+    at: datetime = _at()
+    actor: str = _text(100)
+    login: str | None = _text(100, default=None)  # who acted (store.identity), hashed; 0005 on
+    kind: str = _text(30)
+    crime_ref: str | None = _text(64, default=None)
+    collar: str | None = _text(16, default=None)
+    reason: str = _long(default="", sa_column_kwargs={"server_default": ""})
+    detail: str = _long(default="{}", sa_column_kwargs={"server_default": "{}"})
+    prev_hash: str = _text(64)
+    hash: str = _text(64)
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "review"
     # next_due too (migration 0003): the audit reads the last review from the index alone.
-    Index("ix_review_crime", "crime_id", "reviewed_on", "id", "next_due"),
-)
+    __table_args__ = (Index("ix_review_crime", "crime_id", "reviewed_on", "id", "next_due"),)
 
-event_table = Table(
-    "key_event",
-    metadata,
-    _id(),
-    _crime_id(),
-    _text("kind", 40),
-    Column("occurred_on", Date, nullable=False),
-    _at(),
-    _text("actor", 100),
-    Index("ix_key_event_crime", "crime_id", "occurred_on"),
-)
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    reviewed_on: date = _day()
+    at: datetime = _at()
+    actor: str = _text(100)  # the author; '' when an import did not say ("not given")
+    note: str = _long()
+    next_due: date | None = Field(default=None, sa_type=Date)
+    imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
 
-victim_update_table = Table(
-    "victim_update",
-    metadata,
-    _id(),
-    _crime_id(),
-    Column("updated_on", Date, nullable=False),
-    _at(),
-    _text("actor", 100),
-    Column("note", Text, nullable=False),
-    Index("ix_victim_update_crime", "crime_id", "updated_on"),
-)
 
-link_table = Table(
-    "crime_link",
-    metadata,
-    _id(),
-    Column("crime_a_id", Integer, ForeignKey("crime.id"), nullable=False),
-    Column("crime_b_id", Integer, ForeignKey("crime.id"), nullable=False),
-    _text("kind", 20),
-    Index("ux_crime_link_pair", "crime_a_id", "crime_b_id", unique=True),
-    Index("ix_crime_link_b", "crime_b_id"),
-)
+class KeyEvent(SQLModel, table=True):
+    __tablename__ = "key_event"
+    __table_args__ = (Index("ix_key_event_crime", "crime_id", "occurred_on"),)
 
-audit_run_table = Table(
-    "audit_run",
-    metadata,
-    _id(),
-    _at(),
-    Column("as_of", Date, nullable=False),
-    Column("counts", Text, nullable=False),
-)
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    kind: str = _text(40)
+    occurred_on: date = _day()
+    at: datetime = _at()
+    actor: str = _text(100)
+
+
+class VictimUpdate(SQLModel, table=True):
+    __tablename__ = "victim_update"
+    __table_args__ = (Index("ix_victim_update_crime", "crime_id", "updated_on"),)
+
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    updated_on: date = _day()
+    at: datetime = _at()
+    actor: str = _text(100)  # the author; '' when an import did not say ("not given")
+    note: str = _long()
+    imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
+
+
+class CrimeLink(SQLModel, table=True):
+    __tablename__ = "crime_link"
+    __table_args__ = (
+        Index("ux_crime_link_pair", "crime_a_id", "crime_b_id", unique=True),
+        Index("ix_crime_link_b", "crime_b_id"),
+    )
+
+    id: int | None = _key()
+    crime_a_id: int = Field(foreign_key="crime.id", sa_type=Integer)
+    crime_b_id: int = Field(foreign_key="crime.id", sa_type=Integer)
+    kind: str = _text(20)
+
+
+class AuditRun(SQLModel, table=True):
+    __tablename__ = "audit_run"
+
+    id: int | None = _key()
+    at: datetime = _at()
+    as_of: date = _day()
+    counts: str = _long()
+
 
 # The teams each supervisor login may act in (``caseload access``, PostgreSQL): the
 # row-level security policies read it. Roles themselves are PostgreSQL roles.
-access_grant_table = Table(
-    "access_grant",
-    metadata,
-    _text("login", 100, primary_key=True),
-    Column("team_id", Integer, ForeignKey("team.id"), primary_key=True),
-)
+class AccessGrant(SQLModel, table=True):
+    __tablename__ = "access_grant"
+
+    login: str = _text(100, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", sa_type=Integer, primary_key=True)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+# The tables, for Core statements (set work): ``select(officer_table.c.collar)``.
+team_table = _table(Team)
+officer_table = _table(Officer)
+crime_table = _table(Crime)
+allocation_table = _table(Allocation)
+finalisation_table = _table(Finalisation)
+matrix_table = _table(MatrixEntry)
+policy_table = _table(PolicySetting)
+log_table = _table(LogEntry)
+review_table = _table(Review)
+event_table = _table(KeyEvent)
+victim_update_table = _table(VictimUpdate)
+link_table = _table(CrimeLink)
+audit_run_table = _table(AuditRun)
+access_grant_table = _table(AccessGrant)
 
 
 def schema() -> MetaData:

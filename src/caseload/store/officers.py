@@ -14,7 +14,7 @@ from caseload.domain.rules import HoldingBreach, OfficerFacts
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
-from caseload.store.reference import ensure_teams, team_ids
+from caseload.store.reference import resolve_team
 
 # The import columns, in the order `officer list --format csv` writes them.
 OFFICER_COLUMNS = (
@@ -66,7 +66,7 @@ def list_officers(
 ) -> list[dict[str, Any]]:
     query = officer_rows()
     if team:
-        query = query.where(func.lower(team_table.c.name) == team.strip().lower())
+        query = query.where(officer_table.c.team_id == resolve_team(conn, team)[0])
     if status:
         query = query.where(officer_table.c.status == status)
     if accreditation:
@@ -75,14 +75,15 @@ def list_officers(
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> None:
-    """Add one officer (values as the import columns, already validated)."""
+def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime) -> str:
+    """Add one officer (values as the import columns, already validated) to an existing
+    team; returns the team's name as stored."""
     collar = values["collar"]
     if conn.execute(select(officer_table.c.id).where(officer_table.c.collar == collar)).first():
         raise InputError(f"An officer with collar {collar} already exists.")
-    known = ensure_teams(conn, [values["team"]], team_ids(conn))
     row = {k: v for k, v in values.items() if k != "team"}
-    row["team_id"] = known[values["team"].lower()]
+    row["team_id"], team_name = resolve_team(conn, values["team"])
+    values = {**values, "team": team_name}
     conn.execute(insert(officer_table).values(**row))
     log.append(
         conn,
@@ -92,6 +93,7 @@ def add(conn: Connection, values: Mapping[str, Any], *, actor: str, at: datetime
         collar=collar,
         detail={k: str(v) for k, v in values.items()},
     )
+    return team_name
 
 
 @dataclass
@@ -175,8 +177,8 @@ def update_officer(
     current = find(conn, collar)
     values = dict(changes)
     if "team" in values:
-        known = ensure_teams(conn, [values["team"]], team_ids(conn))
-        values["team_id"] = known[values["team"].lower()]
+        values["team_id"], values["team"] = resolve_team(conn, values["team"])
+        changes = {**changes, "team": values["team"]}
     diff = {
         key: (current[key], changes[key]) for key in changes if current.get(key) != changes[key]
     }

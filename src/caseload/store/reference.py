@@ -1,4 +1,5 @@
-"""Reference data: teams (created as they are named), the allocation matrix, and policy."""
+"""Reference data: teams (created by ``team add`` or by an import that names them), the
+allocation matrix, and policy."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
-from caseload.domain.policy import Policy, parse_setting, stored_policy
-from caseload.errors import NotFound
+from caseload.domain.policy import Policy, parse_setting, stored_policy, stored_value
+from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
 
@@ -38,11 +39,57 @@ def ensure_teams(conn: Connection, names: Iterable[str], known: dict[str, int]) 
     return known
 
 
+def resolve_team(conn: Connection, name: str) -> tuple[int, str]:
+    """The id and stored name of the team called ``name`` (any case): the one resolver
+    every command that names a team uses. NotFound (exit 2) names the nearest team."""
+    from caseload.domain.teams import pick
+
+    return pick([(int(tid), str(tname)) for tid, tname in conn.execute(teams_query())], name)
+
+
 def team_id(conn: Connection, name: str) -> int:
-    found = team_ids(conn).get(name.strip().lower())
-    if found is None:
-        raise NotFound.team(name.strip())
-    return found
+    return resolve_team(conn, name)[0]
+
+
+def team_names(conn: Connection) -> list[str]:
+    return [str(name) for _, name in conn.execute(teams_query())]
+
+
+def add_team(conn: Connection, name: str, *, actor: str, at: datetime) -> str | None:
+    """Create a team (logged); returns an existing name it looks like a typo of, if any."""
+    from caseload.domain.teams import key, nearest
+
+    known = team_names(conn)
+    for existing in known:
+        if key(existing) == key(name):
+            raise InputError(f"A team called '{existing}' already exists.")
+    conn.execute(insert(team_table).values(name=name))
+    log.append(conn, at=at, actor=actor, kind="team-add", detail={"team": name})
+    return nearest(name, known)
+
+
+def rename_team(
+    conn: Connection, old: str, new: str, *, actor: str, at: datetime, reason: str = ""
+) -> str:
+    """Rename a team (its officers and crimes go with it; logged); returns the old name."""
+    from caseload.domain.teams import key
+
+    found, current = resolve_team(conn, old)
+    for existing in team_names(conn):
+        if key(existing) == key(new) and existing != current:
+            raise InputError(f"A team called '{existing}' already exists; choose another name.")
+    if current == new:
+        raise InputError(f"The team is already called '{current}'.")
+    conn.execute(update(team_table).where(team_table.c.id == found).values(name=new))
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="team-rename",
+        reason=reason,
+        detail={"what": "team", "old": current, "new": new},
+    )
+    return current
 
 
 def list_teams(conn: Connection) -> list[dict[str, object]]:
@@ -159,13 +206,18 @@ def load_policy(conn: Connection) -> Policy:
     return stored_policy(conn.execute(policy_query()))
 
 
+def current_setting(conn: Connection, key: str) -> int | str:
+    """One setting as stored, even where the row holds a value caseload cannot use."""
+    return stored_value(conn.execute(policy_query()), key)
+
+
 def set_policy(
     conn: Connection, name: str, value_text: str, *, actor: str, at: datetime, reason: str = ""
 ) -> tuple[object, object]:
     """Validate and store one setting; log old and new values. Returns (old, new)."""
     key = name.strip().lower()
     value = parse_setting(key, value_text)
-    old = load_policy(conn).as_dict()[key]
+    old = current_setting(conn, key)
     exists = conn.execute(select(policy_table.c.name).where(policy_table.c.name == key)).first()
     if exists:
         conn.execute(

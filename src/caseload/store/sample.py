@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from caseload.errors import InputError, StoreError
-from caseload.store.engine import Store
+from caseload.store.connection import Store
 
 # Load order matters: holders must exist before crimes, crimes before their history.
 FILES = (

@@ -17,6 +17,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from caseload.domain.levels import RANK
 from caseload.domain.officers import inexperienced_after
+from caseload.store.sqlite_values import key_list
 
 
 def level_rank(expr: Any) -> Any:
@@ -101,8 +102,6 @@ def one_of(
     statements compiled ahead (``store.statements``)."""
     items = list(values)
     if conn.dialect.name == "sqlite":
-        import json
-
-        listed = func.json_each(bindparam(name, json.dumps(items), type_=String()))
+        listed = func.json_each(bindparam(name, key_list(items), type_=String()))
         return column.in_(select(listed.table_valued("value").c.value))
     return column == any_(bindparam(name, items, type_=ARRAY(column.type)))

@@ -1,15 +1,18 @@
-"""The statements the direct path runs, compiled ahead from the store's own Core queries.
+"""The named statements both executors run, and their SQLite text compiled ahead.
 
-``store.direct`` serves the one-officer commands on SQLite without importing
-SQLAlchemy (importing it costs more than everything else such a command does). It
-runs the SQLite text of the statements below, kept in ``precompiled.json`` beside
-this file. ``python -m caseload.store.statements`` rewrites that file, and
-tests/test_direct.py fails when it no longer matches what these queries compile to,
-so a change to a query cannot leave the direct path running the old SQL.
+The operations written against ``store.executor.Executor`` (one allocation, one
+officer's workload, a team's plan, the log's tail) ask for their statements by the
+names below. ``SqlAlchemyExecutor`` builds a statement here for its connection's
+dialect and binds the inputs; ``SqliteExecutor`` runs the SQLite text of the same
+statement from ``precompiled.json`` beside this file, without importing SQLAlchemy.
+``python -m caseload.store.statements`` rewrites that file, and tests/test_direct.py
+fails when it no longer matches what these queries compile to, so a change to a
+query cannot leave the quick executor running the old SQL.
 
-Each statement is compiled with sample values for its named inputs (the values the
-direct path binds at run time); every other bound value is a constant of the query
-(a status, a level name, a flag's text) and is kept beside the text.
+Each statement is compiled with sample values for its named inputs (the values bound
+at run time); every other bound value is a constant of the query (a status, a level
+name, a flag's text) and is kept beside the text. ``FOR UPDATE`` compiles to nothing
+on SQLite (its BEGIN IMMEDIATE already serialises writers).
 """
 
 from __future__ import annotations
@@ -18,36 +21,50 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import DEFAULTS, WEIGHT_SETTINGS
 from caseload.store.workload import workload_inputs
 
+if TYPE_CHECKING:  # the quick executor reads PRECOMPILED without SQLAlchemy
+    from sqlalchemy.engine import Dialect
+
 PRECOMPILED = Path(__file__).with_name("precompiled.json")
 
 
-def _policy() -> Any:
+def _policy(dialect: Dialect) -> Any:
     from caseload.store.reference import policy_query
 
     return policy_query()
 
 
-def _workload_officer() -> Any:
+def _workload_officer(dialect: Dialect) -> Any:
     from caseload.store.workload import workload_query
 
     return workload_query(DEFAULTS, collar="AA00001")
 
 
-def _crime() -> Any:
+def _crime(dialect: Dialect) -> Any:
     from sqlalchemy import bindparam
 
     from caseload.store.allocation import crime_facts_query
     from caseload.store.models import crime_table
 
-    return crime_facts_query().where(crime_table.c.reference == bindparam("reference", "X"))
+    chosen = crime_facts_query().where(crime_table.c.reference == bindparam("reference", "X"))
+    return chosen.with_for_update(of=crime_table)  # a writer queues for the crime on PostgreSQL
 
 
-def _officer() -> Any:
+def _officer_lock(dialect: Dialect) -> Any:
+    """Lock the officer's row before its live count is read (PostgreSQL only)."""
+    from sqlalchemy import String, bindparam, select
+
+    from caseload.store.models import officer_table
+
+    collar = bindparam("collar", "AA00001", String())
+    return select(officer_table.c.id).where(officer_table.c.collar == collar).with_for_update()
+
+
+def _officer(dialect: Dialect) -> Any:
     from sqlalchemy import String, bindparam, select
 
     from caseload.store.allocation import officer_facts_query
@@ -60,42 +77,41 @@ def _officer() -> Any:
     )
 
 
-def _teams() -> Any:
+def _teams(dialect: Dialect) -> Any:
     from caseload.store.reference import teams_query
 
     return teams_query()
 
 
-def _rebalance_crimes() -> Any:
+def _rebalance_crimes(dialect: Dialect) -> Any:
     from caseload.store.engine_queries import in_teams, live_crimes_query
     from caseload.store.models import crime_table
 
     return live_crimes_query(in_teams(crime_table.c.team_id, [1]))
 
 
-def _rebalance_officers() -> Any:
+def _rebalance_officers(dialect: Dialect) -> Any:
     from types import SimpleNamespace
 
     from sqlalchemy import or_
-    from sqlalchemy.dialects import sqlite
 
     from caseload.store.engine_queries import in_teams, officer_loads_query
     from caseload.store.models import officer_table
     from caseload.store.sqlfunc import one_of
 
-    on_sqlite = SimpleNamespace(dialect=sqlite.dialect())  # one_of reads only the dialect
-    holders = one_of(on_sqlite, officer_table.c.id, [1, 2], name="also")
+    on = SimpleNamespace(dialect=dialect)  # one_of reads only the dialect
+    holders = one_of(on, officer_table.c.id, [1, 2], name="also")
     return officer_loads_query(DEFAULTS, or_(in_teams(officer_table.c.team_id, [1]), holders))
 
 
-def _rebalance_links() -> Any:
+def _rebalance_links(dialect: Dialect) -> Any:
     from caseload.store.engine_queries import in_teams, links_query
     from caseload.store.models import crime_table
 
     return links_query(in_teams(crime_table.c.team_id, [1]))
 
 
-def _log_tail() -> Any:
+def _log_tail(dialect: Dialect) -> Any:
     from caseload.store.log import tail_query
 
     return tail_query()
@@ -104,12 +120,13 @@ def _log_tail() -> Any:
 # The inputs that workload_query binds by name.
 _WORKLOAD_INPUTS = frozenset(workload_inputs(DEFAULTS, on=date(2026, 1, 1)))
 
-# name: (builder, the inputs bound at run time)
-STATEMENTS: dict[str, tuple[Callable[[], Any], frozenset[str]]] = {
+# name: (builder for a dialect, the inputs bound at run time)
+STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "policy": (_policy, frozenset()),
     "workload.officer": (_workload_officer, _WORKLOAD_INPUTS),
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
+    "allocation.officer.lock": (_officer_lock, frozenset({"collar"})),
     "log.tail": (_log_tail, frozenset()),
     "teams": (_teams, frozenset()),
     "rebalance.crimes": (_rebalance_crimes, frozenset({"team"})),
@@ -121,6 +138,12 @@ STATEMENTS: dict[str, tuple[Callable[[], Any], frozenset[str]]] = {
 }
 
 
+def build(name: str, dialect: Dialect) -> Any:
+    """The named statement for ``dialect``, with sample values for its inputs (bound
+    again at run time: ``SqlAlchemyExecutor``)."""
+    return STATEMENTS[name][0](dialect)
+
+
 def compile_all() -> dict[str, dict[str, Any]]:
     """Each statement's SQLite text (named parameters), inputs and constants."""
     from sqlalchemy.dialects import sqlite
@@ -128,7 +151,7 @@ def compile_all() -> dict[str, dict[str, Any]]:
     dialect = sqlite.dialect(paramstyle="named")
     result: dict[str, dict[str, Any]] = {}
     for name, (build, inputs) in STATEMENTS.items():
-        compiled = build().compile(dialect=dialect)
+        compiled = build(dialect).compile(dialect=dialect)
         params = compiled.params
         if not inputs <= params.keys():
             raise ValueError(f"{name}: no bound value named {sorted(inputs - params.keys())}")

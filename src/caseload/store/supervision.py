@@ -29,8 +29,12 @@ BATCH = 5000
 
 def check_day(crime: Mapping[str, Any], on: date, *, today: date, what: str) -> None:
     """A record's date must fall between the crime's report and today."""
-    if on > today:
-        raise InputError(f"The {what} date {on} is in the future.")
+    from caseload.domain.values import not_future
+
+    try:
+        not_future(on, today=today)
+    except ValueError:
+        raise InputError(f"The {what} date {on} is in the future.") from None
     if on < crime["reported_on"]:
         raise InputError(
             f"The {what} date {on} is before {crime['reference']} was reported "
@@ -106,6 +110,7 @@ def record_victim_update(
     """Record that the victim was told (an update); returns the crime."""
     crime = find(conn, reference)
     check_day(crime, on, today=at.date(), what="victim update")
+    meets = events_met(conn, crime, on)
     conn.execute(
         insert(victim_update_table).values(
             crime_id=crime["id"], updated_on=on, at=at, actor=actor, note=note
@@ -119,9 +124,38 @@ def record_victim_update(
         crime_ref=crime["reference"],
         collar=crime["holder"],
         reason=note,
-        detail={"on": on.isoformat()},
+        detail={"on": on.isoformat(), **({"meets": meets} if meets else {})},
     )
     return crime
+
+
+def events_met(conn: Connection, crime: Mapping[str, Any], on: date) -> str:
+    """The key events an update dated ``on`` meets (no update yet between the event and
+    ``on``), each with whether on time or late: ``suspect charged on 2026-04-02 (late)``."""
+    from sqlalchemy import exists, select
+
+    from caseload.domain.workdays import add_working_days
+    from caseload.store.reference import load_policy
+
+    e, u = event_table, victim_update_table
+    told = exists().where(
+        u.c.crime_id == e.c.crime_id, u.c.updated_on >= e.c.occurred_on, u.c.updated_on <= on
+    )
+    rows = conn.execute(
+        select(e.c.kind, e.c.occurred_on)
+        .where(e.c.crime_id == crime["id"], e.c.occurred_on <= on, ~told)
+        .order_by(e.c.occurred_on, e.c.id)
+    ).all()
+    if not rows:
+        return ""
+    policy = load_policy(conn)
+    enhanced = bool(crime["victim_enhanced"])
+    days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
+    return "; ".join(
+        f"{describe_event(kind)} on {occurred_on} "
+        f"({'late' if on > add_working_days(occurred_on, days) else 'on time'})"
+        for kind, occurred_on in rows
+    )
 
 
 def set_update_frequency(
@@ -176,7 +210,7 @@ def add_many(
 
     Each row holds ``crime_id``, ``reference``, ``holder`` (collar or None), ``on``,
     ``note`` (reviews and updates), ``next_due`` (reviews) or ``kind`` (events), and
-    optionally ``actor`` (who made it; default ``actor``).
+    optionally ``actor`` (who made it). ``actor`` is who runs the import (``_authored``).
     Rows are written in batches with one log entry each; returns how many.
     """
     table, day_column = _TABLES[kind]
@@ -192,14 +226,7 @@ def add_many(
             entries.clear()
 
     for row in rows:
-        who = row.get("actor") or actor
-        record: dict[str, Any] = {
-            "crime_id": row["crime_id"],
-            day_column: row["on"],
-            "at": at,
-            "actor": who,
-        }
-        detail: dict[str, Any] = {"on": row["on"].isoformat()}
+        record, who, detail = _authored(kind, row, day_column, actor=actor, at=at)
         reason = row.get("note") or ""
         if kind == "review":
             record["note"] = row["note"]
@@ -229,6 +256,25 @@ def add_many(
             flush()
     flush()
     return total
+
+
+def _authored(
+    kind: str, row: Mapping[str, Any], day_column: str, *, actor: str, at: datetime
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """An imported row's record, the log entry's actor and its detail. A review or victim
+    update keeps its author (``''`` when the file does not say: shown as "not given") apart
+    from ``actor``, who ran the import (``imported_by``); the log entry is the importer's.
+    A key event without an actor is credited to the importer, as before."""
+    author = row.get("actor") or ""
+    record: dict[str, Any] = {"crime_id": row["crime_id"], day_column: row["on"], "at": at}
+    detail: dict[str, Any] = {"on": row["on"].isoformat()}
+    if kind == "key-event":
+        record["actor"] = author or actor
+        return record, author or actor, detail
+    record["actor"] = author
+    record["imported_by"] = actor
+    detail["author"] = author or None
+    return record, actor, detail
 
 
 def existing_keys(conn: Connection, kind: str, crime_ids: Iterable[int]) -> set[tuple[Any, ...]]:

@@ -8,6 +8,10 @@ the day, limit, headroom, flags) and the order are SQL over the grouped rows too
 so a whole force's report comes off the cursor ready to write: one row per
 officer, never one per crime, and no per-row Python.
 
+``officer_workload`` (one officer today, ``workload --officer``) is written against
+``store.executor.Executor``: it runs the one-officer form of the same query by name
+(``store.statements``), on the quick sqlite3 executor or through SQLAlchemy.
+
 Officers who have left appear only while they still hold live crimes. Status and
 team are the officer's current ones (they are not kept as history).
 """
@@ -20,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 from caseload.domain.levels import LEVELS
 from caseload.domain.policy import Policy
 
-if TYPE_CHECKING:  # imported where used: the direct path reads this module without SQLAlchemy
+if TYPE_CHECKING:  # imported where used: the quick executor reads this module without SQLAlchemy
     from sqlalchemy import Select
     from sqlalchemy.engine import Connection
+
+    from caseload.store.executor import Executor
 
 WORKLOAD_COLUMNS = (
     "collar",
@@ -60,7 +66,7 @@ LEVEL_COLUMNS = ("live_pip1", "live_pip2", "live_pip3", "live_pip4")
 
 def workload_inputs(policy: Policy, *, on: date, collar: str | None = None) -> dict[str, Any]:
     """What ``workload_query`` binds by name: the collar, the limit, the experience
-    cutoff on ``on`` and the weights (the direct path binds the same to its compiled
+    cutoff on ``on`` and the weights (``officer_workload`` binds the same to the named
     one-officer form)."""
     from caseload.domain.officers import inexperienced_after
 
@@ -89,7 +95,7 @@ def workload_query(
 
     The policy's numbers, the day's experience cutoff and the collar are bound by name
     (``workload_inputs``), so that ``store.statements`` can compile the one-officer form
-    once for the direct path and bind them there."""
+    once as the named statement ``workload.officer`` and bind them there."""
     from sqlalchemy import (
         Boolean,
         String,
@@ -211,6 +217,24 @@ def workload(
     """``workload_query``'s rows as dicts (WORKLOAD_COLUMNS): 35,000 for a whole force."""
     query = workload_query(policy, as_of=as_of, team=team, collar=collar)
     return [dict(zip(WORKLOAD_COLUMNS, row, strict=True)) for row in conn.execute(query)]
+
+
+def officer_workload(conn: Executor | Connection, collar: str) -> list[dict[str, Any]]:
+    """``workload(conn, policy, collar=collar)`` for today, under the stored policy: the
+    officer's row, or none for an unknown collar."""
+    from caseload.domain.policy import stored_policy
+    from caseload.store.executor import executor_of
+
+    executor = executor_of(conn)
+    policy = stored_policy(executor.rows("policy"))
+    inputs = workload_inputs(policy, on=date.today(), collar=collar)
+    found = [
+        dict(zip(WORKLOAD_COLUMNS, row, strict=True))
+        for row in executor.rows("workload.officer", **inputs)
+    ]
+    for row in found:
+        row["inexperienced"] = bool(row["inexperienced"])  # 0/1 from SQLite's cursor
+    return found
 
 
 def team_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,8 +16,8 @@ The columns are added with plain ADD COLUMN, not a batch (copy-and-move) alterat
 on SQLite a batch alteration recreates the table and would drop its triggers. Any
 later migration that alters these tables in batch mode must create them again.
 
-Revision ID: 0009
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -26,8 +26,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
