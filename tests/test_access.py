@@ -73,6 +73,8 @@ def logins(pg_url: str) -> Iterator[dict[str, str]]:
 @pytest.fixture
 def force(store, pg_url, logins, tmp_path) -> dict[str, Acting]:  # type: ignore[no-untyped-def]
     """Two teams, an officer and two crimes in each; access set up and granted."""
+    for team in (TEAM_A, TEAM_B):
+        assert store("team", "add", team).exit_code == 0
     officers = tmp_path / "officers.csv"
     officers.write_text(
         "collar,name,team,accreditation,investigator_since,trainee\n"
@@ -237,7 +239,7 @@ def test_an_analyst_reads_and_exports_but_every_write_is_refused(  # type: ignor
     analyst = force["analyst"]
     assert analyst("workload").exit_code == 0
     assert analyst("audit").exit_code in (0, 1)
-    out = tmp_path / "crimes.csv"
+    out = tmp_path / "exported-crimes.csv"  # crimes.csv is the fixture's import
     exported = analyst("export", "crimes", "--output", str(out))
     assert exported.exit_code == 0, exported.output
     assert analyst("history").exit_code == 0
@@ -314,7 +316,7 @@ def test_thirty_assigns_across_two_supervisor_logins_hold_the_cap(  # type: igno
 
     from caseload.errors import PolicyRefused
     from caseload.store.allocation import allocate
-    from caseload.store.engine import Store
+    from caseload.store.connection import Store
 
     owner = force["owner"]
     added = owner("access", "grant", logins["sup_b"], "--role", "supervisor", "--team", TEAM_A)

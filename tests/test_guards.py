@@ -27,6 +27,7 @@ def drop_guards(sql: SQL, db_url: str) -> None:
 @pytest.fixture
 def worked(store):  # type: ignore[no-untyped-def]
     """A store with an officer, two crimes, one reassigned (a closed interval) and one open."""
+    assert store("team", "add", "Lewisham CID").exit_code == 0
     store("officer", "add", "AB1", "--name", "Ada Byron", "--team", "Lewisham CID",
           "-a", "PIP2", "--since", "2020-01-01")  # fmt: skip
     store("officer", "add", "CD2", "--name", "Cy Dee", "--team", "Lewisham CID",
