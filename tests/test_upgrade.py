@@ -22,7 +22,9 @@ from caseload.store.migrate import HEAD, REVISIONS, alembic_config
 AT = datetime(2025, 3, 1, 9, 30, 15, 123456)
 
 
-def _log() -> list[dict[str, Any]]:
+def _log(login: str | None = None) -> list[dict[str, Any]]:
+    """The log's entries; with ``login`` (schema 0005 on PostgreSQL, whose trigger refuses
+    an entry naming another login than the one writing it) each names it, hashed."""
     entries = []
     prev = GENESIS
     # The policy and matrix rows below were set by logged decisions (db check replays them).
@@ -40,6 +42,8 @@ def _log() -> list[dict[str, Any]]:
     ):
         row = {"id": n, "at": AT, "actor": "sgt-upgrade", "kind": kind, "crime_ref": ref,
                "collar": collar, "reason": "before", "detail": json.dumps(detail)}  # fmt: skip
+        if login is not None:
+            row["login"] = login
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(prev, row)
         entries.append(row)
@@ -101,6 +105,8 @@ def _fill(conn: sa.Connection) -> dict[str, list[str]]:
         if name not in present:
             continue
         table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+        if name == "log_entry" and "login" in table.c and conn.dialect.name == "postgresql":
+            rows = _log(conn.exec_driver_sql("SELECT session_user").scalar_one())
         columns = [c for c in rows[0] if c in table.c]
         conn.execute(table.insert(), [{c: row[c] for c in columns} for row in rows])
         written[name] = columns

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from caseload.domain.ledger import entry_hash
+from tests.test_guards import drop_guards
 
 
 def _team_without_a_log_entry(db_url: str) -> None:
@@ -42,7 +43,9 @@ def logged(store, db_url):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def tamper(db_url: str, sql) -> Callable[..., list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
-    """Change the store behind caseload's back: the sqlite3 module on SQLite, SQL on PostgreSQL."""
+    """Change the store behind caseload's back: the sqlite3 module on SQLite, SQL on PostgreSQL,
+    as the tables' owner who first drops the append-only triggers (test_guards.py)."""
+    drop_guards(sql, db_url)
     if "://" in db_url:
         return sql  # type: ignore[no-any-return]
 
@@ -61,12 +64,12 @@ def _row(tamper, entry_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-de
     from datetime import datetime
 
     (row,) = tamper(
-        "SELECT id, at, actor, kind, crime_ref, collar, reason, detail, prev_hash, hash "
+        "SELECT id, at, actor, login, kind, crime_ref, collar, reason, detail, prev_hash, hash "
         "FROM log_entry WHERE id = :id",
         id=entry_id,
     )
-    keys = ("id", "at", "actor", "kind", "crime_ref", "collar", "reason", "detail", "prev_hash")
-    entry = dict(zip(keys, row[:9], strict=True))
+    keys = ("id", "at", "actor", "login", "kind", "crime_ref", "collar", "reason", "detail")
+    entry = dict(zip((*keys, "prev_hash"), row[:10], strict=True))
     if isinstance(entry["at"], str):
         entry["at"] = datetime.fromisoformat(entry["at"])
     return entry
@@ -134,8 +137,8 @@ def test_an_inserted_entry_is_named(logged, tamper) -> None:  # type: ignore[no-
                 else tamper("SELECT hash FROM log_entry WHERE id = 2")[0][0])  # fmt: skip
     fake_hash = entry_hash(fake["prev_hash"], fake)
     tamper(
-        "INSERT INTO log_entry (id, at, actor, kind, crime_ref, collar, reason, detail, "
-        "prev_hash, hash) VALUES (:id, :at, :actor, :kind, :crime_ref, :collar, :reason, "
+        "INSERT INTO log_entry (id, at, actor, login, kind, crime_ref, collar, reason, detail, "
+        "prev_hash, hash) VALUES (:id, :at, :actor, :login, :kind, :crime_ref, :collar, :reason, "
         ":detail, :prev_hash, :hash)",
         **{**fake, "hash": fake_hash},
     )

@@ -13,6 +13,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_POLICY = 3
 EXIT_STORE = 4
+EXIT_NOT_PERMITTED = 5
 
 
 class CaseloadError(Exception):
@@ -66,3 +67,10 @@ class StoreError(CaseloadError):
     """The store cannot be used: missing, not a caseload store, or too new."""
 
     exit_code = EXIT_STORE
+
+
+class NotPermitted(CaseloadError):
+    """The database refused: this login's role or teams do not allow the action
+    (PostgreSQL roles and row-level security; ``caseload access``). Nothing was written."""
+
+    exit_code = EXIT_NOT_PERMITTED

@@ -1,7 +1,7 @@
 """What a Ctrl-C leaves saved, so the message printed on exit 130 is true.
 
-Every commit of a write transaction (``store.engine.Store.write``,
-``store.direct.DirectStore.write``) goes through ``committed``: SIGINT is held back
+Every commit of a write transaction (``store.connection.Store.write``,
+``store.executor.SqliteStore.write``) goes through ``committed``: SIGINT is held back
 while the commit runs and is counted, so an interrupt lands either before it (the
 transaction rolls back: nothing of it was saved) or after it was counted. A command
 says in ``note`` what to report either way; ``message`` picks the sentence by whether

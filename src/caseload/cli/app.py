@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from caseload import __version__
 from caseload.cli import (
+    access,
     assign,
     audit,
     crimes,
@@ -170,6 +171,8 @@ app = typer.Typer(
         "    2  bad usage or bad input; nothing was written\n"
         "    3  refused by policy (block mode); nothing was written\n"
         "    4  the store cannot be used (missing, not a caseload store, or newer)\n"
+        "    5  not permitted: the database login's role or teams do not allow it;\n"
+        "       nothing was written\n"
         "  130  interrupted (Ctrl-C)"
     ),
     no_args_is_help=True,
@@ -254,6 +257,7 @@ exports.register(app)
 suggest.register(app)
 rebalance.register(app)
 maintenance.register(app, db.db_app)
+access.register(app)
 
 
 def _invoked(argv: list[str]) -> str | None:

@@ -28,6 +28,7 @@ from caseload.cli.output import (
     info,
     render,
     render_record,
+    with_login_shown,
 )
 
 # What a narrow terminal leaves out first (output.Layout).
@@ -395,9 +396,12 @@ def show(
     render_record(record, fmt, title=f"Crime {crime['reference']}", wide=wide)
     for section, rows in story.items():
         if rows:
+            columns = list(rows[0])
+            if fmt is not OutputFormat.csv:
+                columns = with_login_shown(rows, columns)
             render(
                 rows,
-                list(rows[0]),
+                columns,
                 fmt,
                 title=section.replace("_", " ").capitalize(),
                 layout=STORY_LAYOUT,

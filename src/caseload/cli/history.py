@@ -6,12 +6,20 @@ transaction, render.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from caseload.cli.common import MOST_ROWS, open_store, parse_collar_arg
-from caseload.cli.output import FormatOption, Layout, OutputFormat, WideOption, render
+from caseload.cli.output import (
+    FormatOption,
+    Layout,
+    OutputFormat,
+    WideOption,
+    render,
+    with_login_shown,
+)
 
 HISTORY_LAYOUT = Layout(drop=("actor",), wrap=("reason", "detail"), last=("detail",))
 
@@ -74,12 +82,15 @@ def history(
         rows = read_history(
             conn, reference=reference, collar=officer, kinds=kind or (), limit=limit or None
         )
+    columns: Sequence[str] = HISTORY_COLUMNS
     if fmt is not OutputFormat.json:
         for row in rows:
             row["detail"] = summarise_detail(row["detail"])
+    if fmt not in (OutputFormat.json, OutputFormat.csv):
+        columns = with_login_shown(rows, columns)
     render(
         rows,
-        HISTORY_COLUMNS,
+        columns,
         fmt,
         title="Decisions, newest first",
         layout=HISTORY_LAYOUT,

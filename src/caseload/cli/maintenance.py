@@ -82,7 +82,8 @@ def verify(
     ] = None,
 ) -> None:
     """Walk the decision log's hash chain; exit 1 naming the first entry changed, removed
-    or inserted (an empty log on a store that holds data counts as removed)."""
+    or inserted (an empty log on a store that holds data counts as removed), or if the
+    triggers that keep the log append-only are gone."""
     from datetime import datetime
 
     from caseload.store.maintenance import Anchor, page_damage, verify_log
@@ -112,6 +113,7 @@ def verify(
             at, problem = contradiction
             typer.echo(f"broken {at}")
             info(f"The decision log does not match the anchor {anchor}: {problem}.")
+            _report_missing_guards(store)
             raise typer.Exit(1)
     if not report.intact:
         typer.echo(f"broken {report.broken_at}")
@@ -123,6 +125,7 @@ def verify(
             else f"; the {report.entries:,} entries before it are intact"
         )
         info(f"The decision log is broken: {report.problem}{intact}.")
+        _report_missing_guards(store)
         raise typer.Exit(1)
     if anchor is not None:
         stamp = datetime.now().isoformat(timespec="seconds")
@@ -138,6 +141,26 @@ def verify(
     if anchor is not None:
         since = f" (it was at entry {kept.entries:,})" if kept is not None else ""
         info(f"Recorded the head, entry {report.entries:,}, in the anchor {anchor}{since}.")
+    if _report_missing_guards(store):
+        raise typer.Exit(1)
+
+
+def _report_missing_guards(store: Store) -> bool:
+    """Say (stderr) which append-only triggers are missing or disabled; True if any."""
+    from caseload.store.guards import missing
+    from caseload.store.migrate import HEAD, current_revision
+
+    if current_revision(store) != HEAD:
+        return False  # an older store gets its triggers when a command upgrades it
+    with store.read() as conn:
+        gone = missing(conn)
+    if gone:
+        info(
+            f"The decision log is not protected: {len(gone)} append-only trigger(s) missing or "
+            f"disabled ({', '.join(gone)}); anyone who can write the store can rewrite its "
+            "history with plain SQL."
+        )
+    return bool(gone)
 
 
 def backup(

@@ -583,3 +583,13 @@ def progress(
     with Progress(console=_stderr_console(), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+def with_login_shown(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[str]:
+    """For a person reading: each row's actor as "DS Morgan (login dmorgan)" and no
+    separate login column (CSV and JSON keep ``login`` as a field of its own)."""
+    from caseload.store.identity import shown
+
+    for row in rows:
+        row["actor"] = shown(row.get("actor"), row.pop("login", None))
+    return [c for c in columns if c != "login"]

@@ -340,6 +340,7 @@ _INTERVAL_COLUMNS = (
     "override_reason",
     "plan_id",
     "auto",
+    "login",  # appended by BatchWriter.write: who acted (store.identity)
 )
 
 
@@ -353,6 +354,7 @@ class BatchWriter:
         self.executemany = executor.executemany
         self.when = executor.bind
         self.log = lambda entries: log.append_many(executor, entries)
+        self.login = executor.login()  # who acted (store.identity), on every interval
         mark = executor.placeholder
         self.close_sql = (
             f"UPDATE allocation SET end_at = {mark}, ended_by = {mark}, end_reason = {mark} "
@@ -376,7 +378,8 @@ class BatchWriter:
                 self.close_sql, [(when(end), by, why, crime) for end, by, why, crime in closes]
             )
         if intervals:
-            rows = [(*r[:2], when(r[2]), *r[3:]) for r in intervals]
+            login = self.login
+            rows = [(*r[:2], when(r[2]), *r[3:], login) for r in intervals]
             self.executemany(self.insert_sql, rows)
         if holders:
             self.executemany(self.holder_sql, list(holders))

@@ -418,19 +418,36 @@ class Store:
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
-        from sqlalchemy.exc import DatabaseError, OperationalError
+        from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 
         try:
             yield
         except OperationalError as exc:
             text = str(exc.orig) if exc.orig is not None else str(exc)
             raise unusable(self.location, text) from None
-        except DatabaseError as exc:  # SQLITE_CORRUPT and the like: not an OperationalError
+        except DBAPIError as exc:
+            # A PostgreSQL role or team scope refused (store.access, 42501): exit 5.
+            refused = self._refusal(exc)
+            if refused is not None:
+                raise refused from None
+            if not isinstance(exc, DatabaseError):
+                raise
+            # SQLITE_CORRUPT and the like: not an OperationalError
             text = str(exc.orig) if exc.orig is not None else str(exc)
             trouble = store_trouble(self.location, text)
             if trouble is None:
                 raise
             raise trouble from None
+
+    def _refusal(self, exc: Exception) -> Exception | None:
+        if self.is_sqlite:
+            return None
+        from sqlalchemy.engine import make_url
+
+        from caseload.store.access import refusal
+        from caseload.store.identity import os_login
+
+        return refusal(exc, make_url(self.url).username or os_login())
 
     def dispose(self) -> None:
         if self._engine is not None:

@@ -324,6 +324,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
             a.c.start_at.label("from"),
             a.c.end_at.label("to"),
             a.c.actor,
+            a.c.login,
             a.c.reason,
             a.c.warnings,
             a.c.override_reason,

@@ -80,6 +80,11 @@ class Executor(Protocol):
         """Keep ``table``'s id sequence ahead of explicit ids written up to ``last_id``."""
         ...
 
+    def login(self) -> str:
+        """Who is acting (``store.identity``): PostgreSQL's ``session_user``, on SQLite
+        the operating-system user."""
+        ...
+
 
 # --- Python's sqlite3, statements compiled ahead ----------------------------------------------
 
@@ -134,6 +139,11 @@ class SqliteExecutor:
 
     def advance_ids(self, table: str, last_id: int) -> None:
         """Nothing to do: SQLite's ids follow the largest one written."""
+
+    def login(self) -> str:
+        from caseload.store.identity import os_login
+
+        return os_login()
 
 
 class SqliteStore:
@@ -283,6 +293,11 @@ class SqlAlchemyExecutor:
                 text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"),
                 {"t": table, "v": last_id},
             )
+
+    def login(self) -> str:
+        from caseload.store.identity import store_login
+
+        return store_login(self.connection)
 
 
 def executor_of(source: Executor | Connection) -> Executor:

@@ -44,6 +44,7 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "override_reason",
     "ended_by",
     "end_reason",
+    "login",
 )
 
 __all__ = [
@@ -115,6 +116,7 @@ def history_query(*, as_of: date | None = None, team_id: int | None = None) -> S
             a.c.override_reason,
             ended_by.label("ended_by"),
             end_reason.label("end_reason"),
+            a.c.login,
         )
         .select_from(a)
         .join(c, c.c.id == a.c.crime_id)

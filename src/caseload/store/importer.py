@@ -931,6 +931,9 @@ class CrimeWriter(KindWriter):
         self, conn: Connection, holdings: Sequence[tuple[int, int, datetime]]
     ) -> None:
         """Open an interval for each finalised crime's named holder (officer id 0: none)."""
+        from caseload.store.identity import store_login
+
+        login = store_login(conn)
         opened = [
             {
                 "crime_id": crime_id,
@@ -938,6 +941,7 @@ class CrimeWriter(KindWriter):
                 "start_at": start,
                 "end_at": None,
                 "actor": self.options.actor,
+                "login": login,
                 "reason": self.options.reason,
                 "warnings": "",
                 "auto": False,
@@ -1226,16 +1230,28 @@ class HistoryWriter(KindWriter):
         ).all()
         if not rows:
             return 0
+        from caseload.store.identity import store_login
+
         actor = self.options.actor
         conn.execute(
             insert(a).from_select(
-                ["crime_id", "officer_id", "start_at", "end_at", "actor", "reason", "warnings"],
+                [
+                    "crime_id",
+                    "officer_id",
+                    "start_at",
+                    "end_at",
+                    "actor",
+                    "login",
+                    "reason",
+                    "warnings",
+                ],
                 select(
                     s.c.crime_id,
                     s.c.officer_id,
                     s.c.start_at,
                     s.c.end_at,
                     literal(actor),
+                    literal(store_login(conn)),
                     s.c.reason,
                     literal(""),
                 ).where(past),

@@ -66,10 +66,15 @@ def tail_of(row: Any) -> tuple[int, str]:
 
 
 def chain(
-    entries: Iterable[Mapping[str, Any]], last_id: int, prev: str
+    entries: Iterable[Mapping[str, Any]], last_id: int, prev: str, login: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """The log rows for entries (dicts with at, actor, kind, crime_ref, collar, reason,
-    detail), numbered after ``last_id`` and each hashed onto the one before."""
+    detail), numbered after ``last_id`` and each hashed onto the one before. ``login``
+    is who acted (``store.identity``; the operating-system user when not given)."""
+    if login is None:
+        from caseload.store.identity import os_login
+
+        login = os_login()
     for entry in entries:
         last_id += 1
         detail = entry.get("detail") or {}
@@ -77,6 +82,7 @@ def chain(
             "id": last_id,
             "at": entry["at"],
             "actor": entry["actor"],
+            "login": login,
             "kind": entry["kind"],
             "crime_ref": entry.get("crime_ref"),
             "collar": entry.get("collar"),
@@ -96,7 +102,7 @@ def append_many(conn: Executor | Connection, entries: Iterable[Mapping[str, Any]
     last_id, prev = tail_of(executor.first("log.tail"))
     batch: list[dict[str, Any]] = []
     count = 0
-    for row in chain(entries, last_id, prev):
+    for row in chain(entries, last_id, prev, executor.login()):
         batch.append(row)
         count += 1
         last_id = row["id"]
@@ -146,7 +152,7 @@ def count(conn: Connection) -> int:
 
 # --- reading the log ----------------------------------------------------------------------------
 
-HISTORY_COLUMNS = ("at", "actor", "kind", "crime", "officer", "reason", "detail")
+HISTORY_COLUMNS = ("at", "actor", "login", "kind", "crime", "officer", "reason", "detail")
 
 
 def history(
@@ -169,6 +175,7 @@ def history(
     query = select(
         table.c.at,
         table.c.actor,
+        table.c.login,
         table.c.kind,
         table.c.crime_ref.label("crime"),
         table.c.collar.label("officer"),

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Every revision this version knows, oldest first. A test checks this against
 # the Alembic scripts so the two cannot drift.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 
 
@@ -52,6 +52,10 @@ def current_revision(store: Store) -> str | None:
         with store.engine.connect() as conn:
             names = set(inspect(conn).get_table_names())
             if "alembic_version" not in names:
+                if not names and conn.dialect.name == "postgresql":
+                    from caseload.store.access import refuse_without_schema_access
+
+                    refuse_without_schema_access(conn, store.location)
                 if names:
                     raise StoreError(f"{store.location} is not a caseload store.")
                 return None

@@ -13,6 +13,9 @@ Design:
   day's holder can be rebuilt. ``finalisation`` does the same for live/finalised.
 * ``log_entry`` is the decision log: every allocation, override, policy change,
   review and victim update, with a SHA-256 hash chained to the entry before it.
+* ``log_entry`` and ``allocation`` are append-only (migration 0005's triggers):
+  entries are never updated or deleted, an interval is only ever closed. ``login``
+  beside ``actor`` is who acted (``store.identity``).
 * Dates are calendar dates; times are the force's local wall-clock time (naive).
 * Column types are given as SQLAlchemy types (``sa_type``) so that the migration
   scripts, which use plain SQLAlchemy types, compare equal and import no sqlmodel.
@@ -126,6 +129,7 @@ class Allocation(SQLModel, table=True):
     start_at: datetime = _at()
     end_at: datetime | None = Field(default=None, sa_type=DateTime())
     actor: str = _text(100)
+    login: str | None = _text(100, default=None)  # who acted (store.identity); 0005 on
     reason: str = _long()
     warnings: str = _long(default="", sa_column_kwargs={"server_default": ""})
     override_reason: str | None = _long(default=None)
@@ -172,6 +176,7 @@ class LogEntry(SQLModel, table=True):
     id: int | None = _key()
     at: datetime = _at()
     actor: str = _text(100)
+    login: str | None = _text(100, default=None)  # who acted (store.identity), hashed; 0005 on
     kind: str = _text(30)
     crime_ref: str | None = _text(64, default=None)
     collar: str | None = _text(16, default=None)
@@ -243,6 +248,15 @@ class AuditRun(SQLModel, table=True):
     counts: str = _long()
 
 
+# The teams each supervisor login may act in (``caseload access``, PostgreSQL): the
+# row-level security policies read it. Roles themselves are PostgreSQL roles.
+class AccessGrant(SQLModel, table=True):
+    __tablename__ = "access_grant"
+
+    login: str = _text(100, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", sa_type=Integer, primary_key=True)
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
@@ -263,6 +277,7 @@ event_table = _table(KeyEvent)
 victim_update_table = _table(VictimUpdate)
 link_table = _table(CrimeLink)
 audit_run_table = _table(AuditRun)
+access_grant_table = _table(AccessGrant)
 
 
 def schema() -> MetaData:
