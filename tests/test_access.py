@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from caseload.cli.app import app
-from tests.conftest import caseload_exe
+from tests.helpers.cli import caseload_exe
 
 TEAM_A, TEAM_B = "Lewisham CID", "Bromley CID"
 Acting = Callable[..., Result]

@@ -10,18 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from caseload.store.guards import expected
-
-from .conftest import sa_url
+from tests.helpers.store import drop_guards, sa_url
 
 SQL = Callable[..., list[tuple[Any, ...]]]
-
-
-def drop_guards(sql: SQL, db_url: str) -> None:
-    """Drop the append-only triggers, as the tables' owner can (to tamper in tests)."""
-    postgres = "://" in db_url
-    for name, table in expected("postgresql" if postgres else "sqlite"):
-        sql(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgres else ""))
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ from caseload.domain.inputs import (
     validated,
 )
 from caseload.errors import InputError
-from tests.conftest import Runner, add_teams, sa_url
+from tests.helpers.cli import Runner
+from tests.helpers.force import add_teams
+from tests.helpers.store import sa_url
 
 
 def test_a_model_normalises_with_the_same_rules_as_the_options() -> None:

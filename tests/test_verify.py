@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from caseload.domain.ledger import entry_hash
-from tests.test_guards import drop_guards
+from tests.helpers.store import drop_guards
 
 
 def _team_without_a_log_entry(db_url: str) -> None:

@@ -84,3 +84,12 @@ def log_entries(sql, kind: str) -> list[dict[str, Any]]:  # type: ignore[no-unty
         }
         for r in rows
     ]
+
+
+def drop_guards(sql, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Drop the append-only triggers, as the tables' owner can (to tamper in tests)."""
+    from caseload.store.guards import expected
+
+    postgres = "://" in db_url
+    for name, table in expected("postgresql" if postgres else "sqlite"):
+        sql(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgres else ""))

@@ -7,6 +7,7 @@ are imported inside the commands that need them.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated, Any, NoReturn
 
@@ -336,6 +337,9 @@ def main() -> None:
         typer.echo(interrupts.message(), err=True)
         sys.exit(130)
     finally:
+        # The command has finished and said what it did: a Ctrl-C from here on, while the
+        # interpreter shuts down, must neither cut that short nor exit 130 without a word.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()
         try:
             sys.stdout.flush()  # the last rows, while a closed pipe can still be quietened
