@@ -72,18 +72,24 @@ class Breach:
                 f"capacity of {self.limit}"
             )
         if self.code == MISMATCH:
-            accredited = (
-                "has no investigative accreditation"
-                if self.accreditation == "none"
-                else f"is accredited to {self.accreditation}"
-            )
+            accredited = accredited_words(self.accreditation)
             return f"{self.officer} {accredited} but the crime needs {self.required_level}"
         if self.code == UNAVAILABLE:
-            state = {"leave": "on leave", "left": "no longer serving (left)"}.get(
-                self.status, self.status
-            )
+            state = status_words(self.status)
             return f"{self.officer} is {state}, not active"
         return f"{self.officer}: {self.code}"  # pragma: no cover - every code is worded above
+
+
+def accredited_words(accreditation: str) -> str:
+    """How a rule's sentence says an officer's accreditation."""
+    if accreditation == "none":
+        return "has no investigative accreditation"
+    return f"is accredited to {accreditation}"
+
+
+def status_words(status: str) -> str:
+    """How a rule's sentence says an officer's status (``is on leave, not active``)."""
+    return {"leave": "on leave", "left": "no longer serving (left)"}.get(status, status)
 
 
 def surname(name: str) -> str:
@@ -209,17 +215,11 @@ class HoldingBreach:
                 f"personal capacity of {self.limit}"
             )
         if self.code == MISMATCH:
-            accredited = (
-                "has no investigative accreditation"
-                if self.accreditation == "none"
-                else f"is accredited to {self.accreditation}"
-            )
+            accredited = accredited_words(self.accreditation)
             crimes = "crime needs" if self.count == 1 else "crimes need"
             return f"{self.officer} {accredited} but {self.count} of their live {crimes} more"
         if self.code == UNAVAILABLE:
-            state = {"leave": "on leave", "left": "no longer serving (left)"}.get(
-                self.status, self.status
-            )
+            state = status_words(self.status)
             return f"{self.officer} is {state}, not active, and holds {self.live} live crimes"
         return f"{self.officer}: {self.code}"  # pragma: no cover - every code is worded above
 
