@@ -84,60 +84,49 @@ _command(
 )
 
 
-@import_app.command("crimes")
-def crimes(
-    ctx: typer.Context,
-    file: FileArg,
-    dry_run: DryRunOption = False,
-    ignore_unknown: IgnoreUnknownOption = False,
-    actor: ActorOption = None,
-    reason: ReasonOption = "import",
-    override: OverrideOption = None,
-    delimiter: DelimiterOption = None,
-) -> None:
-    """Import crimes (reference, crime_type, reported_on, team; optional required_level,
-    holder, victim_enhanced, finalised_on, outcome, allocated_on). Existing references are
-    updated; holders of live crimes are allocated under the allocation rules."""
-    run_import(
-        ctx,
-        "crimes",
-        file,
-        dry_run=dry_run,
-        ignore_unknown=ignore_unknown,
-        actor=actor,
-        reason=reason,
-        override=override,
-        delimiter=delimiter,
-    )
+def _command_with_override(kind: str, what: str) -> None:
+    """A kind whose rows allocate (holders, current holdings): it takes ``--override``."""
+
+    def command(
+        ctx: typer.Context,
+        file: FileArg,
+        dry_run: DryRunOption = False,
+        ignore_unknown: IgnoreUnknownOption = False,
+        actor: ActorOption = None,
+        reason: ReasonOption = "import",
+        override: OverrideOption = None,
+        delimiter: DelimiterOption = None,
+    ) -> None:
+        run_import(
+            ctx,
+            kind,
+            file,
+            dry_run=dry_run,
+            ignore_unknown=ignore_unknown,
+            actor=actor,
+            reason=reason,
+            override=override,
+            delimiter=delimiter,
+        )
+
+    command.__doc__ = what
+    import_app.command(kind)(command)
 
 
-@import_app.command("history")
-def history(
-    ctx: typer.Context,
-    file: FileArg,
-    dry_run: DryRunOption = False,
-    ignore_unknown: IgnoreUnknownOption = False,
-    actor: ActorOption = None,
-    reason: ReasonOption = "import",
-    override: OverrideOption = None,
-    delimiter: DelimiterOption = None,
-) -> None:
-    """Import allocation history intervals (reference, holder, from, actor; optional to,
-    reason); a blank 'to' is the current holding. History is added to, never rewritten:
-    a row for an interval already held must match it, past intervals must not overlap,
-    and a current holding is an allocation under the allocation rules. The file's actor
-    is recorded as a detail; the decision log's actor is whoever runs the import."""
-    run_import(
-        ctx,
-        "history",
-        file,
-        dry_run=dry_run,
-        ignore_unknown=ignore_unknown,
-        actor=actor,
-        reason=reason,
-        override=override,
-        delimiter=delimiter,
-    )
+_command_with_override(
+    "crimes",
+    "Import crimes (reference, crime_type, reported_on, team; optional required_level, "
+    "holder, victim_enhanced, finalised_on, outcome, allocated_on). Existing references are "
+    "updated; holders of live crimes are allocated under the allocation rules.",
+)
+_command_with_override(
+    "history",
+    "Import allocation history intervals (reference, holder, from, actor; optional to, "
+    "reason); a blank 'to' is the current holding. History is added to, never rewritten: a "
+    "row for an interval already held must match it, past intervals must not overlap, and a "
+    "current holding is an allocation under the allocation rules. The file's actor is "
+    "recorded as a detail; the decision log's actor is whoever runs the import.",
+)
 
 
 def register(app: typer.Typer) -> None:
