@@ -409,6 +409,7 @@ class KindWriter:
 
     spec: Spec
     keep_first = False  # a key repeated with other cells: keep the first row (not an error)
+    adds_crimes = False  # new crimes: the import says how many took the default level
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -558,6 +559,8 @@ class CrimeWriter(KindWriter):
     crimes), so its holding is recorded as an interval directly, as the history
     import does.
     """
+
+    adds_crimes = True
 
     FIELDS = (
         "crime_type",
@@ -1646,7 +1649,7 @@ def write(
             options = replace(options, at=log.decision_time(conn, whole_seconds=True))
             writer = WRITERS[kind](options)
             teams_before = team_names(conn)
-            last_crime = _last_crime_id(conn) if kind in CRIME_KINDS else 0
+            last_crime = _last_crime_id(conn) if writer.adds_crimes else 0
             for one in sources:
                 before = (counts.rows, counts.new, counts.updated, counts.unchanged)
                 writer.prepare_write(conn)
@@ -1667,7 +1670,7 @@ def write(
                 counts.repeats += one.repeats
                 counts.conflicts += one.conflicts
                 _note_new_teams(conn, teams_before, counts)
-                if kind in CRIME_KINDS:
+                if writer.adds_crimes:
                     counts.defaulted = defaulted_types(conn, after=last_crime, at=options.at)
                 new, updated = counts.new - before[1], counts.updated - before[2]
                 if new or updated:
@@ -1731,9 +1734,6 @@ def _note_new_teams(conn: Connection, before: Sequence[str], counts: Counts) -> 
     known = {key(name) for name in before}
     counts.new_teams = sorted(name for name in team_names(conn) if key(name) not in known)
     counts.near_teams = near_misses(counts.new_teams, before)
-
-
-CRIME_KINDS = ("crimes", "police-uk")  # kinds that add crimes, whose defaulted levels are said
 
 
 def _last_crime_id(conn: Connection) -> int:
