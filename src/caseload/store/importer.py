@@ -67,6 +67,8 @@ from sqlalchemy.engine import Connection
 
 from caseload import interrupts
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
+from caseload.domain.teams import key as team_key
+from caseload.domain.teams import near_misses
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
@@ -1652,6 +1654,7 @@ def write(
             last_crime = _last_crime_id(conn) if writer.adds_crimes else 0
             for one in sources:
                 before = (counts.rows, counts.new, counts.updated, counts.unchanged)
+                teams_known = team_names(conn) if one is not sources[0] else teams_before
                 writer.prepare_write(conn)
                 for batch in _batches(one, writer.spec, ignore_unknown, skip=one.skip):
                     rows = []
@@ -1669,9 +1672,8 @@ def write(
                 counts.blank += one.blank_rows
                 counts.repeats += one.repeats
                 counts.conflicts += one.conflicts
-                _note_new_teams(conn, teams_before, counts)
-                if writer.adds_crimes:
-                    counts.defaulted = defaulted_types(conn, after=last_crime, at=options.at)
+                created = _created_teams(conn, teams_known)
+                counts.new_teams += created
                 new, updated = counts.new - before[1], counts.updated - before[2]
                 if new or updated:
                     log.append(
@@ -1688,9 +1690,13 @@ def write(
                             "updated": updated,
                             "unchanged": counts.unchanged - before[3],
                             **writer.log_detail(one),
-                            **({"new_teams": counts.new_teams} if counts.new_teams else {}),
+                            **({"new_teams": created} if created else {}),
                         },
                     )
+            counts.new_teams.sort()
+            counts.near_teams = near_misses(counts.new_teams, teams_before)
+            if writer.adds_crimes:
+                counts.defaulted = defaulted_types(conn, after=last_crime, at=options.at)
             if dry_run:
                 raise _DryRun
             if counts.new + counts.updated >= ANALYZE_AFTER:
@@ -1726,14 +1732,10 @@ def repeat_warnings(sources: Sequence[Source], spec: Spec) -> list[str]:
     return found
 
 
-def _note_new_teams(conn: Connection, before: Sequence[str], counts: Counts) -> None:
-    """The teams the import created (names it gave that no team had), and those that look
-    like a typo of a team that was there before."""
-    from caseload.domain.teams import key, near_misses
-
-    known = {key(name) for name in before}
-    counts.new_teams = sorted(name for name in team_names(conn) if key(name) not in known)
-    counts.near_teams = near_misses(counts.new_teams, before)
+def _created_teams(conn: Connection, before: Sequence[str]) -> list[str]:
+    """The teams there are now that were not among ``before`` (names compared as teams are)."""
+    known = {team_key(name) for name in before}
+    return sorted(name for name in team_names(conn) if team_key(name) not in known)
 
 
 def _last_crime_id(conn: Connection) -> int:
