@@ -204,6 +204,20 @@ def test_export_interrupted_leaves_the_old_file_and_no_partial(
     assert target.read_text(encoding="utf-8") == "the previous export\n"
 
 
+def test_a_ctrl_c_after_the_command_finished_does_not_turn_it_into_a_failure(
+    officers: list[str], shell: Shell, sql, tmp_path: Path
+) -> None:
+    """The import said what it did; a Ctrl-C while the process exits (CI caught one,
+    landing in Typer's own handler: exit 130 and no word) changes neither."""
+    crimes = tmp_path / "crimes.csv"
+    crimes_csv(crimes, "DN", 20, officers, "Lewisham CID")
+    done = shell("import", "crimes", str(crimes), env=at("command-done"))
+    assert done.returncode == 0, done.stderr
+    assert "Imported 20 crimes: 20 new" in done.stderr
+    assert "Interrupted" not in done.stderr
+    assert sql("SELECT count(*) FROM crime WHERE reference LIKE 'DN/%'") == [(20,)]
+
+
 @pytest.mark.sqlite_only
 def test_backup_interrupted_leaves_nothing(store: Runner, shell: Shell, tmp_path: Path) -> None:
     out = tmp_path / "out"

@@ -43,6 +43,15 @@ def sigint_held() -> Iterator[None]:
         mask(signal.SIG_SETMASK, previous)
 
 
+def hold_sigint() -> None:
+    """From now on SIGINT stays pending, never delivered (the process is about to exit)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is not None:
+        mask(signal.SIG_BLOCK, {signal.SIGINT})
+    else:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def committed(commit: Callable[[], Any]) -> None:
     """Run ``commit`` with SIGINT held back, and count it."""
     global _commits

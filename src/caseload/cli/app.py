@@ -44,6 +44,10 @@ class CaseloadGroup(TyperGroup):
     """Maps every CaseloadError, from any command, to its message and exit code; a usage
     error to one sentence (exit 2); a closed pipe (``| head -1``) to a quiet exit 0."""
 
+    #: Set by ``main`` (a real process): SIGINT is held back once the command returns.
+    #: Left off under CliRunner, whose process (pytest) must stay interruptible.
+    shield_when_done = False
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
@@ -60,7 +64,15 @@ class CaseloadGroup(TyperGroup):
         new_command()
         typed = [*getattr(ctx, "_protected_args", []), *ctx.args]  # after the root options
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if self.shield_when_done:
+                # The command has finished and said what it did: a Ctrl-C from here on
+                # must neither cut that short nor exit 130 (Typer's own handler, around
+                # the context's exit) without a word. One that landed before this line
+                # is reported below, with what the command saved.
+                interrupts.hold_sigint()
+                interrupts.checkpoint("command-done")
+            return result
         except CaseloadError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
@@ -329,6 +341,7 @@ def main() -> None:
     from caseload.cli.common import pause_gc_for_start_up
 
     pause_gc_for_start_up()
+    CaseloadGroup.shield_when_done = True
     try:
         _lean(_invoked(sys.argv[1:]))(prog_name="caseload")
     except KeyboardInterrupt:  # while Python was still loading the command
