@@ -110,3 +110,35 @@ def test_a_session_write_is_rolled_back_with_the_command(
         opened.dispose()
     assert store("officer", "show", "AB1").exit_code == 0
     assert sql("SELECT count(*) FROM log_entry WHERE kind = 'officer-add'") == [(1,)]
+
+
+def test_finalising_and_reopening_through_the_models(store: Runner, sql) -> None:  # type: ignore[no-untyped-def]
+    """crime finalise and reopen take their input models and write through the Session:
+    the crime's row, its finalisation interval and the log entry land together."""
+    add_teams(store, "T")
+    assert store("crime", "add", "CR/1", "--type", "Burglary", "--team", "T",
+                 "--reported", "2026-01-05").exit_code == 0  # fmt: skip
+    done = store("crime", "finalise", "CR/1", "--outcome", "18", "--on", "2026-02-01")
+    assert done.exit_code == 0, done.stderr
+    assert sql("SELECT finalised_on, outcome FROM crime")[0][1] == 18
+    both = store("crime", "reopen", "CR/1", "-r", "new lead", "--override", "x", "--unallocated")
+    assert (both.exit_code, both.stderr) == (
+        2,
+        "Error: Give --override or --unallocated, not both.\n",
+    )
+    done = store("crime", "reopen", "CR/1", "-r", "new lead", "--on", "2026-03-01")
+    assert done.exit_code == 0, done.stderr
+    assert sql("SELECT finalised_on, outcome FROM crime") == [(None, None)]
+    rows = sql("SELECT finalised_on, outcome, reopened_on FROM finalisation")
+    assert [tuple(str(v) for v in row) for row in rows] == [("2026-02-01", "18", "2026-03-01")]
+    kinds = sql("SELECT kind FROM log_entry WHERE crime_ref = 'CR/1' ORDER BY id")
+    assert [k for (k,) in kinds] == ["crime-add", "finalise", "reopen"]
+
+
+def test_an_outcome_the_home_office_does_not_define_is_refused_by_the_model() -> None:
+    from caseload.domain.inputs import CrimeFinalise
+
+    with pytest.raises(InputError, match=r"^Invalid --outcome: 99 is not a Home Office"):
+        validated(CrimeFinalise, outcome=99, finalised_on=date(2026, 1, 1))
+    with pytest.raises(InputError, match="in the future"):
+        validated(CrimeFinalise, outcome=1, finalised_on=date.today() + timedelta(days=1))

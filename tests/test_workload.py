@@ -133,6 +133,7 @@ def test_chart_marks_the_limit_and_flags(force: Runner) -> None:
 
 
 def test_as_of_rebuilds_a_past_day_from_the_history(store: Runner, db_url: str) -> None:
+    from caseload.domain.inputs import CrimeFinalise
     from caseload.store.crimes import finalise
 
     with writing(db_url) as conn:
@@ -145,9 +146,8 @@ def test_as_of_rebuilds_a_past_day_from_the_history(store: Runner, db_url: str) 
     allocate_refs(db_url, ["CR/1"], "AB1", at=datetime(2026, 3, 10, 17))
     allocate_refs(db_url, ["CR/4"], "AB1", at=datetime(2026, 3, 12, 9))
     with writing(db_url) as conn:
-        finalise(
-            conn, "CR/2", outcome=18, on=date(2026, 3, 20), actor="a", at=datetime(2026, 3, 20)
-        )
+        done = CrimeFinalise(outcome=18, finalised_on=date(2026, 3, 20))
+        finalise(conn, "CR/2", done, actor="a", at=datetime(2026, 3, 20))
 
     def live(as_of: str) -> dict[str, int]:
         return {c: r["live"] for c, r in workload_rows(store, "--as-of", as_of).items()}

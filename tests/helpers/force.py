@@ -261,16 +261,20 @@ class Force:
             unassign(conn, reference, actor=ACTOR, at=when, reason="test")
 
     def finalise(self, reference: str, on: date, outcome: int = 18) -> None:
+        from caseload.domain.inputs import CrimeFinalise
         from caseload.store.crimes import finalise
 
+        data = CrimeFinalise(outcome=outcome, finalised_on=on)
         with self.store.write() as conn:
-            finalise(conn, reference, outcome=outcome, on=on, actor=ACTOR, at=at(on, 17))
+            finalise(conn, reference, data, actor=ACTOR, at=at(on, 17))
 
     def reopen(self, reference: str, on: date) -> None:
+        from caseload.domain.inputs import CrimeReopen
         from caseload.store.crimes import reopen
 
+        data = CrimeReopen(reopened_on=on, reason="test")
         with self.store.write() as conn:
-            reopen(conn, reference, on=on, actor=ACTOR, at=at(on, 10), reason="test")
+            reopen(conn, reference, data, actor=ACTOR, at=at(on, 10))
 
     def review(self, reference: str, on: date, next_due: date | None = None) -> None:
         from caseload.store.supervision import record_review

@@ -487,20 +487,16 @@ def finalise(
     """Finalise (close) a live crime with a Home Office outcome type."""
     from datetime import date as date_
 
+    from caseload.domain.inputs import CrimeFinalise, validated
     from caseload.domain.outcomes import OUTCOMES
     from caseload.store.crimes import finalise as finalise_crime
     from caseload.store.log import decision_time
 
+    data = validated(
+        CrimeFinalise, outcome=outcome, finalised_on=on or date_.today(), reason=reason
+    )
     with open_store(ctx).write() as conn:
-        finalise_crime(
-            conn,
-            reference,
-            outcome=outcome,
-            on=on or date_.today(),
-            actor=resolve_actor(actor),
-            at=decision_time(conn),
-            reason=reason,
-        )
+        finalise_crime(conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn))
     info(f"Finalised {reference.strip()}: outcome {outcome} ({OUTCOMES[outcome]}).")
 
 
@@ -555,23 +551,22 @@ def reopen(
     from datetime import date as date_
 
     from caseload.cli.output import warn
-    from caseload.errors import InputError, PolicyRefused
+    from caseload.domain.inputs import CrimeReopen, validated
+    from caseload.errors import PolicyRefused
     from caseload.store.crimes import reopen as reopen_crime
     from caseload.store.log import decision_time
 
-    if override and unallocated:
-        raise InputError("Give --override or --unallocated, not both.")
+    data = validated(
+        CrimeReopen,
+        reopened_on=on or date_.today(),
+        reason=reason,
+        override=override,
+        unallocated=unallocated,
+    )
     try:
         with open_store(ctx).write() as conn:
             crime = reopen_crime(
-                conn,
-                reference,
-                on=on or date_.today(),
-                actor=resolve_actor(actor),
-                at=decision_time(conn),
-                reason=reason,
-                override=override,
-                unallocated=unallocated,
+                conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
             )
     except PolicyRefused as exc:
         exc.details.append(

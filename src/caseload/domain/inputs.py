@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, mod
 from caseload.domain.events import parse_event_kind
 from caseload.domain.levels import parse_level
 from caseload.domain.officers import check_capacity, parse_rank, parse_status
+from caseload.domain.outcomes import OUTCOMES
 from caseload.domain.policy import parse_setting
 from caseload.domain.values import clean_text, in_range, normalise_collar, not_future
 from caseload.errors import InputError
@@ -164,6 +165,43 @@ class CrimeCreate(Input):
     reported_on: PastDate
     required_level: Level | None = None
     victim_enhanced: bool = False
+
+
+def _outcome(value: int) -> int:
+    if value not in OUTCOMES:
+        raise ValueError(f"{value} is not a Home Office outcome type")
+    return value
+
+
+Outcome = Annotated[int, AfterValidator(_outcome)]
+
+
+class CrimeFinalise(Input):
+    """``crime finalise CRIME --outcome N``: finalised on ``finalised_on``."""
+
+    options: ClassVar[dict[str, str]] = {"finalised_on": "--on"}
+
+    outcome: Outcome
+    finalised_on: PastDate
+    reason: Reason = ""
+
+
+class CrimeReopen(Input):
+    """``crime reopen CRIME --reason ...``: live again from ``reopened_on``, with its last
+    holder under the allocation rules (``override`` a block-mode refusal), or none."""
+
+    options: ClassVar[dict[str, str]] = {"reopened_on": "--on"}
+
+    reopened_on: PastDate
+    reason: Annotated[str, AfterValidator(_text("the reason", 2000))]
+    override: Annotated[str, AfterValidator(_text("the override reason", 2000))] | None = None
+    unallocated: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_back(self) -> CrimeReopen:
+        if self.override and self.unallocated:
+            raise ValueError("Give --override or --unallocated, not both")
+        return self
 
 
 # --- teams ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Crime records: add, find, list with filters, finalise and reopen.
+"""Crime records: add, find, list with filters, finalise and reopen (the single-record
+writes through the ORM session, ``store.session``).
 
 A crime is live until an outcome is recorded; finalising and reopening are kept
 as intervals in ``finalisation`` so that any past day's live crimes can be rebuilt.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.errors import InputError, NotFound
@@ -20,7 +21,6 @@ from caseload.store.models import (
     allocation_table,
     crime_table,
     event_table,
-    finalisation_table,
     log_table,
     officer_table,
     review_table,
@@ -30,7 +30,7 @@ from caseload.store.models import (
 from caseload.store.reference import matrix, required_level_for, resolve_team
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
-    from caseload.domain.inputs import CrimeCreate
+    from caseload.domain.inputs import CrimeCreate, CrimeFinalise, CrimeReopen
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -186,16 +186,15 @@ def add(
 
 
 def finalise(
-    conn: Connection,
-    reference: str,
-    *,
-    outcome: int,
-    on: date,
-    actor: str,
-    at: datetime,
-    reason: str = "",
+    conn: Connection, reference: str, data: CrimeFinalise, *, actor: str, at: datetime
 ) -> dict[str, Any]:
+    """Record the crime's outcome (through the ORM: the crime's row and its new
+    ``finalisation`` interval) and the log entry."""
+    from caseload.store.models import Crime, Finalisation
+    from caseload.store.session import session_on
+
     crime = find(conn, reference)
+    on, outcome = data.finalised_on, data.outcome
     if crime["finalised_on"] is not None:
         raise InputError(
             f"Crime {crime['reference']} was already finalised on {crime['finalised_on']}."
@@ -205,16 +204,11 @@ def finalise(
             f"Crime {crime['reference']} cannot be finalised before it was reported "
             f"({crime['reported_on']})."
         )
-    conn.execute(
-        update(crime_table)
-        .where(crime_table.c.id == crime["id"])
-        .values(finalised_on=on, outcome=outcome)
-    )
-    conn.execute(
-        insert(finalisation_table).values(
-            crime_id=crime["id"], finalised_on=on, outcome=outcome, actor=actor
-        )
-    )
+    crime_id = int(crime["id"])
+    with session_on(conn) as session:
+        row = session.get_one(Crime, crime_id)
+        row.finalised_on, row.outcome = on, outcome
+        session.add(Finalisation(crime_id=crime_id, finalised_on=on, outcome=outcome, actor=actor))
     log.append(
         conn,
         at=at,
@@ -222,33 +216,31 @@ def finalise(
         kind="finalise",
         crime_ref=crime["reference"],
         collar=crime["holder"],
-        reason=reason,
+        reason=data.reason,
         detail={"outcome": outcome, "on": on.isoformat()},
     )
     return crime
 
 
 def reopen(
-    conn: Connection,
-    reference: str,
-    *,
-    on: date,
-    actor: str,
-    at: datetime,
-    reason: str,
-    override: str | None = None,
-    unallocated: bool = False,
+    conn: Connection, reference: str, data: CrimeReopen, *, actor: str, at: datetime
 ) -> dict[str, Any]:
     """Make a finalised crime live again. Its last holder gets it back under the
     allocation rules (``store.allocation.check_holdings``: a block-mode breach refuses
-    it, exit 3, unless ``override``); ``unallocated`` reopens it without a holder (the
-    holding is closed, as ``unassign`` does). Returns the crime's record with
-    ``holding`` (the rules' outcome, or None when no one gets it back) and
+    it, exit 3, unless ``data.override``); ``data.unallocated`` reopens it without a
+    holder (the holding is closed, as ``unassign`` does). Returns the crime's record
+    with ``holding`` (the rules' outcome, or None when no one gets it back) and
     ``taken_from`` (the collar ``unallocated`` took it from)."""
+    from sqlmodel import col
+    from sqlmodel import select as orm_select
+
     from caseload.store.allocation import HoldingChange, check_holdings
     from caseload.store.allocation import unassign as unassign_crime
+    from caseload.store.models import Crime, Finalisation
+    from caseload.store.session import session_on
 
     crime = find(conn, reference)
+    on, reason, unallocated = data.reopened_on, data.reason, data.unallocated
     if crime["finalised_on"] is None:
         raise InputError(f"Crime {crime['reference']} is live; only a finalised crime can reopen.")
     if on < crime["finalised_on"]:
@@ -266,20 +258,17 @@ def reopen(
             required_level=str(crime["required_level"]),
             reopened=True,
         )
-        holding = check_holdings(conn, [change], at=at, override=override)[0]
-    conn.execute(
-        update(crime_table)
-        .where(crime_table.c.id == crime["id"])
-        .values(finalised_on=None, outcome=None)
-    )
-    conn.execute(
-        update(finalisation_table)
-        .where(
-            finalisation_table.c.crime_id == crime["id"],
-            finalisation_table.c.reopened_on.is_(None),
-        )
-        .values(reopened_on=on)
-    )
+        holding = check_holdings(conn, [change], at=at, override=data.override)[0]
+    with session_on(conn) as session:
+        row = session.get_one(Crime, int(crime["id"]))
+        row.finalised_on, row.outcome = None, None
+        closing = session.exec(
+            orm_select(Finalisation).where(
+                Finalisation.crime_id == row.id, col(Finalisation.reopened_on).is_(None)
+            )
+        ).all()
+        for interval in closing:
+            interval.reopened_on = on
     detail: dict[str, Any] = {"on": on.isoformat()}
     if holding is not None:
         detail.update(holding.detail())
