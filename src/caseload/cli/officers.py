@@ -350,22 +350,24 @@ def status(
     ] = "",
     actor: ActorOption = None,
 ) -> None:
-    """Set an officer's status. Officers who leave are kept for history."""
+    """Set an officer's status from today. leave or abstracted books an open-ended
+    absence (see 'caseload officer absence'); active is a return (absences in force end
+    yesterday); officers who leave are kept for history."""
     from caseload.domain.inputs import OfficerStatus, validated
+    from caseload.store.absences import set_status
     from caseload.store.log import decision_time
-    from caseload.store.officers import update_officer
 
     data = validated(OfficerStatus, status=new_status, reason=reason)
     with open_store(ctx).write() as conn:
-        done = update_officer(
+        done = set_status(
             conn,
             collar,
-            data,
+            data.status,
+            reason=data.reason,
             actor=resolve_actor(actor),
             at=decision_time(conn),
-            kind="officer-status",
         )
-    if not done.diff:
+    if done.before == done.after:
         info(f"{collar} is already {STATUS_WORDS.get(new_status, new_status)}.")
         return
     info(f"{collar} is now {STATUS_WORDS.get(new_status, new_status)}.")

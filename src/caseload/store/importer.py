@@ -527,6 +527,15 @@ class OfficerWriter(KindWriter):
         insert_rows(conn, o, inserts)
         update_rows(conn, o, "id", updates)
         self._log(conn, entries)
+        self.touched = True
+
+    def finish(self, conn: Connection, counts: Counts) -> None:
+        """Officers' history: one interval closed and one opened for each changed officer
+        (``store.officer_history.sync``, set-based over the whole table, once)."""
+        from caseload.store.officer_history import sync
+
+        if getattr(self, "touched", False):
+            sync(conn, on=self.options.at.date())
 
     def _check_holdings(
         self,
