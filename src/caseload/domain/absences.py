@@ -34,6 +34,16 @@ STATUS_OF: dict[str, str] = {
     "court": "abstracted",
     "other": "abstracted",
 }
+# How a sentence names each kind: "sick leave from 2026-12-01 to 2026-12-05".
+NOUNS: dict[str, str] = {
+    "leave": "leave",
+    "sick": "sick leave",
+    "abstracted": "abstraction",
+    "training": "training",
+    "court": "court attendance",
+    "other": "absence",
+    REDUCED: "reduced duties",
+}
 # ``officer status C leave|abstracted``: the open-ended absence it books.
 KIND_OF_STATUS: dict[str, str] = {"leave": "leave", "abstracted": "abstracted"}
 
@@ -97,7 +107,7 @@ class Absence:
         """``leave from ... to ...``, ``reduced duties (50%) from ...``."""
         if self.kind == REDUCED:
             return f"reduced duties ({self.percent}%) {self.period()}"
-        return f"{self.kind} {self.period()}"
+        return f"{NOUNS.get(self.kind, self.kind)} {self.period()}"
 
 
 def check_dates(starts_on: date, ends_on: date | None) -> str | None:

@@ -102,11 +102,11 @@ def history(conn: Connection, officer_id: int) -> list[dict[str, Any]]:
 # --- officers as they stood on a day ---------------------------------------------------------
 
 
-def day_value(day: date | None) -> Any:
+def day_value(day: date | None, today: date | None = None) -> Any:
     """The day as a query compares it: the as-of day, or today bound by name (``today``,
     so the named statements bind it when they run)."""
     if day is None:
-        return bindparam("today", date.today(), Date())
+        return bindparam("today", today or date.today(), Date())
     return literal(day, Date())
 
 
@@ -164,13 +164,15 @@ def effective_status(base: Any, officer_id: Any, day: Any) -> Any:
     )
 
 
-def officers_on(day: date | None = None, *, name: str = "o") -> Subquery:
+def officers_on(
+    day: date | None = None, *, name: str = "o", today: date | None = None
+) -> Subquery:
     """The officer table as it stood on ``day`` (None: today), absences applied: columns
     id, collar, name, rank, team_id, accreditation, investigator_since, trainee, status,
     capacity (scaled on a day of reduced duties), percent, recorded_status (the record's
     own status) and recorded_capacity."""
     o, h = officer_table, officer_history_table
-    when = day_value(day)
+    when = day_value(day, today)
     if day is None:
         facts = {name: o.c[name] for name in FACTS}
         source: Any = o
