@@ -139,7 +139,7 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "rebalance.crimes": (_rebalance_crimes, frozenset({"team"})),
     "rebalance.officers": (
         _rebalance_officers,
-        frozenset({"team", "also", *WEIGHT_SETTINGS}),
+        frozenset({"team", "also", "today", *WEIGHT_SETTINGS}),
     ),
     "rebalance.links": (_rebalance_links, frozenset({"team"})),
 }
