@@ -34,7 +34,9 @@ def team(store: Runner, db_url: str) -> Iterator[Runner]:
     force.officer("AB1", name="Ann Brown", rank="DC")
     force.officer("CD2", name="Carl Dean", rank="DC", capacity=10)
     force.crimes(refs("C", 8), reported=TODAY - timedelta(days=20))
-    force.assign(refs("C", 3), "AB1", datetime.combine(TODAY - timedelta(days=10), datetime.min.time()))
+    force.assign(
+        refs("C", 3), "AB1", datetime.combine(TODAY - timedelta(days=10), datetime.min.time())
+    )
     force.close()
     yield store
 
@@ -164,7 +166,9 @@ def test_end_and_cancel_say_what_is_wrong(team: Runner, sql) -> None:  # type: i
 # --- officer status ---------------------------------------------------------------------------
 
 
-def test_officer_status_books_an_open_ended_absence_and_active_is_a_return(team: Runner, sql) -> None:  # type: ignore[no-untyped-def]
+def test_officer_status_books_an_open_ended_absence_and_active_is_a_return(
+    team: Runner, sql
+) -> None:  # type: ignore[no-untyped-def]
     team("officer", "absence", "add", "CD2", "--from", d(-5), "--kind", "sick", "--reason", "flu")
     result = team("officer", "status", "AB1", "leave", "--reason", "bereavement")
     assert result.exit_code == 0, result.output
@@ -203,7 +207,9 @@ def test_officer_status_books_an_open_ended_absence_and_active_is_a_return(team:
 # --- allocation -------------------------------------------------------------------------------
 
 
-def test_allocating_to_an_absent_officer_warns_or_is_refused(team: Runner, db_url: str, sql) -> None:  # type: ignore[no-untyped-def]
+def test_allocating_to_an_absent_officer_warns_or_is_refused(
+    team: Runner, db_url: str, sql
+) -> None:  # type: ignore[no-untyped-def]
     team("officer", "absence", "add", "CD2", "--from", d(-1), "--to", d(3), "--kind", "court",
          "--reason", "trial")  # fmt: skip
     warned = team("assign", "C004", "CD2", "--reason", "next up")
@@ -243,8 +249,7 @@ def test_every_allocation_path_sees_absences(team: Runner, db_url: str, sql, tmp
     # an import naming a holder
     crimes = tmp_path / "crimes.csv"
     crimes.write_text(
-        "reference,crime_type,reported_on,team,holder\n"
-        f"N1,Burglary,{iso(-1)},{TEAM},CD2\n"
+        f"reference,crime_type,reported_on,team,holder\nN1,Burglary,{iso(-1)},{TEAM},CD2\n"
     )
     imported = team("import", "crimes", str(crimes))
     assert imported.exit_code == 3, imported.output
@@ -299,8 +304,9 @@ def test_audit_codes_for_absences(team: Runner, db_url: str, sql) -> None:  # ty
     [absent] = by_code["allocated-while-absent"]
     assert (absent["severity"], absent["collar"], absent["reference"]) == ("high", "CD2", "C004")
     assert absent["since"] == iso(0)
-    assert f"C004 was allocated to DC Dean (CD2) on {iso(0)}, during their sick leave" in (
-        absent["detail"]
+    assert (
+        f"C004 was allocated to DC Dean (CD2) on {iso(0)}, during their sick leave"
+        in (absent["detail"])
     )
     [due] = by_code["absence-handover-due"]
     assert (due["severity"], due["collar"]) == ("medium", "AB1")

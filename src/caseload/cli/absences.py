@@ -83,8 +83,9 @@ def add(
     ],
     reason: Annotated[
         str,
-        typer.Option("--reason", "-r", metavar="TEXT", parser=text_arg("the reason"),
-                     help="Why (recorded)."),
+        typer.Option(
+            "--reason", "-r", metavar="TEXT", parser=text_arg("the reason"), help="Why (recorded)."
+        ),
     ],
     ends_on: Annotated[
         date | None,
@@ -139,18 +140,26 @@ def list_(
     starts: Annotated[
         date | None,
         typer.Option(
-            "--from", metavar="DATE", parser=parse_date_arg, help="Only absences running on or after this day."
+            "--from",
+            metavar="DATE",
+            parser=parse_date_arg,
+            help="Only absences running on or after this day.",
         ),
     ] = None,
     ends: Annotated[
         date | None,
         typer.Option(
-            "--to", metavar="DATE", parser=parse_date_arg, help="Only absences starting by this day."
+            "--to",
+            metavar="DATE",
+            parser=parse_date_arg,
+            help="Only absences starting by this day.",
         ),
     ] = None,
     officer: Annotated[
         str | None,
-        typer.Option("--officer", metavar="COLLAR", parser=parse_collar_arg, help="Only this officer."),
+        typer.Option(
+            "--officer", metavar="COLLAR", parser=parse_collar_arg, help="Only this officer."
+        ),
     ] = None,
     cancelled: Annotated[
         bool, typer.Option("--cancelled", help="Include cancelled absences.")
@@ -163,9 +172,7 @@ def list_(
     from caseload.store.absences import ABSENCE_COLUMNS, list_absences
 
     if starts is not None and ends is not None and ends < starts:
-        raise InputError(
-            f"--to ({ends.isoformat()}) is before --from ({starts.isoformat()})."
-        )
+        raise InputError(f"--to ({ends.isoformat()}) is before --from ({starts.isoformat()}).")
     with open_store(ctx).read() as conn:
         rows = list_absences(
             conn, team=team, collar=officer, starts=starts, ends=ends, cancelled=cancelled
@@ -194,8 +201,13 @@ def end(
     ] = None,
     reason: Annotated[
         str,
-        typer.Option("--reason", "-r", metavar="TEXT", parser=text_arg("the reason", optional=True),
-                     help="Why (recorded)."),
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason", optional=True),
+            help="Why (recorded).",
+        ),
     ] = "",
     actor: ActorOption = None,
 ) -> None:
@@ -220,12 +232,23 @@ def end(
 def cancel(
     ctx: typer.Context,
     absence_id: Annotated[
-        int, typer.Argument(metavar="ID", min=1, max=2_147_483_647, help="The absence's number (officer absence list).")
+        int,
+        typer.Argument(
+            metavar="ID",
+            min=1,
+            max=2_147_483_647,
+            help="The absence's number (officer absence list).",
+        ),
     ],
     reason: Annotated[
         str,
-        typer.Option("--reason", "-r", metavar="TEXT", parser=text_arg("the reason", optional=True),
-                     help="Why (recorded)."),
+        typer.Option(
+            "--reason",
+            "-r",
+            metavar="TEXT",
+            parser=text_arg("the reason", optional=True),
+            help="Why (recorded).",
+        ),
     ] = "",
     actor: ActorOption = None,
 ) -> None:

@@ -51,9 +51,7 @@ KIND_OF_STATUS: dict[str, str] = {"leave": "leave", "abstracted": "abstracted"}
 def parse_kind(text: str) -> str:
     value = text.strip().lower()
     if value not in KINDS:
-        raise ValueError(
-            f"'{text.strip()}' is not an absence kind ({', '.join(KINDS)})"
-        )
+        raise ValueError(f"'{text.strip()}' is not an absence kind ({', '.join(KINDS)})")
     return value
 
 

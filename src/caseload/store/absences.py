@@ -239,14 +239,14 @@ def cancel(
     from caseload.store.models import officer_table as o
 
     row = conn.execute(
-        select(a.c.id, a.c.kind, a.c.starts_on, a.c.ends_on, a.c.percent, a.c.cancelled_at, o.c.collar)
+        select(
+            a.c.id, a.c.kind, a.c.starts_on, a.c.ends_on, a.c.percent, a.c.cancelled_at, o.c.collar
+        )
         .join(o, o.c.id == a.c.officer_id)
         .where(a.c.id == absence_id)
     ).first()
     if row is None:
-        raise InputError(
-            f"There is no absence #{absence_id}; see 'caseload officer absence list'."
-        )
+        raise InputError(f"There is no absence #{absence_id}; see 'caseload officer absence list'.")
     if row.cancelled_at is not None:
         raise InputError(f"Absence #{absence_id} is already cancelled; nothing to do.")
     absence = _absence(row)
@@ -550,7 +550,5 @@ def _close(conn: Connection, absence: Absence, on: date, actor: str) -> Absence:
         )
         return absence
     last = on - timedelta(days=1)
-    conn.execute(
-        update(absence_table).where(absence_table.c.id == absence.id).values(ends_on=last)
-    )
+    conn.execute(update(absence_table).where(absence_table.c.id == absence.id).values(ends_on=last))
     return Absence(absence.id, absence.kind, absence.starts_on, last, absence.percent)

@@ -581,9 +581,9 @@ def allocate(
     policy = stored_policy(executor.rows("policy"))
     from caseload.store.absences import outlook_for
 
-    seen = outlook_for(
-        executor, wanted, on=at.date(), notice_days=policy.absence_notice_days
-    ).get(officer_id)
+    seen = outlook_for(executor, wanted, on=at.date(), notice_days=policy.absence_notice_days).get(
+        officer_id
+    )
     if seen is not None:
         officer = (replace(officer[0], outlook=seen), officer[1])
     return apply(

@@ -150,9 +150,7 @@ class Audit:
             return and_(a.c.crime_id == h.c.crime_id, a.c.end_at.is_(None))
         return and_(a.c.crime_id == h.c.crime_id, open_at(self.end))
 
-    def _officer_check(
-        self, flag: Callable[[Any, Any], Any], nth: Callable[[Any], Any]
-    ) -> Any:
+    def _officer_check(self, flag: Callable[[Any, Any], Any], nth: Callable[[Any], Any]) -> Any:
         """Officers flagged by ``flag(load)`` (load: holder_id, live), with their live
         count, the day of their oldest current holding and the day they reached their
         ``nth()`` current holding. Two stages, so that only flagged officers' holdings are
@@ -296,9 +294,7 @@ class Audit:
                 )
                 .scalar_subquery()
             )
-            changed = case(
-                (o.c.recorded_status == "active", absent_since), else_=status_changed
-            )
+            changed = case((o.c.recorded_status == "active", absent_since), else_=status_changed)
             return _later(changed, checked.c.first_held).label("since")
 
         return self._officer_finding(checked, since)

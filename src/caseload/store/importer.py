@@ -1475,9 +1475,7 @@ class AbsenceWriter(KindWriter):
                 continue  # already booked: left alone
             found = clashes(kind, start, end, existing)
             if found:
-                shown = "; ".join(
-                    (f"#{a.id} " if a.id > 0 else "") + a.words() for a in found
-                )
+                shown = "; ".join((f"#{a.id} " if a.id > 0 else "") + a.words() for a in found)
                 problems.add(
                     line,
                     "from",

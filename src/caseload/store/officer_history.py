@@ -74,15 +74,13 @@ def sync(conn: Connection, *, on: date, officer_ids: Sequence[int] | None = None
         )
     if amend:
         conn.execute(
-            update(h).where(h.c.id == bindparam("hid")).values(
-                **{name: bindparam(name) for name in FACTS}
-            ),
+            update(h)
+            .where(h.c.id == bindparam("hid"))
+            .values(**{name: bindparam(name) for name in FACTS}),
             amend,
         )
     if close:
-        conn.execute(
-            update(h).where(h.c.id == bindparam("hid")).values(valid_to=on), close
-        )
+        conn.execute(update(h).where(h.c.id == bindparam("hid")).values(valid_to=on), close)
     if opened:
         conn.execute(insert(h), [{"valid_to": None, **row} for row in opened])
     return len(amend) + len(opened)
@@ -164,9 +162,7 @@ def effective_status(base: Any, officer_id: Any, day: Any) -> Any:
     )
 
 
-def officers_on(
-    day: date | None = None, *, name: str = "o", today: date | None = None
-) -> Subquery:
+def officers_on(day: date | None = None, *, name: str = "o", today: date | None = None) -> Subquery:
     """The officer table as it stood on ``day`` (None: today), absences applied: columns
     id, collar, name, rank, team_id, accreditation, investigator_since, trainee, status,
     capacity (scaled on a day of reduced duties), percent, recorded_status (the record's
@@ -186,7 +182,8 @@ def officers_on(
                 or_(h.c.valid_to.is_(None), h.c.valid_to > when),
             ),
         )
-        facts = {name: func.coalesce(h.c[name], o.c[name]) for name in FACTS}
+        # no interval for the day (an officer written around caseload): the record's own
+        facts = {name: case((h.c.id.is_(None), o.c[name]), else_=h.c[name]) for name in FACTS}
     percent = reduced_percent(o.c.id, when)
     return (
         select(
