@@ -123,9 +123,19 @@ def test_as_of_views_use_the_facts_of_that_day(moved: Runner, tmp_path) -> None:
     exported = moved("export", "findings", "--as-of", ago(40).isoformat(), "-o", str(out))
     assert exported.exit_code == 0, exported.output
     assert "accreditation-mismatch" in out.read_text()
-    report = moved("report", "morning", "--as-of", ago(40).isoformat(), "--format", "json")
-    if report.exit_code == 0 and report.stdout.strip().startswith("{"):
-        assert "PIP1" in report.stdout or "accreditation-mismatch" in report.stdout
+    report = moved(
+        "report", "morning", "--as-of", ago(40).isoformat(), "--format", "json", "-o", "-"
+    )
+    assert report.exit_code == 0, report.output
+    document = json.loads(report.stdout)
+    codes_then = {c["code"]: c["count"] for c in document["findings"]["codes"]}
+    assert codes_then["accreditation-mismatch"] == 1
+    [officer] = document["load"]["officers"]
+    assert (officer["collar"], officer["inexperienced"], officer["capacity"]) == (
+        "XY1",
+        True,
+        None,
+    )
 
 
 def test_the_migration_backfills_one_interval_per_officer(db_url: str, run: Runner, sql) -> None:  # type: ignore[no-untyped-def]
