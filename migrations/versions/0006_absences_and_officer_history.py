@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["team_id"], ["team.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_officer_history_officer", "officer_history", ["officer_id", "valid_from"]
-    )
+    op.create_index("ix_officer_history_officer", "officer_history", ["officer_id", "valid_from"])
     op.create_table(
         "absence",
         sa.Column("id", sa.Integer(), nullable=False),

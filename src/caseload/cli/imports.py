@@ -24,7 +24,8 @@ from caseload.cli.importing import (
 import_app = typer.Typer(
     help=(
         "Bulk load from CSV: officers, crimes, matrix, history, reviews, events, "
-        "victim-updates or absences (one command each; 'caseload import KIND --help' gives its columns). "
+        "victim-updates or absences (one command each; 'caseload import KIND --help' gives "
+        "its columns). "
         "All or nothing: a file with any bad row writes nothing and lists every problem."
     ),
     no_args_is_help=True,

@@ -196,10 +196,9 @@ def show(
     from datetime import date as date_
 
     from caseload.domain.officers import experienced_from, is_inexperienced
+    from caseload.store.absences import officer_absences
     from caseload.store.officers import OFFICER_COLUMNS, find, live_count
     from caseload.store.reference import load_policy
-
-    from caseload.store.absences import officer_absences
 
     today = date_.today()
     with open_store(ctx).read() as conn:

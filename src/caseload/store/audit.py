@@ -67,12 +67,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
+from caseload.domain.absences import REDUCED
 from caseload.domain.audit import CODES, counts_from, finding, review_due
 from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
-from caseload.domain.absences import REDUCED
 from caseload.store.models import (
     absence_table,
     allocation_table,

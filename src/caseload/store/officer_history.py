@@ -167,13 +167,14 @@ def officers_on(day: date | None = None, *, name: str = "o", today: date | None 
     id, collar, name, rank, team_id, accreditation, investigator_since, trainee, status,
     capacity (scaled on a day of reduced duties), percent, recorded_status (the record's
     own status) and recorded_capacity."""
-    o, h = officer_table, officer_history_table
+    o = officer_table
     when = day_value(day, today)
+    facts: dict[str, Any]
     if day is None:
         facts = {name: o.c[name] for name in FACTS}
         source: Any = o
     else:
-        h = h.alias("officer_then")
+        h = officer_history_table.alias("officer_then")
         source = o.outerjoin(
             h,
             and_(

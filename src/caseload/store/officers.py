@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from caseload.domain.rules import HoldingBreach, OfficerFacts
 from caseload.errors import InputError, NotFound
 from caseload.store import log
-from caseload.store.officer_history import sync as sync_history
 from caseload.store.models import crime_table, officer_table, team_table
+from caseload.store.officer_history import sync as sync_history
 from caseload.store.reference import resolve_team
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
