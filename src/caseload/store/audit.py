@@ -85,7 +85,14 @@ from caseload.store.models import (
     victim_update_table,
 )
 from caseload.store.officer_history import covering, officers_on
-from caseload.store.sqlfunc import day_of, inexperienced_on, level_rank, plus_days, unindexed
+from caseload.store.sqlfunc import (
+    day_of,
+    inexperienced_on,
+    level_rank,
+    one_of,
+    plus_days,
+    unindexed,
+)
 
 BATCH = 2000
 
@@ -563,12 +570,27 @@ class Audit:
             t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
         )
 
-    def q_allocated_while_absent(self) -> Select[Any]:
+    def _absent_officers(self, *condition: Any) -> list[int] | None:
+        """The officers with an away absence (not cancelled) meeting ``condition``: read
+        first from the small absence table, so that only their crimes are read (through
+        the holder index); None when there are none (the query is not run)."""
+        ab = absence_table
+        ids = self.conn.execute(
+            select(ab.c.officer_id)
+            .distinct()
+            .where(ab.c.kind != REDUCED, ab.c.cancelled_at.is_(None), *condition)
+        ).scalars()
+        found = sorted(int(i) for i in ids)
+        return found or None
+
+    def q_allocated_while_absent(self) -> Select[Any] | None:
         """Live crimes whose current holding began on a day an away absence of the holder
-        covered, with no override recorded. Driven from the absence table (small): only
-        the absent officers' crimes are read."""
-        h = self._holdings()
+        covered, with no override recorded. Only the absent officers' crimes are read."""
         ab, a, t = absence_table, allocation_table, team_table
+        absent = self._absent_officers(ab.c.starts_on <= _as_date(self.day))
+        if absent is None:
+            return None
+        h = self._holdings()
         o = self._officers()
         began = day_of(a.c.start_at)
         query = (
@@ -589,6 +611,7 @@ class Audit:
             .join(o, o.c.id == h.c.holder_id)
             .join(t, t.c.id == h.c.team_id)
             .where(
+                one_of(self.conn, h.c.holder_id, absent),
                 ab.c.kind != REDUCED,
                 ab.c.cancelled_at.is_(None),
                 ab.c.starts_on <= _as_date(self.day),
@@ -601,12 +624,10 @@ class Audit:
             t.c.name, o.c.collar, h.c.reference, ab.c.starts_on
         )
 
-    def q_absence_handover_due(self) -> Select[Any]:
+    def q_absence_handover_due(self) -> Select[Any] | None:
         """Officers holding live crimes on the day whose away absence starts within
         ``absence_notice_days`` after it (one finding per absence)."""
-        h = self._holdings()
         ab, t = absence_table, team_table
-        o = self._officers()
         day = self.day
         soon = and_(
             ab.c.kind != REDUCED,
@@ -614,9 +635,14 @@ class Audit:
             ab.c.starts_on > _as_date(day),
             ab.c.starts_on <= _as_date(day + timedelta(days=self.policy.absence_notice_days)),
         )
+        starting = self._absent_officers(soon)
+        if starting is None:
+            return None
+        h = self._holdings()
+        o = self._officers()
         load = (
             select(h.c.holder_id, func.count().label("live"))
-            .where(h.c.holder_id.in_(select(ab.c.officer_id).where(soon)))
+            .where(one_of(self.conn, h.c.holder_id, starting))
             .group_by(h.c.holder_id)
             .subquery("load")
         )

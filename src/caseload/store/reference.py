@@ -105,14 +105,18 @@ def rename_team(conn: Connection, data: TeamRename, *, actor: str, at: datetime)
 
 
 def list_teams(conn: Connection) -> list[dict[str, object]]:
-    """Teams with officer counts and live crime counts: two grouped aggregates."""
+    """Teams with officer counts and live crime counts: two grouped aggregates. Active
+    today: the day's absences count (``store.officer_history.officers_on``)."""
+    from caseload.store.officer_history import officers_on
+
+    o = officers_on()
     officers = (
         select(
-            officer_table.c.team_id,
+            o.c.team_id,
             func.count().label("officers"),
-            func.sum(case((officer_table.c.status == "active", 1), else_=0)).label("active"),
+            func.sum(case((o.c.status == "active", 1), else_=0)).label("active"),
         )
-        .group_by(officer_table.c.team_id)
+        .group_by(o.c.team_id)
         .subquery()
     )
     crimes = (
