@@ -14,7 +14,7 @@ from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
 from caseload.domain.policy import Policy, stored_policy, stored_value
 from caseload.errors import InputError
 from caseload.store import log
-from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
+from caseload.store.models import crime_table, matrix_table, policy_table, team_table
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import PolicyChange, TeamCreate, TeamRename
