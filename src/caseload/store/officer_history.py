@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import Date, and_, bindparam, case, func, literal, null, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Subquery
 
@@ -185,7 +185,31 @@ def officers_on(day: date | None = None, *, name: str = "o", today: date | None 
         )
         # no interval for the day (an officer written around caseload): the record's own
         facts = {name: case((h.c.id.is_(None), o.c[name]), else_=h.c[name]) for name in FACTS}
-    percent = reduced_percent(o.c.id, when)
+    # The day's absences, grouped per officer once (a few rows: materialised once and
+    # joined, not looked up again for each use of status or capacity).
+    a = absence_table
+    leave = [kind for kind, status in STATUS_OF.items() if status == "leave"]
+    away_status = case(
+        (a.c.kind == REDUCED, null()),
+        (or_(*(a.c.kind == kind for kind in leave)), literal("leave")),
+        else_=literal("abstracted"),
+    )
+    absent = (
+        select(
+            a.c.officer_id,
+            func.max(away_status).label("away_status"),
+            func.min(case((a.c.kind == REDUCED, a.c.percent))).label("percent"),
+        )
+        .where(covering(when))
+        .group_by(a.c.officer_id)
+        .subquery(f"{name}_absent")
+    )
+    source = source.outerjoin(absent, absent.c.officer_id == o.c.id)
+    percent = absent.c.percent
+    status = case(
+        (facts["status"] == "active", func.coalesce(absent.c.away_status, literal("active"))),
+        else_=facts["status"],
+    )
     return (
         select(
             o.c.id,
@@ -196,7 +220,7 @@ def officers_on(day: date | None = None, *, name: str = "o", today: date | None 
             facts["accreditation"].label("accreditation"),
             facts["investigator_since"].label("investigator_since"),
             facts["trainee"].label("trainee"),
-            effective_status(facts["status"], o.c.id, when).label("status"),
+            status.label("status"),
             scaled_sql(facts["capacity"], percent).label("capacity"),
             percent.label("percent"),
             facts["status"].label("recorded_status"),
