@@ -596,6 +596,23 @@ def main(folder: Path = HERE) -> None:
     )
     write_csv(folder / "events.csv", ["reference", "kind", "on", "actor"], supervision.events)
     write_csv(folder / "victim-updates.csv", ["reference", "on", "note"], supervision.updates)
+    write_csv(
+        folder / "absences.csv",
+        ["collar", "kind", "from", "to", "percent", "reason"],
+        [[cell(v) for v in row] for row in ABSENCES],
+    )
+
+
+# A few absences, so the audit shows its absence codes: a day at court (ended) on which
+# one of the officer's current crimes was allocated to them (allocated-while-absent), and
+# leave starting two days after the anchor for an officer holding live crimes
+# (absence-handover-due). Nobody is absent on the anchor day itself.
+ABSENCES = [
+    ("TV7458", "court", ANCHOR - timedelta(days=9), ANCHOR - timedelta(days=9), None,
+     "Crown Court: witness"),
+    ("KY3257", "leave", ANCHOR + timedelta(days=2), ANCHOR + timedelta(days=8), None,
+     "annual leave"),
+]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def test_a_deleted_policy_row_and_an_edited_matrix_entry_are_named(worked, tampe
 
 
 def test_data_deleted_while_the_log_stays_is_named(worked, tamper) -> None:  # type: ignore[no-untyped-def]
-    for table in ("allocation", "finalisation", "crime", "officer"):
+    for table in ("allocation", "finalisation", "crime", "absence", "officer_history", "officer"):
         tamper(f"DELETE FROM {table}")
     _check_fails(
         worked,

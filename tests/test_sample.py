@@ -167,7 +167,14 @@ def test_the_files_are_what_the_generator_writes(tmp_path) -> None:  # type: ign
     assert folder == REPO / "sample_data"
     script = folder / "generate.py"
     subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, timeout=120)
-    for name in ("anchor.txt", "matrix.csv", "officers.csv", "crimes.csv", "history.csv"):
+    for name in (
+        "anchor.txt",
+        "matrix.csv",
+        "officers.csv",
+        "crimes.csv",
+        "history.csv",
+        "absences.csv",
+    ):
         assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
 
 
@@ -193,5 +200,12 @@ def test_the_wheel_ships_the_sample_data(tmp_path) -> None:  # type: ignore[no-u
     assert result.returncode == 0, result.stderr
     wheel = next(Path(tmp_path).glob("caseload-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("anchor.txt", "matrix.csv", "officers.csv", "crimes.csv", "history.csv"):
+    for name in (
+        "anchor.txt",
+        "matrix.csv",
+        "officers.csv",
+        "crimes.csv",
+        "history.csv",
+        "absences.csv",
+    ):
         assert f"caseload/sample_data/{name}" in names

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from caseload import __version__
 from caseload.cli import (
+    absences,
     access,
     assign,
     audit,
@@ -254,6 +255,7 @@ def root(
 
 db.register(app)
 officers.register(app)
+officers.officer_app.add_typer(absences.absence_app, name="absence")
 teams.register(app)
 crimes.register(app)
 matrix.register(app)

@@ -1,4 +1,4 @@
-"""``caseload import officers|crimes|matrix|history|reviews|events|victim-updates FILE``.
+"""``caseload import officers|crimes|matrix|history|reviews|events|victim-updates|absences FILE``.
 
 Thin: each command hands its file to ``cli.importing.run_import`` (check it whole,
 write it in one transaction, report). The framework (streaming, all-or-nothing,
@@ -23,8 +23,9 @@ from caseload.cli.importing import (
 
 import_app = typer.Typer(
     help=(
-        "Bulk load from CSV: officers, crimes, matrix, history, reviews, events or "
-        "victim-updates (one command each; 'caseload import KIND --help' gives its columns). "
+        "Bulk load from CSV: officers, crimes, matrix, history, reviews, events, "
+        "victim-updates or absences (one command each; 'caseload import KIND --help' gives "
+        "its columns). "
         "All or nothing: a file with any bad row writes nothing and lists every problem."
     ),
     no_args_is_help=True,
@@ -81,6 +82,13 @@ _command(
     "victim-updates",
     "Import victim updates (reference, on, note; optional actor). An update already "
     "recorded for that crime and day is left alone.",
+)
+_command(
+    "absences",
+    "Import absences (collar, kind, from, reason; optional to, percent). Kinds: leave, sick, "
+    "abstracted, training, court, other, and reduced (a capacity reduction: percent of normal "
+    "duties). A blank 'to' is open-ended. An absence already booked is left alone; one "
+    "overlapping another of the officer's is an error.",
 )
 
 

@@ -196,14 +196,32 @@ def show(
     from datetime import date as date_
 
     from caseload.domain.officers import experienced_from, is_inexperienced
+    from caseload.store.absences import officer_absences
     from caseload.store.officers import OFFICER_COLUMNS, find, live_count
     from caseload.store.reference import load_policy
 
+    today = date_.today()
     with open_store(ctx).read() as conn:
         officer = find(conn, collar)
         live = live_count(conn, officer["id"])
         policy = load_policy(conn)
+        booked = [
+            a
+            for a in officer_absences(conn, officer["id"])
+            if a.ends_on is None or a.ends_on >= today
+        ]
     record: dict[str, Any] = {key: officer[key] for key in OFFICER_COLUMNS}
+    # The status today follows from the absences in force (unless the record says left).
+    current = next((a for a in booked if a.away and a.covers(today)), None)
+    reduction = next((a for a in booked if not a.away and a.covers(today)), None)
+    if current is not None and officer["status"] == "active":
+        record["status"] = current.status
+        record["absence"] = f"#{current.id} {current.words()}"
+    ahead = [a for a in booked if a.starts_on > today]
+    if ahead:
+        record["next_absence"] = f"#{ahead[0].id} {ahead[0].words()}"
+    if reduction is not None:
+        record["reduced_duties"] = f"#{reduction.id} {reduction.words()}"
     inexperienced = is_inexperienced(
         trainee=officer["trainee"],
         investigator_since=officer["investigator_since"],
@@ -217,7 +235,11 @@ def show(
         )
     record["live"] = live
     if inexperienced:
-        record["limit"] = policy.inexperienced_limit
+        from caseload.domain.absences import scaled
+
+        record["limit"] = scaled(
+            policy.inexperienced_limit, reduction.percent if reduction else None
+        )
     render_record(record, fmt, title=f"Officer {officer['collar']}", wide=wide)
 
 
@@ -350,22 +372,24 @@ def status(
     ] = "",
     actor: ActorOption = None,
 ) -> None:
-    """Set an officer's status. Officers who leave are kept for history."""
+    """Set an officer's status from today. leave or abstracted books an open-ended
+    absence (see 'caseload officer absence'); active is a return (absences in force end
+    yesterday); officers who leave are kept for history."""
     from caseload.domain.inputs import OfficerStatus, validated
+    from caseload.store.absences import set_status
     from caseload.store.log import decision_time
-    from caseload.store.officers import update_officer
 
     data = validated(OfficerStatus, status=new_status, reason=reason)
     with open_store(ctx).write() as conn:
-        done = update_officer(
+        done = set_status(
             conn,
             collar,
-            data,
+            data.status,
+            reason=data.reason,
             actor=resolve_actor(actor),
             at=decision_time(conn),
-            kind="officer-status",
         )
-    if not done.diff:
+    if done.before == done.after:
         info(f"{collar} is already {STATUS_WORDS.get(new_status, new_status)}.")
         return
     info(f"{collar} is now {STATUS_WORDS.get(new_status, new_status)}.")

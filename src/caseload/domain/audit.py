@@ -22,10 +22,12 @@ CODES: dict[str, str] = {
     "accreditation-mismatch": "high",
     "holder-unavailable": "high",
     "victim-notify-overdue": "high",
+    "allocated-while-absent": "high",
     "over-capacity": "medium",
     "unallocated": "medium",
     "review-overdue": "medium",
     "victim-update-overdue": "medium",
+    "absence-handover-due": "medium",
     "reassign-churn": "low",
 }
 
@@ -40,6 +42,10 @@ DESCRIPTIONS: dict[str, str] = {
     "review-overdue": "a live crime has had no supervisory review for longer than review_days",
     "victim-update-overdue": "no routine victim update within the agreed or default interval",
     "reassign-churn": "a crime has been reassigned more than reassign_churn times",
+    "allocated-while-absent": "a crime was allocated to an officer on a day they were absent, "
+    "without an override",
+    "absence-handover-due": "an absence starts within absence_notice_days and the officer "
+    "holds live crimes",
 }
 
 # Field names of a finding in every output (DOMAIN.md "Field names").
@@ -113,6 +119,12 @@ def _days(start: date, end: date) -> str:
     return _plural((end - start).days, "day")
 
 
+def _absence_words(row: Mapping[str, Any]) -> str:
+    from caseload.domain.absences import Absence
+
+    return Absence(0, str(row["kind"]), row["starts_on"], row["ends_on"]).words()
+
+
 def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
     """The one-line sentence with the numbers for a finding row from ``store.audit``."""
     who = officer_label(row.get("rank"), row.get("name"), row.get("collar"))
@@ -170,6 +182,21 @@ def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
         every = _plural(int(row["limit"]), "day")
         agreed = f"agreed every {every}" if row.get("agreed") else f"every {every} (default)"
         return f"{ref}: {basis}; {agreed}"
+    if code == "allocated-while-absent":
+        return (
+            f"{ref} was allocated to {who} on {row['since']}, during their "
+            f"{_absence_words(row)}, without an override"
+        )
+    if code == "absence-handover-due":
+        days = (row["starts_on"] - as_of).days
+        when = "tomorrow" if days == 1 else f"in {_plural(days, 'day')}"
+        from caseload.domain.absences import NOUNS, Absence
+
+        period = Absence(0, str(row["kind"]), row["starts_on"], row["ends_on"]).period()
+        return (
+            f"{who} starts {NOUNS.get(str(row['kind']), 'absence')} {when} ({period}) and "
+            f"holds {_plural(int(row['live']), 'live crime')}; hand them over"
+        )
     if code == "reassign-churn":
         return (
             f"{ref} reassigned {_plural(int(row['reassignments']), 'time')}; limit {row['limit']}"

@@ -422,6 +422,55 @@ VICTIM_UPDATES = Spec(
     key_label="victim update (reference and day)",
 )
 
+# --- absences (issue 18): dated absences and capacity reductions -----------------------------
+
+
+def _absence_kind(value: str) -> str:
+    from caseload.domain.absences import parse_kind
+
+    return parse_kind(value)
+
+
+def _percent(value: str) -> int:
+    from caseload.domain.absences import parse_percent
+
+    return parse_percent(value)
+
+
+def _check_absence(values: Mapping[str, Any]) -> list[Problem]:
+    from caseload.domain.absences import REDUCED, check_dates
+
+    start, end, kind = values["from"], values["to"], values["kind"]
+    if start is not None:
+        problem = check_dates(start, end)
+        if problem is not None:
+            return [("to", problem)]
+    if kind == REDUCED and values["percent"] is None:
+        return [("percent", "a capacity reduction (kind reduced) needs its percentage")]
+    if kind is not None and kind != REDUCED and values["percent"] is not None:
+        return [("percent", "a percentage is only for a capacity reduction (kind reduced)")]
+    return []
+
+
+ABSENCES = Spec(
+    kind="absences",
+    noun="absence",
+    plural="absences",
+    columns=(
+        Column("collar", normalise_collar, required=True),
+        Column("kind", _absence_kind, required=True),
+        Column("from", parse_date, required=True),  # planned absences may lie ahead
+        Column("to", parse_date, default=None),  # None: open-ended
+        Column("percent", _percent, default=None),
+        Column("reason", _text("the reason", 2000), required=True),
+    ),
+    key=lambda v: (v["collar"], v["kind"], v["from"]),
+    key_column="from",
+    key_label="absence (collar, kind and from)",
+    check=_check_absence,
+)
+
 SPECS: dict[str, Spec] = {
-    spec.kind: spec for spec in (OFFICERS, CRIMES, MATRIX, HISTORY, REVIEWS, EVENTS, VICTIM_UPDATES)
+    spec.kind: spec
+    for spec in (OFFICERS, CRIMES, MATRIX, HISTORY, REVIEWS, EVENTS, VICTIM_UPDATES, ABSENCES)
 }

@@ -31,6 +31,8 @@ class Policy:
     weight_pip3: int = 3
     weight_pip4: int = 4
     rebalance_threshold: int = 2
+    absence_mode: str = "warn"
+    absence_notice_days: int = 3
 
     def weight(self, level: str) -> int:
         """Weight of one live crime of the given required level (``none`` counts as PIP1)."""
@@ -65,11 +67,19 @@ DESCRIPTIONS: dict[str, str] = {
     "weight_pip3": "weighted-load points for a live PIP3 crime",
     "weight_pip4": "weighted-load points for a live PIP4 crime",
     "rebalance_threshold": "least cut in the weighted-load gap that justifies an evening move",
+    "absence_mode": "allocating to an officer absent that day, or whose absence starts within "
+    "absence_notice_days: warn, or block unless overridden",
+    "absence_notice_days": "how many days ahead a starting absence counts",
 }
 
 DEFAULTS = Policy()
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(Policy))
-_MINIMUM = {"inexperienced_months": 0, "unallocated_days": 0, "reassign_churn": 0}
+_MINIMUM = {
+    "inexperienced_months": 0,
+    "unallocated_days": 0,
+    "reassign_churn": 0,
+    "absence_notice_days": 0,
+}
 # What the product can use: a span of days or months must keep dates inside the years
 # caseload handles (``domain.values.EARLIEST``..``LATEST``); counts and weights must keep
 # sums far inside a 64-bit integer.
@@ -80,6 +90,7 @@ _MAXIMUM = {
     "victim_update_days": 3650,
     "notify_working_days": 260,  # a year of working days
     "notify_working_days_enhanced": 260,
+    "absence_notice_days": 365,
 }
 _LARGEST = 100_000
 

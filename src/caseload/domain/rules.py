@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from caseload.domain.absences import Absence, Outlook, scaled
 from caseload.domain.levels import is_accredited_for
 from caseload.domain.officers import is_inexperienced
 from caseload.domain.policy import Policy
@@ -23,6 +24,8 @@ OVER_LIMIT = "inexperienced-over-limit"
 MISMATCH = "accreditation-mismatch"
 UNAVAILABLE = "holder-unavailable"
 OVER_CAPACITY = "over-capacity"
+ABSENT = "allocated-while-absent"
+ABSENCE_DUE = "absence-handover-due"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class OfficerFacts:
     capacity: int | None
     trainee: bool
     investigator_since: date
+    # the officer's absences as an allocation on the day sees them (``domain.absences``)
+    outlook: Outlook | None = None
 
     @property
     def label(self) -> str:
@@ -57,20 +62,32 @@ class Breach:
     accreditation: str = ""
     required_level: str = ""
     status: str = ""
+    absence: Absence | None = None
+    days: int = 0  # days until the absence starts (ABSENCE_DUE)
+    percent: int | None = None  # a capacity reduction scaling the limit or capacity
 
     def text(self, *, done: bool = True) -> str:
         """A plain sentence; ``done=False`` words it as a refusal (``would hold``)."""
         holds = "now holds" if done else "would hold"
+        reduced = f" on reduced duties ({self.percent}%)" if self.percent is not None else ""
         if self.code == OVER_LIMIT:
             return (
                 f"{self.officer} is inexperienced and {holds} {self.live} live crimes; "
-                f"limit {self.limit}"
+                f"limit {self.limit}{reduced}"
             )
         if self.code == OVER_CAPACITY:
             return (
                 f"{self.officer} {holds} {self.live} live crimes, past their personal "
-                f"capacity of {self.limit}"
+                f"capacity of {self.limit}{reduced}"
             )
+        if self.code == ABSENT and self.absence is not None:
+            state = status_words(self.absence.status)
+            return f"{self.officer} is {state}, not active ({self.absence.words()})"
+        if self.code == ABSENCE_DUE and self.absence is not None:
+            when = "tomorrow" if self.days == 1 else f"in {self.days} days"
+            if self.days == 0:
+                when = "today"
+            return f"{self.officer} starts {self.absence.words()} ({when})"
         if self.code == MISMATCH:
             accredited = accredited_words(self.accreditation)
             return f"{self.officer} {accredited} but the crime needs {self.required_level}"
@@ -142,21 +159,43 @@ def check_allocation(
         )
     if inexperienced is None:
         inexperienced = officer_is_inexperienced(officer, on, policy)
-    if inexperienced and over_limit(live_after, policy.inexperienced_limit):
+    outlook = officer.outlook or Outlook()
+    percent = outlook.percent  # reduced duties scale the limit and capacity
+    limit = scaled(policy.inexperienced_limit, percent)
+    assert limit is not None
+    capacity = scaled(officer.capacity, percent)
+    if inexperienced and over_limit(live_after, limit):
         breaches.append(
             Breach(
                 OVER_LIMIT,
                 policy.limit_mode == "block",
                 label,
                 live=live_after,
-                limit=policy.inexperienced_limit,
+                limit=limit,
+                percent=percent,
             )
         )
-    if officer.status != "active":
-        breaches.append(Breach(UNAVAILABLE, False, label, live=live_after, status=officer.status))
-    if officer.capacity is not None and live_after > officer.capacity:
+    absence_blocks = policy.absence_mode == "block"
+    if officer.status == "active" and outlook.current is not None:
         breaches.append(
-            Breach(OVER_CAPACITY, False, label, live=live_after, limit=officer.capacity)
+            Breach(ABSENT, absence_blocks, label, live=live_after, absence=outlook.current)
+        )
+    elif officer.status != "active":
+        breaches.append(Breach(UNAVAILABLE, False, label, live=live_after, status=officer.status))
+    elif outlook.upcoming is not None:
+        breaches.append(
+            Breach(
+                ABSENCE_DUE,
+                absence_blocks,
+                label,
+                live=live_after,
+                absence=outlook.upcoming,
+                days=(outlook.upcoming.starts_on - on).days,
+            )
+        )
+    if capacity is not None and live_after > capacity:
+        breaches.append(
+            Breach(OVER_CAPACITY, False, label, live=live_after, limit=capacity, percent=percent)
         )
     breaches.sort(key=lambda b: not b.blocking)
     return breaches

@@ -30,12 +30,14 @@ SQLAlchemy and a SQLAlchemy connection serves it everywhere else.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import Policy
 from caseload.domain.rules import (
+    ABSENCE_DUE,
+    ABSENT,
     Breach,
     OfficerFacts,
     check_allocation,
@@ -230,6 +232,24 @@ def officer_facts(
     return result
 
 
+def with_outlooks(
+    conn: Connection,
+    officers: dict[int, tuple[OfficerFacts, int]],
+    *,
+    on: date,
+    policy: Policy,
+) -> dict[int, tuple[OfficerFacts, int]]:
+    """The officers' facts with their absences as an allocation on ``on`` sees them
+    (one query for all: ``store.absences.outlooks``)."""
+    from caseload.store.absences import outlooks
+
+    seen = outlooks(conn, list(officers), on=on, notice_days=policy.absence_notice_days)
+    for officer_id, outlook in seen.items():
+        facts, live = officers[officer_id]
+        officers[officer_id] = (replace(facts, outlook=outlook), live)
+    return officers
+
+
 # --- evaluation ----------------------------------------------------------------------------
 
 
@@ -403,7 +423,9 @@ def allocate_many(
 
     policy = load_policy(conn)
     crimes = _crime_facts(conn, [r.crime_id for r in requests])
-    officers = officer_facts(conn, [r.officer_id for r in requests])
+    officers = with_outlooks(
+        conn, officer_facts(conn, [r.officer_id for r in requests]), on=at.date(), policy=policy
+    )
     return apply(
         BatchWriter(executor_of(conn)),
         requests,
@@ -461,6 +483,11 @@ def apply(
         why = request.reason or reason
         warnings = [b.text() for b in plan.breaches]
         overridden = [b.text() for b in plan.breaches if b.blocking]
+        # An override given for an absence warning is recorded too (the audit's
+        # allocated-while-absent then counts it as overridden), in warn mode as well.
+        acknowledged = override is not None and any(
+            b.code in (ABSENT, ABSENCE_DUE) for b in plan.breaches
+        )
         if plan.previous_id is not None:
             # A second request for the same crime in one batch must see the first one's
             # interval, so flush before closing it.
@@ -475,7 +502,7 @@ def apply(
                 actor,
                 why,
                 WARNINGS_SEPARATOR.join(warnings),
-                override if overridden else None,
+                override if overridden or acknowledged else None,
                 plan_id,
                 auto,
             )
@@ -491,6 +518,8 @@ def apply(
         if overridden:
             detail["override"] = override
             detail["overridden"] = overridden
+        elif acknowledged:
+            detail["override"] = override
         if plan_id:
             detail["plan_id"] = plan_id
         if auto:
@@ -549,12 +578,20 @@ def allocate(
     crime_id, crime = crime_fact(crime_row)
     officer_id, officer = officer_fact(officer_row)
     request = AllocationRequest(crime_id, crime.reference, officer_id, officer[0].collar)
+    policy = stored_policy(executor.rows("policy"))
+    from caseload.store.absences import outlook_for
+
+    seen = outlook_for(executor, wanted, on=at.date(), notice_days=policy.absence_notice_days).get(
+        officer_id
+    )
+    if seen is not None:
+        officer = (replace(officer[0], outlook=seen), officer[1])
     return apply(
         BatchWriter(executor),
         [request],
         {crime_id: crime},
         {officer_id: officer},
-        policy=stored_policy(executor.rows("policy")),
+        policy=policy,
         actor=actor,
         at=at,
         reason=reason,
@@ -631,7 +668,12 @@ def check_holdings(
     from caseload.store.reference import load_policy
 
     policy = load_policy(conn)
-    officers = officer_facts(conn, [change.officer_id for change in changes])
+    officers = with_outlooks(
+        conn,
+        officer_facts(conn, [change.officer_id for change in changes]),
+        on=at.date(),
+        policy=policy,
+    )
     return judge_holdings(changes, officers, at=at, policy=policy, override=override)
 
 

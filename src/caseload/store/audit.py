@@ -31,10 +31,15 @@ store's history), then joined to the events as a small ``VALUES`` calendar; no
 Python loop runs over the crimes or events themselves.
 
 Rebuilt for a past day: who held what and what was live (from the intervals),
-reviews, events and updates dated up to that day. Officers' status, trainee flag,
-capacity and accreditation, and a crime's agreed update frequency, are current
-values: the store keeps no history of them (status changes are in the decision log,
-which dates ``holder-unavailable`` but is not replayed).
+reviews, events and updates dated up to that day, and the officers as they stood that
+day (``store.officer_history.officers_on``: team, status, accreditation, trainee flag,
+capacity and investigator_since from their history, and the absences covering the
+day). A crime's agreed update frequency is its current value.
+
+* ``allocated-while-absent``: the day the holding began (an away absence covered it
+  and no override was recorded).
+* ``absence-handover-due``: the day the notice period opened (the absence's start less
+  ``absence_notice_days``), or the day audited if the absence was booked later.
 """
 
 from __future__ import annotations
@@ -62,12 +67,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
+from caseload.domain.absences import REDUCED
 from caseload.domain.audit import CODES, counts_from, finding, review_due
 from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
+    absence_table,
     allocation_table,
     audit_run_table,
     event_table,
@@ -77,7 +84,15 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
-from caseload.store.sqlfunc import day_of, inexperienced_on, level_rank, plus_days, unindexed
+from caseload.store.officer_history import covering, officers_on
+from caseload.store.sqlfunc import (
+    day_of,
+    inexperienced_on,
+    level_rank,
+    one_of,
+    plus_days,
+    unindexed,
+)
 
 BATCH = 2000
 
@@ -116,6 +131,17 @@ class Audit:
 
     # -- shared building blocks --
 
+    def _officers(self, name: str = "o") -> Any:
+        """The officers as they stood on the day audited: that day's team, status,
+        accreditation, trainee flag, capacity and investigator_since, absences applied
+        (``store.officer_history.officers_on``)."""
+        return officers_on(self.as_of, name=name, today=self.today)
+
+    def _limit(self, o: Any) -> Any:
+        """The inexperienced limit for an officer of ``o``: scaled on reduced duties."""
+        limit = self.policy.inexperienced_limit
+        return case((o.c.percent.is_(None), limit), else_=(o.c.percent * limit).op("/")(100))
+
     def _holdings(self) -> Any:
         return live_holdings(self.as_of)
 
@@ -131,13 +157,13 @@ class Audit:
             return and_(a.c.crime_id == h.c.crime_id, a.c.end_at.is_(None))
         return and_(a.c.crime_id == h.c.crime_id, open_at(self.end))
 
-    def _officer_check(self, flag: Callable[[Any], Any], nth: Callable[[], Any]) -> Any:
+    def _officer_check(self, flag: Callable[[Any, Any], Any], nth: Callable[[Any], Any]) -> Any:
         """Officers flagged by ``flag(load)`` (load: holder_id, live), with their live
         count, the day of their oldest current holding and the day they reached their
         ``nth()`` current holding. Two stages, so that only flagged officers' holdings are
         ranked: a grouped count over the live-crime index, then a window over the few."""
         h = self._holdings()
-        o, a = officer_table, allocation_table
+        o, a = self._officers("o_load"), allocation_table
         load = (
             select(h.c.holder_id, func.count().label("live"))
             .where(h.c.holder_id.is_not(None))
@@ -147,7 +173,7 @@ class Audit:
         flagged = (
             select(load.c.holder_id, load.c.live)
             .join(o, o.c.id == load.c.holder_id)
-            .where(flag(load))
+            .where(flag(load, o))
             .subquery("flagged")
         )
         mine = self._holdings()
@@ -168,20 +194,21 @@ class Audit:
             .outerjoin(a, self._interval(mine))
             .subquery("ranked")
         )
+        o = self._officers("o_nth")
         return (
             select(
                 ranked.c.holder_id,
                 ranked.c.live,
                 func.min(ranked.c.held_since).label("first_held"),
-                func.max(case((ranked.c.rn == nth(), ranked.c.held_since))).label("nth_since"),
+                func.max(case((ranked.c.rn == nth(o), ranked.c.held_since))).label("nth_since"),
             )
             .join(o, o.c.id == ranked.c.holder_id)
             .group_by(ranked.c.holder_id, ranked.c.live)
             .subquery("checked")
         )
 
-    def _officer_finding(self, checked: Any, *extra: Any) -> Select[Any]:
-        o, t = officer_table, team_table
+    def _officer_finding(self, checked: Any, *extra: Callable[[Any], Any]) -> Select[Any]:
+        o, t = self._officers(), team_table
         query = (
             select(
                 t.c.name.label("team"),
@@ -191,7 +218,7 @@ class Audit:
                 o.c.status,
                 o.c.accreditation,
                 checked.c.live,
-                *extra,
+                *(column(o) for column in extra),
             )
             .select_from(checked)
             .join(o, o.c.id == checked.c.holder_id)
@@ -222,49 +249,66 @@ class Audit:
     # -- one query per code --
 
     def q_inexperienced_over_limit(self) -> Select[Any]:
-        o = officer_table
-        limit = self.policy.inexperienced_limit
-        inexperienced = inexperienced_on(o, self.day, self.policy.inexperienced_months)
+        months = self.policy.inexperienced_months
         checked = self._officer_check(
-            lambda load: and_(load.c.live > limit, inexperienced), lambda: limit + 1
+            lambda load, o: and_(
+                load.c.live > self._limit(o), inexperienced_on(o, self.day, months)
+            ),
+            lambda o: self._limit(o) + 1,
         )
         return self._officer_finding(
-            checked, literal(limit).label("limit"), checked.c.nth_since.label("since")
+            checked,
+            lambda o: self._limit(o).label("limit"),
+            lambda o: checked.c.nth_since.label("since"),
         )
 
     def q_over_capacity(self) -> Select[Any]:
-        o = officer_table
         checked = self._officer_check(
-            lambda load: and_(o.c.capacity.is_not(None), load.c.live > o.c.capacity),
-            lambda: o.c.capacity + 1,
+            lambda load, o: and_(o.c.capacity.is_not(None), load.c.live > o.c.capacity),
+            lambda o: o.c.capacity + 1,
         )
         return self._officer_finding(
-            checked, o.c.capacity.label("limit"), checked.c.nth_since.label("since")
+            checked,
+            lambda o: o.c.capacity.label("limit"),
+            lambda o: checked.c.nth_since.label("since"),
         )
 
     def q_holder_unavailable(self) -> Select[Any]:
-        o, g = officer_table, log_table
+        g, ab = log_table, absence_table
         checked = self._officer_check(
-            lambda load: o.c.status.in_(UNAVAILABLE_STATUSES), lambda: literal(1)
+            lambda load, o: o.c.status.in_(UNAVAILABLE_STATUSES), lambda o: literal(1)
         )
-        # The last logged change that set the officer's status (add, update, status, import).
-        status_changed = (
-            select(day_of(func.max(g.c.at)))
-            .where(
-                g.c.collar == o.c.collar,
-                g.c.kind.like("officer%"),
-                g.c.detail.like('%"status"%'),
-                g.c.at < self.end,
+
+        def since(o: Any) -> Any:
+            # The last logged change that set the officer's status (add, update, status,
+            # import), or the start of the absence in force on the day.
+            status_changed = (
+                select(day_of(func.max(g.c.at)))
+                .where(
+                    g.c.collar == o.c.collar,
+                    g.c.kind.like("officer%"),
+                    g.c.detail.like('%"status"%'),
+                    g.c.at < self.end,
+                )
+                .scalar_subquery()
             )
-            .scalar_subquery()
-        )
-        return self._officer_finding(
-            checked, _later(status_changed, checked.c.first_held).label("since")
-        )
+            absent_since = (
+                select(func.max(ab.c.starts_on))
+                .where(
+                    ab.c.officer_id == o.c.id,
+                    ab.c.kind != REDUCED,
+                    covering(_as_date(self.day)),
+                )
+                .scalar_subquery()
+            )
+            changed = case((o.c.recorded_status == "active", absent_since), else_=status_changed)
+            return _later(changed, checked.c.first_held).label("since")
+
+        return self._officer_finding(checked, since)
 
     def q_accreditation_mismatch(self) -> Select[Any]:
         h = self._holdings()
-        o, t, a = officer_table, team_table, allocation_table
+        o, t, a = self._officers(), team_table, allocation_table
         # First the few officers holding anything above their accreditation: the highest
         # level each holds, from the live-crime index alone; then only their crimes.
         held = self._holdings()
@@ -274,10 +318,11 @@ class Audit:
             .group_by(held.c.holder_id)
             .subquery("top")
         )
+        p = self._officers("o_top")
         suspects = (
             select(top.c.holder_id)
-            .join(o, o.c.id == top.c.holder_id)
-            .where(top.c.top > level_rank(o.c.accreditation))
+            .join(p, p.c.id == top.c.holder_id)
+            .where(top.c.top > level_rank(p.c.accreditation))
         )
         query = (
             select(
@@ -525,6 +570,105 @@ class Audit:
             t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
         )
 
+    def _absent_officers(self, *condition: Any) -> list[int] | None:
+        """The officers with an away absence (not cancelled) meeting ``condition``: read
+        first from the small absence table, so that only their crimes are read (through
+        the holder index); None when there are none (the query is not run)."""
+        ab = absence_table
+        ids = self.conn.execute(
+            select(ab.c.officer_id)
+            .distinct()
+            .where(ab.c.kind != REDUCED, ab.c.cancelled_at.is_(None), *condition)
+        ).scalars()
+        found = sorted(int(i) for i in ids)
+        return found or None
+
+    def q_allocated_while_absent(self) -> Select[Any] | None:
+        """Live crimes whose current holding began on a day an away absence of the holder
+        covered, with no override recorded. Only the absent officers' crimes are read."""
+        ab, a, t = absence_table, allocation_table, team_table
+        absent = self._absent_officers(ab.c.starts_on <= _as_date(self.day))
+        if absent is None:
+            return None
+        h = self._holdings()
+        o = self._officers()
+        began = day_of(a.c.start_at)
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                o.c.rank,
+                o.c.name,
+                h.c.reference,
+                ab.c.kind,
+                ab.c.starts_on,
+                ab.c.ends_on,
+                began.label("since"),
+            )
+            .select_from(ab)
+            .join(h, h.c.holder_id == ab.c.officer_id)
+            .join(a, self._interval(h))
+            .join(o, o.c.id == h.c.holder_id)
+            .join(t, t.c.id == h.c.team_id)
+            .where(
+                one_of(self.conn, h.c.holder_id, absent),
+                ab.c.kind != REDUCED,
+                ab.c.cancelled_at.is_(None),
+                ab.c.starts_on <= _as_date(self.day),
+                a.c.override_reason.is_(None),
+                ab.c.starts_on <= began,
+                or_(ab.c.ends_on.is_(None), ab.c.ends_on >= began),
+            )
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar, h.c.reference, ab.c.starts_on
+        )
+
+    def q_absence_handover_due(self) -> Select[Any] | None:
+        """Officers holding live crimes on the day whose away absence starts within
+        ``absence_notice_days`` after it (one finding per absence)."""
+        ab, t = absence_table, team_table
+        day = self.day
+        soon = and_(
+            ab.c.kind != REDUCED,
+            ab.c.cancelled_at.is_(None),
+            ab.c.starts_on > _as_date(day),
+            ab.c.starts_on <= _as_date(day + timedelta(days=self.policy.absence_notice_days)),
+        )
+        starting = self._absent_officers(soon)
+        if starting is None:
+            return None
+        h = self._holdings()
+        o = self._officers()
+        load = (
+            select(h.c.holder_id, func.count().label("live"))
+            .where(one_of(self.conn, h.c.holder_id, starting))
+            .group_by(h.c.holder_id)
+            .subquery("load")
+        )
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                o.c.rank,
+                o.c.name,
+                load.c.live,
+                ab.c.kind,
+                ab.c.starts_on,
+                ab.c.ends_on,
+                ab.c.percent,
+                literal(self.policy.absence_notice_days).label("limit"),
+            )
+            .select_from(ab)
+            .join(load, load.c.holder_id == ab.c.officer_id)
+            .join(o, o.c.id == ab.c.officer_id)
+            .join(t, t.c.id == o.c.team_id)
+            .where(soon, o.c.status != "left")
+        )
+        if self.team_id is not None:
+            query = query.where(o.c.team_id == self.team_id)
+        return query.order_by(t.c.name, o.c.collar, ab.c.starts_on)
+
     # -- running --
 
     def query(self, code: str) -> Select[Any] | None:
@@ -576,6 +720,8 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
     elif code == "victim-update-overdue":
         base = row["last_update"] or row["reported_on"]
         row["since"] = base + timedelta(days=int(row["limit"])) + one
+    elif code == "absence-handover-due":
+        row["since"] = row["starts_on"] - timedelta(days=int(row["limit"]))
     elif isinstance(row.get("since"), datetime):
         row["since"] = row["since"].date()
     return row

@@ -83,6 +83,14 @@ def officer_loads_query(policy: Policy, where: Any = None) -> Select[Any]:
     weighted = (
         select(func.coalesce(func.sum(weight_expression(policy)), 0)).where(mine).scalar_subquery()
     )
+    from caseload.store.officer_history import (
+        day_value,
+        effective_status,
+        reduced_percent,
+        scaled_sql,
+    )
+
+    today = day_value(None)  # bound by name: the day's absences give the status
     query = select(
         o.c.id,
         o.c.collar,
@@ -90,8 +98,8 @@ def officer_loads_query(policy: Policy, where: Any = None) -> Select[Any]:
         o.c.team_id,
         t.c.name.label("team"),
         o.c.accreditation,
-        o.c.status,
-        o.c.capacity,
+        effective_status(o.c.status, o.c.id, today).label("status"),
+        scaled_sql(o.c.capacity, reduced_percent(o.c.id, today)).label("capacity"),
         o.c.trainee,
         o.c.investigator_since,
         live.label("live"),
@@ -313,7 +321,13 @@ def team_plan(conn: Executor | Connection, team: str, *, on: date | None = None)
     found = pick([(int(tid), str(name)) for tid, name in executor.rows("teams")], team)[0]
     crimes = live_crimes(executor.rows("rebalance.crimes", team=found))
     holders = {c.holder_id for c in crimes if c.holder_id is not None}
-    rows = executor.rows("rebalance.officers", team=found, also=holders, **policy.weights())
+    rows = executor.rows(
+        "rebalance.officers",
+        team=found,
+        also=holders,
+        today=on or date.today(),
+        **policy.weights(),
+    )
     officers = officer_loads(rows, policy, on or date.today())
     links = link_map(executor.rows("rebalance.links", team=found))
     return plan_rebalance(officers, crimes, policy, links=links, teams=[found])

@@ -91,6 +91,47 @@ class Officer(SQLModel, table=True):
     trainee: bool = Field(default=False, sa_type=Boolean)
 
 
+class OfficerHistory(SQLModel, table=True):
+    """An officer's facts over time (migration 0006): one interval per spell of unchanged
+    team, status, accreditation, trainee flag, capacity and investigator_since. The first
+    interval has no start (``valid_from`` NULL: as far back as the store goes), the current
+    one no end; ``valid_to`` is the first day of the next (``store.officer_history``)."""
+
+    __tablename__ = "officer_history"
+    __table_args__ = (Index("ix_officer_history_officer", "officer_id", "valid_from"),)
+
+    id: int | None = _key()
+    officer_id: int = Field(foreign_key="officer.id", sa_type=Integer)
+    valid_from: date | None = Field(default=None, sa_type=Date)
+    valid_to: date | None = Field(default=None, sa_type=Date)
+    team_id: int = Field(foreign_key="team.id", sa_type=Integer)
+    status: str = _text(12)
+    accreditation: str = _text(8)
+    trainee: bool = Field(default=False, sa_type=Boolean)
+    capacity: int | None = Field(default=None, sa_type=Integer)
+    investigator_since: date = _day()
+
+
+class Absence(SQLModel, table=True):
+    """A dated absence or capacity reduction (``domain.absences``); ``ends_on`` NULL: open.
+    Cancelled ones are kept (``cancelled_at``) and count for nothing."""
+
+    __tablename__ = "absence"
+    __table_args__ = (Index("ix_absence_officer", "officer_id", "starts_on"),)
+
+    id: int | None = _key()
+    officer_id: int = Field(foreign_key="officer.id", sa_type=Integer)
+    kind: str = _text(12)
+    starts_on: date = _day()
+    ends_on: date | None = Field(default=None, sa_type=Date)
+    percent: int | None = Field(default=None, sa_type=Integer)
+    reason: str = _long()
+    actor: str = _text(100)
+    at: datetime = _at()
+    cancelled_at: datetime | None = Field(default=None, sa_type=DateTime())
+    cancelled_by: str | None = _text(100, default=None)
+
+
 class Crime(SQLModel, table=True):
     __tablename__ = "crime"
     __table_args__ = (
@@ -266,6 +307,8 @@ def _table(model: type[SQLModel]) -> Table:
 # The tables, for Core statements (set work): ``select(officer_table.c.collar)``.
 team_table = _table(Team)
 officer_table = _table(Officer)
+officer_history_table = _table(OfficerHistory)
+absence_table = _table(Absence)
 crime_table = _table(Crime)
 allocation_table = _table(Allocation)
 finalisation_table = _table(Finalisation)

@@ -14,6 +14,7 @@ from caseload.domain.rules import HoldingBreach, OfficerFacts
 from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
+from caseload.store.officer_history import sync as sync_history
 from caseload.store.reference import resolve_team
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
@@ -99,6 +100,8 @@ def add(
     team_id, team_name = resolve_team(conn, data.team)
     with session_on(conn) as session:
         session.add(Officer(**{k: v for k, v in values.items() if k != "team"}, team_id=team_id))
+    added = conn.execute(select(officer_table.c.id).where(officer_table.c.collar == collar))
+    sync_history(conn, on=at.date(), officer_ids=[int(added.scalar_one())])
     values["team"] = team_name
     log.append(
         conn,
@@ -221,6 +224,7 @@ def update_officer(
         for key, value in values.items():
             if key != "team":
                 setattr(officer, key, value)
+    sync_history(conn, on=at.date(), officer_ids=[int(current["id"])])
     log.append(
         conn,
         at=at,

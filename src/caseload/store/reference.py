@@ -14,7 +14,7 @@ from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
 from caseload.domain.policy import Policy, stored_policy, stored_value
 from caseload.errors import InputError
 from caseload.store import log
-from caseload.store.models import crime_table, matrix_table, officer_table, policy_table, team_table
+from caseload.store.models import crime_table, matrix_table, policy_table, team_table
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import PolicyChange, TeamCreate, TeamRename
@@ -105,14 +105,18 @@ def rename_team(conn: Connection, data: TeamRename, *, actor: str, at: datetime)
 
 
 def list_teams(conn: Connection) -> list[dict[str, object]]:
-    """Teams with officer counts and live crime counts: two grouped aggregates."""
+    """Teams with officer counts and live crime counts: two grouped aggregates. Active
+    today: the day's absences count (``store.officer_history.officers_on``)."""
+    from caseload.store.officer_history import officers_on
+
+    o = officers_on()
     officers = (
         select(
-            officer_table.c.team_id,
+            o.c.team_id,
             func.count().label("officers"),
-            func.sum(case((officer_table.c.status == "active", 1), else_=0)).label("active"),
+            func.sum(case((o.c.status == "active", 1), else_=0)).label("active"),
         )
-        .group_by(officer_table.c.team_id)
+        .group_by(o.c.team_id)
         .subquery()
     )
     crimes = (

@@ -28,6 +28,7 @@ FILES = (
     ("reviews", "reviews.csv", ("on", "next_due")),
     ("events", "events.csv", ("on",)),
     ("victim-updates", "victim-updates.csv", ("on",)),
+    ("absences", "absences.csv", ("from", "to")),
 )
 REASON = "sample data"
 # The history file records one crime's current holding as the old system had it: a PIP2

@@ -77,6 +77,12 @@ def _officer(dialect: Dialect) -> Any:
     )
 
 
+def _absences(dialect: Dialect) -> Any:
+    from caseload.store.absences import outlook_query
+
+    return outlook_query()
+
+
 def _teams(dialect: Dialect) -> Any:
     from caseload.store.reference import teams_query
 
@@ -127,12 +133,13 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
     "allocation.officer.lock": (_officer_lock, frozenset({"collar"})),
+    "allocation.absences": (_absences, frozenset({"collar", "today", "horizon"})),
     "log.tail": (_log_tail, frozenset()),
     "teams": (_teams, frozenset()),
     "rebalance.crimes": (_rebalance_crimes, frozenset({"team"})),
     "rebalance.officers": (
         _rebalance_officers,
-        frozenset({"team", "also", *WEIGHT_SETTINGS}),
+        frozenset({"team", "also", "today", *WEIGHT_SETTINGS}),
     ),
     "rebalance.links": (_rebalance_links, frozenset({"team"})),
 }

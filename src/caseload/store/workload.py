@@ -12,8 +12,11 @@ officer, never one per crime, and no per-row Python.
 ``store.executor.Executor``: it runs the one-officer form of the same query by name
 (``store.statements``), on the quick sqlite3 executor or through SQLAlchemy.
 
-Officers who have left appear only while they still hold live crimes. Status and
-team are the officer's current ones (they are not kept as history).
+Officers who have left appear only while they still hold live crimes. Team, status,
+accreditation, trainee flag, capacity and investigator_since are the day's
+(``store.officer_history.officers_on``): a past day is rebuilt with the facts of that
+day, and the day's absences give the status (and scale the limit and capacity of an
+officer on reduced duties).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def workload_inputs(policy: Policy, *, on: date, collar: str | None = None) -> d
     from caseload.domain.officers import inexperienced_after
 
     return {
+        "today": on,
         "collar": collar.strip().upper() if collar else None,
         "inexperienced_limit": policy.inexperienced_limit,
         "experienced_cutoff": inexperienced_after(on, policy.inexperienced_months),
@@ -111,10 +115,12 @@ def workload_query(
     )
 
     from caseload.store.holdings import live_holdings
-    from caseload.store.models import officer_table, team_table
+    from caseload.store.models import team_table
+    from caseload.store.officer_history import officers_on
     from caseload.store.sqlfunc import inexperienced_since, level_rank
 
-    o, t = officer_table, team_table
+    # The officers as they stood on the day: that day's facts and absences.
+    o, t = officers_on(as_of), team_table
     bound = {
         name: bindparam(name, value, String() if name == "collar" else None)
         for name, value in workload_inputs(policy, on=as_of or date.today(), collar=collar).items()
@@ -140,7 +146,11 @@ def workload_query(
         aggregate = aggregate.where(live.c.holder_id.in_(chosen))
     counts = aggregate.subquery("counts")
 
-    limit = bound["inexperienced_limit"]
+    # reduced duties scale the limit (and capacity, in officers_on) to their share
+    limit = case(
+        (o.c.percent.is_(None), bound["inexperienced_limit"]),
+        else_=(bound["inexperienced_limit"] * o.c.percent).op("/")(100),
+    )
     # a level's points per live crime; "none" weighs as PIP1 (below)
     weight = {name: bound[f"weight_{name.lower()}"] for name in LEVELS if name != "none"}
     held = func.coalesce(counts.c.live, 0)
