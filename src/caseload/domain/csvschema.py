@@ -25,6 +25,7 @@ from typing import Any
 from caseload.domain.levels import parse_level
 from caseload.domain.officers import parse_capacity, parse_rank, parse_status
 from caseload.domain.outcomes import parse_outcome
+from caseload.domain.victims import parse_category
 from caseload.domain.values import (
     UNPRINTABLE,
     clean_text,
@@ -308,7 +309,9 @@ CRIMES = Spec(
         Column("team", _text("the team", 100), required=True),
         Column("required_level", parse_level, default=None),  # None: from the matrix
         Column("holder", normalise_collar, default=None),
+        # A victim_category makes the victim enhanced, whatever this column says.
         Column("victim_enhanced", parse_bool, default=False),
+        Column("victim_category", parse_category, default=None),
         Column("finalised_on", parse_date, not_future=True),
         Column("outcome", parse_outcome, default=None),
         Column("allocated_on", parse_when, not_future=True),  # None: now

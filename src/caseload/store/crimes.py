@@ -41,6 +41,7 @@ CRIME_COLUMNS = (
     "required_level",
     "holder",
     "victim_enhanced",
+    "victim_category",
     "finalised_on",
     "outcome",
 )
@@ -58,6 +59,7 @@ def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]
         c.c.required_level,
         officer_table.c.collar.label("holder"),
         c.c.victim_enhanced,
+        c.c.victim_category,
         c.c.finalised_on if finalised_on is None else finalised_on,
         c.c.outcome if outcome is None else outcome,
     ]
@@ -440,6 +442,9 @@ def update_crime(
         row["team_id"] = team_id
     if "required_level" in changed:
         row["level_defaulted"] = False
+    if changed.get("victim_enhanced", (None, True))[1] is False and crime["victim_category"]:
+        row["victim_category"] = None  # a standard victim has no enhanced category
+        changed["victim_category"] = (crime["victim_category"], None)
     conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(**row))
     detail: dict[str, Any] = {k: [_shown(o), _shown(n)] for k, (o, n) in changed.items()}
     if warnings:

@@ -108,6 +108,9 @@ class Crime(SQLModel, table=True):
     reported_on: date = _day()
     team_id: int = Field(foreign_key="team.id", sa_type=Integer)
     victim_enhanced: bool = Field(default=False, sa_type=Boolean)
+    # The enhanced entitlement's category (domain.victims); NULL: standard, or enhanced
+    # recorded as yes/no only ("category not recorded"). Migration 0009.
+    victim_category: str | None = _text(30, default=None)
     holder_id: int | None = Field(default=None, foreign_key="officer.id", sa_type=Integer)
     finalised_on: date | None = Field(default=None, sa_type=Date)
     outcome: int | None = Field(default=None, sa_type=Integer)
