@@ -156,3 +156,42 @@ def test_import_refuses_an_unknown_category(store: Runner, sql, tmp_path) -> Non
     assert "line 3, column victim_category" in result.stderr
     assert "line 2" not in result.stderr  # a category makes the victim enhanced
     assert sql("SELECT count(*) FROM crime") == [(0,)]
+
+
+# --- Right 6 in full: the added key events ---------------------------------------------------
+
+
+def test_right_6_added_events_have_deadlines_and_audit_findings(store: Runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    add_teams(store, "Lewisham CID")
+    for ref, flag in (("CR/1", "--standard"), ("CR/2", "--enhanced")):
+        result = store(
+            "crime", "add", ref, "--type", "Burglary", "--team", "Lewisham CID",
+            "--reported", "2026-03-02", flag,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    told = store("event", "CR/1", "bail conditions changed", "--on", "2026-03-30")
+    assert told.exit_code == 0, told.output
+    assert "suspect's bail conditions changed" in told.stderr
+    # Good Friday and Easter Monday 2026 are skipped: 5 working days from Mon 30 March.
+    assert "tell the victim by 2026-04-08 (5 working days, standard service)" in told.stderr
+    enhanced = store("event", "CR/2", "not-investigated", "--on", "2026-04-02")
+    assert "tell the victim by 2026-04-07 (1 working day, enhanced service)" in enhanced.stderr
+    path = tmp_path / "events.csv"
+    path.write_text("reference,kind,on\nCR/2,out-of-court disposal,2026-04-09\n")
+    imported = store("import", "events", str(path))
+    assert imported.exit_code == 0, imported.output
+    audit = store("audit", "--as-of", "2026-04-20", "-f", "json")
+    notify = [
+        f for f in json.loads(audit.stdout)["findings"] if f["code"] == "victim-notify-overdue"
+    ]
+    details = sorted(f["detail"] for f in notify)
+    assert len(details) == 3
+    assert any(d.startswith("suspect's bail conditions changed on 2026-03-30") for d in details)
+    assert any(d.startswith("decision not to investigate on 2026-04-02") for d in details)
+    assert any(
+        d.startswith("suspect given an out-of-court disposal on 2026-04-09") for d in details
+    )
+    # A victim update meets the new events' duties as it does the old ones'.
+    assert store("victim-update", "CR/2", "-m", "told", "--on", "2026-04-10").exit_code == 0
+    shown_events = shown(store, "CR/2")["events"]
+    assert [e["notice"] for e in shown_events] == ["late (3 days after the deadline)", "on time"]

@@ -75,7 +75,8 @@ _command(
 _command(
     "events",
     "Import key investigative events (reference, kind, on; optional actor). Kinds: "
-    "arrested, interviewed, released, bailed, charged, nfa.",
+    "arrested, interviewed, released, bailed, charged, nfa, not-investigated, "
+    "bail-conditions-changed, out-of-court-disposal.",
 )
 _command(
     "victim-updates",

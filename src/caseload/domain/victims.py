@@ -39,8 +39,7 @@ def parse_category(text: str) -> str:
     if value in _ALIASES:
         return _ALIASES[value]
     raise ValueError(
-        f"'{text.strip()}' is not an enhanced entitlement category "
-        f"(one of {', '.join(CATEGORIES)})"
+        f"'{text.strip()}' is not an enhanced entitlement category (one of {', '.join(CATEGORIES)})"
     )
 
 
