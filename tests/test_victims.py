@@ -195,3 +195,149 @@ def test_right_6_added_events_have_deadlines_and_audit_findings(store: Runner, t
     assert store("victim-update", "CR/2", "-m", "told", "--on", "2026-04-10").exit_code == 0
     shown_events = shown(store, "CR/2")["events"]
     assert [e["notice"] for e in shown_events] == ["late (3 days after the deadline)", "on time"]
+
+
+# --- Right 4: referrals to victim support services ----------------------------------------------
+
+
+@pytest.fixture
+def referrals(store: Runner, sql) -> Runner:  # type: ignore[no-untyped-def]
+    """Four live crimes: two reported before the store recorded referrals (1 June 2026),
+    two after; the store began recording referrals on 1 June 2026."""
+    add_teams(store, "Lewisham CID")
+    for ref, reported, flag in (
+        ("OLD/1", "2026-05-01", "--standard"),
+        ("OLD/2", "2026-05-29", "--standard"),
+        ("NEW/1", "2026-06-04", "--standard"),  # a Thursday: due Monday 8 June
+        ("NEW/2", "2026-06-05", "--enhanced"),  # a Friday: due Tuesday 9 June
+    ):
+        result = store(
+            "crime", "add", ref, "--type", "Burglary", "--team", "Lewisham CID",
+            "--reported", reported, flag,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    sql("UPDATE duty_start SET start_on = :d WHERE duty = 'victim-referral'", d="2026-06-01")
+    return store
+
+
+def referral_findings(run: Runner, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    result = run("audit", "-f", "json", *args)
+    assert result.exit_code in (0, 1), result.output
+    return [
+        f for f in json.loads(result.stdout)["findings"] if f["code"] == "victim-referral-overdue"
+    ]
+
+
+def test_a_new_store_records_referrals_from_its_first_day(store: Runner, sql) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    [(start,)] = sql("SELECT start_on FROM duty_start WHERE duty = 'victim-referral'")
+    assert str(start) == date.today().isoformat()
+
+
+def test_victim_referral_is_recorded_shown_and_logged(referrals: Runner, sql) -> None:  # type: ignore[no-untyped-def]
+    done = referrals("victim-referral", "NEW/1", "--on", "2026-06-08")
+    assert done.exit_code == 0, done.output
+    assert "a referral to victim support on NEW/1 (2026-06-08): on time, due by 2026-06-08" in (
+        done.stderr
+    )
+    late = referrals("victim-referral", "NEW/2", "--declined", "--on", "2026-06-10")
+    assert late.exit_code == 0, late.output
+    assert "the victim declined a referral on NEW/2 (2026-06-10): late" in late.stderr
+    record = shown(referrals, "NEW/2")
+    assert record["victim_referrals"] == [
+        {"referred_on": "2026-06-10", "declined": True, "actor": "test-supervisor",
+         "imported_by": None}
+    ]  # fmt: skip
+    entries = log_entries(sql, "victim-referral")
+    assert [(e["crime_ref"], e["detail"]["declined"], e["detail"]["due"]) for e in entries] == [
+        ("NEW/1", False, "2026-06-08"),
+        ("NEW/2", True, "2026-06-09"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("victim-referral", "NOPE/1"), "no crime"),
+        (("victim-referral", "NEW/1", "--on", "2026-06-01"), "before NEW/1 was reported"),
+        (("victim-referral", "NEW/1", "--on", "2999-01-01"), "in the future"),
+        (("victim-referral", "NEW/1", "--on", "soon"), "not a date"),
+    ],
+)
+def test_victim_referral_bad_input_exits_two_and_writes_nothing(
+    referrals: Runner,
+    sql,  # type: ignore[no-untyped-def]
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    before = sql("SELECT count(*) FROM log_entry")
+    result = referrals(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert sql("SELECT count(*) FROM log_entry") == before
+    assert sql("SELECT count(*) FROM victim_referral") == [(0,)]
+
+
+def test_referral_overdue_only_for_crimes_reported_since_referrals_were_recorded(
+    referrals: Runner,
+) -> None:
+    # On the deadline day nothing is overdue yet; the day after, NEW/1 is.
+    assert referral_findings(referrals, "--as-of", "2026-06-08") == []
+    [finding] = referral_findings(referrals, "--as-of", "2026-06-09")
+    assert finding["reference"] == "NEW/1"
+    assert finding["severity"] == "medium"
+    assert finding["since"] == "2026-06-09"
+    assert finding["detail"] == (
+        "NEW/1: reported on 2026-06-04; no referral to victim support (or recorded decline) "
+        "by 2026-06-08 (2 working days, standard service)"
+    )
+    later = referral_findings(referrals, "--as-of", "2026-06-15")
+    assert [f["reference"] for f in later] == ["NEW/1", "NEW/2"]  # never OLD/1, OLD/2
+    # A decline meets the duty (late or not); a referral after the audited day does not.
+    assert referrals("victim-referral", "NEW/2", "--declined", "--on", "2026-06-12").exit_code == 0
+    assert [f["reference"] for f in referral_findings(referrals, "--as-of", "2026-06-15")] == [
+        "NEW/1"
+    ]
+    assert [f["reference"] for f in referral_findings(referrals, "--as-of", "2026-06-11")] == [
+        "NEW/1",
+        "NEW/2",
+    ]
+    # The policy setting moves the deadline; the audit exits 1 on a medium --fail-on.
+    assert referrals("policy", "set", "referral_working_days", "10").exit_code == 0
+    assert referral_findings(referrals, "--as-of", "2026-06-15") == []
+    assert referrals("audit", "--as-of", "2026-06-09", "--fail-on", "medium").exit_code == 1
+
+
+def test_referral_overdue_leaves_finalised_crimes_alone(referrals: Runner) -> None:
+    assert (
+        referrals("crime", "finalise", "NEW/1", "--outcome", "18", "--on", "2026-06-06").exit_code
+        == 0
+    )
+    assert referral_findings(referrals, "--as-of", "2026-06-15")[0]["reference"] == "NEW/2"
+
+
+def test_import_victim_referrals(referrals: Runner, sql, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "referrals.csv"
+    path.write_text("reference,on,declined\nNEW/1,2026-06-05,\nNEW/2,08/06/2026,yes\n")
+    result = referrals("import", "victim-referrals", str(path))
+    assert result.exit_code == 0, result.output
+    rows = sql(
+        "SELECT c.reference, r.referred_on, r.declined, r.actor, r.imported_by "
+        "FROM victim_referral r JOIN crime c ON c.id = r.crime_id ORDER BY c.reference"
+    )
+    assert [(ref, str(on), bool(declined), actor, by) for ref, on, declined, actor, by in rows] == [
+        ("NEW/1", "2026-06-05", False, "", "test-supervisor"),
+        ("NEW/2", "2026-06-08", True, "", "test-supervisor"),
+    ]
+    assert referral_findings(referrals, "--as-of", "2026-06-15") == []
+    again = referrals("import", "victim-referrals", str(path))
+    assert again.exit_code == 0
+    assert sql("SELECT count(*) FROM victim_referral") == [(2,)]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reference,on\nNEW/9,2026-06-05\nNEW/1,2026-06-01\n")
+    refused = referrals("import", "victim-referrals", str(bad))
+    assert refused.exit_code == 2
+    assert "line 2, column reference" in refused.stderr
+    assert "line 3, column on" in refused.stderr
+    assert sql("SELECT count(*) FROM victim_referral") == [(2,)]

@@ -34,6 +34,7 @@ from caseload.cli import (
     suggest,
     supervision,
     teams,
+    victim_referral,
     workload,
 )
 from caseload.cli.common import AppState
@@ -264,6 +265,7 @@ assign.register(app)
 workload.register(app)
 history.register(app)
 supervision.register(app)
+victim_referral.register(app)
 audit.register(app)
 report.register(app)
 exports.register(app)

@@ -1,4 +1,5 @@
-"""``caseload import officers|crimes|matrix|history|reviews|events|victim-updates FILE``.
+"""``caseload import officers|crimes|matrix|history|reviews|events|victim-updates|
+victim-referrals FILE``.
 
 Thin: each command hands its file to ``cli.importing.run_import`` (check it whole,
 write it in one transaction, report). The framework (streaming, all-or-nothing,
@@ -23,8 +24,9 @@ from caseload.cli.importing import (
 
 import_app = typer.Typer(
     help=(
-        "Bulk load from CSV: officers, crimes, matrix, history, reviews, events or "
-        "victim-updates (one command each; 'caseload import KIND --help' gives its columns). "
+        "Bulk load from CSV: officers, crimes, matrix, history, reviews, events, "
+        "victim-updates or victim-referrals (one command each; 'caseload import KIND --help' "
+        "gives its columns). "
         "All or nothing: a file with any bad row writes nothing and lists every problem."
     ),
     no_args_is_help=True,
@@ -83,6 +85,12 @@ _command(
     "Import victim updates (reference, on, note; optional actor). An update already "
     "recorded for that crime and day is left alone.",
 )
+_command(
+    "victim-referrals",
+    "Import Right 4 referrals to victim support services (reference, on; optional "
+    "declined (yes: the victim declined), actor). A referral already recorded for that "
+    "crime and day is left alone.",
+)
 
 
 def _command_with_override(kind: str, what: str) -> None:
@@ -117,7 +125,7 @@ def _command_with_override(kind: str, what: str) -> None:
 _command_with_override(
     "crimes",
     "Import crimes (reference, crime_type, reported_on, team; optional required_level, "
-    "holder, victim_enhanced, finalised_on, outcome, allocated_on). Existing references are "
+    "holder, victim_enhanced, victim_category, finalised_on, outcome, allocated_on). Existing references are "
     "updated; holders of live crimes are allocated under the allocation rules.",
 )
 _command_with_override(

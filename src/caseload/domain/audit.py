@@ -26,6 +26,7 @@ CODES: dict[str, str] = {
     "unallocated": "medium",
     "review-overdue": "medium",
     "victim-update-overdue": "medium",
+    "victim-referral-overdue": "medium",
     "reassign-churn": "low",
 }
 
@@ -39,6 +40,8 @@ DESCRIPTIONS: dict[str, str] = {
     "unallocated": "a live crime has had no holder for longer than unallocated_days",
     "review-overdue": "a live crime has had no supervisory review for longer than review_days",
     "victim-update-overdue": "no routine victim update within the agreed or default interval",
+    "victim-referral-overdue": "no Right 4 referral (or recorded decline) within "
+    "referral_working_days of reporting",
     "reassign-churn": "a crime has been reassigned more than reassign_churn times",
 }
 
@@ -170,6 +173,13 @@ def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
         every = _plural(int(row["limit"]), "day")
         agreed = f"agreed every {every}" if row.get("agreed") else f"every {every} (default)"
         return f"{ref}: {basis}; {agreed}"
+    if code == "victim-referral-overdue":
+        service = "enhanced service" if row["victim_enhanced"] else "standard service"
+        return (
+            f"{ref}: reported on {row['reported_on']}; no referral to victim support (or "
+            f"recorded decline) by {row['deadline']} "
+            f"({_plural(int(row['limit']), 'working day')}, {service})"
+        )
     if code == "reassign-churn":
         return (
             f"{ref} reassigned {_plural(int(row['reassignments']), 'time')}; limit {row['limit']}"

@@ -425,6 +425,31 @@ VICTIM_UPDATES = Spec(
     key_label="victim update (reference and day)",
 )
 
+VICTIM_REFERRALS = Spec(
+    kind="victim-referrals",
+    noun="victim referral",
+    plural="victim referrals",
+    columns=(
+        Column("reference", _text("the reference", 64), required=True),
+        Column("on", parse_date, required=True, not_future=True),
+        Column("declined", parse_bool, default=False),  # yes: the victim declined
+        Column("actor", _text("the actor", 100), default=None),
+    ),
+    key=lambda v: (v["reference"], v["on"]),
+    key_column="on",
+    key_label="victim referral (reference and day)",
+)
+
 SPECS: dict[str, Spec] = {
-    spec.kind: spec for spec in (OFFICERS, CRIMES, MATRIX, HISTORY, REVIEWS, EVENTS, VICTIM_UPDATES)
+    spec.kind: spec
+    for spec in (
+        OFFICERS,
+        CRIMES,
+        MATRIX,
+        HISTORY,
+        REVIEWS,
+        EVENTS,
+        VICTIM_UPDATES,
+        VICTIM_REFERRALS,
+    )
 }

@@ -31,6 +31,7 @@ class Policy:
     weight_pip3: int = 3
     weight_pip4: int = 4
     rebalance_threshold: int = 2
+    referral_working_days: int = 2
 
     def weight(self, level: str) -> int:
         """Weight of one live crime of the given required level (``none`` counts as PIP1)."""
@@ -65,6 +66,8 @@ DESCRIPTIONS: dict[str, str] = {
     "weight_pip3": "weighted-load points for a live PIP3 crime",
     "weight_pip4": "weighted-load points for a live PIP4 crime",
     "rebalance_threshold": "least cut in the weighted-load gap that justifies an evening move",
+    "referral_working_days": "working days after reporting to refer the victim to support "
+    "services (Right 4)",
 }
 
 DEFAULTS = Policy()
@@ -80,6 +83,7 @@ _MAXIMUM = {
     "victim_update_days": 3650,
     "notify_working_days": 260,  # a year of working days
     "notify_working_days_enhanced": 260,
+    "referral_working_days": 260,
 }
 _LARGEST = 100_000
 

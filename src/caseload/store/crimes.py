@@ -23,6 +23,7 @@ from caseload.store.models import (
     finalisation_table,
     log_table,
     officer_table,
+    referral_table,
     review_table,
     team_table,
     victim_update_table,
@@ -317,7 +318,7 @@ def _author(actor: Any) -> Any:
 
 
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Allocation intervals, reviews, key events and victim updates of one crime."""
+    """Allocation intervals, reviews, key events, victim updates and referrals of a crime."""
     a, o = allocation_table, officer_table
     review, event, victim = review_table, event_table, victim_update_table
     allocations = conn.execute(
@@ -356,11 +357,18 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
         .where(victim.c.crime_id == crime_id)
         .order_by(victim.c.updated_on, victim.c.id)
     )
+    f = referral_table
+    referrals = conn.execute(
+        select(f.c.referred_on, f.c.declined, _author(f.c.actor), f.c.imported_by)
+        .where(f.c.crime_id == crime_id)
+        .order_by(f.c.referred_on, f.c.id)
+    )
     return {
         "allocations": [dict(r._mapping) for r in allocations],
         "reviews": [dict(r._mapping) for r in reviews],
         "events": [dict(r._mapping) for r in events],
         "victim_updates": [dict(r._mapping) for r in updates],
+        "victim_referrals": [dict(r._mapping) for r in referrals],
     }
 
 
@@ -524,6 +532,7 @@ def _check_reported(conn: Connection, crime: Mapping[str, Any], on: date, *, tod
             (review_table, review_table.c.reviewed_on),
             (event_table, event_table.c.occurred_on),
             (victim_update_table, victim_update_table.c.updated_on),
+            (referral_table, referral_table.c.referred_on),
         )
     ]
     earliest = [d for d in conn.execute(select(*firsts)).one() if d is not None]

@@ -1433,6 +1433,10 @@ class VictimUpdateWriter(SupervisionWriter):
     record = "victim-update"
 
 
+class VictimReferralWriter(SupervisionWriter):
+    record = "victim-referral"
+
+
 WRITERS: dict[str, type[KindWriter]] = {
     "officers": OfficerWriter,
     "crimes": CrimeWriter,
@@ -1441,6 +1445,7 @@ WRITERS: dict[str, type[KindWriter]] = {
     "reviews": ReviewWriter,
     "events": EventWriter,
     "victim-updates": VictimUpdateWriter,
+    "victim-referrals": VictimReferralWriter,
 }
 for _kind, _writer in WRITERS.items():
     _writer.spec = SPECS[_kind]

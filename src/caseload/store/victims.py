@@ -7,15 +7,15 @@ Each change is written in the caller's transaction with its decision-log entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.store import log
 from caseload.store.crimes import crime_table, find
-from caseload.store.models import log_table
+from caseload.store.models import duty_start_table, log_table, referral_table
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,54 @@ def entitlement_reason(conn: Connection, reference: str) -> str | None:
         .limit(1)
     ).first()
     return None if row is None else str(row[0])
+
+
+# --- Right 4: referrals to victim support services --------------------------------------------
+
+
+def record_referral(
+    conn: Connection,
+    reference: str,
+    *,
+    on: date,
+    declined: bool,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Record a Right 4 referral (or the victim's decline) dated ``on``; logged as
+    ``victim-referral``. Returns the crime with ``due`` (the referral deadline) and
+    ``on_time``."""
+    from caseload.domain.victims import referral_due
+    from caseload.store.reference import load_policy
+    from caseload.store.supervision import check_day
+
+    crime = find(conn, reference)
+    check_day(crime, on, today=at.date(), what="referral")
+    conn.execute(
+        insert(referral_table).values(
+            crime_id=crime["id"], referred_on=on, declined=declined, at=at, actor=actor
+        )
+    )
+    due = referral_due(crime["reported_on"], load_policy(conn).referral_working_days)
+    log.append(
+        conn,
+        at=at,
+        actor=actor,
+        kind="victim-referral",
+        crime_ref=crime["reference"],
+        collar=crime["holder"],
+        reason="the victim declined a referral" if declined else "referred",
+        detail={"on": on.isoformat(), "declined": declined, "due": due.isoformat()},
+    )
+    return {**crime, "due": due, "on_time": on <= due}
+
+
+def referral_start(conn: Connection) -> date | None:
+    """The day the store began recording Right 4 referrals (``duty_start``)."""
+    row = conn.execute(
+        select(duty_start_table.c.start_on).where(duty_start_table.c.duty == REFERRAL_DUTY)
+    ).first()
+    return None if row is None else row[0]
+
+
+REFERRAL_DUTY = "victim-referral"
