@@ -125,8 +125,9 @@ def _command_with_override(kind: str, what: str) -> None:
 _command_with_override(
     "crimes",
     "Import crimes (reference, crime_type, reported_on, team; optional required_level, "
-    "holder, victim_enhanced, victim_category, finalised_on, outcome, allocated_on). Existing references are "
-    "updated; holders of live crimes are allocated under the allocation rules.",
+    "holder, victim_enhanced, victim_category, finalised_on, outcome, allocated_on). "
+    "Existing references are updated; holders of live crimes are allocated under the "
+    "allocation rules.",
 )
 _command_with_override(
     "history",

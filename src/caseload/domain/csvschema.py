@@ -25,7 +25,6 @@ from typing import Any
 from caseload.domain.levels import parse_level
 from caseload.domain.officers import parse_capacity, parse_rank, parse_status
 from caseload.domain.outcomes import parse_outcome
-from caseload.domain.victims import parse_category
 from caseload.domain.values import (
     UNPRINTABLE,
     clean_text,
@@ -35,6 +34,7 @@ from caseload.domain.values import (
     parse_bool,
     parse_date,
 )
+from caseload.domain.victims import parse_category
 
 Problem = tuple[str, str]  # (column, message)
 

@@ -550,9 +550,7 @@ class OfficerWriter(KindWriter):
                 counts.warn(f"line {line}: {breach.text()}; {rebalance_hint(team)}")
 
 
-def victim_entitlement(
-    values: Mapping[str, Any], current: Mapping[str, Any] | None
-) -> tuple[bool, str | None]:
+def victim_entitlement(values: Mapping[str, Any], current: Any) -> tuple[bool, str | None]:
     """A crime row's enhanced entitlement and category (``domain.victims``). A category
     makes the victim enhanced; an enhanced row without one keeps the category already
     recorded for the crime (a re-imported yes/no file does not erase it); a standard row
