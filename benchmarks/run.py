@@ -575,7 +575,7 @@ JOIN lc ON lc.id = a.crime_id;
         cl = statistics.median(s.wall for s in outcome.caseload)
         base = (
             statistics.median(s.wall for s in outcome.baseline)
-            if outcome.baseline and all(s.code == 0 for s in outcome.baseline)
+            if outcome.baseline and all(s.code in case.baseline_ok_codes for s in outcome.baseline)
             else None
         )
         if case.kind == "work":

@@ -159,3 +159,15 @@ def test_domain_rules() -> None:
     # Deadlines 5 working days on that fall on or after Monday 2 March 2026 start from
     # Monday 23 February (23 Feb + 5 working days = 2 March).
     assert look_back(date(2026, 3, 2), 5) == date(2026, 2, 23)
+
+
+def test_the_installed_command_writes_the_return_as_csv(force: Runner, shell) -> None:  # type: ignore[no-untyped-def]
+    done = shell("report", "compliance", "--from", "2026-03-01", "--to", "2026-03-31", "-f", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == 12
+    assert done.stderr == ""
+    refused = shell("report", "compliance", "--from", "2026-04-01", "--to", "2026-03-01")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("Error: --from 2026-04-01 is after --to 2026-03-01.")
+    assert refused.stdout == ""

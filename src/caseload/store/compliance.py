@@ -130,25 +130,34 @@ class ComplianceReturn:
             .group_by(anchors_all.c.crime_id, anchors_all.c.day)
             .subquery("anchors")
         )
-        by_rule = plus_days(anchors.c.day, every)
-        due = case(
-            (
-                and_(anchors.c.next_due.is_not(None), anchors.c.next_due < by_rule),
-                anchors.c.next_due,
-            ),
-            else_=by_rule,
-        )
+        # The day each deadline was met, once per anchor (a grouped, so materialised,
+        # subquery: the counts below read it five times).
         nxt = records.alias("nxt")
         met = (
-            select(func.min(nxt.c[day_column]))
-            .where(nxt.c.crime_id == anchors.c.crime_id, nxt.c[day_column] > anchors.c.day)
-            .scalar_subquery()
+            select(
+                anchors.c.crime_id,
+                anchors.c.day,
+                anchors.c.next_due,
+                func.min(nxt.c[day_column]).label("met"),
+            )
+            .select_from(anchors)
+            .outerjoin(
+                nxt,
+                and_(nxt.c.crime_id == anchors.c.crime_id, nxt.c[day_column] > anchors.c.day),
+            )
+            .group_by(anchors.c.crime_id, anchors.c.day, anchors.c.next_due)
+            .subquery("met")
+        )
+        by_rule = plus_days(met.c.day, every)
+        due = case(
+            (and_(met.c.next_due.is_not(None), met.c.next_due < by_rule), met.c.next_due),
+            else_=by_rule,
         )
         return self._scoped(
-            select(c.c.team_id, due.label("due"), met.label("met"))
-            .select_from(anchors)
-            .join(c, c.c.id == anchors.c.crime_id)
-            .where(self._live_on(anchors.c.crime_id, due)),
+            select(c.c.team_id, due.label("due"), met.c.met)
+            .select_from(met)
+            .join(c, c.c.id == met.c.crime_id)
+            .where(self._live_on(met.c.crime_id, due)),
             c.c.team_id,
         ).subquery(f"{duty.replace('-', '_')}_duties")
 
@@ -183,16 +192,15 @@ class ComplianceReturn:
         enhanced = self.policy.notify_working_days_enhanced
         calendar = self._calendar("notify_calendar", (standard, enhanced))
         due = case((c.c.victim_enhanced.is_(True), calendar.c.due1), else_=calendar.c.due0)
-        met = (
-            select(func.min(u.c.updated_on))
-            .where(u.c.crime_id == e.c.crime_id, u.c.updated_on >= e.c.occurred_on)
-            .scalar_subquery()
-        )
+        # Met by the first update on or after the event: grouped by event, so the day is
+        # worked out once and materialised for the counts.
         rows = self._scoped(
-            select(c.c.team_id, due.label("due"), met.label("met"))
+            select(c.c.team_id, due.label("due"), func.min(u.c.updated_on).label("met"))
             .select_from(e)
             .join(calendar, calendar.c.day == e.c.occurred_on)
-            .join(c, c.c.id == e.c.crime_id),
+            .join(c, c.c.id == e.c.crime_id)
+            .outerjoin(u, and_(u.c.crime_id == e.c.crime_id, u.c.updated_on >= e.c.occurred_on))
+            .group_by(e.c.id, c.c.team_id, c.c.victim_enhanced, calendar.c.due0, calendar.c.due1),
             c.c.team_id,
         ).subquery("notifications")
         return self._counted("right-6-notification", rows)
@@ -202,12 +210,15 @@ class ComplianceReturn:
             return None
         c, f = crime_table, referral_table
         calendar = self._calendar("referral_calendar", (self.policy.referral_working_days,))
-        met = select(func.min(f.c.referred_on)).where(f.c.crime_id == c.c.id).scalar_subquery()
         rows = self._scoped(
-            select(c.c.team_id, calendar.c.due0.label("due"), met.label("met"))
+            select(
+                c.c.team_id, calendar.c.due0.label("due"), func.min(f.c.referred_on).label("met")
+            )
             .select_from(c)
             .join(calendar, calendar.c.day == c.c.reported_on)
-            .where(c.c.reported_on >= _day(since)),
+            .outerjoin(f, f.c.crime_id == c.c.id)
+            .where(c.c.reported_on >= _day(since))
+            .group_by(c.c.id, c.c.team_id, calendar.c.due0),
             c.c.team_id,
         ).subquery("referrals")
         return self._counted("right-4-referral", rows)
