@@ -11,7 +11,7 @@ Writes, in OUT_DIR:
   status, capacity, trainee.
 * ``crimes.csv``: reference, crime_type, reported_on, team, required_level
   (blank for most: taken from the matrix), holder, victim_enhanced,
-  finalised_on, outcome, allocated_on (the day the current holder got it).
+  victim_category (blank), finalised_on, outcome, allocated_on (the day the current holder got it).
 * ``history.csv``: the allocation intervals before the current one (reference,
   holder, from, to, actor, reason): transfers, and a few crimes moved so often
   that they count as churn. The current holding of each crime is in crimes.csv.
@@ -485,6 +485,7 @@ def write_crimes(folder: Path, rng: random.Random, force: Force, crimes: int, to
                 level if explicit else "",
                 holder.collar if holder is not None else "",
                 "yes" if enhanced else "no",
+                "",  # victim_category: recorded as yes/no only ("category not recorded")
                 finalised.isoformat() if finalised else "",
                 OUTCOMES[int(rng.random() * len(OUTCOMES))] if finalised else "",
                 allocated,

@@ -128,6 +128,7 @@ class Crime:
     required_level: str = ""  # blank: from the matrix
     holder: str = ""
     victim_enhanced: bool = False
+    victim_category: str = ""  # blank: standard, or enhanced recorded as yes/no only
     finalised_on: date | None = None
     outcome: int | None = None
     allocated_on: datetime | None = None
@@ -495,6 +496,43 @@ def build_supervision(force: Force, supervisors: dict[str, Officer]) -> Supervis
     return out
 
 
+# --- the Victims' Code in full (issue 19) ------------------------------------------------------
+# Built last with their own random stream, so the files above do not change. Most enhanced
+# victims have their category; a few were recorded as yes/no only ("category not recorded").
+# Right 4 referrals are recorded from REFERRALS_SINCE days before the anchor day (the store
+# "began recording referrals" then: ``referrals-since.txt``): most within a day of the
+# report, a few late, some declined, and a few live crimes never referred (the audit's
+# victim-referral-overdue).
+
+CATEGORIES = ("most-serious", "persistently-targeted", "vulnerable-or-intimidated")
+REFERRALS_SINCE = 60
+
+
+def build_victims(force: Force) -> list[list[object]]:
+    rng = random.Random(SEED + 5)
+    for crime in sorted(force.crimes, key=lambda c: c.reference):
+        if crime.victim_enhanced and rng.random() < 0.8:
+            crime.victim_category = rng.choice(CATEGORIES)
+    since = ANCHOR - timedelta(days=REFERRALS_SINCE)
+    recent = sorted(
+        (c for c in force.crimes if c.reported_on >= since),
+        key=lambda c: (c.reported_on, c.reference),
+    )
+    old_live = [c for c in recent if c.finalised_on is None and (ANCHOR - c.reported_on).days > 10]
+    missing = set(id(c) for c in rng.sample(old_live, 4))
+    rows: list[list[object]] = []
+    for crime in recent:
+        age = (ANCHOR - crime.reported_on).days
+        if id(crime) in missing or age < 2:
+            continue  # never referred; or reported yesterday or today, still in time
+        roll = rng.random()
+        late = roll < 0.08 and age > 14
+        day = crime.reported_on + timedelta(days=rng.randint(10, 14) if late else 1)
+        rows.append([crime.reference, cell(day), "yes" if 0.08 <= roll < 0.2 else ""])
+    rows.sort(key=lambda row: (str(row[0]), str(row[1])))
+    return rows
+
+
 def write_csv(path: Path, columns: list[str], rows: list[list[object]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -523,6 +561,7 @@ def main(folder: Path = HERE) -> None:
     }
     shape_mismatch(force)
     supervision = build_supervision(force, supervisors)
+    referrals = build_victims(force)
     (folder / "anchor.txt").write_text(ANCHOR.isoformat() + "\n", encoding="utf-8")
     write_csv(
         folder / "matrix.csv",
@@ -570,6 +609,7 @@ def main(folder: Path = HERE) -> None:
                 c.required_level,
                 c.holder,
                 cell(c.victim_enhanced),
+                c.victim_category,
                 cell(c.finalised_on),
                 c.outcome,
                 cell(c.allocated_on),
@@ -596,6 +636,9 @@ def main(folder: Path = HERE) -> None:
     )
     write_csv(folder / "events.csv", ["reference", "kind", "on", "actor"], supervision.events)
     write_csv(folder / "victim-updates.csv", ["reference", "on", "note"], supervision.updates)
+    write_csv(folder / "victim-referrals.csv", ["reference", "on", "declined"], referrals)
+    since = ANCHOR - timedelta(days=REFERRALS_SINCE)
+    (folder / "referrals-since.txt").write_text(since.isoformat() + "\n", encoding="utf-8")
     write_csv(
         folder / "absences.csv",
         ["collar", "kind", "from", "to", "percent", "reason"],

@@ -148,6 +148,8 @@ def test_a_supervisor_does_all_their_work_in_their_team(force, logins, sql) -> N
         ("event", "A1", "suspect-arrested"),
         ("victim-update", "A1", "--note", "told of the arrest"),
         ("review", "A1", "--note", "next steps set"),
+        ("victim-referral", "A1"),
+        ("crime", "victim", "A1", "--enhanced", "vulnerable", "--reason", "lives alone"),
         ("crime", "link", "A1", "A2", "--kind", "series"),
         ("crime", "add", "A3", "--type", "Burglary", "--team", TEAM_A, "--reported", "2026-11-02"),
         ("crime", "finalise", "A1", "--outcome", "18"),
@@ -162,6 +164,13 @@ def test_a_supervisor_does_all_their_work_in_their_team(force, logins, sql) -> N
     refused = sup("crime", "link", "A1", "B1", "--kind", "suspect")
     assert refused.exit_code == 5, refused.output
     assert TEAM_B in refused.stderr
+    for args in (
+        ("victim-referral", "B1"),
+        ("crime", "victim", "B1", "--enhanced", "most-serious", "--reason", "x"),
+    ):
+        refused = sup(*args)
+        assert refused.exit_code == 5, (args, refused.output)
+    assert sql("SELECT count(*) FROM victim_referral") == [(1,)]
     assert force["owner"]("verify").exit_code == 0
     assert force["owner"]("db", "check").exit_code == 0
 

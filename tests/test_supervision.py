@@ -39,7 +39,13 @@ def test_event_kinds_and_aliases() -> None:
     assert parse_event_kind("RUI") == "bailed"
     assert parse_event_kind("no further action") == "nfa"
     assert parse_event_kind("interviewed_under_caution") == "interviewed"
-    assert set(KEY_EVENTS) == {"arrested", "interviewed", "released", "bailed", "charged", "nfa"}
+    assert set(KEY_EVENTS) == {
+        "arrested", "interviewed", "released", "bailed", "charged", "nfa",
+        "not-investigated", "bail-conditions-changed", "out-of-court-disposal",
+    }  # fmt: skip
+    assert parse_event_kind("Bail conditions varied") == "bail-conditions-changed"
+    assert parse_event_kind("OCD") == "out-of-court-disposal"
+    assert parse_event_kind("not_investigated") == "not-investigated"
     with pytest.raises(ValueError, match="not a key event"):
         parse_event_kind("sentenced")
 

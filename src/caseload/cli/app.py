@@ -35,6 +35,7 @@ from caseload.cli import (
     suggest,
     supervision,
     teams,
+    victim_referral,
     workload,
 )
 from caseload.cli.common import AppState
@@ -266,6 +267,7 @@ assign.register(app)
 workload.register(app)
 history.register(app)
 supervision.register(app)
+victim_referral.register(app)
 audit.register(app)
 report.register(app)
 exports.register(app)

@@ -33,7 +33,7 @@ from caseload.cli.output import (
 
 # What a narrow terminal leaves out first (output.Layout).
 CRIMES_LAYOUT = Layout(
-    drop=("outcome", "finalised_on", "reported_on", "victim_enhanced", "team"),
+    drop=("outcome", "finalised_on", "reported_on", "victim_category", "victim_enhanced", "team"),
     wrap=("crime_type",),
 )
 
@@ -338,14 +338,26 @@ def list_(
         defaulted=defaulted,
     )
     with open_store(ctx).read() as conn:
+        rows = list_crimes(conn, filters, limit=limit)
+        if fmt is OutputFormat.table:  # CSV and JSON keep the import columns' values
+            rows = _categories_shown(rows)
         render(
-            list_crimes(conn, filters, limit=limit),
+            rows,
             CRIME_COLUMNS,
             fmt,
             title="Crimes",
             layout=CRIMES_LAYOUT,
             wide=wide,
         )
+
+
+def _categories_shown(rows: Any) -> Any:
+    """Rows with an enhanced victim's missing category read as "category not recorded"."""
+    from caseload.domain.victims import shown_category
+
+    for row in rows:
+        row["victim_category"] = shown_category(row["victim_enhanced"], row["victim_category"])
+        yield row
 
 
 @crime_app.command("show")
@@ -356,17 +368,25 @@ def show(
     wide: WideOption = False,
 ) -> None:
     """Show one crime with its allocation history, reviews, key events and victim updates."""
+    from caseload.domain.victims import shown_category
     from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
     from caseload.store.reference import load_policy
+    from caseload.store.victims import entitlement_reason
 
     with open_store(ctx).read() as conn:
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
         policy = load_policy(conn)
+        victim_reason = entitlement_reason(conn, crime["reference"])
     review_days = policy.review_days
     _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
     record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
+    record["victim_category"] = shown_category(
+        bool(crime["victim_enhanced"]), crime["victim_category"]
+    )
+    if victim_reason:
+        record["victim_entitlement_reason"] = victim_reason
     if crime["victim_update_every"]:
         record["victim_update_every_days"] = crime["victim_update_every"]
     reviews = story["reviews"]
@@ -447,6 +467,66 @@ def _mark_notices(story: dict[str, list[dict[str, Any]]], *, enhanced: bool, pol
             )
     for index, update in enumerate(updates):
         update["meets"] = "; ".join(met.get(index, []))
+
+
+def _category(value: str) -> str:
+    from caseload.domain.victims import parse_category
+
+    return parse_category(value)
+
+
+@crime_app.command("victim")
+def victim(
+    ctx: typer.Context,
+    reference: RefArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            metavar="TEXT",
+            parser=_text("the reason", 2000),
+            help="Why (recorded in the decision log).",
+        ),
+    ],
+    enhanced: Annotated[
+        str | None,
+        typer.Option(
+            "--enhanced",
+            metavar="CATEGORY",
+            parser=typed(_category),
+            help="The victim is entitled to the enhanced service, as: most-serious, "
+            "persistently-targeted or vulnerable-or-intimidated.",
+        ),
+    ] = None,
+    standard: Annotated[
+        bool,
+        typer.Option("--standard", help="The victim is entitled to the standard service."),
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Record the victim's Victims' Code entitlement: enhanced (with its category) or
+    standard (logged with the reason)."""
+    from caseload.domain.victims import entitlement
+    from caseload.errors import InputError
+    from caseload.store.log import decision_time
+    from caseload.store.victims import set_entitlement
+
+    if (enhanced is None) == (not standard):
+        raise InputError("Give --enhanced CATEGORY or --standard (one of them).")
+    with open_store(ctx).write() as conn:
+        done = set_entitlement(
+            conn,
+            reference,
+            category=enhanced,
+            reason=reason,
+            actor=resolve_actor(actor),
+            at=decision_time(conn),
+        )
+    ref = done.crime["reference"]
+    if not done.changed:
+        info(f"{ref}: the victim's entitlement was already {entitlement(*done.new)}.")
+        return
+    info(f"{ref}: victim entitlement {entitlement(*done.old)} -> {entitlement(*done.new)}.")
 
 
 @crime_app.command("finalise", epilog=outcome_types_help())

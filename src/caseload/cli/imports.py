@@ -1,4 +1,5 @@
-"""``caseload import officers|crimes|matrix|history|reviews|events|victim-updates|absences FILE``.
+"""``caseload import officers|crimes|matrix|history|reviews|events|victim-updates|
+victim-referrals|absences FILE``.
 
 Thin: each command hands its file to ``cli.importing.run_import`` (check it whole,
 write it in one transaction, report). The framework (streaming, all-or-nothing,
@@ -24,8 +25,8 @@ from caseload.cli.importing import (
 import_app = typer.Typer(
     help=(
         "Bulk load from CSV: officers, crimes, matrix, history, reviews, events, "
-        "victim-updates or absences (one command each; 'caseload import KIND --help' gives "
-        "its columns). "
+        "victim-updates, victim-referrals or absences (one command each; 'caseload import "
+        "KIND --help' gives its columns). "
         "All or nothing: a file with any bad row writes nothing and lists every problem."
     ),
     no_args_is_help=True,
@@ -76,7 +77,8 @@ _command(
 _command(
     "events",
     "Import key investigative events (reference, kind, on; optional actor). Kinds: "
-    "arrested, interviewed, released, bailed, charged, nfa.",
+    "arrested, interviewed, released, bailed, charged, nfa, not-investigated, "
+    "bail-conditions-changed, out-of-court-disposal.",
 )
 _command(
     "victim-updates",
@@ -89,6 +91,12 @@ _command(
     "abstracted, training, court, other, and reduced (a capacity reduction: percent of normal "
     "duties). A blank 'to' is open-ended. An absence already booked is left alone; one "
     "overlapping another of the officer's is an error.",
+)
+_command(
+    "victim-referrals",
+    "Import Right 4 referrals to victim support services (reference, on; optional "
+    "declined (yes: the victim declined), actor). A referral already recorded for that "
+    "crime and day is left alone.",
 )
 
 
@@ -124,8 +132,9 @@ def _command_with_override(kind: str, what: str) -> None:
 _command_with_override(
     "crimes",
     "Import crimes (reference, crime_type, reported_on, team; optional required_level, "
-    "holder, victim_enhanced, finalised_on, outcome, allocated_on). Existing references are "
-    "updated; holders of live crimes are allocated under the allocation rules.",
+    "holder, victim_enhanced, victim_category, finalised_on, outcome, allocated_on). "
+    "Existing references are updated; holders of live crimes are allocated under the "
+    "allocation rules.",
 )
 _command_with_override(
     "history",

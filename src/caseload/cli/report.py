@@ -1,4 +1,5 @@
-"""``caseload report morning``: the page a supervisor looks at each morning.
+"""``caseload report morning``: the page a supervisor looks at each morning;
+``caseload report compliance``: the Victims' Code and supervision compliance return.
 
 Thin: parse, gather the figures (``report.figures``, over the workload and audit
 queries), render (``report.render``: one self-contained HTML file, or JSON), write.
@@ -14,11 +15,11 @@ from typing import Annotated
 
 import typer
 
-from caseload.cli.common import AsOfOption, TeamFilter, open_store
-from caseload.cli.output import info, warn
+from caseload.cli.common import AsOfOption, TeamFilter, open_store, parse_date_arg
+from caseload.cli.output import FormatOption, OutputFormat, info, render, warn
 
 report_app = typer.Typer(
-    help="Reports to look at: the morning report, one self-contained HTML page.",
+    help="Reports: the morning report (one self-contained HTML page) and the compliance return.",
     no_args_is_help=True,
 )
 
@@ -141,6 +142,45 @@ def _write(path: Path, text: str, *, overwrite: bool) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+@report_app.command("compliance")
+def compliance(
+    ctx: typer.Context,
+    start: Annotated[
+        date,
+        typer.Option(
+            "--from", metavar="DATE", parser=parse_date_arg, help="First day of the period."
+        ),
+    ],
+    end: Annotated[
+        date,
+        typer.Option(
+            "--to",
+            metavar="DATE",
+            parser=parse_date_arg,
+            help="Last day of the period (today or earlier).",
+        ),
+    ],
+    team: TeamFilter = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """For each duty (supervisory review, routine victim update, Right 6 notification of a
+    key event, Right 4 referral), per team and for the force: how many fell due in the
+    period, were met on time, met late, or are still outstanding at its end, and the
+    on-time rate; rebuilt from the stored records for any past period."""
+    from caseload.domain.compliance import COLUMNS
+    from caseload.errors import InputError
+    from caseload.store.compliance import compliance_return
+    from caseload.store.reference import load_policy
+
+    if end > date.today():
+        raise InputError(f"--to {end} is in the future; give today or an earlier day.")
+    if start > end:
+        raise InputError(f"--from {start} is after --to {end}.")
+    with open_store(ctx).read() as conn:
+        rows = compliance_return(conn, load_policy(conn), start=start, end=end, team=team)
+    render(rows, COLUMNS, fmt, title=f"Compliance return {start} to {end}")
 
 
 def register(app: typer.Typer) -> None:

@@ -133,7 +133,9 @@ def event(
             metavar="KIND",
             parser=typed(_kind),
             help="arrested, interviewed (under caution), released (without charge), "
-            "bailed (or released under investigation), charged, or nfa (no further action).",
+            "bailed (or released under investigation), charged, nfa (no further action), "
+            "not-investigated (a decision not to investigate), bail-conditions-changed, or "
+            "out-of-court-disposal.",
         ),
     ],
     on: OnOption = None,

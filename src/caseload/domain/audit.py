@@ -28,6 +28,7 @@ CODES: dict[str, str] = {
     "review-overdue": "medium",
     "victim-update-overdue": "medium",
     "absence-handover-due": "medium",
+    "victim-referral-overdue": "medium",
     "reassign-churn": "low",
 }
 
@@ -41,6 +42,8 @@ DESCRIPTIONS: dict[str, str] = {
     "unallocated": "a live crime has had no holder for longer than unallocated_days",
     "review-overdue": "a live crime has had no supervisory review for longer than review_days",
     "victim-update-overdue": "no routine victim update within the agreed or default interval",
+    "victim-referral-overdue": "no Right 4 referral (or recorded decline) within "
+    "referral_working_days of reporting",
     "reassign-churn": "a crime has been reassigned more than reassign_churn times",
     "allocated-while-absent": "a crime was allocated to an officer on a day they were absent, "
     "without an override",
@@ -196,6 +199,13 @@ def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
         return (
             f"{who} starts {NOUNS.get(str(row['kind']), 'absence')} {when} ({period}) and "
             f"holds {_plural(int(row['live']), 'live crime')}; hand them over"
+        )
+    if code == "victim-referral-overdue":
+        service = "enhanced service" if row["victim_enhanced"] else "standard service"
+        return (
+            f"{ref}: reported on {row['reported_on']}; no referral to victim support (or "
+            f"recorded decline) by {row['deadline']} "
+            f"({_plural(int(row['limit']), 'working day')}, {service})"
         )
     if code == "reassign-churn":
         return (

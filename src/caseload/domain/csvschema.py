@@ -34,6 +34,7 @@ from caseload.domain.values import (
     parse_bool,
     parse_date,
 )
+from caseload.domain.victims import parse_category
 
 Problem = tuple[str, str]  # (column, message)
 
@@ -308,7 +309,9 @@ CRIMES = Spec(
         Column("team", _text("the team", 100), required=True),
         Column("required_level", parse_level, default=None),  # None: from the matrix
         Column("holder", normalise_collar, default=None),
+        # A victim_category makes the victim enhanced, whatever this column says.
         Column("victim_enhanced", parse_bool, default=False),
+        Column("victim_category", parse_category, default=None),
         Column("finalised_on", parse_date, not_future=True),
         Column("outcome", parse_outcome, default=None),
         Column("allocated_on", parse_when, not_future=True),  # None: now
@@ -470,7 +473,33 @@ ABSENCES = Spec(
     check=_check_absence,
 )
 
+
+VICTIM_REFERRALS = Spec(
+    kind="victim-referrals",
+    noun="victim referral",
+    plural="victim referrals",
+    columns=(
+        Column("reference", _text("the reference", 64), required=True),
+        Column("on", parse_date, required=True, not_future=True),
+        Column("declined", parse_bool, default=False),  # yes: the victim declined
+        Column("actor", _text("the actor", 100), default=None),
+    ),
+    key=lambda v: (v["reference"], v["on"]),
+    key_column="on",
+    key_label="victim referral (reference and day)",
+)
+
 SPECS: dict[str, Spec] = {
     spec.kind: spec
-    for spec in (OFFICERS, CRIMES, MATRIX, HISTORY, REVIEWS, EVENTS, VICTIM_UPDATES, ABSENCES)
+    for spec in (
+        OFFICERS,
+        CRIMES,
+        MATRIX,
+        HISTORY,
+        REVIEWS,
+        EVENTS,
+        VICTIM_UPDATES,
+        VICTIM_REFERRALS,
+        ABSENCES,
+    )
 }

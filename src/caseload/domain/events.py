@@ -20,6 +20,9 @@ KEY_EVENTS: dict[str, str] = {
     "bailed": "suspect bailed or released under investigation",
     "charged": "suspect charged",
     "nfa": "decision to take no further action",
+    "not-investigated": "decision not to investigate",
+    "bail-conditions-changed": "suspect's bail conditions changed",
+    "out-of-court-disposal": "suspect given an out-of-court disposal",
 }
 
 _ALIASES: dict[str, str] = {
@@ -36,6 +39,14 @@ _ALIASES: dict[str, str] = {
     "released-under-investigation": "bailed",
     "charge": "charged",
     "no-further-action": "nfa",
+    "not-investigating": "not-investigated",
+    "no-investigation": "not-investigated",
+    "screened-out": "not-investigated",
+    "bail-changed": "bail-conditions-changed",
+    "bail-varied": "bail-conditions-changed",
+    "bail-conditions-varied": "bail-conditions-changed",
+    "ocd": "out-of-court-disposal",
+    "out-of-court": "out-of-court-disposal",
 }
 
 

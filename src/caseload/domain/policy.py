@@ -33,6 +33,7 @@ class Policy:
     rebalance_threshold: int = 2
     absence_mode: str = "warn"
     absence_notice_days: int = 3
+    referral_working_days: int = 2
 
     def weight(self, level: str) -> int:
         """Weight of one live crime of the given required level (``none`` counts as PIP1)."""
@@ -70,6 +71,8 @@ DESCRIPTIONS: dict[str, str] = {
     "absence_mode": "allocating to an officer absent that day, or whose absence starts within "
     "absence_notice_days: warn, or block unless overridden",
     "absence_notice_days": "how many days ahead a starting absence counts",
+    "referral_working_days": "working days after reporting to refer the victim to support "
+    "services (Right 4)",
 }
 
 DEFAULTS = Policy()
@@ -91,6 +94,7 @@ _MAXIMUM = {
     "notify_working_days": 260,  # a year of working days
     "notify_working_days_enhanced": 260,
     "absence_notice_days": 365,
+    "referral_working_days": 260,
 }
 _LARGEST = 100_000
 

@@ -37,7 +37,15 @@ if TYPE_CHECKING:
 
 ROLES = ("admin", "supervisor", "analyst")
 # The tables a supervisor writes (team scope applies to each).
-SCOPED = ("crime", "allocation", "finalisation", "review", "key_event", "victim_update")
+SCOPED = (
+    "crime",
+    "allocation",
+    "finalisation",
+    "review",
+    "key_event",
+    "victim_update",
+    "victim_referral",
+)
 LINKS = "crime_link"
 ADMIN_TABLES = (
     "team",

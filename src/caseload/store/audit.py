@@ -24,6 +24,10 @@ How "since" is derived (the day from which a finding has held, where SQL can say
   out (last review, last update, or the report date, plus the interval), or the
   day after an explicit next-review date, whichever came first.
 * ``reassign-churn``: the start of the interval that made one reassignment too many.
+* ``victim-referral-overdue``: the day after the referral deadline
+  (``referral_working_days`` after reporting). Only crimes reported on or after the day
+  the store began recording referrals (``duty_start``, set by migration 0009) are
+  checked: older ones, such as imported police.uk history, could never have had one.
 
 Victims' Code deadlines are counted in working days in Python (``domain.workdays``)
 for each distinct key-event date only (at most one per calendar day of the
@@ -80,6 +84,7 @@ from caseload.store.models import (
     event_table,
     log_table,
     officer_table,
+    referral_table,
     review_table,
     team_table,
     victim_update_table,
@@ -531,6 +536,60 @@ class Audit:
             inner.c.victim_update_every.is_not(None).label("agreed"),
         ).where(plus_days(base, every) < _as_date(self.day))
 
+    def q_victim_referral_overdue(self) -> Select[Any] | None:
+        """Live crimes reported on or after the day the store began recording referrals
+        (``duty_start``), with no referral or recorded decline dated by the audited day,
+        past ``referral_working_days`` after reporting. The deadlines are counted in
+        Python for each distinct report date only, then joined as a small calendar."""
+        from caseload.store.victims import referral_start
+
+        start = referral_start(self.conn)
+        if start is None or start > self.day:
+            return None
+        h = self._holdings()
+        days = self.policy.referral_working_days
+        dates = self._crime_scope(
+            select(h.c.reported_on)
+            .distinct()
+            .where(h.c.reported_on >= _as_date(start), h.c.reported_on <= _as_date(self.day)),
+            h,
+        )
+        rows = []
+        for (reported_on,) in self.conn.execute(dates):
+            due = add_working_days(reported_on, days)
+            if due < self.day:
+                rows.append((reported_on, due))
+        if not rows:
+            return None
+        calendar = (
+            values(column("reported", Date), column("due", Date), name="referral_calendar")
+            .data(rows)
+            .cte("referral_calendar")
+        )
+        f, o, t = referral_table, officer_table, team_table
+        referred = exists().where(
+            f.c.crime_id == h.c.crime_id, f.c.referred_on <= _as_date(self.day)
+        )
+        query = (
+            select(
+                t.c.name.label("team"),
+                o.c.collar,
+                h.c.reference,
+                h.c.reported_on,
+                h.c.victim_enhanced,
+                calendar.c.due.label("deadline"),
+                literal(days).label("limit"),
+            )
+            .select_from(h)
+            .join(calendar, calendar.c.reported == h.c.reported_on)
+            .join(t, t.c.id == h.c.team_id)
+            .outerjoin(o, o.c.id == h.c.holder_id)
+            .where(~referred)
+        )
+        return self._crime_scope(query, h).order_by(
+            t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
+        )
+
     def q_reassign_churn(self) -> Select[Any]:
         h = self._holdings()
         a, o, t = allocation_table, officer_table, team_table
@@ -710,7 +769,7 @@ class Audit:
 def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> dict[str, Any]:
     """Fill in the 'since' of a finding row where it is date arithmetic on its columns."""
     one = timedelta(days=1)
-    if code == "victim-notify-overdue":
+    if code in ("victim-notify-overdue", "victim-referral-overdue"):
         row["since"] = row["deadline"] + one
     elif code == "review-overdue":
         due = review_due(

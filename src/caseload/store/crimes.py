@@ -23,6 +23,7 @@ from caseload.store.models import (
     event_table,
     log_table,
     officer_table,
+    referral_table,
     review_table,
     team_table,
     victim_update_table,
@@ -41,6 +42,7 @@ CRIME_COLUMNS = (
     "required_level",
     "holder",
     "victim_enhanced",
+    "victim_category",
     "finalised_on",
     "outcome",
 )
@@ -58,6 +60,7 @@ def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]
         c.c.required_level,
         officer_table.c.collar.label("holder"),
         c.c.victim_enhanced,
+        c.c.victim_category,
         c.c.finalised_on if finalised_on is None else finalised_on,
         c.c.outcome if outcome is None else outcome,
     ]
@@ -304,7 +307,7 @@ def _author(actor: Any) -> Any:
 
 
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Allocation intervals, reviews, key events and victim updates of one crime."""
+    """Allocation intervals, reviews, key events, victim updates and referrals of a crime."""
     a, o = allocation_table, officer_table
     review, event, victim = review_table, event_table, victim_update_table
     allocations = conn.execute(
@@ -343,11 +346,18 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
         .where(victim.c.crime_id == crime_id)
         .order_by(victim.c.updated_on, victim.c.id)
     )
+    f = referral_table
+    referrals = conn.execute(
+        select(f.c.referred_on, f.c.declined, _author(f.c.actor), f.c.imported_by)
+        .where(f.c.crime_id == crime_id)
+        .order_by(f.c.referred_on, f.c.id)
+    )
     return {
         "allocations": [dict(r._mapping) for r in allocations],
         "reviews": [dict(r._mapping) for r in reviews],
         "events": [dict(r._mapping) for r in events],
         "victim_updates": [dict(r._mapping) for r in updates],
+        "victim_referrals": [dict(r._mapping) for r in referrals],
     }
 
 
@@ -429,6 +439,9 @@ def update_crime(
         row["team_id"] = team_id
     if "required_level" in changed:
         row["level_defaulted"] = False
+    if changed.get("victim_enhanced", (None, True))[1] is False and crime["victim_category"]:
+        row["victim_category"] = None  # a standard victim has no enhanced category
+        changed["victim_category"] = (crime["victim_category"], None)
     conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(**row))
     detail: dict[str, Any] = {k: [_shown(o), _shown(n)] for k, (o, n) in changed.items()}
     if warnings:
@@ -508,6 +521,7 @@ def _check_reported(conn: Connection, crime: Mapping[str, Any], on: date, *, tod
             (review_table, review_table.c.reviewed_on),
             (event_table, event_table.c.occurred_on),
             (victim_update_table, victim_update_table.c.updated_on),
+            (referral_table, referral_table.c.referred_on),
         )
     ]
     earliest = [d for d in conn.execute(select(*firsts)).one() if d is not None]

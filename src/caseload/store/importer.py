@@ -559,6 +559,18 @@ class OfficerWriter(KindWriter):
                 counts.warn(f"line {line}: {breach.text()}; {rebalance_hint(team)}")
 
 
+def victim_entitlement(values: Mapping[str, Any], current: Any) -> tuple[bool, str | None]:
+    """A crime row's enhanced entitlement and category (``domain.victims``). A category
+    makes the victim enhanced; an enhanced row without one keeps the category already
+    recorded for the crime (a re-imported yes/no file does not erase it); a standard row
+    has none."""
+    category = values.get("victim_category")
+    enhanced = bool(values.get("victim_enhanced")) or category is not None
+    if enhanced and category is None and current is not None and current["victim_enhanced"]:
+        category = current["victim_category"]
+    return enhanced, category if enhanced else None
+
+
 class CrimeWriter(KindWriter):
     """Crimes by reference. Live crimes' holders go through ``allocate_many``.
 
@@ -580,6 +592,7 @@ class CrimeWriter(KindWriter):
         "reported_on",
         "team_id",
         "victim_enhanced",
+        "victim_category",
         "finalised_on",
         "outcome",
     )
@@ -643,11 +656,13 @@ class CrimeWriter(KindWriter):
         for line, values in rows:
             ref = values["reference"]
             current = existing.get(ref)
+            enhanced, category = victim_entitlement(values, current)
             row: dict[str, Any] = {
                 "crime_type": values["crime_type"],
                 "reported_on": values["reported_on"],
                 "team_id": self.teams[values["team"].lower()],
-                "victim_enhanced": values["victim_enhanced"],
+                "victim_enhanced": enhanced,
+                "victim_category": category,
                 "finalised_on": values["finalised_on"],
                 "outcome": values["outcome"],
             }
@@ -1522,6 +1537,10 @@ class AbsenceWriter(KindWriter):
             counts.new += 1
 
 
+class VictimReferralWriter(SupervisionWriter):
+    record = "victim-referral"
+
+
 WRITERS: dict[str, type[KindWriter]] = {
     "officers": OfficerWriter,
     "crimes": CrimeWriter,
@@ -1531,6 +1550,7 @@ WRITERS: dict[str, type[KindWriter]] = {
     "events": EventWriter,
     "victim-updates": VictimUpdateWriter,
     "absences": AbsenceWriter,
+    "victim-referrals": VictimReferralWriter,
 }
 for _kind, _writer in WRITERS.items():
     _writer.spec = SPECS[_kind]

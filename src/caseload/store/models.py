@@ -149,6 +149,9 @@ class Crime(SQLModel, table=True):
     reported_on: date = _day()
     team_id: int = Field(foreign_key="team.id", sa_type=Integer)
     victim_enhanced: bool = Field(default=False, sa_type=Boolean)
+    # The enhanced entitlement's category (domain.victims); NULL: standard, or enhanced
+    # recorded as yes/no only ("category not recorded"). Migration 0009.
+    victim_category: str | None = _text(30, default=None)
     holder_id: int | None = Field(default=None, foreign_key="officer.id", sa_type=Integer)
     finalised_on: date | None = Field(default=None, sa_type=Date)
     outcome: int | None = Field(default=None, sa_type=Integer)
@@ -267,6 +270,32 @@ class VictimUpdate(SQLModel, table=True):
     imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
 
 
+class VictimReferral(SQLModel, table=True):
+    """Right 4: the victim's details passed to support services, or the victim declined
+    (migration 0009)."""
+
+    __tablename__ = "victim_referral"
+    __table_args__ = (Index("ix_victim_referral_crime", "crime_id", "referred_on"),)
+
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    referred_on: date = _day()
+    declined: bool = Field(default=False, sa_type=Boolean)
+    at: datetime = _at()
+    actor: str = _text(100)  # the author; '' when an import did not say ("not given")
+    imported_by: str | None = _text(100, default=None)  # who ran the import
+
+
+class DutyStart(SQLModel, table=True):
+    """The day the store began recording a duty (migration 0009: ``victim-referral``, the
+    day of the upgrade): crimes reported before it are not checked for that duty."""
+
+    __tablename__ = "duty_start"
+
+    duty: str = _text(40, primary_key=True)
+    start_on: date = _day()
+
+
 class CrimeLink(SQLModel, table=True):
     __tablename__ = "crime_link"
     __table_args__ = (
@@ -319,6 +348,8 @@ review_table = _table(Review)
 event_table = _table(KeyEvent)
 victim_update_table = _table(VictimUpdate)
 link_table = _table(CrimeLink)
+referral_table = _table(VictimReferral)
+duty_start_table = _table(DutyStart)
 audit_run_table = _table(AuditRun)
 access_grant_table = _table(AccessGrant)
 

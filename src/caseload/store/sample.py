@@ -29,6 +29,7 @@ FILES = (
     ("events", "events.csv", ("on",)),
     ("victim-updates", "victim-updates.csv", ("on",)),
     ("absences", "absences.csv", ("from", "to")),
+    ("victim-referrals", "victim-referrals.csv", ("on",)),
 )
 REASON = "sample data"
 # The history file records one crime's current holding as the old system had it: a PIP2
@@ -73,6 +74,19 @@ def shifted_copy(source: Path, target: Path, columns: tuple[str, ...], days: tim
             writer.writerow(row)
 
 
+def _referrals_since(store: Store, folder: Path, days: timedelta) -> None:
+    """The sample's store "began recording referrals" on the day in referrals-since.txt
+    (moved like every other date), so its recent crimes are checked for Right 4."""
+    from sqlalchemy import update
+
+    from caseload.store.models import duty_start_table as d
+    from caseload.store.victims import REFERRAL_DUTY
+
+    since = date.fromisoformat(folder.joinpath("referrals-since.txt").read_text().strip())
+    with store.write() as conn:
+        conn.execute(update(d).where(d.c.duty == REFERRAL_DUTY).values(start_on=since + days))
+
+
 def load_sample(store: Store, *, actor: str, today: date | None = None) -> str | None:
     """Load the sample force into an empty store; returns a one-line summary, or None
     when the store holds the sample already (so the README's first line runs twice)."""
@@ -109,6 +123,7 @@ def load_sample(store: Store, *, actor: str, today: date | None = None) -> str |
                 chosen = history if kind == "history" else options
                 result = import_file(store, source, kind, options=chosen)
             warned += result.warned
+    _referrals_since(store, folder, days)
     with store.read() as conn:
         totals = counts(conn)
     text = (

@@ -22,7 +22,12 @@ from caseload.domain.events import describe_event
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.crimes import crime_table, find
-from caseload.store.models import event_table, review_table, victim_update_table
+from caseload.store.models import (
+    event_table,
+    referral_table,
+    review_table,
+    victim_update_table,
+)
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import KeyEventCreate, ReviewCreate, VictimUpdateCreate
@@ -243,6 +248,7 @@ _TABLES = {
     "review": (review_table, "reviewed_on"),
     "key-event": (event_table, "occurred_on"),
     "victim-update": (victim_update_table, "updated_on"),
+    "victim-referral": (referral_table, "referred_on"),
 }
 
 
@@ -254,7 +260,8 @@ def add_many(
     actor: str,
     at: datetime,
 ) -> int:
-    """Insert validated rows of one kind (``review``, ``key-event``, ``victim-update``).
+    """Insert validated rows of one kind (``review``, ``key-event``, ``victim-update``,
+    ``victim-referral``).
 
     Each row holds ``crime_id``, ``reference``, ``holder`` (collar or None), ``on``,
     ``note`` (reviews and updates), ``next_due`` (reviews) or ``kind`` (events), and
@@ -283,6 +290,10 @@ def add_many(
             detail["next_due"] = due.isoformat() if due else None
         elif kind == "victim-update":
             record["note"] = row["note"]
+        elif kind == "victim-referral":
+            record["declined"] = bool(row.get("declined"))
+            detail["declined"] = record["declined"]
+            reason = "the victim declined a referral" if record["declined"] else "referred"
         else:
             record["kind"] = row["kind"]
             detail["event"] = row["kind"]
