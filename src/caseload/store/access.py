@@ -39,7 +39,14 @@ ROLES = ("admin", "supervisor", "analyst")
 # The tables a supervisor writes (team scope applies to each).
 SCOPED = ("crime", "allocation", "finalisation", "review", "key_event", "victim_update")
 LINKS = "crime_link"
-ADMIN_TABLES = ("team", "officer", "matrix_entry", "policy_setting", "access_grant")
+ADMIN_TABLES = (
+    "team",
+    "officer",
+    "matrix_entry",
+    "policy_setting",
+    "team_policy_setting",
+    "access_grant",
+)
 SQLSTATE_NOT_PERMITTED = "42501"
 
 
