@@ -35,11 +35,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import Policy
+from caseload.domain.team_policy import Policies
 from caseload.domain.rules import (
     Breach,
     OfficerFacts,
     check_allocation,
     officer_is_inexperienced,
+    policy_for,
 )
 from caseload.errors import InputError, NotFound, PolicyRefused
 from caseload.store import log
@@ -182,6 +184,7 @@ def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
             o.c.capacity,
             o.c.trainee,
             o.c.investigator_since,
+            o.c.team_id,
             func.coalesce(live.c.live, 0).label("live"),
         )
         .outerjoin(live, live.c.holder_id == o.c.id)
@@ -191,7 +194,9 @@ def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
 
 def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
     """An ``officer_facts_query`` row as (officer id, (facts, live count))."""
-    officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, live = row
+    officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, team, live = (
+        row
+    )
     facts = OfficerFacts(
         collar=str(collar),
         name=str(name),
@@ -201,6 +206,7 @@ def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
         capacity=capacity,
         trainee=bool(trainee),
         investigator_since=parse_date(since),
+        team_id=int(team),
     )
     return int(officer_id), (facts, int(live))
 
@@ -247,7 +253,7 @@ def _evaluate(
     officers: Mapping[int, tuple[OfficerFacts, int]],
     *,
     at: datetime,
-    policy: Policy,
+    policy: Policy | Policies,
 ) -> list[_Planned]:
     problems: list[tuple[AllocationRequest, str]] = []
     for request in requests:
@@ -262,8 +268,12 @@ def _evaluate(
     live = {officer_id: count for officer_id, (_, count) in officers.items()}
     holder = {cid: (f.holder_id, f.holder_collar) for cid, f in crimes.items()}
     on = at.date()
+    # Each officer is judged by their team's policy, worked out once per officer.
+    judged_by = {
+        officer_id: policy_for(facts, policy) for officer_id, (facts, _) in officers.items()
+    }
     inexperienced = {
-        officer_id: officer_is_inexperienced(facts, on, policy)
+        officer_id: officer_is_inexperienced(facts, on, judged_by[officer_id])
         for officer_id, (facts, _) in officers.items()
     }
     planned: list[_Planned] = []
@@ -282,7 +292,7 @@ def _evaluate(
             live_after=live[request.officer_id],
             required_level=crime.required_level,
             on=on,
-            policy=policy,
+            policy=judged_by[request.officer_id],
             inexperienced=inexperienced[request.officer_id],
         )
         holder[request.crime_id] = (request.officer_id, facts.collar)
@@ -399,9 +409,9 @@ def allocate_many(
     """Allocate each request's crime to its officer (transferring if held); see module doc."""
     if not requests:
         return []
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
-    policy = load_policy(conn)
+    policy = load_policies(conn)
     crimes = _crime_facts(conn, [r.crime_id for r in requests])
     officers = officer_facts(conn, [r.officer_id for r in requests])
     return apply(
@@ -425,7 +435,7 @@ def apply(
     crimes: Mapping[int, CrimeFacts],
     officers: Mapping[int, tuple[OfficerFacts, int]],
     *,
-    policy: Policy,
+    policy: Policy | Policies,
     actor: str,
     at: datetime,
     reason: str,
@@ -533,7 +543,7 @@ def allocate(
 
     The facts of step 1 come from two named statements; on PostgreSQL the crime row and
     then the officer row are locked FOR UPDATE before the officer's live count is read."""
-    from caseload.domain.policy import stored_policy
+    from caseload.store.team_policy import policies_of
 
     executor = executor_of(conn)
     ref = reference.strip()
@@ -554,7 +564,7 @@ def allocate(
         [request],
         {crime_id: crime},
         {officer_id: officer},
-        policy=stored_policy(executor.rows("policy")),
+        policy=policies_of(executor),
         actor=actor,
         at=at,
         reason=reason,
@@ -628,9 +638,9 @@ def check_holdings(
     an override refuses every change (``PolicyRefused``, naming each row)."""
     if not changes:
         return []
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
-    policy = load_policy(conn)
+    policy = load_policies(conn)
     officers = officer_facts(conn, [change.officer_id for change in changes])
     return judge_holdings(changes, officers, at=at, policy=policy, override=override)
 
@@ -640,7 +650,7 @@ def judge_holdings(
     officers: Mapping[int, tuple[OfficerFacts, int]],
     *,
     at: datetime,
-    policy: Policy,
+    policy: Policy | Policies,
     override: str | None = None,
 ) -> list[HoldingOutcome]:
     """``check_holdings`` given the facts: ``domain.rules`` per change, running counts."""
