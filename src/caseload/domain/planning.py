@@ -74,6 +74,8 @@ def step_numbers(names: Iterable[str]) -> frozenset[int]:
 def _team_policy(policy: Policy | Policies, team_id: int) -> Policy:
     """The policy a team works to (``domain.team_policy``); a plain Policy is everyone's."""
     return policy if isinstance(policy, Policy) else policy.of(team_id)
+
+
 _STATUS_WORDS = {"leave": "on leave", "abstracted": "abstracted", "left": "left"}
 
 
@@ -540,9 +542,7 @@ def plan_rebalance(
     movable = [
         c for c in crimes if c.team_id in scope and c.holder_id is not None and c.holder_id in by_id
     ]
-    churned = {
-        c.id for c in movable if c.reassignments > policies.of(c.team_id).reassign_churn
-    }
+    churned = {c.id for c in movable if c.reassignments > policies.of(c.team_id).reassign_churn}
     active = {o.id for o in officers if o.status == "active" and o.id not in leaving}
     accredited_to = {o.id: RANK[o.accreditation] for o in officers}
 

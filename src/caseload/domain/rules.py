@@ -113,9 +113,7 @@ def policy_for(officer: OfficerFacts, policy: Policy | Policies) -> Policy:
     return policy.of(officer.team_id)
 
 
-def officer_is_inexperienced(
-    officer: OfficerFacts, on: date, policy: Policy | Policies
-) -> bool:
+def officer_is_inexperienced(officer: OfficerFacts, on: date, policy: Policy | Policies) -> bool:
     policy = policy_for(officer, policy)
     return is_inexperienced(
         trainee=officer.trainee,

@@ -325,9 +325,7 @@ def team_plan(
     found = pick([(int(tid), str(name)) for tid, name in executor.rows("teams")], team)[0]
     crimes = live_crimes(executor.rows("rebalance.crimes", team=found))
     holders = {c.holder_id for c in crimes if c.holder_id is not None}
-    rows = executor.rows(
-        "rebalance.officers", team=found, also=holders, **policy.force.weights()
-    )
+    rows = executor.rows("rebalance.officers", team=found, also=holders, **policy.force.weights())
     officers = officer_loads(rows, policy, on or date.today())
     links = link_map(executor.rows("rebalance.links", team=found))
     return plan_rebalance(officers, crimes, policy, links=links, teams=[found], steps=steps)
