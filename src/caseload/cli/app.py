@@ -22,6 +22,7 @@ from caseload.cli import (
     crimes,
     db,
     exports,
+    handover,
     history,
     imports,
     maintenance,
@@ -269,6 +270,7 @@ report.register(app)
 exports.register(app)
 suggest.register(app)
 rebalance.register(app)
+handover.register(app)
 maintenance.register(app, db.db_app)
 access.register(app)
 

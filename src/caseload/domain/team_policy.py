@@ -18,7 +18,7 @@ of different teams compare): they cannot be overridden for a team.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -115,7 +115,7 @@ def policies_from_rows(force: Policy, rows: Iterable[Sequence[Any]]) -> Policies
     return Policies(force, overrides)
 
 
-def source_of(name: str, policies: Policies, team_id: int, stored: Mapping[str, Any]) -> str:
+def source_of(name: str, policies: Policies, team_id: int, stored: Collection[str]) -> str:
     """Where the value of ``name`` that applies to the team comes from: the team's
     override, a force setting stored in the store, or the force's default."""
     if name in policies.overrides.get(team_id, {}):

@@ -35,7 +35,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import Policy
-from caseload.domain.team_policy import Policies
 from caseload.domain.rules import (
     Breach,
     OfficerFacts,
@@ -43,6 +42,7 @@ from caseload.domain.rules import (
     officer_is_inexperienced,
     policy_for,
 )
+from caseload.domain.team_policy import Policies
 from caseload.errors import InputError, NotFound, PolicyRefused
 from caseload.store import log
 from caseload.store.executor import Executor, executor_of

@@ -358,14 +358,27 @@ def plan_for(
     return plan_rebalance(officers, crimes, policy, links=links, teams=every, steps=steps)
 
 
-def apply_plan(conn: Connection, plan: Plan, *, actor: str, at: datetime, reason: str) -> int:
+def apply_plan(
+    conn: Connection,
+    plan: Plan,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str,
+    start_at: datetime | None = None,
+) -> int:
     """Execute every move through the one allocation path, with the plan id; returns the
-    number of moves. Runs inside the caller's write transaction."""
+    number of moves. Runs inside the caller's write transaction. ``start_at``: when the
+    new holdings begin, if not at the decision's time (a handover from an earlier day)."""
     from caseload.store.allocation import AllocationRequest, allocate_many
 
     requests = [
         AllocationRequest(
-            crime_id=m.crime_id, reference=m.reference, officer_id=m.to_id, collar=m.to_collar
+            crime_id=m.crime_id,
+            reference=m.reference,
+            officer_id=m.to_id,
+            collar=m.to_collar,
+            start_at=start_at,
         )
         for m in plan.moves
     ]
