@@ -357,12 +357,12 @@ def show(
 ) -> None:
     """Show one crime with its allocation history, reviews, key events and victim updates."""
     from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     with open_store(ctx).read() as conn:
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
-        policy = load_policy(conn)
+        policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's policy
     review_days = policy.review_days
     _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}

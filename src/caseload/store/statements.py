@@ -44,6 +44,15 @@ def _policy_teams(dialect: Dialect) -> Any:
     return team_policy_query()
 
 
+def _officer_team(dialect: Dialect) -> Any:
+    from sqlalchemy import String, bindparam, select
+
+    from caseload.store.models import officer_table
+
+    collar = bindparam("collar", "AA00001", String())
+    return select(officer_table.c.team_id).where(officer_table.c.collar == collar)
+
+
 def _workload_officer(dialect: Dialect) -> Any:
     from caseload.store.workload import workload_query
 
@@ -131,6 +140,7 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "policy": (_policy, frozenset()),
     "policy.teams": (_policy_teams, frozenset()),
     "workload.officer": (_workload_officer, _WORKLOAD_INPUTS),
+    "officer.team": (_officer_team, frozenset({"collar"})),
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
     "allocation.officer.lock": (_officer_lock, frozenset({"collar"})),
