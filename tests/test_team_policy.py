@@ -261,3 +261,44 @@ def test_audit_reassign_churn_is_the_crimes_team(teams: Runner) -> None:
     assert teams("policy", "set", "reassign_churn", "2", "--team", "Volume Crime").exit_code == 0
     churn = [f for f in findings(teams) if f[0] == "reassign-churn"]
     assert churn == [("reassign-churn", "Volume Crime", "V1", "V03")]
+
+
+def test_moving_an_officer_to_a_team_with_a_lower_limit_warns(teams: Runner) -> None:
+    """C1 holds 2: within Lewisham's limit of 3, over the volume team's limit once it is 1."""
+    assert (
+        teams("policy", "set", "inexperienced_limit", "1", "--team", "Volume Crime").exit_code == 0
+    )
+    moved = teams("officer", "update", "C1", "--team", "Volume Crime")
+    assert moved.exit_code == 0, moved.output
+    assert "over the limit of 1" in moved.stderr
+    back = teams("officer", "update", "C1", "--team", "Lewisham CID")
+    assert back.exit_code == 0 and "limit" not in back.stderr
+
+
+def test_the_rules_and_plans_read_each_teams_policy_without_a_store() -> None:
+    from caseload.domain.planning import OfficerLoad, ceiling, plan_rebalance
+    from caseload.domain.policy import Policy
+    from caseload.domain.rules import OfficerFacts, check_allocation
+    from caseload.domain.team_policy import Policies
+
+    force = Policy(inexperienced_limit=25)
+    policies = Policies(force, {2: {"inexperienced_limit": 10, "limit_mode": "block"}})
+    assert policies.of(2).inexperienced_limit == 10 and policies.of(1) is force
+    assert policies.differing("inexperienced_limit") == {2: 10}
+    assert policies.differing("review_days") == {}
+    trainee = OfficerFacts("T1", "Tia", "TDC", "PIP1", "active", None, True, TODAY, team_id=2)
+    (breach,) = check_allocation(
+        trainee, live_after=11, required_level="PIP1", on=TODAY, policy=policies
+    )
+    assert (breach.code, breach.blocking, breach.limit) == ("inexperienced-over-limit", True, 10)
+    elsewhere = OfficerFacts("T2", "Tom", "TDC", "PIP1", "active", None, True, TODAY, team_id=1)
+    assert (
+        check_allocation(elsewhere, live_after=11, required_level="PIP1", on=TODAY, policy=policies)
+        == []
+    )
+    load = OfficerLoad(id=1, collar="T1", team_id=2, accreditation="PIP1", inexperienced=True)
+    assert ceiling(load, policies) == 10 and ceiling(load, force) == 25
+    # A plan's id covers the overrides: the same store under other overrides is another plan.
+    plain = plan_rebalance([load], [], force)
+    assert plan_rebalance([load], [], Policies(force)).plan_id == plain.plan_id
+    assert plan_rebalance([load], [], policies).plan_id != plain.plan_id
