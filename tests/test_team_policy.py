@@ -302,3 +302,12 @@ def test_the_rules_and_plans_read_each_teams_policy_without_a_store() -> None:
     plain = plan_rebalance([load], [], force)
     assert plan_rebalance([load], [], Policies(force)).plan_id == plain.plan_id
     assert plan_rebalance([load], [], policies).plan_id != plain.plan_id
+
+
+def test_db_check_finds_an_override_changed_behind_the_log(teams: Runner, sql) -> None:  # type: ignore[no-untyped-def]
+    assert teams("db", "check").exit_code == 0
+    sql("UPDATE team_policy_setting SET value = '9' WHERE name = 'inexperienced_limit'")
+    result = teams("db", "check")
+    assert result.exit_code == 1
+    assert "team policy setting differs from the decision log" in result.stdout
+    assert "the log says 2, the store says 9" in result.stdout
