@@ -68,6 +68,14 @@ def collars(path: Path) -> list[str]:
     return [c for (c,) in query(path, "SELECT collar FROM officer ORDER BY collar")]
 
 
+def set_policy(path: Path, settings: dict[str, str]) -> None:
+    """``policy set`` each setting; ``NAME|TEAM`` sets it for that team only."""
+    for key, value in settings.items():
+        name, _, team = key.partition("|")
+        result = cli(path, "policy", "set", name, value, *(("--team", team) if team else ()))
+        assert result.exit_code == 0, result.output
+
+
 def test_precompiled_statements_are_the_queries_compiled_now() -> None:
     from caseload.store.statements import PRECOMPILED, render
 
@@ -90,19 +98,20 @@ def test_precompiled_statements_are_the_queries_compiled_now() -> None:
             "weight_pip4": "13",
         },
         {"inexperienced_months": "120", "inexperienced_limit": "10"},
+        # one team's own limit and months (per-team policy: NAME|TEAM)
+        {"inexperienced_limit|Lewisham CID": "5", "inexperienced_months|Greenwich CID": "120"},
     ],
-    ids=["defaults", "trainees-only", "ten-years"],
+    ids=["defaults", "trainees-only", "ten-years", "team-overrides"],
 )
 def test_each_officers_workload_is_the_full_paths(sample: Path, settings: dict[str, str]) -> None:
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
     from caseload.store.workload import workload
 
-    for name, value in settings.items():
-        assert cli(sample, "policy", "set", name, value).exit_code == 0
+    set_policy(sample, settings)
     query(sample, "UPDATE officer SET status = 'left' WHERE collar = ?", collars(sample)[0])
     seen_flags = set()
     with writing(str(sample)) as conn, opened(sample) as direct_conn:
-        policy = load_policy(conn)
+        policy = load_policies(conn)
         for collar in [*collars(sample), "NOBODY1"]:
             full = workload(conn, policy, collar=collar)
             assert officer_workload(direct_conn, collar.lower()) == full, collar
@@ -124,14 +133,17 @@ def test_the_cli_shows_the_same_officer_either_way(sample: Path) -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [{}, {"weight_pip2": "5", "weight_pip4": "9", "rebalance_threshold": "1"}],
-    ids=["defaults", "other-weights"],
+    [
+        {},
+        {"weight_pip2": "5", "weight_pip4": "9", "rebalance_threshold": "1"},
+        {"inexperienced_limit|Bexley Volume Crime": "5", "rebalance_threshold|Lewisham CID": "6"},
+    ],
+    ids=["defaults", "other-weights", "team-overrides"],
 )
 def test_a_teams_rebalance_plan_is_the_full_paths(sample: Path, settings: dict[str, str]) -> None:
     from caseload.store.engine_queries import plan_for
 
-    for name, value in settings.items():
-        assert cli(sample, "policy", "set", name, value).exit_code == 0
+    set_policy(sample, settings)
     # someone from another team holds one of Lewisham's crimes, and two crimes are linked
     lewisham = "SELECT id FROM crime WHERE finalised_on IS NULL AND team_id = 1 ORDER BY id"
     crime_id = query(sample, lewisham)[0][0]

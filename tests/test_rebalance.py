@@ -102,6 +102,40 @@ def test_dry_run_shows_the_worked_plan_and_writes_nothing(force, sql) -> None:  
     assert "5 moves (1 re-home, 1 limit, 1 accreditation, 2 even)" in table.stderr
 
 
+@pytest.mark.parametrize(
+    ("only", "steps"),
+    [
+        (("--team", "Lewisham CID", "--only", "rehome"), ["1 re-home"]),
+        (
+            ("--team", "Lewisham CID", "--only", "limit,accreditation"),
+            ["2 limit", "3 accreditation"],
+        ),
+        # The whole store: Lewisham's re-home, then only Bexley's gap is worth evening.
+        (("--only", "Re-Home", "--only", "even"), ["1 re-home", "4 even", "4 even"]),
+    ],
+)
+def test_only_runs_the_chosen_steps(force, sql, only, steps) -> None:  # type: ignore[no-untyped-def]
+    whole = plan_json(force, *only[:-2])  # one step fewer
+    document = plan_json(force, *only)
+    assert [m["step"] for m in document["moves"]] == steps
+    assert document["plan_id"] != whole["plan_id"]
+    hint = force("rebalance", *only)
+    assert f"--apply --plan {document['plan_id']}" in hint.stderr
+    assert "--only" in hint.stderr
+    applied = force(
+        "rebalance", *only, "--apply", "--reason", "steps", "--plan", document["plan_id"]
+    )
+    assert applied.exit_code == 0, applied.output
+    moved = sql("SELECT count(*) FROM allocation WHERE plan_id = :p", p=document["plan_id"])
+    assert moved == [(len(steps),)]
+
+
+def test_only_an_unknown_step_exits_2_naming_the_steps(force) -> None:  # type: ignore[no-untyped-def]
+    result = force("rebalance", "--only", "tidy")
+    assert result.exit_code == 2
+    assert "re-home, limit, accreditation, even" in result.stderr
+
+
 def test_same_store_gives_the_same_plan_id(force) -> None:  # type: ignore[no-untyped-def]
     first = plan_json(force, "--team", "Lewisham CID")
     second = plan_json(force, "--team", "Lewisham CID")

@@ -304,7 +304,7 @@ def test_reimporting_a_finalised_crime_as_live_obeys_the_rules(team: Runner, sql
     assert team("crime", "finalise", "CR/25", "--outcome", "18").exit_code == 0
     assert team("assign", "CR/26", "TR1", "-r", "backlog").exit_code == 0
     finalised = team("crime", "list", "--holder", "TR1", "--finalised", "--format", "csv")
-    assert f"CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,{date.today()},18" in (
+    assert f"CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,,{date.today()},18" in (
         finalised.stdout
     )
     live_again = CRIMES_HEADER + "CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,,\n"

@@ -23,6 +23,7 @@ from caseload.cli import (
     crimes,
     db,
     exports,
+    handover,
     history,
     imports,
     maintenance,
@@ -273,6 +274,7 @@ report.register(app)
 exports.register(app)
 suggest.register(app)
 rebalance.register(app)
+handover.register(app)
 maintenance.register(app, db.db_app)
 access.register(app)
 

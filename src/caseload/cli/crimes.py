@@ -370,13 +370,13 @@ def show(
     """Show one crime with its allocation history, reviews, key events and victim updates."""
     from caseload.domain.victims import shown_category
     from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
     from caseload.store.victims import entitlement_reason
 
     with open_store(ctx).read() as conn:
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
-        policy = load_policy(conn)
+        policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's policy
         victim_reason = entitlement_reason(conn, crime["reference"])
     review_days = policy.review_days
     _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)

@@ -159,9 +159,10 @@ def _source(
         return FINDING_COLUMNS, checks.findings(), total
     # The workload report's own query.
     from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
     from caseload.store.workload import WORKLOAD_COLUMNS, workload_query
 
-    query = workload_query(load_policy(conn), as_of=as_of, team=team)
+    query = workload_query(load_policies(conn), as_of=as_of, team=team)
     return WORKLOAD_COLUMNS, query_rows(conn, query), None
 
 

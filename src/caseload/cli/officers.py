@@ -198,13 +198,13 @@ def show(
     from caseload.domain.officers import experienced_from, is_inexperienced
     from caseload.store.absences import officer_absences
     from caseload.store.officers import OFFICER_COLUMNS, find, live_count
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     today = date_.today()
     with open_store(ctx).read() as conn:
         officer = find(conn, collar)
         live = live_count(conn, officer["id"])
-        policy = load_policy(conn)
+        policy = load_policies(conn).of(int(officer["team_id"]))  # their team's policy
         booked = [
             a
             for a in officer_absences(conn, officer["id"])

@@ -18,14 +18,14 @@ def rank_for(conn: Any, crime: dict[str, Any], *, any_team: bool) -> Ranking:
     from caseload.domain.planning import LiveCrime, rank_candidates
     from caseload.errors import InputError, PolicyRefused
     from caseload.store.engine_queries import linked_holders, load_officers
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     if crime["finalised_on"] is not None:
         raise InputError(
             f"Crime {crime['reference']} was finalised on {crime['finalised_on']}; "
             "only a live crime can be allocated."
         )
-    policy = load_policy(conn)
+    policy = load_policies(conn)  # each officer is ranked by their team's limits
     officers = load_officers(conn, policy, teams=None if any_team else [int(crime["team_id"])])
     target = LiveCrime(
         id=int(crime["id"]),

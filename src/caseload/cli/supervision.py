@@ -90,8 +90,8 @@ def review(
 
     from caseload.domain.inputs import ReviewCreate, validated
     from caseload.store.log import decision_time
-    from caseload.store.reference import load_policy
     from caseload.store.supervision import record_review
+    from caseload.store.team_policy import load_policies
 
     day = on or datetime.now().date()
     data = validated(ReviewCreate, note=note, reviewed_on=day, next_due=next_due)
@@ -99,7 +99,7 @@ def review(
         crime = record_review(
             conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
-        policy = load_policy(conn)
+        policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's
     info(
         f"Recorded a review of {crime['reference']} on {day}; {next_review(day, next_due, policy)}."
     )
@@ -148,8 +148,8 @@ def event(
     from caseload.domain.inputs import KeyEventCreate, validated
     from caseload.domain.workdays import add_working_days
     from caseload.store.log import decision_time
-    from caseload.store.reference import load_policy
     from caseload.store.supervision import record_event
+    from caseload.store.team_policy import load_policies
 
     day = on or datetime.now().date()
     data = validated(KeyEventCreate, kind=kind, occurred_on=day)
@@ -157,7 +157,7 @@ def event(
         crime = record_event(
             conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
-        policy = load_policy(conn)
+        policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's
     enhanced = bool(crime["victim_enhanced"])
     days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
     deadline = add_working_days(day, days)

@@ -83,11 +83,12 @@ def workload(
         with open_executor(ctx) as executor:
             rows = one_officer(executor, officer)
     else:
-        from caseload.store.reference import load_policy, team_id
+        from caseload.store.reference import team_id
+        from caseload.store.team_policy import load_policies
         from caseload.store.workload import workload as officer_workload
 
         with open_store(ctx).read() as conn:
-            policy = load_policy(conn)
+            policy = load_policies(conn)
             if team:
                 team_id(conn, team)  # NotFound (exit 2) for a team that does not exist
             if fmt is OutputFormat.csv and not chart and not officer:

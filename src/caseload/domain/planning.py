@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
 from caseload.domain.policy import Policy
+from caseload.domain.team_policy import Policies, as_policies
 
 STEP_NAMES = {
     1: "re-home",
@@ -51,6 +52,30 @@ STEP_NAMES = {
     3: "accreditation",
     4: "even",
 }
+ALL_STEPS = frozenset(STEP_NAMES)
+
+
+def step_numbers(names: Iterable[str]) -> frozenset[int]:
+    """The steps named (``re-home`` or ``rehome``, ``limit``, ``accreditation``, ``even``);
+    ``ValueError`` names the steps for a name that is none of them."""
+    by_name = {name.replace("-", ""): step for step, name in STEP_NAMES.items()}
+    chosen = set()
+    for name in names:
+        key = name.strip().lower().replace("-", "").replace("_", "")
+        if key not in by_name:
+            raise ValueError(
+                f"'{name.strip()}' is not a rebalance step; the steps are "
+                + ", ".join(STEP_NAMES.values())
+            )
+        chosen.add(by_name[key])
+    return frozenset(chosen)
+
+
+def _team_policy(policy: Policy | Policies, team_id: int) -> Policy:
+    """The policy a team works to (``domain.team_policy``); a plain Policy is everyone's."""
+    return policy if isinstance(policy, Policy) else policy.of(team_id)
+
+
 _STATUS_WORDS = {"leave": "on leave", "abstracted": "abstracted", "left": "left"}
 
 
@@ -86,9 +111,10 @@ class LiveCrime(NamedTuple):
     reassignments: int = 0  # allocation intervals after the first
 
 
-def ceiling(officer: OfficerLoad, policy: Policy) -> int | None:
+def ceiling(officer: OfficerLoad, policy: Policy | Policies) -> int | None:
     """The most live crimes the officer may hold: the lower of their personal capacity
-    and, if inexperienced, the inexperienced limit; None when neither applies."""
+    and, if inexperienced, their team's inexperienced limit; None when neither applies."""
+    policy = _team_policy(policy, officer.team_id)
     limits = []
     if officer.capacity is not None:
         limits.append(officer.capacity)
@@ -97,14 +123,15 @@ def ceiling(officer: OfficerLoad, policy: Policy) -> int | None:
     return min(limits) if limits else None
 
 
-def reference_capacity(officer: OfficerLoad, policy: Policy) -> int:
+def reference_capacity(officer: OfficerLoad, policy: Policy | Policies) -> int:
     """What weighted load is measured against: the ceiling, or, for an officer with no
-    ceiling, the inexperienced limit as a nominal capacity."""
+    ceiling, their team's inexperienced limit as a nominal capacity."""
+    policy = _team_policy(policy, officer.team_id)
     cap = ceiling(officer, policy)
     return max(cap if cap is not None else policy.inexperienced_limit, 1)
 
 
-def load_share(officer: OfficerLoad, policy: Policy) -> Fraction:
+def load_share(officer: OfficerLoad, policy: Policy | Policies) -> Fraction:
     """Weighted load relative to capacity, exact (so ties are real ties)."""
     return Fraction(officer.weighted_load, reference_capacity(officer, policy))
 
@@ -130,9 +157,11 @@ class Ranking:
 
 
 def refusal(
-    officer: OfficerLoad, crime: LiveCrime, policy: Policy, *, any_team: bool = False
+    officer: OfficerLoad, crime: LiveCrime, policy: Policy | Policies, *, any_team: bool = False
 ) -> str | None:
-    """Why this officer cannot take the crime (a group name), or None if eligible."""
+    """Why this officer cannot take the crime (a group name), or None if eligible (judged
+    by the officer's team's policy)."""
+    policy = _team_policy(policy, officer.team_id)
     if officer.id == crime.holder_id:
         return "already holds it"
     if not any_team and officer.team_id != crime.team_id:
@@ -151,7 +180,7 @@ def refusal(
 def rank_candidates(
     crime: LiveCrime,
     officers: Iterable[OfficerLoad],
-    policy: Policy,
+    policy: Policy | Policies,
     *,
     linked: Mapping[int, Sequence[str]] | None = None,
     any_team: bool = False,
@@ -260,7 +289,7 @@ class Plan:
 
 @dataclass
 class _State:
-    policy: Policy
+    policy: Policies
     officers: dict[int, OfficerLoad]
     count: dict[int, int]
     weight: dict[int, int]
@@ -270,6 +299,7 @@ class _State:
     links: Mapping[int, Sequence[int]]
     moves: list[Move] = field(default_factory=list)
     moved: set[int] = field(default_factory=set)  # crimes moved in this plan
+    leaving: Collection[int] = ()  # officers handing over: they give and never receive
     receivers: dict[tuple[int, str], list[tuple[int, str, int, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )
@@ -280,15 +310,19 @@ class _State:
     team_heaps: dict[int, list[list[tuple[int, str, int, int]] | None]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.weights = {level: self.policy.weight(level) for level in LEVELS}
+        # The weights are force-wide (``domain.team_policy.FORCE_WIDE``).
+        self.weights = {level: self.policy.force.weight(level) for level in LEVELS}
         self.heap_of = {
-            oid: self.receivers[(o.team_id, o.accreditation)] if o.status == "active" else None
+            oid: self.receivers[(o.team_id, o.accreditation)]
+            if o.status == "active" and oid not in self.leaving
+            else None
             for oid, o in self.officers.items()
         }
         self.team_heaps = {}
 
     def active(self, oid: int) -> bool:
-        return self.officers[oid].status == "active"
+        """Active and not handing over: keeps what they hold and may receive."""
+        return self.officers[oid].status == "active" and oid not in self.leaving
 
     def room(self, oid: int) -> bool:
         cap = self.cap[oid]
@@ -338,6 +372,7 @@ class _State:
         return (
             oid != self.holder[crime.id]
             and o.status == "active"
+            and oid not in self.leaving
             and o.team_id == crime.team_id
             and is_accredited_for(o.accreditation, crime.required_level)
             and self.room(oid)
@@ -407,9 +442,12 @@ def _most_recent_first(crime: LiveCrime) -> tuple[float, str]:
 def fingerprint(
     officers: Iterable[OfficerLoad],
     crimes: Iterable[LiveCrime],
-    policy: Policy,
+    policy: Policy | Policies,
     links: Mapping[int, Sequence[int]],
     teams: Collection[int] | None,
+    *,
+    steps: Collection[int] = ALL_STEPS,
+    leaving: Collection[int] = (),
 ) -> str:
     """A digest of everything a plan depends on: a changed store gives another plan id."""
     digest = hashlib.sha256()
@@ -437,9 +475,14 @@ def fingerprint(
             )
         )
     digest.update(numbers.tobytes())
-    digest.update(repr(sorted(policy.as_dict().items())).encode())
+    policies = as_policies(policy)
+    digest.update(repr(sorted(policies.force.as_dict().items())).encode())
+    if any(policies.overrides.values()):
+        digest.update(policies.key().encode())
     digest.update(repr(sorted((k, sorted(v)) for k, v in links.items())).encode())
     digest.update(repr(sorted(teams) if teams is not None else None).encode())
+    if set(steps) != ALL_STEPS or leaving:  # a partial plan or a handover is another plan
+        digest.update(repr((sorted(steps), sorted(leaving))).encode())
     return digest.hexdigest()[:12]
 
 
@@ -460,36 +503,47 @@ _OFFICER_FIELDS = (
 def plan_rebalance(
     officers: Sequence[OfficerLoad],
     crimes: Sequence[LiveCrime],
-    policy: Policy,
+    policy: Policy | Policies,
     *,
     links: Mapping[int, Sequence[int]] | None = None,
     teams: Collection[int] | None = None,
+    steps: Collection[int] = ALL_STEPS,
+    leaving: Collection[int] = (),
 ) -> Plan:
     """The rebalance plan for ``teams`` (default: every team a crime or officer is in).
 
     ``officers`` must include every holder of a listed crime; only crimes of ``teams``
-    move, and only to active officers of the crime's own team.
+    move, and only to active officers of the crime's own team. Each officer's limit,
+    each crime's churn limit and each team's evening threshold are their team's policy.
+
+    ``steps`` (numbers of ``STEP_NAMES``) chooses the steps that run. ``leaving`` makes
+    a handover: every live crime (of ``teams``) those officers hold is re-homed in step
+    1 as an inactive holder's would be, they receive nothing, and step 1 re-homes no
+    other officer's crimes.
     """
     links = links or {}
+    policies = as_policies(policy)
+    leaving = frozenset(leaving)
     scope = set(teams) if teams is not None else {o.team_id for o in officers}
     by_id = {o.id: o for o in officers}
     state = _State(
-        policy=policy,
+        policy=policies,
         officers=by_id,
         count={o.id: o.live for o in officers},
         weight={o.id: o.weighted_load for o in officers},
-        cap={o.id: ceiling(o, policy) for o in officers},
+        cap={o.id: ceiling(o, policies) for o in officers},
         version={o.id: 0 for o in officers},
         holder={c.id: c.holder_id for c in crimes},
         links=links,
+        leaving=leaving,
     )
     for oid in by_id:
         state.push_receiver(oid)
     movable = [
         c for c in crimes if c.team_id in scope and c.holder_id is not None and c.holder_id in by_id
     ]
-    churned = {c.id for c in movable if c.reassignments > policy.reassign_churn}
-    active = {o.id for o in officers if o.status == "active"}
+    churned = {c.id for c in movable if c.reassignments > policies.of(c.team_id).reassign_churn}
+    active = {o.id for o in officers if o.status == "active" and o.id not in leaving}
     accredited_to = {o.id: RANK[o.accreditation] for o in officers}
 
     remaining: list[Remaining] = []
@@ -499,17 +553,23 @@ def plan_rebalance(
 
     # Steps 1-3, repeated while a round places something (a step-3 move frees room
     # that an earlier step could not find).
+    # An enhanced-service victim's crime is placed first, then the highest level.
     pending1 = sorted(
-        (c for c in movable if c.holder_id not in active),
-        key=lambda c: (-RANK[c.required_level], _most_recent_first(c)),
+        (
+            c
+            for c in movable
+            if 1 in steps and (c.holder_id in leaving if leaving else c.holder_id not in active)
+        ),
+        key=lambda c: (not c.victim_enhanced, -RANK[c.required_level], _most_recent_first(c)),
     )
     for c in pending1:
         if c.id in churned:
-            remaining.append(_churn(state, c, "its holder is not active"))
+            because = "its holder hands over" if leaving else "its holder is not active"
+            remaining.append(_churn(state, c, because))
     pending1 = [c for c in pending1 if c.id not in churned]
     holders = {c.holder_id for c in movable}
     over = sorted(
-        (oid for oid in holders if oid in active and not state.room(oid)),
+        (oid for oid in holders if 2 in steps and oid in active and not state.room(oid)),
         key=lambda oid: by_id[oid].collar,
     )
     held: dict[int, list[LiveCrime]] = {oid: [] for oid in over}
@@ -531,9 +591,11 @@ def plan_rebalance(
         (
             c
             for c in movable
-            if c.holder_id in active and accredited_to[c.holder_id] < RANK[c.required_level]
+            if 3 in steps
+            and c.holder_id in active
+            and accredited_to[c.holder_id] < RANK[c.required_level]
         ),
-        key=lambda c: (-RANK[c.required_level], _most_recent_first(c)),
+        key=lambda c: (not c.victim_enhanced, -RANK[c.required_level], _most_recent_first(c)),
     )
     for c in pending3:
         if c.id in churned:
@@ -552,8 +614,7 @@ def plan_rebalance(
             if to is None:
                 still.append(c)
                 continue
-            status = _STATUS_WORDS.get(by_id[source].status, by_id[source].status)
-            state.move(c, to, 1, f"{by_id[source].collar} is {status}")
+            state.move(c, to, 1, _away_words(by_id[source], leaving))
             progress = True
         pending1 = still
         for oid in over:
@@ -570,7 +631,7 @@ def plan_rebalance(
                 to = state.target(c)
                 if to is None:
                     continue
-                state.move(c, to, 2, _over_words(officer, state.count[oid], cap, policy))
+                state.move(c, to, 2, _over_words(officer, state.count[oid], cap, policies))
                 progress = True
         still = []
         for c in pending3:
@@ -595,7 +656,6 @@ def plan_rebalance(
     for c in pending1:
         source = state.holder[c.id]
         assert source is not None
-        status = _STATUS_WORDS.get(by_id[source].status, by_id[source].status)
         remaining.append(
             Remaining(
                 "holder-unavailable",
@@ -603,7 +663,7 @@ def plan_rebalance(
                 by_id[source].collar,
                 c.reference,
                 c.required_level,
-                f"{by_id[source].collar} is {status}; no active officer of the team accredited "
+                f"{_away_words(by_id[source], leaving)}; no active officer of the team accredited "
                 f"to {c.required_level} has room",
             )
         )
@@ -621,7 +681,7 @@ def plan_rebalance(
             missing[c.required_level] += 1
         kind = (
             "inexperienced-over-limit"
-            if officer.inexperienced and cap == policy.inexperienced_limit
+            if officer.inexperienced and cap == policies.of(officer.team_id).inexperienced_limit
             else "over-capacity"
         )
         stuck = excess - len(left)
@@ -634,7 +694,7 @@ def plan_rebalance(
                 officer.collar,
                 None,
                 None,
-                _over_words(officer, state.count[oid], cap, policy)
+                _over_words(officer, state.count[oid], cap, policies)
                 + f"; {excess} more must move but no eligible officer has room"
                 + (f" ({stuck} reassigned too often to move)" if stuck > 0 else ""),
             )
@@ -664,7 +724,7 @@ def plan_rebalance(
     for o in officers:
         if o.status == "active":
             team_members[o.team_id].add(o.id)
-    for team_id in sorted(scope - short_teams):
+    for team_id in sorted(scope - short_teams) if 4 in steps else ():
         _even(state, team_id, team_members[team_id], team_crimes[team_id], churned)
 
     moves = tuple(state.moves)
@@ -674,14 +734,22 @@ def plan_rebalance(
         for o in sorted(officers, key=lambda o: (o.team, o.team_id, o.collar))
         if o.team_id in scope or o.id in givers
     )
-    plan_id = fingerprint(officers, crimes, policy, links, teams)
+    plan_id = fingerprint(officers, crimes, policies, links, teams, steps=steps, leaving=leaving)
     gaps_after = _gaps(state, scope)
     gaps = {t: (gaps_before[t], gaps_after[t]) for t in sorted(scope)}
     ordered_missing = {lvl: missing[lvl] for lvl in LEVELS if missing.get(lvl)}
     return Plan(plan_id, moves, changes, tuple(remaining), ordered_missing, gaps)
 
 
-def _over_words(officer: OfficerLoad, live: int, cap: int, policy: Policy) -> str:
+def _away_words(officer: OfficerLoad, leaving: Collection[int]) -> str:
+    """Why step 1 re-homes an officer's crimes."""
+    if officer.id in leaving:
+        return f"{officer.collar} hands over"
+    return f"{officer.collar} is {_STATUS_WORDS.get(officer.status, officer.status)}"
+
+
+def _over_words(officer: OfficerLoad, live: int, cap: int, policy: Policy | Policies) -> str:
+    policy = _team_policy(policy, officer.team_id)
     if officer.inexperienced and cap == policy.inexperienced_limit:
         return f"{officer.collar} is inexperienced and holds {live} live crimes; limit {cap}"
     return f"{officer.collar} holds {live} live crimes, past their personal capacity of {cap}"
@@ -696,7 +764,7 @@ def _churn(state: _State, crime: LiveCrime, because: str) -> Remaining:
         crime.reference,
         crime.required_level,
         f"{because}, but it has been reassigned {crime.reassignments} times "
-        f"(more than {state.policy.reassign_churn}); a supervisor must decide",
+        f"(more than {state.policy.of(crime.team_id).reassign_churn}); a supervisor must decide",
     )
 
 
@@ -728,7 +796,7 @@ def _even(
     crimes not yet moved in this plan first, most recently allocated first; then crimes
     steps 1-3 moved; a crime evening moves goes to the front (a last resort).
     """
-    policy = state.policy
+    policy = state.policy.of(team_id)
     buckets: dict[tuple[int, str], list[LiveCrime]] = {}
     levels_of: dict[int, set[str]] = defaultdict(set)
     holder_of, moved = state.holder, state.moved

@@ -19,6 +19,7 @@ from caseload.domain.absences import Absence, Outlook, scaled
 from caseload.domain.levels import is_accredited_for
 from caseload.domain.officers import is_inexperienced
 from caseload.domain.policy import Policy
+from caseload.domain.team_policy import Policies
 
 OVER_LIMIT = "inexperienced-over-limit"
 MISMATCH = "accreditation-mismatch"
@@ -42,6 +43,7 @@ class OfficerFacts:
     investigator_since: date
     # the officer's absences as an allocation on the day sees them (``domain.absences``)
     outlook: Outlook | None = None
+    team_id: int | None = None  # whose policy judges them (``domain.team_policy``)
 
     @property
     def label(self) -> str:
@@ -120,7 +122,16 @@ def over_limit(live: int, limit: int) -> bool:
     return live > limit
 
 
-def officer_is_inexperienced(officer: OfficerFacts, on: date, policy: Policy) -> bool:
+def policy_for(officer: OfficerFacts, policy: Policy | Policies) -> Policy:
+    """The policy an officer is judged by: their team's (the force's, with the team's
+    overrides); a plain Policy applies as it is."""
+    if isinstance(policy, Policy):
+        return policy
+    return policy.of(officer.team_id)
+
+
+def officer_is_inexperienced(officer: OfficerFacts, on: date, policy: Policy | Policies) -> bool:
+    policy = policy_for(officer, policy)
     return is_inexperienced(
         trainee=officer.trainee,
         investigator_since=officer.investigator_since,
@@ -135,15 +146,17 @@ def check_allocation(
     live_after: int,
     required_level: str,
     on: date,
-    policy: Policy,
+    policy: Policy | Policies,
     inexperienced: bool | None = None,
 ) -> list[Breach]:
     """Every rule that allocating one crime of ``required_level`` to ``officer`` breaks.
 
     ``live_after`` is the officer's live crimes counting this one. ``inexperienced``
     may be given when already known for ``on`` (bulk callers work it out once per
-    officer). Blocking breaches (block-mode rules) come first, then warnings.
+    officer). Blocking breaches (block-mode rules) come first, then warnings. The
+    officer's team's policy applies (``policy_for``).
     """
+    policy = policy_for(officer, policy)
     breaches: list[Breach] = []
     label = officer.label
     if not is_accredited_for(officer.accreditation, required_level):
@@ -182,7 +195,10 @@ def check_allocation(
         )
     elif officer.status != "active":
         breaches.append(Breach(UNAVAILABLE, False, label, live=live_after, status=officer.status))
-    elif outlook.upcoming is not None:
+    elif (
+        outlook.upcoming is not None
+        and (outlook.upcoming.starts_on - on).days <= policy.absence_notice_days
+    ):  # the outlook looks as far ahead as any team's notice; this officer's team's counts
         breaches.append(
             Breach(
                 ABSENCE_DUE,
@@ -210,12 +226,18 @@ def check_allocation(
 
 
 def check_level_raise(
-    officer: OfficerFacts, *, live: int, old_level: str, new_level: str, policy: Policy
+    officer: OfficerFacts,
+    *,
+    live: int,
+    old_level: str,
+    new_level: str,
+    policy: Policy | Policies,
 ) -> list[Breach]:
     """The rule a held crime's required level going from ``old_level`` to ``new_level``
     breaks: only the accreditation rule depends on the level, and only a raise can break it."""
     from caseload.domain.levels import RANK
 
+    policy = policy_for(officer, policy)
     if RANK[new_level] <= RANK[old_level] or is_accredited_for(officer.accreditation, new_level):
         return []
     return [
@@ -264,13 +286,18 @@ class HoldingBreach:
 
 
 def holding_breaches(
-    officer: OfficerFacts, live_by_level: Mapping[str, int], *, on: date, policy: Policy
+    officer: OfficerFacts,
+    live_by_level: Mapping[str, int],
+    *,
+    on: date,
+    policy: Policy | Policies,
 ) -> list[HoldingBreach]:
     """Every rule ``officer``'s live crimes (counted by required level) break on ``on``."""
     live = sum(live_by_level.values())
     if not live:
         return []
     label = officer.label
+    policy = policy_for(officer, policy)
     found: list[HoldingBreach] = []
     limit = policy.inexperienced_limit
     if officer_is_inexperienced(officer, on, policy) and over_limit(live, limit):
@@ -321,11 +348,12 @@ def officer_change_breaches(
     live_by_level: Mapping[str, int],
     *,
     on: date,
-    policy: Policy,
+    policy: Policy | Policies,
 ) -> list[HoldingBreach]:
     """What changing an officer from ``before`` to ``after`` puts in breach of what they
     already hold (``live_by_level``: their live crimes by required level): a warning,
-    never a refusal (the crimes were allocated under the rules of the day)."""
+    never a refusal (the crimes were allocated under the rules of the day). Each side is
+    judged by the policy of the officer's team on that side."""
     return new_breaches(
         holding_breaches(before, live_by_level, on=on, policy=policy),
         holding_breaches(after, live_by_level, on=on, policy=policy),

@@ -61,9 +61,11 @@ class Report:
 
     @cached_property
     def workload(self) -> list[dict[str, Any]]:
+        from caseload.store.team_policy import load_policies
         from caseload.store.workload import workload
 
-        return workload(self.conn, self.policy, as_of=self.as_of, team=self.team)
+        policies = load_policies(self.conn)  # each team's limits (domain.team_policy)
+        return workload(self.conn, policies, as_of=self.as_of, team=self.team)
 
     @cached_property
     def audit(self) -> Audit:

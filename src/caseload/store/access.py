@@ -54,6 +54,7 @@ ADMIN_TABLES = (
     "absence",  # officers' absences are officer records (``officer absence``)
     "matrix_entry",
     "policy_setting",
+    "team_policy_setting",
     "access_grant",
 )
 SQLSTATE_NOT_PERMITTED = "42501"

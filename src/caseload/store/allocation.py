@@ -42,7 +42,9 @@ from caseload.domain.rules import (
     OfficerFacts,
     check_allocation,
     officer_is_inexperienced,
+    policy_for,
 )
+from caseload.domain.team_policy import Policies
 from caseload.errors import InputError, NotFound, PolicyRefused
 from caseload.store import log
 from caseload.store.executor import Executor, executor_of
@@ -184,6 +186,7 @@ def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
             o.c.capacity,
             o.c.trainee,
             o.c.investigator_since,
+            o.c.team_id,
             func.coalesce(live.c.live, 0).label("live"),
         )
         .outerjoin(live, live.c.holder_id == o.c.id)
@@ -193,7 +196,9 @@ def officer_facts_query(officers: Any, holders: Any) -> Select[Any]:
 
 def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
     """An ``officer_facts_query`` row as (officer id, (facts, live count))."""
-    officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, live = row
+    officer_id, collar, name, rank, accreditation, status, capacity, trainee, since, team, live = (
+        row
+    )
     facts = OfficerFacts(
         collar=str(collar),
         name=str(name),
@@ -203,6 +208,7 @@ def officer_fact(row: Sequence[Any]) -> tuple[int, tuple[OfficerFacts, int]]:
         capacity=capacity,
         trainee=bool(trainee),
         investigator_since=parse_date(since),
+        team_id=int(team),
     )
     return int(officer_id), (facts, int(live))
 
@@ -237,13 +243,15 @@ def with_outlooks(
     officers: dict[int, tuple[OfficerFacts, int]],
     *,
     on: date,
-    policy: Policy,
+    policy: Policies,
 ) -> dict[int, tuple[OfficerFacts, int]]:
     """The officers' facts with their absences as an allocation on ``on`` sees them
-    (one query for all: ``store.absences.outlooks``)."""
+    (one query for all: ``store.absences.outlooks``), as far ahead as any team's
+    ``absence_notice_days`` (the rules apply the officer's team's)."""
     from caseload.store.absences import outlooks
 
-    seen = outlooks(conn, list(officers), on=on, notice_days=policy.absence_notice_days)
+    notice = policy.widest("absence_notice_days")
+    seen = outlooks(conn, list(officers), on=on, notice_days=notice)
     for officer_id, outlook in seen.items():
         facts, live = officers[officer_id]
         officers[officer_id] = (replace(facts, outlook=outlook), live)
@@ -267,7 +275,7 @@ def _evaluate(
     officers: Mapping[int, tuple[OfficerFacts, int]],
     *,
     at: datetime,
-    policy: Policy,
+    policy: Policy | Policies,
 ) -> list[_Planned]:
     problems: list[tuple[AllocationRequest, str]] = []
     for request in requests:
@@ -282,8 +290,12 @@ def _evaluate(
     live = {officer_id: count for officer_id, (_, count) in officers.items()}
     holder = {cid: (f.holder_id, f.holder_collar) for cid, f in crimes.items()}
     on = at.date()
+    # Each officer is judged by their team's policy, worked out once per officer.
+    judged_by = {
+        officer_id: policy_for(facts, policy) for officer_id, (facts, _) in officers.items()
+    }
     inexperienced = {
-        officer_id: officer_is_inexperienced(facts, on, policy)
+        officer_id: officer_is_inexperienced(facts, on, judged_by[officer_id])
         for officer_id, (facts, _) in officers.items()
     }
     planned: list[_Planned] = []
@@ -302,7 +314,7 @@ def _evaluate(
             live_after=live[request.officer_id],
             required_level=crime.required_level,
             on=on,
-            policy=policy,
+            policy=judged_by[request.officer_id],
             inexperienced=inexperienced[request.officer_id],
         )
         holder[request.crime_id] = (request.officer_id, facts.collar)
@@ -419,9 +431,9 @@ def allocate_many(
     """Allocate each request's crime to its officer (transferring if held); see module doc."""
     if not requests:
         return []
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
-    policy = load_policy(conn)
+    policy = load_policies(conn)
     crimes = _crime_facts(conn, [r.crime_id for r in requests])
     officers = with_outlooks(
         conn, officer_facts(conn, [r.officer_id for r in requests]), on=at.date(), policy=policy
@@ -447,7 +459,7 @@ def apply(
     crimes: Mapping[int, CrimeFacts],
     officers: Mapping[int, tuple[OfficerFacts, int]],
     *,
-    policy: Policy,
+    policy: Policy | Policies,
     actor: str,
     at: datetime,
     reason: str,
@@ -562,7 +574,7 @@ def allocate(
 
     The facts of step 1 come from two named statements; on PostgreSQL the crime row and
     then the officer row are locked FOR UPDATE before the officer's live count is read."""
-    from caseload.domain.policy import stored_policy
+    from caseload.store.team_policy import policies_of
 
     executor = executor_of(conn)
     ref = reference.strip()
@@ -578,12 +590,11 @@ def allocate(
     crime_id, crime = crime_fact(crime_row)
     officer_id, officer = officer_fact(officer_row)
     request = AllocationRequest(crime_id, crime.reference, officer_id, officer[0].collar)
-    policy = stored_policy(executor.rows("policy"))
+    policies = policies_of(executor)
     from caseload.store.absences import outlook_for
 
-    seen = outlook_for(executor, wanted, on=at.date(), notice_days=policy.absence_notice_days).get(
-        officer_id
-    )
+    notice = policies.widest("absence_notice_days")
+    seen = outlook_for(executor, wanted, on=at.date(), notice_days=notice).get(officer_id)
     if seen is not None:
         officer = (replace(officer[0], outlook=seen), officer[1])
     return apply(
@@ -591,7 +602,7 @@ def allocate(
         [request],
         {crime_id: crime},
         {officer_id: officer},
-        policy=policy,
+        policy=policies,
         actor=actor,
         at=at,
         reason=reason,
@@ -665,9 +676,9 @@ def check_holdings(
     an override refuses every change (``PolicyRefused``, naming each row)."""
     if not changes:
         return []
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
-    policy = load_policy(conn)
+    policy = load_policies(conn)
     officers = with_outlooks(
         conn,
         officer_facts(conn, [change.officer_id for change in changes]),
@@ -682,7 +693,7 @@ def judge_holdings(
     officers: Mapping[int, tuple[OfficerFacts, int]],
     *,
     at: datetime,
-    policy: Policy,
+    policy: Policy | Policies,
     override: str | None = None,
 ) -> list[HoldingOutcome]:
     """``check_holdings`` given the facts: ``domain.rules`` per change, running counts."""

@@ -29,6 +29,12 @@ How "since" is derived (the day from which a finding has held, where SQL can say
   the store began recording referrals (``duty_start``, set by migration 0009) are
   checked: older ones, such as imported police.uk history, could never have had one.
 
+Per-team policy (``domain.team_policy``): each threshold is the value of the team it
+judges (an officer's team for the officer codes, a crime's team for the crime codes).
+With no team overriding a setting it is one constant, as before; otherwise it is one
+``CASE`` on the team id over the few overriding teams' values (``_setting``,
+``_cutoff``), so every check stays one set-based query.
+
 Victims' Code deadlines are counted in working days in Python (``domain.workdays``)
 for each distinct key-event date only (at most one per calendar day of the
 store's history), then joined to the events as a small ``VALUES`` calendar; no
@@ -75,6 +81,7 @@ from caseload.domain.absences import REDUCED
 from caseload.domain.audit import CODES, counts_from, finding, review_due
 from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
+from caseload.domain.team_policy import Policies
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
@@ -92,7 +99,8 @@ from caseload.store.models import (
 from caseload.store.officer_history import covering, officers_on
 from caseload.store.sqlfunc import (
     day_of,
-    inexperienced_on,
+    inexperienced_after,
+    inexperienced_since,
     level_rank,
     one_of,
     plus_days,
@@ -123,7 +131,44 @@ class Audit:
     as_of: date | None = None
     team_id: int | None = None
     today: date = field(default_factory=date.today)
+    teams: Policies | None = None  # the teams' overrides; read from the store when None
     _queries: dict[str, Select[Any] | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.teams is None:
+            from caseload.domain.team_policy import policies_from_rows
+            from caseload.store.team_policy import team_policy_query
+
+            self.teams = policies_from_rows(self.policy, self.conn.execute(team_policy_query()))
+
+    @property
+    def policies(self) -> Policies:
+        assert self.teams is not None
+        return self.teams
+
+    def _setting(self, name: str, team: Any) -> Any:
+        """A setting as SQL for the team in ``team`` (a team id column): the force's
+        value, or a CASE over the teams whose value differs."""
+        force = getattr(self.policy, name)
+        differing = self.policies.differing(name)
+        if not differing:
+            return literal(force)
+        return case(
+            *((team == team_id, literal(value)) for team_id, value in differing.items()),
+            else_=literal(force),
+        )
+
+    def _cutoff(self, name: str, team: Any, day_for: Callable[[Any], date]) -> Any:
+        """A date worked out from a setting's value (``day_for(value)``) for the team in
+        ``team``, as SQL: one date, or a CASE over the teams whose value differs."""
+        force = _as_date(day_for(getattr(self.policy, name)))
+        differing = self.policies.differing(name)
+        if not differing:
+            return force
+        return case(
+            *((team == team_id, _as_date(day_for(value))) for team_id, value in differing.items()),
+            else_=force,
+        )
 
     @property
     def day(self) -> date:
@@ -143,8 +188,9 @@ class Audit:
         return officers_on(self.as_of, name=name, today=self.today)
 
     def _limit(self, o: Any) -> Any:
-        """The inexperienced limit for an officer of ``o``: scaled on reduced duties."""
-        limit = self.policy.inexperienced_limit
+        """The inexperienced limit for an officer of ``o``: their team's, scaled on
+        reduced duties."""
+        limit = self._setting("inexperienced_limit", o.c.team_id)
         return case((o.c.percent.is_(None), limit), else_=(o.c.percent * limit).op("/")(100))
 
     def _holdings(self) -> Any:
@@ -254,11 +300,14 @@ class Audit:
     # -- one query per code --
 
     def q_inexperienced_over_limit(self) -> Select[Any]:
-        months = self.policy.inexperienced_months
+        def inexperienced(o: Any) -> Any:
+            cutoff = self._cutoff(
+                "inexperienced_months", o.c.team_id, lambda m: inexperienced_after(self.day, m)
+            )
+            return inexperienced_since(o, cutoff)
+
         checked = self._officer_check(
-            lambda load, o: and_(
-                load.c.live > self._limit(o), inexperienced_on(o, self.day, months)
-            ),
+            lambda load, o: and_(load.c.live > self._limit(o), inexperienced(o)),
             lambda o: self._limit(o) + 1,
         )
         return self._officer_finding(
@@ -354,9 +403,21 @@ class Audit:
             t.c.name, o.c.collar.asc().nulls_last(), h.c.reference
         )
 
+    def _notify_periods(self) -> list[int]:
+        """Every notification period in force, in working days: the standard and the
+        enhanced one, the force's and the teams'."""
+        return sorted(
+            {
+                int(days)
+                for name in ("notify_working_days", "notify_working_days_enhanced")
+                for days in self.policies.values_of(name)
+            }
+        )
+
     def _notify_calendar(self) -> Any | None:
-        """``VALUES (event_on, due_standard, due_enhanced)`` for each distinct key-event date
-        of a live crime whose earliest deadline has passed; None when there is none."""
+        """``VALUES (event_on, due_N, ...)``: for each distinct key-event date of a live
+        crime, its deadline after each period N in force (``_notify_periods``), where the
+        earliest has passed; None when there is none. One row per date, joined by date."""
         h = self._holdings()
         e = event_table
         query = (
@@ -366,21 +427,18 @@ class Audit:
             .where(e.c.occurred_on <= _as_date(self.day))
         )
         query = self._crime_scope(query, h)
-        standard = self.policy.notify_working_days
-        enhanced = self.policy.notify_working_days_enhanced
+        periods = self._notify_periods()
         rows = []
         for (event_on,) in self.conn.execute(query):
-            due_standard = add_working_days(event_on, standard)
-            due_enhanced = add_working_days(event_on, enhanced)
-            if min(due_standard, due_enhanced) < self.day:
-                rows.append((event_on, due_standard, due_enhanced))
+            dues = [add_working_days(event_on, days) for days in periods]
+            if min(dues) < self.day:
+                rows.append((event_on, *dues))
         if not rows:
             return None
         return (
             values(
                 column("event_on", Date),
-                column("due_standard", Date),
-                column("due_enhanced", Date),
+                *(column(f"due_{days}", Date) for days in periods),
                 name="notify_calendar",
             )
             .data(rows)
@@ -393,13 +451,29 @@ class Audit:
             return None
         h = self._holdings()
         e, u, o, t = event_table, victim_update_table, officer_table, team_table
+
+        def period(name: str, of: Callable[[int], Any]) -> Any:
+            """``of(days)`` for the team's value of the setting ``name``."""
+            differing = self.policies.differing(name)
+            force = of(int(getattr(self.policy, name)))
+            if not differing:
+                return force
+            return case(
+                *((h.c.team_id == team_id, of(int(v))) for team_id, v in differing.items()),
+                else_=force,
+            )
+
+        def due(days: int) -> Any:
+            return calendar.c[f"due_{days}"]
+
+        enhanced = h.c.victim_enhanced.is_(True)
         deadline = case(
-            (h.c.victim_enhanced.is_(True), calendar.c.due_enhanced),
-            else_=calendar.c.due_standard,
+            (enhanced, period("notify_working_days_enhanced", due)),
+            else_=period("notify_working_days", due),
         )
         working_days = case(
-            (h.c.victim_enhanced.is_(True), self.policy.notify_working_days_enhanced),
-            else_=self.policy.notify_working_days,
+            (enhanced, period("notify_working_days_enhanced", literal)),
+            else_=period("notify_working_days", literal),
         )
         # Met by any update on or after the event, late or not (the lateness stays in
         # the record: ``crime show``); one dated after the audited day does not count.
@@ -441,7 +515,6 @@ class Audit:
             .scalar_subquery()
         )
         since = _later(last_end, h.c.reported_on)
-        cutoff = self.day - timedelta(days=self.policy.unallocated_days)
         inner = self._crime_scope(
             select(
                 h.c.team_id,
@@ -456,10 +529,17 @@ class Audit:
                 null().label("collar"),
                 inner.c.reference,
                 inner.c.since,
-                literal(self.policy.unallocated_days).label("limit"),
+                self._setting("unallocated_days", inner.c.team_id).label("limit"),
             )
             .join(t, t.c.id == inner.c.team_id)
-            .where(inner.c.since < _as_date(cutoff))
+            .where(
+                inner.c.since
+                < self._cutoff(
+                    "unallocated_days",
+                    inner.c.team_id,
+                    lambda n: self.day - timedelta(days=n),
+                )
+            )
             .order_by(t.c.name, inner.c.reference)
         )
 
@@ -493,16 +573,18 @@ class Audit:
             h,
         ).subquery("reviewed")
         base = func.coalesce(inner.c.last_review, inner.c.reported_on)
-        cutoff = self.day - timedelta(days=self.policy.review_days)
+        cutoff = self._cutoff(
+            "review_days", inner.c.team_id, lambda n: self.day - timedelta(days=n)
+        )
         return self._scanned_finding(
             inner,
             inner.c.reported_on,
             inner.c.last_review,
             inner.c.next_due,
-            literal(self.policy.review_days).label("limit"),
+            self._setting("review_days", inner.c.team_id).label("limit"),
         ).where(
             or_(
-                base < _as_date(cutoff),
+                base < cutoff,
                 and_(inner.c.next_due.is_not(None), inner.c.next_due < day),
             )
         )
@@ -526,7 +608,9 @@ class Audit:
             ),
             h,
         ).subquery("updated")
-        every = func.coalesce(inner.c.victim_update_every, self.policy.victim_update_days)
+        every = func.coalesce(
+            inner.c.victim_update_every, self._setting("victim_update_days", inner.c.team_id)
+        )
         base = func.coalesce(inner.c.last_update, inner.c.reported_on)
         return self._scanned_finding(
             inner,
@@ -593,24 +677,39 @@ class Audit:
     def q_reassign_churn(self) -> Select[Any]:
         h = self._holdings()
         a, o, t = allocation_table, officer_table, team_table
-        limit = self.policy.reassign_churn
+        force = self.policy.reassign_churn
+        differing = self.policies.differing("reassign_churn")
+        lowest = min([force, *(int(v) for v in differing.values())])
         churn = (
             select(a.c.crime_id, (func.count() - 1).label("reassignments"))
             .where(a.c.start_at < self.end)
             .group_by(a.c.crime_id)
-            .having(func.count() - 1 > limit)
+            .having(func.count() - 1 > lowest)
             .subquery("churn")
         )
         # Only for the few churned crimes: the start of the interval that made one too many.
         b = allocation_table.alias("crossing")
-        crossed = (
-            select(b.c.start_at)
-            .where(b.c.crime_id == churn.c.crime_id, b.c.start_at < self.end)
-            .order_by(b.c.start_at, b.c.id)
-            .limit(1)
-            .offset(limit + 1)
-            .scalar_subquery()
-        )
+
+        def crossing(limit: int) -> Any:
+            return (
+                select(b.c.start_at)
+                .where(b.c.crime_id == churn.c.crime_id, b.c.start_at < self.end)
+                .order_by(b.c.start_at, b.c.id)
+                .limit(1)
+                .offset(limit + 1)
+                .scalar_subquery()
+            )
+
+        crossed = crossing(force)
+        if differing:  # an OFFSET is a constant: one crossing per limit in force
+            by_limit: dict[int, list[int]] = {}
+            for team_id, value in differing.items():
+                by_limit.setdefault(int(value), []).append(team_id)
+            crossed = case(
+                *((h.c.team_id.in_(ids), crossing(value)) for value, ids in by_limit.items()),
+                else_=crossed,
+            )
+        limit = self._setting("reassign_churn", h.c.team_id)
         query = (
             select(
                 t.c.name.label("team"),
@@ -618,10 +717,15 @@ class Audit:
                 h.c.reference,
                 churn.c.reassignments,
                 day_of(crossed).label("since"),
-                literal(limit).label("limit"),
+                limit.label("limit"),
             )
             .select_from(h)
-            .join(churn, churn.c.crime_id == h.c.crime_id)
+            .join(
+                churn,
+                and_(churn.c.crime_id == h.c.crime_id, churn.c.reassignments > limit)
+                if differing
+                else churn.c.crime_id == h.c.crime_id,
+            )
             .join(t, t.c.id == h.c.team_id)
             .outerjoin(o, o.c.id == h.c.holder_id)
         )
@@ -692,7 +796,9 @@ class Audit:
             ab.c.kind != REDUCED,
             ab.c.cancelled_at.is_(None),
             ab.c.starts_on > _as_date(day),
-            ab.c.starts_on <= _as_date(day + timedelta(days=self.policy.absence_notice_days)),
+            # as far ahead as any team looks; each officer's team's notice is applied below
+            ab.c.starts_on
+            <= _as_date(day + timedelta(days=self.policies.widest("absence_notice_days"))),
         )
         starting = self._absent_officers(soon)
         if starting is None:
@@ -716,13 +822,20 @@ class Audit:
                 ab.c.starts_on,
                 ab.c.ends_on,
                 ab.c.percent,
-                literal(self.policy.absence_notice_days).label("limit"),
+                self._setting("absence_notice_days", o.c.team_id).label("limit"),
             )
             .select_from(ab)
             .join(load, load.c.holder_id == ab.c.officer_id)
             .join(o, o.c.id == ab.c.officer_id)
             .join(t, t.c.id == o.c.team_id)
-            .where(soon, o.c.status != "left")
+            .where(
+                soon,
+                o.c.status != "left",
+                ab.c.starts_on
+                <= self._cutoff(
+                    "absence_notice_days", o.c.team_id, lambda n: day + timedelta(days=n)
+                ),
+            )
         )
         if self.team_id is not None:
             query = query.where(o.c.team_id == self.team_id)
@@ -772,9 +885,7 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
     if code in ("victim-notify-overdue", "victim-referral-overdue"):
         row["since"] = row["deadline"] + one
     elif code == "review-overdue":
-        due = review_due(
-            row["last_review"], row["reported_on"], row["next_due"], policy.review_days
-        )
+        due = review_due(row["last_review"], row["reported_on"], row["next_due"], int(row["limit"]))
         row["since"] = due + one
     elif code == "victim-update-overdue":
         base = row["last_update"] or row["reported_on"]

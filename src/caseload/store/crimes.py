@@ -473,7 +473,7 @@ def _level_rule(
     from caseload.domain.rules import check_level_raise
     from caseload.errors import PolicyRefused
     from caseload.store.allocation import officer_facts
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     if crime["holder_id"] is None or crime["finalised_on"] is not None:
         return []
@@ -483,7 +483,7 @@ def _level_rule(
         live=live,
         old_level=str(crime["required_level"]),
         new_level=level,
-        policy=load_policy(conn),
+        policy=load_policies(conn),
     )
     if not breaches:
         return []

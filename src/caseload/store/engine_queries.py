@@ -24,8 +24,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.officers import is_inexperienced, whole_months_between
-from caseload.domain.planning import LiveCrime, OfficerLoad, Plan, plan_rebalance
+from caseload.domain.planning import ALL_STEPS, LiveCrime, OfficerLoad, Plan, plan_rebalance
 from caseload.domain.policy import Policy
+from caseload.domain.team_policy import Policies, as_policies
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.executor import Executor, connection_of, executor_of
@@ -39,15 +40,16 @@ if TYPE_CHECKING:  # imported where used: the quick executor plans a team's reba
 LINK_KINDS = ("victim", "suspect", "series")
 
 
-def weight_expression(policy: Policy) -> Any:
+def weight_expression(policy: Policy | Policies) -> Any:
     """SQL for one live crime's weight under the policy (``none`` counts as PIP1); the
-    weights are bound by name (``weight_pip1`` ...)."""
+    weights (force-wide) are bound by name (``weight_pip1`` ...)."""
     from sqlalchemy import bindparam, case
 
     from caseload.store.models import crime_table
 
+    force = as_policies(policy).force
     weight: dict[str, Any] = {
-        name: bindparam(name, value) for name, value in policy.weights().items()
+        name: bindparam(name, value) for name, value in force.weights().items()
     }
     level = crime_table.c.required_level
     return case(
@@ -67,7 +69,7 @@ def in_teams(column: Any, teams: Collection[int]) -> Any:
     return column.in_(chosen)
 
 
-def officer_loads_query(policy: Policy, where: Any = None) -> Select[Any]:
+def officer_loads_query(policy: Policy | Policies, where: Any = None) -> Select[Any]:
     """Officers (``where``: a condition on the officer table, or all) with their team,
     live count and weighted load; ``officer_loads`` reads the rows."""
     from sqlalchemy import and_, func, select
@@ -110,8 +112,12 @@ def officer_loads_query(policy: Policy, where: Any = None) -> Select[Any]:
     return query.order_by(o.c.id)
 
 
-def officer_loads(rows: Iterable[Sequence[Any]], policy: Policy, on: date) -> list[OfficerLoad]:
-    """``officer_loads_query``'s rows as OfficerLoads on the day ``on``."""
+def officer_loads(
+    rows: Iterable[Sequence[Any]], policy: Policy | Policies, on: date
+) -> list[OfficerLoad]:
+    """``officer_loads_query``'s rows as OfficerLoads on the day ``on`` (who is
+    inexperienced by their team's ``inexperienced_months``)."""
+    policies = as_policies(policy)
     loads = []
     for (
         oid,
@@ -141,7 +147,7 @@ def officer_loads(rows: Iterable[Sequence[Any]], policy: Policy, on: date) -> li
                     trainee=bool(trainee),
                     investigator_since=since,
                     on=on,
-                    inexperienced_months=policy.inexperienced_months,
+                    inexperienced_months=policies.of(team).inexperienced_months,
                 ),
                 experience_months=whole_months_between(since, on),
                 capacity=capacity,
@@ -154,7 +160,7 @@ def officer_loads(rows: Iterable[Sequence[Any]], policy: Policy, on: date) -> li
 
 def load_officers(
     conn: Connection,
-    policy: Policy,
+    policy: Policy | Policies,
     *,
     teams: Collection[int] | None = None,
     also: Collection[int] = (),
@@ -310,14 +316,20 @@ def linked_holders(conn: Connection, crime_id: int) -> dict[int, list[str]]:
     return dict(held)
 
 
-def team_plan(conn: Executor | Connection, team: str, *, on: date | None = None) -> Plan:
+def team_plan(
+    conn: Executor | Connection,
+    team: str,
+    *,
+    on: date | None = None,
+    steps: Collection[int] = ALL_STEPS,
+) -> Plan:
     """One team's plan: its live crimes, its officers and those crimes' holders, and the
     links that touch them (named statements), planned in memory."""
-    from caseload.domain.policy import stored_policy
     from caseload.domain.teams import pick
+    from caseload.store.team_policy import policies_of
 
     executor = executor_of(conn)
-    policy = stored_policy(executor.rows("policy"))
+    policy = policies_of(executor)
     found = pick([(int(tid), str(name)) for tid, name in executor.rows("teams")], team)[0]
     crimes = live_crimes(executor.rows("rebalance.crimes", team=found))
     holders = {c.holder_id for c in crimes if c.holder_id is not None}
@@ -326,41 +338,61 @@ def team_plan(conn: Executor | Connection, team: str, *, on: date | None = None)
         team=found,
         also=holders,
         today=on or date.today(),
-        **policy.weights(),
+        **policy.force.weights(),
     )
     officers = officer_loads(rows, policy, on or date.today())
     links = link_map(executor.rows("rebalance.links", team=found))
-    return plan_rebalance(officers, crimes, policy, links=links, teams=[found])
+    return plan_rebalance(officers, crimes, policy, links=links, teams=[found], steps=steps)
 
 
-def plan_for(conn: Executor | Connection, team: str | None, *, on: date | None = None) -> Plan:
+def plan_for(
+    conn: Executor | Connection,
+    team: str | None,
+    *,
+    on: date | None = None,
+    steps: Collection[int] = ALL_STEPS,
+) -> Plan:
     """The plan for one team (``team_plan``) or, with no team, the whole store: every
-    team's officers and crimes loaded in bulk through SQLAlchemy, planned in memory."""
+    team's officers and crimes loaded in bulk through SQLAlchemy, planned in memory.
+    ``steps``: the steps of the plan that run (``domain.planning.STEP_NAMES``)."""
     if team:
-        return team_plan(conn, team, on=on)
+        return team_plan(conn, team, on=on, steps=steps)
     from sqlalchemy import select
 
     from caseload.store.models import team_table
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     connection = connection_of(executor_of(conn))
-    policy = load_policy(connection)
+    policy = load_policies(connection)
     crimes = load_crimes(connection)
     holders = {c.holder_id for c in crimes if c.holder_id is not None}
     officers = load_officers(connection, policy, also=holders, on=on)
     links = load_links(connection)
     every = [int(i) for i in connection.execute(select(team_table.c.id)).scalars()]
-    return plan_rebalance(officers, crimes, policy, links=links, teams=every)
+    return plan_rebalance(officers, crimes, policy, links=links, teams=every, steps=steps)
 
 
-def apply_plan(conn: Connection, plan: Plan, *, actor: str, at: datetime, reason: str) -> int:
+def apply_plan(
+    conn: Connection,
+    plan: Plan,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str,
+    start_at: datetime | None = None,
+) -> int:
     """Execute every move through the one allocation path, with the plan id; returns the
-    number of moves. Runs inside the caller's write transaction."""
+    number of moves. Runs inside the caller's write transaction. ``start_at``: when the
+    new holdings begin, if not at the decision's time (a handover from an earlier day)."""
     from caseload.store.allocation import AllocationRequest, allocate_many
 
     requests = [
         AllocationRequest(
-            crime_id=m.crime_id, reference=m.reference, officer_id=m.to_id, collar=m.to_collar
+            crime_id=m.crime_id,
+            reference=m.reference,
+            officer_id=m.to_id,
+            collar=m.to_collar,
+            start_at=start_at,
         )
         for m in plan.moves
     ]

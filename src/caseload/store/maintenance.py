@@ -184,8 +184,9 @@ def _settings_replay(conn: Connection) -> list[Problem]:
     import json
 
     from caseload.store.models import matrix_table, policy_table
+    from caseload.store.team_policy import team_policy_query
 
-    logged: dict[str, dict[str, Any]] = {"policy": {}, "matrix": {}}
+    logged: dict[str, dict[str, Any]] = {"policy": {}, "matrix": {}, "team": {}}
     query = (
         select(log_table.c.kind, log_table.c.detail)
         .where(log_table.c.kind.in_(("policy", "matrix")))
@@ -197,6 +198,11 @@ def _settings_replay(conn: Connection) -> list[Problem]:
         except ValueError:
             continue
         key = change.get("setting") if kind == "policy" else change.get("crime_type")
+        if kind == "policy" and "team_id" in change:  # a team's override (store.team_policy)
+            if isinstance(key, str):
+                name = f"{key} for team id {change['team_id']}"
+                logged["team"][name] = (name, None if change.get("cleared") else change.get("new"))
+            continue
         if isinstance(key, str):
             name = key if kind == "policy" else key.lower()
             logged[kind][name] = (key, change.get("new"))
@@ -206,9 +212,20 @@ def _settings_replay(conn: Connection) -> list[Problem]:
         str(key): (str(crime_type), str(level))
         for key, crime_type, level in conn.execute(select(matrix_table))
     }
+    stored_team = {
+        f"{n} for team id {t}": (f"{n} for team id {t}", str(v))
+        for t, n, v in conn.execute(team_policy_query())
+    }
+    # An override the log says was removed, and the store has no row of: consistent.
+    for name, (_, says) in list(logged["team"].items()):
+        if says is None and name not in stored_team:
+            del logged["team"][name]
+        elif says is None:
+            logged["team"][name] = (name, "removed")
     for kind, stored, label in (
         ("policy", {n: (n, v) for n, v in stored_policy.items()}, "policy setting"),
         ("matrix", stored_matrix, "matrix entry"),
+        ("team", stored_team, "team policy setting"),
     ):
         found = []
         for name in sorted(set(stored) | set(logged[kind])):

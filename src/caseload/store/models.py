@@ -210,6 +210,17 @@ class PolicySetting(SQLModel, table=True):
     value: str = _text(40)
 
 
+class TeamPolicySetting(SQLModel, table=True):
+    """A policy setting overridden for one team (``policy set NAME VALUE --team TEAM``):
+    the team's officers and crimes are judged by it instead of the force's value."""
+
+    __tablename__ = "team_policy_setting"
+
+    team_id: int = Field(foreign_key="team.id", sa_type=Integer, primary_key=True)
+    name: str = _text(40, primary_key=True)
+    value: str = _text(40)
+
+
 class LogEntry(SQLModel, table=True):
     __tablename__ = "log_entry"
     __table_args__ = (
@@ -343,6 +354,7 @@ allocation_table = _table(Allocation)
 finalisation_table = _table(Finalisation)
 matrix_table = _table(MatrixEntry)
 policy_table = _table(PolicySetting)
+team_policy_table = _table(TeamPolicySetting)
 log_table = _table(LogEntry)
 review_table = _table(Review)
 event_table = _table(KeyEvent)

@@ -135,6 +135,7 @@ def officer_facts_of(record: Mapping[str, Any]) -> OfficerFacts:
         capacity=record["capacity"],
         trainee=bool(record["trainee"]),
         investigator_since=record["investigator_since"],
+        team_id=record.get("team_id"),
     )
 
 
@@ -147,16 +148,16 @@ def change_breaches(
     """For (officer id, record before, record after): the breaches the change puts their
     live crimes in, by officer id (only those with any). One grouped query for all."""
     from caseload.domain.rules import RULE_FIELDS, officer_change_breaches
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     relevant = [
         (officer_id, old, new)
         for officer_id, old, new in changes
-        if any(old[key] != new[key] for key in RULE_FIELDS)
+        if any(old[key] != new[key] for key in (*RULE_FIELDS, "team_id") if key in old)
     ]
     if not relevant:
         return {}
-    policy = load_policy(conn)
+    policy = load_policies(conn)
     held = live_by_level(conn, [officer_id for officer_id, _, _ in relevant])
     found: dict[int, list[HoldingBreach]] = {}
     for officer_id, old, new in relevant:
@@ -216,6 +217,8 @@ def update_officer(
     if not diff:
         return OfficerChanged({}, team=str(current["team"]))
     after = {**current, **{key: new for key, (_, new) in diff.items()}}
+    if "team_id" in values:  # a move to another team: its policy judges what they hold
+        after["team_id"] = values["team_id"]
     breaches = change_breaches(conn, [(int(current["id"]), current, after)], on=at.date())
     made = breaches.get(int(current["id"]), [])
     with session_on(conn) as session:

@@ -38,6 +38,21 @@ def _policy(dialect: Dialect) -> Any:
     return policy_query()
 
 
+def _policy_teams(dialect: Dialect) -> Any:
+    from caseload.store.team_policy import team_policy_query
+
+    return team_policy_query()
+
+
+def _officer_team(dialect: Dialect) -> Any:
+    from sqlalchemy import String, bindparam, select
+
+    from caseload.store.models import officer_table
+
+    collar = bindparam("collar", "AA00001", String())
+    return select(officer_table.c.team_id).where(officer_table.c.collar == collar)
+
+
 def _workload_officer(dialect: Dialect) -> Any:
     from caseload.store.workload import workload_query
 
@@ -129,7 +144,9 @@ _WORKLOAD_INPUTS = frozenset(workload_inputs(DEFAULTS, on=date(2026, 1, 1)))
 # name: (builder for a dialect, the inputs bound at run time)
 STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "policy": (_policy, frozenset()),
+    "policy.teams": (_policy_teams, frozenset()),
     "workload.officer": (_workload_officer, _WORKLOAD_INPUTS),
+    "officer.team": (_officer_team, frozenset({"collar"})),
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
     "allocation.officer.lock": (_officer_lock, frozenset({"collar"})),

@@ -188,7 +188,7 @@ def events_met(conn: Connection, crime: Mapping[str, Any], on: date) -> str:
     from sqlalchemy import exists, select
 
     from caseload.domain.workdays import add_working_days
-    from caseload.store.reference import load_policy
+    from caseload.store.team_policy import load_policies
 
     e, u = event_table, victim_update_table
     told = exists().where(
@@ -201,7 +201,7 @@ def events_met(conn: Connection, crime: Mapping[str, Any], on: date) -> str:
     ).all()
     if not rows:
         return ""
-    policy = load_policy(conn)
+    policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's policy
     enhanced = bool(crime["victim_enhanced"])
     days = policy.notify_working_days_enhanced if enhanced else policy.notify_working_days
     return "; ".join(

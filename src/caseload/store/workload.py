@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from caseload.domain.levels import LEVELS
 from caseload.domain.policy import Policy
+from caseload.domain.team_policy import Policies, as_policies
 
 if TYPE_CHECKING:  # imported where used: the quick executor reads this module without SQLAlchemy
     from sqlalchemy import Select
@@ -83,7 +84,7 @@ def workload_inputs(policy: Policy, *, on: date, collar: str | None = None) -> d
 
 
 def workload_query(
-    policy: Policy,
+    policy: Policy | Policies,
     *,
     as_of: date | None = None,
     team: str | None = None,
@@ -99,7 +100,9 @@ def workload_query(
 
     The policy's numbers, the day's experience cutoff and the collar are bound by name
     (``workload_inputs``), so that ``store.statements`` can compile the one-officer form
-    once as the named statement ``workload.officer`` and bind them there."""
+    once as the named statement ``workload.officer`` and bind them there. Teams that
+    override ``inexperienced_limit`` or ``inexperienced_months`` (``domain.team_policy``)
+    get their own values through a CASE on the officer's team id."""
     from sqlalchemy import (
         Boolean,
         String,
@@ -121,9 +124,11 @@ def workload_query(
 
     # The officers as they stood on the day: that day's facts and absences.
     o, t = officers_on(as_of), team_table
+    policies = as_policies(policy)
+    day = as_of or date.today()
     bound = {
         name: bindparam(name, value, String() if name == "collar" else None)
-        for name, value in workload_inputs(policy, on=as_of or date.today(), collar=collar).items()
+        for name, value in workload_inputs(policies.force, on=day, collar=collar).items()
     }
     live = live_holdings(as_of)
     level = live.c.required_level
@@ -146,17 +151,32 @@ def workload_query(
         aggregate = aggregate.where(live.c.holder_id.in_(chosen))
     counts = aggregate.subquery("counts")
 
+    limit: Any = bound["inexperienced_limit"]
+    cutoff: Any = bound["experienced_cutoff"]
+    if policies.teams:
+        by_team = {
+            team_id: workload_inputs(team_policy, on=day)
+            for team_id, team_policy in policies.teams.items()
+        }
+        limit = case(
+            *(
+                (o.c.team_id == tid, literal(v["inexperienced_limit"]))
+                for tid, v in by_team.items()
+            ),
+            else_=limit,
+        )
+        cutoff = case(
+            *((o.c.team_id == tid, literal(v["experienced_cutoff"])) for tid, v in by_team.items()),
+            else_=cutoff,
+        )
     # reduced duties scale the limit (and capacity, in officers_on) to their share
-    limit = case(
-        (o.c.percent.is_(None), bound["inexperienced_limit"]),
-        else_=(bound["inexperienced_limit"] * o.c.percent).op("/")(100),
-    )
+    limit = case((o.c.percent.is_(None), limit), else_=(limit * o.c.percent).op("/")(100))
     # a level's points per live crime; "none" weighs as PIP1 (below)
     weight = {name: bound[f"weight_{name.lower()}"] for name in LEVELS if name != "none"}
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
     capacity = o.c.capacity
-    inexperienced = inexperienced_since(o, bound["experienced_cutoff"])
+    inexperienced = inexperienced_since(o, cutoff)
     ceiling = case(
         (inexperienced, case((or_(capacity.is_(None), capacity > limit), limit), else_=capacity)),
         else_=capacity,
@@ -218,7 +238,7 @@ def workload_query(
 
 def workload(
     conn: Connection,
-    policy: Policy,
+    policy: Policy | Policies,
     *,
     as_of: date | None = None,
     team: str | None = None,
@@ -231,12 +251,18 @@ def workload(
 
 def officer_workload(conn: Executor | Connection, collar: str) -> list[dict[str, Any]]:
     """``workload(conn, policy, collar=collar)`` for today, under the stored policy: the
-    officer's row, or none for an unknown collar."""
-    from caseload.domain.policy import stored_policy
+    officer's row, or none for an unknown collar. The officer's team's policy is bound
+    where their team overrides it."""
     from caseload.store.executor import executor_of
+    from caseload.store.team_policy import policies_of
 
     executor = executor_of(conn)
-    policy = stored_policy(executor.rows("policy"))
+    policies = policies_of(executor)
+    policy = policies.force
+    if policies.teams:
+        team = executor.first("officer.team", collar=collar.strip().upper())
+        if team is not None:
+            policy = policies.of(int(team[0]))
     inputs = workload_inputs(policy, on=date.today(), collar=collar)
     found = [
         dict(zip(WORKLOAD_COLUMNS, row, strict=True))
