@@ -15,7 +15,6 @@ import gc
 import os
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 _real_freeze = gc.freeze
@@ -57,12 +56,6 @@ def _no_lean() -> None:
     app._lean = lambda name: app.app  # type: ignore[assignment]
 
 
-def _no_plan_gc_pause() -> None:
-    from caseload.cli import rebalance
-
-    rebalance.gc_paused = nullcontext  # type: ignore[assignment]
-
-
 def _no_line_export() -> None:
     from caseload.store import export
 
@@ -89,7 +82,6 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "no-open-freeze": _no_open_freeze,
     "no-freeze": _no_freeze,
     "no-lean": _no_lean,
-    "no-plan-gc-pause": _no_plan_gc_pause,
     "no-line-export": _no_line_export,
     "no-raw-rows": _no_raw_rows,
     "no-quick-executor": _no_quick_executor,
