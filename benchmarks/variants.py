@@ -53,21 +53,21 @@ def _no_freeze() -> None:
 def _no_lean() -> None:
     from caseload.cli import app
 
-    app._lean = lambda name: app.app  # type: ignore[assignment]
+    app._lean = lambda name: app.app
 
 
 def _no_line_export() -> None:
     from caseload.store import export
 
-    export.crime_lines = lambda conn, query: None  # type: ignore[assignment]
+    export.crime_lines = lambda conn, query: None
 
 
 def _no_raw_rows() -> None:
     """Neither of the raw cursor paths: every export and CSV row through SQLAlchemy's rows."""
     from caseload.store import export
 
-    export.crime_lines = lambda conn, query: None  # type: ignore[assignment]
-    export.row_batches = lambda conn, query: None  # type: ignore[assignment]
+    export.crime_lines = lambda conn, query: None
+    export.row_batches = lambda conn, query: None
 
 
 def _no_quick_executor() -> None:
