@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--officers N --crimes N | --scale S] [--reps 5] [--smoke]
                              [--workdir DIR] [--reuse] [--cases NAME,...] [--results FILE]
+                             [--db postgresql://...] [--ab VARIANT,...]
 
 1. Generates a synthetic force (``generate.py``; default 35,000 officers in 600
    teams, 1,000,000 crimes) and builds a store from it through ``caseload
@@ -13,10 +14,16 @@
    else (``trivial_typer_app.py``). "work" is a command's wall time minus the
    median wall time of the same program doing nothing (``caseload --version``,
    ``sqlite3 -version``), so start-up is measured once, on its own.
+   Every case that opens the store also runs beside the floor of the owner's stack
+   (``floor_app.py``: Typer + SQLModel opening the store and counting its officers).
 3. Measures each process's peak memory (its own ``ru_maxrss``, from ``wait4``).
 4. Prints a table (case, caseload median, baseline median, ratio, target, peak
    memory, met?) and writes it to ``benchmarks/RESULTS.md`` with a description
    of the machine. Text under "## Notes" in that file is kept.
+
+``--db URL`` runs the cases on a PostgreSQL database beside ``psql`` (its table goes
+under "## PostgreSQL"); ``--ab VARIANT,...`` runs each case as it is and with one speed
+trick taken out (``variants.py``), alternating, and only prints its table.
 
 ``--smoke`` runs everything at a tiny size once, in seconds, for CI: figures are
 not asserted and RESULTS.md is not written. A case whose command does not exist
