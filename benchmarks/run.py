@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--officers N --crimes N | --scale S] [--reps 5] [--smoke]
                              [--workdir DIR] [--reuse] [--cases NAME,...] [--results FILE]
+                             [--db postgresql://...] [--ab VARIANT,...]
 
 1. Generates a synthetic force (``generate.py``; default 35,000 officers in 600
    teams, 1,000,000 crimes) and builds a store from it through ``caseload
@@ -13,10 +14,16 @@
    else (``trivial_typer_app.py``). "work" is a command's wall time minus the
    median wall time of the same program doing nothing (``caseload --version``,
    ``sqlite3 -version``), so start-up is measured once, on its own.
+   Every case that opens the store also runs beside the floor of the owner's stack
+   (``floor_app.py``: Typer + SQLModel opening the store and counting its officers).
 3. Measures each process's peak memory (its own ``ru_maxrss``, from ``wait4``).
 4. Prints a table (case, caseload median, baseline median, ratio, target, peak
    memory, met?) and writes it to ``benchmarks/RESULTS.md`` with a description
    of the machine. Text under "## Notes" in that file is kept.
+
+``--db URL`` runs the cases on a PostgreSQL database beside ``psql`` (its table goes
+under "## PostgreSQL"); ``--ab VARIANT,...`` runs each case as it is and with one speed
+trick taken out (``variants.py``), alternating, and only prints its table.
 
 ``--smoke`` runs everything at a tiny size once, in seconds, for CI: figures are
 not asserted and RESULTS.md is not written. A case whose command does not exist
@@ -30,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -49,6 +57,8 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 
 TRIVIAL_APP = HERE / "trivial_typer_app.py"
+FLOOR_APP = HERE / "floor_app.py"
+VARIANTS = HERE / "variants.py"
 SMOKE = {"officers": 400, "teams": 8, "crimes": 6_000}
 LEVEL_WEIGHT_SQL = (
     "CASE required_level WHEN 'PIP2' THEN 2 WHEN 'PIP3' THEN 3 WHEN 'PIP4' THEN 4 ELSE 1 END"
@@ -68,6 +78,7 @@ class Sample:
     peak_mb: float
     code: int
     error: str = ""
+    cpu: float = 0.0  # user + system CPU seconds (its own, from wait4)
 
 
 def run_process(
@@ -104,7 +115,8 @@ def run_process(
         lines = err.read().decode(errors="replace").strip().splitlines()
     # ru_maxrss is KiB on Linux, bytes on macOS
     peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return Sample(wall, peak, proc.returncode, lines[-1] if lines else "")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(wall, peak, proc.returncode, lines[-1] if lines else "", cpu)
 
 
 # --- cases -------------------------------------------------------------------------------
@@ -120,6 +132,7 @@ class Case:
     baseline: str  # "trivial", "sqlite", "caseload" or ""
     baseline_argv: list[str] = field(default_factory=list)
     baseline_sql: str | None = None
+    baseline_pg: str | None = None  # the psql baseline's SQL, on PostgreSQL (``--db``)
     baseline_caseload: list[str] = field(default_factory=list)
     ok_codes: tuple[int, ...] = (0,)
     baseline_ok_codes: tuple[int, ...] = (0,)  # a caseload baseline's (audit: 0 or 1)
@@ -139,10 +152,13 @@ class Outcome:
     status: str = "ok"  # ok, not available, failed
     caseload: list[Sample] = field(default_factory=list)
     baseline: list[Sample] = field(default_factory=list)
+    floor: list[Sample] = field(default_factory=list)
+    variants: dict[str, list[Sample]] = field(default_factory=dict)  # --ab: variant -> runs
     note: str = ""
     caseload_value: float | None = None
     baseline_value: float | None = None
     ratio: float | None = None
+    floor_ratio: float | None = None
     met: bool | None = None
 
 
@@ -153,10 +169,13 @@ class Bench:
         self.data = self.work / "data"
         self.store = self.work / "caseload.db"
         self.exe = self.find_caseload()
+        self.python = self.find_python()
         self.sqlite = shutil.which("sqlite3")
+        self.pg: str | None = args.db  # a PostgreSQL URL: the store is that database
+        self.psql = shutil.which("psql") if self.pg else None
         self.env = {
             **os.environ,
-            "CASELOAD_DB": str(self.store),
+            "CASELOAD_DB": self.pg or str(self.store),
             "CASELOAD_ACTOR": "benchmark",
             "NO_COLOR": "1",
             "COLUMNS": "120",
@@ -175,8 +194,20 @@ class Bench:
         found = shutil.which("caseload")
         return [found] if found else [sys.executable, "-m", "caseload"]
 
-    def caseload(self, args: list[str], **kw: Any) -> Sample:
-        return run_process([*self.exe, *args], env=self.env, cwd=self.work, **kw)
+    def find_python(self) -> str:
+        """The interpreter caseload is installed in (for ``variants.py``)."""
+        beside = Path(self.exe[0]).parent / "python" if self.exe[0] != sys.executable else None
+        return str(beside) if beside is not None and beside.exists() else sys.executable
+
+    def caseload(self, args: list[str], *, variant: str | None = None, **kw: Any) -> Sample:
+        """A fresh ``caseload ARGS`` process; with ``variant``, through ``variants.py``
+        (``as-is`` or one trick taken out)."""
+        exe = self.exe if variant is None else [self.python, str(VARIANTS), variant]
+        return run_process([*exe, *args], env=self.env, cwd=self.work, **kw)
+
+    def floor(self) -> Sample:
+        """The floor app (Typer + SQLModel counting the store's officers)."""
+        return run_process([sys.executable, str(FLOOR_APP)], env=self.env, cwd=self.work)
 
     def has(self, command: list[str]) -> bool:
         """Whether ``caseload COMMAND --help`` works (the command exists in this version)."""
@@ -216,14 +247,18 @@ class Bench:
         case = Case(
             "import crimes (empty store)",
             ["import", "crimes", str(self.data / "crimes.csv")],
-            "<= 3x sqlite3 .import + indexes; < 150 MB",
+            "<= 3x psql COPY + indexes; < 150 MB"
+            if self.pg
+            else "<= 3x sqlite3 .import + indexes; < 150 MB",
             3.0,
             "total",
-            "sqlite",
+            "psql" if self.pg else "sqlite",
             peak_limit_mb=150,
             requires=["import", "crimes"],
         )
         outcome = Outcome(case)
+        if self.pg:
+            return self.build_pg(outcome)
         if self.args.reuse and self.store.is_file():
             outcome.status = "not measured"
             outcome.note = "--reuse: the store was built by an earlier run"
@@ -284,6 +319,10 @@ class Bench:
             else:
                 target.unlink()
         empty.unlink()
+        self.import_others()
+        return outcome
+
+    def import_others(self) -> None:
         for kind in ("history", "reviews", "victim-updates", "events"):
             source = self.data / f"{kind}.csv"
             if not self.has(["import", kind]) or not source.is_file():
@@ -293,7 +332,139 @@ class Bench:
             self.log(f"import {kind}: {sample.wall:.2f} s")
             if sample.code != 0:
                 self.failures.append(f"caseload import {kind}: {sample.error}")
+
+    # --- PostgreSQL (--db URL) ---------------------------------------------------------
+
+    def libpq(self, database: str | None = None) -> str:
+        """The store's URL as psql takes it (no driver name); another database's with
+        ``database``."""
+        assert self.pg is not None
+        url = re.sub(r"^postgresql\+\w+://", "postgresql://", self.pg)
+        if database is not None:
+            head, _, rest = url.partition("://")
+            host, _, tail = rest.partition("/")
+            query = tail.partition("?")[2]
+            url = f"{head}://{host}/{database}" + (f"?{query}" if query else "")
+        return url
+
+    def database(self) -> str:
+        return self.libpq().rsplit("/", 1)[1].split("?", 1)[0]
+
+    def psql_run(
+        self, script: str, *, database: str | None = None, stdout: Path | None = None
+    ) -> Sample:
+        """psql running ``script`` (stops at the first error)."""
+        assert self.psql is not None
+        return run_process(
+            [self.psql, self.libpq(database), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"],
+            env=self.env,
+            stdin=script,
+            stdout=stdout,
+        )
+
+    def psql_value(self, sql: str, *, database: str | None = None) -> str:
+        assert self.psql is not None
+        done = subprocess.run(
+            [self.psql, self.libpq(database), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip() or f"psql exit {done.returncode}")
+        return done.stdout.strip()
+
+    def build_pg(self, outcome: Outcome) -> Outcome:
+        """The store in the PostgreSQL database ``--db`` names, which must be empty (or,
+        with ``--reuse``, hold the store an earlier run built). The import baseline runs in
+        a copy of the store as it stands before crimes (``CREATE DATABASE ... TEMPLATE``,
+        so the login needs CREATEDB), dropped afterwards."""
+        if self.psql is None:
+            outcome.status = "failed"
+            outcome.note = "psql not found (apt install postgresql-client)"
+            self.failures.append(outcome.note)
+            return outcome
+        tables = int(
+            self.psql_value(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        )
+        if tables and self.args.reuse:
+            outcome.status = "not measured"
+            outcome.note = "--reuse: the store was built by an earlier run"
+            self.log(f"Reusing the store in {self.database()}.")
+            return outcome
+        if tables:
+            outcome.status = "failed"
+            outcome.note = f"the database {self.database()} is not empty (give --reuse)"
+            self.failures.append(outcome.note)
+            return outcome
+        init = self.caseload(["init"])
+        if init.code != 0:
+            self.failures.append(f"caseload init: {init.error}")
+            outcome.status = "failed"
+            outcome.note = init.error
+            return outcome
+        for kind in ("matrix", "officers"):
+            sample = self.caseload(["import", kind, str(self.data / f"{kind}.csv")])
+            self.log(f"import {kind}: {sample.wall:.2f} s")
+            if sample.code != 0:
+                self.failures.append(f"caseload import {kind}: {sample.error}")
+        name = self.database()
+        copy = f"{name}_baseline"
+        admin = "postgres"
+        self.psql_value(f'DROP DATABASE IF EXISTS "{copy}"', database=admin)
+        self.psql_value(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"', database=admin)
+        try:
+            sample = self.caseload(outcome.case.caseload)
+            outcome.caseload.append(sample)
+            self.log(f"import crimes: {sample.wall:.2f} s, {sample.peak_mb:.0f} MB")
+            if sample.code != 0:
+                outcome.status = "failed"
+                outcome.note = sample.error
+                self.failures.append(f"caseload import crimes: {sample.error}")
+                return outcome
+            base = self.psql_run(self.import_pg_sql(), database=copy)
+            outcome.baseline.append(base)
+            self.log(f"psql COPY: {base.wall:.2f} s")
+            if base.code != 0:
+                outcome.note = f"baseline failed: {base.error}"
+        finally:
+            self.psql_value(f'DROP DATABASE IF EXISTS "{copy}"', database=admin)
+        self.import_others()
         return outcome
+
+    def import_pg_sql(self) -> str:
+        """psql loading crimes.csv into the same tables with COPY, indexes maintained."""
+        csv_path = str(self.data / "crimes.csv").replace("'", "''")
+        return f"""
+CREATE TEMP TABLE crime_csv (reference text, crime_type text, reported_on date, team text,
+  required_level text, holder text, victim_enhanced text, finalised_on text, outcome text,
+  allocated_on date);
+\\copy crime_csv FROM '{csv_path}' WITH (FORMAT csv, HEADER true)
+BEGIN;
+INSERT INTO crime (reference, crime_type, required_level, level_defaulted, reported_on,
+                   team_id, victim_enhanced, holder_id, finalised_on, outcome, created_at)
+SELECT s.reference, s.crime_type,
+       coalesce(nullif(s.required_level, ''), m.required_level, 'PIP1'),
+       s.required_level = '' AND m.required_level IS NULL,
+       s.reported_on, t.id, s.victim_enhanced = 'yes', o.id,
+       nullif(s.finalised_on, '')::date, nullif(s.outcome, '')::integer, localtimestamp
+FROM crime_csv s
+JOIN team t ON t.name = s.team
+LEFT JOIN officer o ON o.collar = s.holder
+LEFT JOIN matrix_entry m ON m.type_key = lower(s.crime_type);
+INSERT INTO allocation (crime_id, officer_id, start_at, actor, reason, warnings, auto)
+SELECT c.id, c.holder_id, s.allocated_on::timestamp, 'benchmark', 'import', '', false
+FROM crime_csv s JOIN crime c ON c.reference = s.reference
+WHERE c.holder_id IS NOT NULL;
+INSERT INTO finalisation (crime_id, finalised_on, outcome, actor)
+SELECT c.id, c.finalised_on, c.outcome, 'benchmark' FROM crime c
+WHERE c.finalised_on IS NOT NULL;
+COMMIT;
+"""
 
     def import_sql(self) -> str:
         """The sqlite3 shell loading crimes.csv into the same tables, indexes maintained."""
@@ -338,7 +509,9 @@ DROP TABLE crime_csv;
         trivial = [sys.executable, str(TRIVIAL_APP)]
         # assign alternates between the two officers, first to whichever does not hold it
         first, second = (officer, other) if self.store_holder(crime) == other else (other, officer)
-        return [
+        shell = "psql" if self.pg else "sqlite3"
+        copy_to = "\\copy" if self.pg else "-csv"
+        cases = [
             Case("--help", ["--help"], "<= 1.3x trivial Typer app", 1.3, "total", "trivial",
                  [*trivial, "--help"], needs_store=False),
             Case("--version", ["--version"], "<= 1.3x trivial Typer app", 1.3, "total",
@@ -350,21 +523,31 @@ DROP TABLE crime_csv;
                  "trivial", [*trivial, "world"], requires=["assign"],
                  alternate=[["assign", crime, o, "--reason", "benchmark transfer"]
                             for o in (first, second)]),
+            Case(f"crime show {crime}", ["crime", "show", crime],
+                 "<= 1.5x trivial app, total wall", 1.5, "total", "trivial",
+                 [*trivial, "world"], requires=["crime", "show"]),
+            Case(f"officer show {officer}", ["officer", "show", officer],
+                 "<= 1.5x trivial app, total wall", 1.5, "total", "trivial",
+                 [*trivial, "world"], requires=["officer", "show"]),
             Case("workload --format csv (whole force)", ["workload", "--format", "csv"],
-                 "work <= 3x sqlite3", 3.0, "work", "sqlite",
-                 baseline_sql=self.workload_sql(None), output="workload.csv",
-                 requires=["workload"]),
+                 f"work <= 3x {shell}", 3.0, "work", "sqlite",
+                 baseline_sql=self.workload_sql("sqlite"),
+                 baseline_pg=self.pg_copy(self.workload_sql("postgresql")),
+                 output="workload.csv", requires=["workload"]),
             Case("audit --format json", ["audit", "--format", "json"],
-                 "work <= 3x sqlite3 same checks", 3.0, "work", "sqlite",
-                 baseline_sql=self.audit_sql(), ok_codes=(0, 1), output="audit.json",
-                 requires=["audit"]),
+                 f"work <= 3x {shell} same checks", 3.0, "work", "sqlite",
+                 baseline_sql=".mode json\n" + self.audit_sql("sqlite"),
+                 baseline_pg=self.pg_copy(self.audit_sql("postgresql")),
+                 ok_codes=(0, 1), output="audit.json", requires=["audit"]),
             Case("export crimes (all)", ["export", "crimes", "-o", "export.csv", "--overwrite"],
-                 "work <= 2.5x sqlite3 -csv; < 150 MB", 2.5, "work", "sqlite",
-                 baseline_sql=self.export_sql(), peak_limit_mb=150,
+                 f"work <= 2.5x {shell} {copy_to}; < 150 MB", 2.5,
+                 "work", "sqlite", baseline_sql=".headers on\n.mode csv\n" + self.export_sql(),
+                 baseline_pg=self.pg_copy(self.export_sql()), peak_limit_mb=150,
                  requires=["export", "crimes"]),
             Case(f"rebalance --team (hub: {m.get('hub_officers', 0):,} officers, "
                  f"{m.get('hub_live', 0):,} live)", ["rebalance", "--team", hub],
-                 "< 2 s wall", 2.0, "seconds", "", requires=["rebalance"]),
+                 "< 2 s wall" if not self.pg else "< 3 s wall", 3.0 if self.pg else 2.0,
+                 "seconds", "", requires=["rebalance"]),
             Case(f"report morning --team (hub: {m.get('hub_officers', 0):,} officers)",
                  ["report", "morning", "--team", hub, "-o", "morning.html", "--overwrite"],
                  "work <= 2x that team's workload; file < 2 MB", 2.0, "work", "caseload",
@@ -384,46 +567,90 @@ DROP TABLE crime_csv;
                  baseline_caseload=["workload", "--format", "csv"], output="workload-asof.csv",
                  requires=["workload"]),
         ]  # fmt: skip
+        if self.pg:  # start-up alone is the same on either database: measured on SQLite
+            cases = [case for case in cases if case.needs_store]
+        return cases
 
     def store_holder(self, reference: str) -> str | None:
         """The collar now holding a crime (read straight from the store), if any."""
+        sql = (
+            "SELECT o.collar FROM crime c JOIN officer o ON o.id = c.holder_id "
+            "WHERE c.reference = ?"
+        )
+        if self.pg:
+            try:
+                found = self.psql_value(sql.replace("?", "'" + reference.replace("'", "''") + "'"))
+            except RuntimeError:
+                return None
+            return found or None
         if not self.store.is_file():
             return None
         try:
             with sqlite3.connect(f"file:{self.store}?mode=ro", uri=True) as conn:
-                row = conn.execute(
-                    "SELECT o.collar FROM crime c JOIN officer o ON o.id = c.holder_id "
-                    "WHERE c.reference = ?",
-                    (reference,),
-                ).fetchone()
+                row = conn.execute(sql, (reference,)).fetchone()
         except sqlite3.Error:
             return None
         return str(row[0]) if row else None
 
     @staticmethod
-    def workload_sql(as_of: str | None) -> str:
-        del as_of
+    def pg_copy(sql: str) -> str:
+        """One query as psql's ``\\copy (query) TO STDOUT`` (which takes one line)."""
+        one_line = " ".join(sql.split()).rstrip(";")
+        return f"\\copy ({one_line}) TO STDOUT WITH (FORMAT csv, HEADER)\n"
+
+    @staticmethod
+    def dialect(name: str) -> dict[str, str]:
+        """The few spellings that differ between SQLite and PostgreSQL in the baselines."""
+        if name == "postgresql":
+            return {
+                "months_24": "current_date - interval '24 months'",
+                "days_2": "current_date - 2",
+                "days_28": "current_date - 28",
+                "victim_every": "current_date - coalesce(victim_update_every, 28)",
+                "notify_by": "current_date - CASE WHEN lc.victim_enhanced THEN 1 ELSE 7 END",
+                "least": "least",
+                "pip1": "count(*) FILTER (WHERE required_level = 'PIP1')",
+                "pip2": "count(*) FILTER (WHERE required_level = 'PIP2')",
+                "pip3": "count(*) FILTER (WHERE required_level IN ('PIP3', 'PIP4'))",
+            }
+        return {
+            "months_24": "date('now', '-24 months')",
+            "days_2": "date('now', '-2 days')",
+            "days_28": "date('now', '-28 days')",
+            "victim_every": "date('now', '-' || coalesce(victim_update_every, 28) || ' days')",
+            "notify_by": "date('now', CASE WHEN lc.victim_enhanced THEN '-1 days' "
+            "ELSE '-7 days' END)",
+            "least": "min",
+            "pip1": "sum(required_level = 'PIP1')",
+            "pip2": "sum(required_level = 'PIP2')",
+            "pip3": "sum(required_level IN ('PIP3', 'PIP4'))",
+        }
+
+    @classmethod
+    def workload_sql(cls, dialect: str) -> str:
+        """The whole-force workload, one row per officer, as ``workload --format csv``."""
         rank = LEVEL_RANK_SQL
-        return f"""
-.headers on
-.mode csv
+        d = cls.dialect(dialect)
+        head = ".headers on\n.mode csv\n" if dialect == "sqlite" else ""
+        return (
+            head
+            + f"""
 WITH live AS (
   SELECT holder_id, count(*) AS live,
-         sum(required_level = 'PIP1') AS pip1, sum(required_level = 'PIP2') AS pip2,
-         sum(required_level IN ('PIP3', 'PIP4')) AS pip3,
+         {d["pip1"]} AS pip1, {d["pip2"]} AS pip2, {d["pip3"]} AS pip3,
          sum({LEVEL_WEIGHT_SQL}) AS weighted_load,
          max({rank.format(col="required_level")}) AS top_level
   FROM crime WHERE finalised_on IS NULL AND holder_id IS NOT NULL GROUP BY holder_id
 ), o AS (
   SELECT o.*, t.name AS team,
-         (o.trainee OR o.investigator_since > date('now', '-24 months')) AS inexperienced,
+         (o.trainee OR o.investigator_since > {d["months_24"]}) AS inexperienced,
          coalesce(l.live, 0) AS live, coalesce(l.pip1, 0) AS pip1,
          coalesce(l.pip2, 0) AS pip2, coalesce(l.pip3, 0) AS pip3,
          coalesce(l.weighted_load, 0) AS weighted_load, l.top_level
   FROM officer o JOIN team t ON t.id = o.team_id LEFT JOIN live l ON l.holder_id = o.id
   WHERE o.status != 'left' OR l.live > 0
 ), w AS (
-  SELECT *, CASE WHEN inexperienced THEN min(25, coalesce(capacity, 25))
+  SELECT *, CASE WHEN inexperienced THEN {d["least"]}(25, coalesce(capacity, 25))
                  ELSE capacity END AS lim FROM o
 )
 SELECT collar, name, team, rank, accreditation, status,
@@ -435,12 +662,11 @@ SELECT collar, name, team, rank, accreditation, status,
             (CASE WHEN status != 'active' AND live > 0 THEN 'unavailable' ELSE '' END)) AS flags
 FROM w ORDER BY (lim IS NULL), lim - live, weighted_load DESC, collar;
 """
+        )
 
     @staticmethod
     def export_sql() -> str:
         return """
-.headers on
-.mode csv
 SELECT c.reference, c.crime_type, c.reported_on, t.name AS team, c.required_level,
        o.collar AS holder, CASE WHEN c.victim_enhanced THEN 'yes' ELSE 'no' END AS
        victim_enhanced, c.finalised_on, c.outcome
@@ -448,22 +674,22 @@ FROM crime c JOIN team t ON t.id = c.team_id LEFT JOIN officer o ON o.id = c.hol
 ORDER BY c.id;
 """
 
-    @staticmethod
-    def audit_sql() -> str:
-        """The audit's checks as SQL, one SELECT per finding code, as one JSON document.
+    @classmethod
+    def audit_sql(cls, dialect: str) -> str:
+        """The audit's checks as SQL, one SELECT per finding code, as one result.
 
         Working days are approximated as calendar days (5 working days ~ 7 days): the
         shell has no holiday calendar; the cost is in the joins, not the date sum.
         """
         rank = LEVEL_RANK_SQL
+        d = cls.dialect(dialect)
         return f"""
-.mode json
 WITH live AS (
   SELECT holder_id, count(*) AS live FROM crime
   WHERE finalised_on IS NULL AND holder_id IS NOT NULL GROUP BY holder_id
 ), ofc AS (
   SELECT o.*, t.name AS team, l.live,
-         (o.trainee OR o.investigator_since > date('now', '-24 months')) AS inexperienced
+         (o.trainee OR o.investigator_since > {d["months_24"]}) AS inexperienced
   FROM live l JOIN officer o ON o.id = l.holder_id JOIN team t ON t.id = o.team_id
 ), lc AS (
   SELECT c.*, t.name AS team, o.collar, o.accreditation
@@ -471,8 +697,8 @@ WITH live AS (
   WHERE c.finalised_on IS NULL
 )
 SELECT 'inexperienced-over-limit' AS code, 'high' AS severity, team, collar,
-       NULL AS reference, collar || ' holds ' || live || ' live crimes; limit 25' AS detail,
-       NULL AS since
+       CAST(NULL AS TEXT) AS reference, collar || ' holds ' || live || ' live crimes; limit 25'
+       AS detail, CAST(NULL AS DATE) AS since
 FROM ofc WHERE inexperienced AND live > 25
 UNION ALL
 SELECT 'over-capacity', 'medium', team, collar, NULL,
@@ -489,23 +715,23 @@ FROM lc WHERE collar IS NOT NULL
   AND {rank.format(col="required_level")} > {rank.format(col="accreditation")}
 UNION ALL
 SELECT 'unallocated', 'medium', team, NULL, reference, 'unallocated', reported_on
-FROM lc WHERE holder_id IS NULL AND reported_on < date('now', '-2 days')
+FROM lc WHERE holder_id IS NULL AND reported_on < {d["days_2"]}
 UNION ALL
 SELECT 'review-overdue', 'medium', team, collar, reference, 'no review since ' ||
        coalesce((SELECT max(r.reviewed_on) FROM review r WHERE r.crime_id = lc.id),
                 reported_on), NULL
 FROM lc WHERE coalesce((SELECT max(r.reviewed_on) FROM review r WHERE r.crime_id = lc.id),
-                       reported_on) < date('now', '-28 days')
+                       reported_on) < {d["days_28"]}
 UNION ALL
 SELECT 'victim-update-overdue', 'medium', team, collar, reference, 'no victim update', NULL
 FROM lc WHERE coalesce((SELECT max(v.updated_on) FROM victim_update v
                         WHERE v.crime_id = lc.id), reported_on)
-              < date('now', '-' || coalesce(victim_update_every, 28) || ' days')
+              < {d["victim_every"]}
 UNION ALL
 SELECT 'victim-notify-overdue', 'high', lc.team, lc.collar, lc.reference,
        'victim not told of ' || e.kind, e.occurred_on
 FROM lc JOIN key_event e ON e.crime_id = lc.id
-WHERE e.occurred_on < date('now', CASE WHEN lc.victim_enhanced THEN '-1 days' ELSE '-7 days' END)
+WHERE e.occurred_on < {d["notify_by"]}
   AND NOT EXISTS (SELECT 1 FROM victim_update v WHERE v.crime_id = lc.id
                   AND v.updated_on >= e.occurred_on)
 UNION ALL
@@ -524,8 +750,10 @@ JOIN lc ON lc.id = a.crime_id;
             outcome.status = "not available"
             outcome.note = "no store: import crimes did not run"
             return outcome
-        if case.baseline == "sqlite" and not self.sqlite:
-            outcome.note = "sqlite3 shell not found"
+        if case.baseline == "sqlite" and not (self.psql if self.pg else self.sqlite):
+            outcome.note = "psql not found" if self.pg else "sqlite3 shell not found"
+        if self.args.ab:
+            return self.run_variants(case, outcome)
         reps = max(1, self.args.reps)
         for rep in range(reps):
             args = case.alternate[rep % len(case.alternate)] if case.alternate else case.caseload
@@ -542,11 +770,41 @@ JOIN lc ON lc.id = a.crime_id;
                 outcome.baseline.append(base)
                 if base.code not in case.baseline_ok_codes:
                     outcome.note = f"baseline exit {base.code}: {base.error}"
+            if case.needs_store:
+                outcome.floor.append(self.floor())
+        return outcome
+
+    def run_variants(self, case: Case, outcome: Outcome) -> Outcome:
+        """``--ab``: the case through ``variants.py``, as it is and with each trick taken
+        out, alternating (the order turns each repetition), total wall times."""
+        names = ["as-is", *self.args.ab]
+        runs = 0
+        for rep in range(max(1, self.args.reps)):
+            turn = rep % len(names)
+            for name in names[turn:] + names[:turn]:
+                if case.alternate:
+                    args = case.alternate[runs % len(case.alternate)]
+                else:
+                    args = case.caseload
+                runs += 1
+                out = self.work / case.output if case.output else None
+                sample = self.caseload(args, variant=name, stdout=out)
+                outcome.variants.setdefault(name, []).append(sample)
+                if sample.code not in case.ok_codes:
+                    outcome.status = "failed"
+                    outcome.note = f"{name}: exit {sample.code}: {sample.error}"
+                    self.failures.append(f"caseload {' '.join(args)}: {outcome.note}")
+                    return outcome
+        outcome.caseload = outcome.variants["as-is"]
         return outcome
 
     def run_baseline(self, case: Case) -> Sample | None:
         if case.baseline == "trivial":
             return run_process(case.baseline_argv, env=self.env, cwd=self.work)
+        if case.baseline == "sqlite" and self.pg:
+            if self.psql is None or not case.baseline_pg:
+                return None
+            return self.psql_run(case.baseline_pg, stdout=self.work / "baseline.out")
         if case.baseline == "sqlite" and self.sqlite and case.baseline_sql:
             return run_process(
                 [self.sqlite, "-readonly", str(self.store)],
@@ -559,11 +817,14 @@ JOIN lc ON lc.id = a.crime_id;
         return None
 
     def measure_startup(self) -> None:
-        """The do-nothing wall time of each program, to subtract from its work."""
+        """The do-nothing wall time of each program, to subtract from its work: for the
+        shell, ``sqlite3 -version``, or psql connecting and running ``SELECT 1``."""
         caseload, shell = [], []
         for _ in range(max(3, self.args.reps)):
             caseload.append(self.caseload(["--version"]).wall)
-            if self.sqlite:
+            if self.pg and self.psql:
+                shell.append(self.psql_run("SELECT 1;\n", stdout=self.work / "baseline.out").wall)
+            elif self.sqlite and not self.pg:
                 shell.append(run_process([self.sqlite, "-version"], env=self.env).wall)
         self.startup["caseload"] = statistics.median(caseload)
         self.startup["sqlite"] = statistics.median(shell) if shell else 0.0
@@ -584,6 +845,9 @@ JOIN lc ON lc.id = a.crime_id;
                 base -= self.startup["caseload" if case.baseline == "caseload" else "sqlite"]
         outcome.caseload_value = cl
         outcome.baseline_value = base
+        if outcome.floor and all(s.code == 0 for s in outcome.floor):
+            total = statistics.median(s.wall for s in outcome.caseload)
+            outcome.floor_ratio = total / statistics.median(s.wall for s in outcome.floor)
         if case.kind == "seconds":
             outcome.met = cl < case.limit
         elif base is not None and base > 0:
@@ -620,12 +884,12 @@ JOIN lc ON lc.id = a.crime_id;
         self.generate()
         wanted = set(self.args.cases.split(",")) if self.args.cases else None
         build = self.build()
-        if self.store.is_file():  # bring a reused store to this version's schema before timing
+        if self.pg or self.store.is_file():  # a reused store at this version's schema
             self.caseload(["init"])
         self.measure_startup()
         self.log(
             f"start-up: caseload --version {self.startup['caseload']:.3f} s, "
-            f"sqlite3 -version {self.startup['sqlite']:.3f} s"
+            f"{'psql SELECT 1' if self.pg else 'sqlite3 -version'} {self.startup['sqlite']:.3f} s"
         )
         outcomes = []
         for case in self.cases():
@@ -633,7 +897,8 @@ JOIN lc ON lc.id = a.crime_id;
                 continue
             self.log(f"case: {case.name}")
             outcomes.append(self.run_case(case, build.status in ("ok", "not measured")))
-        outcomes.insert(min(2, len(outcomes)), build)
+        if not self.args.ab:
+            outcomes.insert(min(2, len(outcomes)), build)
         for outcome in outcomes:
             self.score(outcome)
         self.outcomes = outcomes
@@ -648,18 +913,21 @@ JOIN lc ON lc.id = a.crime_id;
         return 0
 
     def table(self) -> str:
-        head = ["case", "caseload", "baseline", "ratio", "target", "peak MB", "met?"]
+        if self.args.ab:
+            return self.ab_table()
+        head = ["case", "caseload", "baseline", "ratio", "target", "vs floor", "peak MB", "met?"]
         rows = []
         for o in self.outcomes:
             base_name = {
                 "trivial": "trivial app",
-                "sqlite": "sqlite3",
+                "sqlite": "psql" if self.pg else "sqlite3",
+                "psql": "psql",
                 "caseload": "current-day",
             }.get(o.case.baseline, "")
             base_name = o.case.baseline_label or base_name
             if o.status != "ok":
                 met = o.status + (f" ({o.note})" if o.note else "")
-                rows.append([o.case.name, "", "", "", o.case.target, "", met])
+                rows.append([o.case.name, "", "", "", o.case.target, "", "", met])
                 continue
             value = "" if o.caseload_value is None else f"{o.caseload_value:.3f} s"
             if o.case.kind == "work" and value:
@@ -670,26 +938,48 @@ JOIN lc ON lc.id = a.crime_id;
                 else (o.note or "")
             )
             ratio = "" if o.ratio is None else f"{o.ratio:.2f}x"
+            floor = "" if o.floor_ratio is None else f"{o.floor_ratio:.2f}x"
             peak = f"{max(s.peak_mb for s in o.caseload):.0f}"
             met = "" if o.met is None else ("yes" if o.met else "NO")
             if o.case.written and o.note:
                 met += f" ({o.note})"
-            rows.append([o.case.name, value, base, ratio, o.case.target, peak, met])
-        widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+            rows.append([o.case.name, value, base, ratio, o.case.target, floor, peak, met])
+        return markdown([head, *rows])
 
-        def line(cells: list[str]) -> str:
-            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-        sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-        return "\n".join([line(head), sep, *(line(r) for r in rows)])
+    def ab_table(self) -> str:
+        """``--ab``: each case's median total wall time as it is and with each trick taken
+        out, with its ratio to as-is (1.25x: the command takes a quarter longer without
+        the trick), then the same ratio of median CPU time (user + system: much less
+        disturbed than wall time when other work shares the machine)."""
+        names = ["as-is", *self.args.ab]
+        rows = []
+        for o in self.outcomes:
+            if not o.variants:
+                rows.append([o.case.name, *([""] * len(names)), o.status + " " + o.note])
+                continue
+            ref = statistics.median(s.wall for s in o.variants["as-is"])
+            ref_cpu = statistics.median(s.cpu for s in o.variants["as-is"])
+            cells = [f"{ref:.3f} s (cpu {ref_cpu:.3f} s)"]
+            for name in names[1:]:
+                runs = o.variants.get(name)
+                if not runs:
+                    cells.append("")
+                    continue
+                value = statistics.median(s.wall for s in runs)
+                cpu = statistics.median(s.cpu for s in runs)
+                cells.append(f"{value:.3f} s ({value / ref:.2f}x; cpu {cpu / ref_cpu:.2f}x)")
+            rows.append([o.case.name, *cells, o.note])
+        return markdown([["case", *names, "note"], *rows])
 
     def write_results(self, table: str) -> None:
+        """The SQLite run's table at the top of the file, the PostgreSQL run's under
+        "## PostgreSQL", and the notes under "## Notes": a run rewrites its own part."""
         path: Path = self.args.results
-        notes = ""
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if "\n## Notes" in text:
-                notes = text[text.index("\n## Notes") :]
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        notes = text[text.index("\n## Notes") :] if "\n## Notes" in text else ""
+        text = text[: len(text) - len(notes)]
+        pg = text[text.index("\n## PostgreSQL") :] if "\n## PostgreSQL" in text else ""
+        main = text[: len(text) - len(pg)]
         m = self.manifest
         detail = []
         for o in self.outcomes:
@@ -699,19 +989,38 @@ JOIN lc ON lc.id = a.crime_id;
             if o.baseline:
                 walls = ", ".join(f"{s.wall:.3f}" for s in o.baseline)
                 detail.append(f"  baseline wall s [{walls}]")
-        body = f"""# caseload benchmark results
-
-Generated by `python benchmarks/run.py` ({"--smoke" if self.args.smoke else "full size"},
+            if o.floor:
+                walls = ", ".join(f"{s.wall:.3f}" for s in o.floor)
+                detail.append(f"  floor wall s [{walls}]")
+        size = (
+            f"{self.args.scale:g} of the full size"
+            if self.args.scale != 1.0
+            else ("--smoke" if self.args.smoke else "full size")
+        )
+        command = "python benchmarks/run.py " + " ".join(self.args.argv)
+        store = (
+            f"database {self.database()}"
+            if self.pg
+            else f"store file {self.store.stat().st_size / 1e6 if self.store.exists() else 0:,.0f}"
+            " MB"
+        )
+        shell_start = (
+            f"psql connecting and running SELECT 1 {self.startup.get('sqlite', 0):.3f} s"
+            if self.pg
+            else f"sqlite3 -version {self.startup.get('sqlite', 0):.3f} s"
+        )
+        body = f"""Generated by `{command.strip()}` ({size},
 {self.args.reps} repetitions, medians) on {datetime.now():%Y-%m-%d %H:%M}.
 
 Machine: {machine()}
 
 Store: {m.get("officers", 0):,} officers in {m.get("teams", 0):,} teams,
 {m.get("crimes", 0):,} crimes ({m.get("live", 0):,} live, {m.get("held", 0):,} held),
-{m.get("history_rows", 0):,} earlier allocation intervals; store file
-{self.store.stat().st_size / 1e6 if self.store.exists() else 0:,.0f} MB.
+{m.get("history_rows", 0):,} earlier allocation intervals; {store}.
 Start-up subtracted from "work": caseload --version {self.startup.get("caseload", 0):.3f} s,
-sqlite3 -version {self.startup.get("sqlite", 0):.3f} s.
+{shell_start}. "vs floor": the command's total wall time over the floor app's
+(`floor_app.py`: Typer + SQLModel opening the same store and counting its officers), run
+alternately with it.
 
 {table}
 
@@ -719,7 +1028,23 @@ Raw wall times:
 
 {chr(10).join(detail)}
 """
-        path.write_text(body + notes, encoding="utf-8")
+        if self.pg:
+            pg = f"\n## PostgreSQL\n\n{body}"
+            main = main or "# caseload benchmark results\n"
+        else:
+            main = f"# caseload benchmark results\n\n{body}"
+        path.write_text(main.rstrip("\n") + "\n" + pg.rstrip("\n") + "\n" + notes, encoding="utf-8")
+
+
+def markdown(rows: list[list[str]]) -> str:
+    head, *body = rows
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(head), sep, *(line(r) for r in body)])
 
 
 def machine() -> str:
@@ -771,15 +1096,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--results", type=Path, help="Write the table here (default: benchmarks/RESULTS.md)."
     )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="Run the cases on this PostgreSQL database (empty, or with --reuse the store an "
+        "earlier run built there) beside psql; its table goes under '## PostgreSQL'.",
+    )
+    parser.add_argument(
+        "--ab",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=[],
+        metavar="VARIANT,...",
+        help="A/B: run each case as it is and with each named trick taken out "
+        "(benchmarks/variants.py), alternating; prints the table, writes no results.",
+    )
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.db and not args.db.startswith("postgresql"):
+        parser.error("--db takes a PostgreSQL URL (the SQLite store is made in --workdir)")
+    if args.ab:
+        import variants
+
+        known = {*variants.VARIANTS, *variants.BEFORE_IMPORT}
+        unknown = [n for v in args.ab for n in v.split("+") if n not in known]
+        if unknown:
+            parser.error(f"unknown variant {unknown[0]}; see benchmarks/variants.py")
     if args.smoke:
         args.officers = args.officers or SMOKE["officers"]
         args.teams = args.teams or SMOKE["teams"]
         args.crimes = args.crimes if args.crimes is not None else SMOKE["crimes"]
         args.reps = 1
-    else:
-        if args.results is None:
-            args.results = HERE / "RESULTS.md"
+    elif args.results is None and not args.ab:
+        args.results = HERE / "RESULTS.md"
     args.officers = args.officers or max(1, round(generate.DEFAULT_OFFICERS * args.scale))
     args.crimes = (
         args.crimes if args.crimes is not None else round(generate.DEFAULT_CRIMES * args.scale)

@@ -108,3 +108,55 @@ def test_smoke_run_completes_and_reports_every_case(tmp_path: Path) -> None:
     assert "rebalance" in table
     # a smoke run's figures mean nothing: they never replace the recorded results
     assert (results.stat().st_mtime_ns if results.exists() else None) == before
+
+
+def _sample_store(tmp_path: Path) -> Path:
+    from tests.helpers.cli import caseload_exe
+
+    store = tmp_path / "sample.db"
+    subprocess.run(
+        [*caseload_exe(), "--db", str(store), "init", "--sample"],
+        capture_output=True,
+        check=True,
+    )
+    return store
+
+
+@pytest.mark.slow
+def test_the_floor_app_counts_the_stores_officers(tmp_path: Path) -> None:
+    """The floor of the owner's stack really opens the store with SQLModel and reads it."""
+    store = _sample_store(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "floor_app.py"), "--db", str(store)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "44 officers"  # the sample force
+
+
+@pytest.mark.slow
+def test_a_variant_takes_its_trick_out_and_changes_nothing_else(tmp_path: Path) -> None:
+    """variants.py runs caseload as its script does, with the named trick undone: the usage
+    line shows Typer's own {CRIME} without the metavar patch; without the lean registration
+    the help is the same as with it."""
+    store = _sample_store(tmp_path)
+
+    def run(variant: str, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(BENCH / "variants.py"), variant, "--db", str(store), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    as_is = run("as-is", "assign", "--help")
+    assert "Usage: caseload assign [OPTIONS] CRIME [OFFICER]" in as_is
+    assert "{CRIME}" in run("no-metavar-patch", "assign", "--help")
+    assert run("no-lean", "assign", "--help") == as_is
+    assert run("no-lean+no-gc-pause+no-freeze", "--help") == run("as-is", "--help")
+    workload = run("as-is", "workload", "-f", "csv")
+    assert run("no-quick-executor+no-raw-rows", "workload", "-f", "csv") == workload

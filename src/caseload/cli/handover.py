@@ -15,7 +15,6 @@ import typer
 
 from caseload.cli.common import (
     ActorOption,
-    gc_paused,
     open_store,
     parse_collar_arg,
     parse_date_arg,
@@ -96,7 +95,7 @@ def handover(
             f"plan it now and apply it on or after {day}. Nothing was changed."
         )
     if not apply:
-        with open_store(ctx).read() as conn, gc_paused():
+        with open_store(ctx).read() as conn:
             holder, plan = handover_plan(conn, officer, on=day)
         _show(plan, holder["collar"], fmt, applied=False, wide=wide)
         if plan.moves:
@@ -114,8 +113,7 @@ def handover(
     )
     start_at = datetime.combine(day, datetime.min.time()) if day < today else None
     with open_store(ctx).write() as conn:
-        with gc_paused():
-            holder, plan = handover_plan(conn, officer, on=day)  # again, inside the write
+        holder, plan = handover_plan(conn, officer, on=day)  # again, inside the write
         if plan_id and plan_id.strip() != plan.plan_id:
             raise PolicyRefused(
                 f"The store has changed since plan {plan_id.strip()} was shown; "

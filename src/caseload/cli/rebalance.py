@@ -15,7 +15,6 @@ import typer
 
 from caseload.cli.common import (
     ActorOption,
-    gc_paused,
     open_executor,
     open_store,
     parse_text_arg,
@@ -99,11 +98,10 @@ def rebalance(
     if not apply:
         from caseload.store.engine_queries import plan_for
 
-        with gc_paused():
-            # One team's plan needs only named statements; the whole store's, SQLAlchemy.
-            with open_executor(ctx, quick=bool(team)) as executor:
-                plan = plan_for(executor, team, steps=steps)
-            show_plan(plan, fmt, changed=changed, applied=False, wide=wide)
+        # One team's plan needs only named statements; the whole store's, SQLAlchemy.
+        with open_executor(ctx, quick=bool(team)) as executor:
+            plan = plan_for(executor, team, steps=steps)
+        show_plan(plan, fmt, changed=changed, applied=False, wide=wide)
         if plan.moves:
             info(
                 f"Nothing was changed. To make these moves: caseload rebalance"
@@ -119,8 +117,7 @@ def rebalance(
         unsaved="no move was saved (the transaction was rolled back)", saved="nothing was changed"
     )
     with open_store(ctx).write() as conn:
-        with gc_paused():
-            plan = plan_for(conn, team, steps=steps)  # planned again inside the write transaction
+        plan = plan_for(conn, team, steps=steps)  # planned again inside the write transaction
         if plan_id and plan_id.strip() != plan.plan_id:
             raise PolicyRefused(
                 f"The store has changed since plan {plan_id.strip()} was shown; "
