@@ -30,18 +30,16 @@ audit_app = typer.Typer(
 
 # A narrow terminal leaves out the since date, then the team; the detail wraps.
 FINDINGS_LAYOUT = Layout(drop=("since", "team"), wrap=("detail",))
+
+
 # Trend: the least severe codes give way first (audit itself lists them all).
-TREND_LAYOUT = Layout(
-    drop=(
-        "team",
-        "as_of",
-        "reassign-churn",
-        "victim-update-overdue",
-        "review-overdue",
-        "unallocated",
-        "over-capacity",
-    )
-)
+def _trend_layout() -> Layout:
+    """A narrow terminal drops the day audited and the team first, then the codes, least
+    severe first (the per-code trend table below the runs keeps every code)."""
+    from caseload.domain.audit import CODES, SEVERITY_RANK
+
+    by_severity = sorted(reversed(CODES), key=lambda code: SEVERITY_RANK[CODES[code]])
+    return Layout(drop=("team", "as_of", *by_severity))
 
 
 def _severity(value: str) -> str:
@@ -231,7 +229,12 @@ def trend(
     columns = ["at", "as_of", "team", *CODES, "total"]
     scope = f"team {team.strip()}" if team else "the whole store"
     render(
-        rows, columns, fmt, title=f"Recorded audit runs for {scope}", layout=TREND_LAYOUT, wide=wide
+        rows,
+        columns,
+        fmt,
+        title=f"Recorded audit runs for {scope}",
+        layout=_trend_layout(),
+        wide=wide,
     )
     if not rows:
         info("No runs recorded yet: run 'caseload audit --record' (e.g. nightly from cron).")
