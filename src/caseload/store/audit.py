@@ -131,6 +131,7 @@ class Audit:
     as_of: date | None = None
     team_id: int | None = None
     today: date = field(default_factory=date.today)
+    holder_id: int | None = None  # the crime queries: only this officer's crimes (due)
     teams: Policies | None = None  # the teams' overrides; read from the store when None
     _queries: dict[str, Select[Any] | None] = field(default_factory=dict, repr=False)
 
@@ -301,6 +302,8 @@ class Audit:
     def _crime_scope(self, query: Select[Any], h: Any) -> Select[Any]:
         if self.team_id is not None:
             query = query.where(h.c.team_id == self.team_id)
+        if self.holder_id is not None:
+            query = query.where(h.c.holder_id == self.holder_id)
         return query
 
     def _scanned_finding(self, inner: Any, *columns: Any) -> Select[Any]:
