@@ -24,9 +24,7 @@ def due(
     ctx: typer.Context,
     team: Annotated[
         str | None,
-        typer.Option(
-            "--team", "-t", metavar="TEAM", help="Only this team's crimes and officers."
-        ),
+        typer.Option("--team", "-t", metavar="TEAM", help="Only this team's crimes and officers."),
     ] = None,
     officer: Annotated[
         str | None,

@@ -97,7 +97,9 @@ def _plural(n: int, word: str) -> str:
 def due_on(kind: str, row: Mapping[str, Any]) -> date:
     """When the duty of a query row (``store.due``) falls due."""
     if kind == "review":
-        return review_due(row["last_review"], row["reported_on"], row["next_due"], int(row["limit"]))
+        return review_due(
+            row["last_review"], row["reported_on"], row["next_due"], int(row["limit"])
+        )
     if kind == "victim-update":
         base = row["last_update"] or row["reported_on"]
         return base + timedelta(days=int(row["limit"]))  # type: ignore[no-any-return]
