@@ -102,13 +102,13 @@ def due_on(kind: str, row: Mapping[str, Any]) -> date:
         )
     if kind == "victim-update":
         base = row["last_update"] or row["reported_on"]
-        return base + timedelta(days=int(row["limit"]))  # type: ignore[no-any-return]
+        return base + timedelta(days=int(row["limit"]))
     if kind in ("notification", "referral"):
-        return row["deadline"]  # type: ignore[no-any-return]
+        return row["deadline"]
     if kind == "unallocated":
-        return row["since"] + timedelta(days=int(row["limit"]))  # type: ignore[no-any-return]
+        return row["since"] + timedelta(days=int(row["limit"]))
     if kind == "absence":
-        return row["starts_on"]  # type: ignore[no-any-return]
+        return row["starts_on"]
     if kind == "experienced":
         return first_experienced_day(row["investigator_since"], int(row["limit"]))
     raise ValueError(f"unknown duty kind {kind}")

@@ -52,8 +52,8 @@ class Due:
             self.policy,
             as_of=self.as_of,
             team_id=self.team_id,
+            today=self.today or date.today(),
             holder_id=self.officer_id,
-            **({"today": self.today} if self.today is not None else {}),
         )
 
     @property
