@@ -31,6 +31,8 @@ LISTINGS: list[tuple[str, ...]] = [
     ("suggest", "26B000679", "--any-team"),
     ("audit",),
     ("audit", "trend"),
+    ("due",),
+    ("due", "--team", "Bexley Volume Crime", "--days", "14"),
     ("officer", "list"),
     ("officer", "show", "XS8674"),
     ("crime", "list", "--team", "Lewisham CID"),
@@ -94,6 +96,8 @@ def test_every_listing_fits_and_cuts_nothing(
         ("db", "status"),
         ("team", "list"),
         ("audit", "trend"),
+    ("due",),
+    ("due", "--team", "Bexley Volume Crime", "--days", "14"),
     )
     lines = result.stdout.splitlines()
     for value in values:
