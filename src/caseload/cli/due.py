@@ -15,9 +15,9 @@ import typer
 from caseload.cli.common import open_store, parse_collar_arg, parse_date_arg
 from caseload.cli.output import FormatOption, Layout, OutputFormat, WideOption
 
-# A narrow terminal leaves out the team, then the due date (days_left says it); the
-# action wraps.
-DUE_LAYOUT = Layout(drop=("team", "due_on"), wrap=("action",))
+# A narrow terminal leaves out the team; the action wraps, and the due date (days_left
+# says it) goes only once the action is as narrow as it wraps.
+DUE_LAYOUT = Layout(drop=("team",), last=("due_on",), wrap=("action",))
 
 
 def due(
