@@ -96,8 +96,6 @@ def test_every_listing_fits_and_cuts_nothing(
         ("db", "status"),
         ("team", "list"),
         ("audit", "trend"),
-    ("due",),
-    ("due", "--team", "Bexley Volume Crime", "--days", "14"),
     )
     lines = result.stdout.splitlines()
     for value in values:
