@@ -31,6 +31,8 @@ LISTINGS: list[tuple[str, ...]] = [
     ("suggest", "26B000679", "--any-team"),
     ("audit",),
     ("audit", "trend"),
+    ("due",),
+    ("due", "--team", "Bexley Volume Crime", "--days", "14"),
     ("officer", "list"),
     ("officer", "show", "XS8674"),
     ("crime", "list", "--team", "Lewisham CID"),

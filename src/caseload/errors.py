@@ -37,7 +37,9 @@ class NotFound(InputError):
     """A named officer, crime or team does not exist."""
 
     @classmethod
-    def officer(cls, collar: str) -> NotFound:
+    def officer(cls, collar: str, nearest: str | None = None) -> NotFound:
+        if nearest is not None:
+            return cls(f"There is no officer with collar {collar}; did you mean {nearest}?")
         return cls(f"There is no officer with collar {collar}.")
 
     @classmethod

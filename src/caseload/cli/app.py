@@ -22,6 +22,7 @@ from caseload.cli import (
     audit,
     crimes,
     db,
+    due,
     exports,
     handover,
     history,
@@ -270,6 +271,7 @@ history.register(app)
 supervision.register(app)
 victim_referral.register(app)
 audit.register(app)
+due.register(app)
 report.register(app)
 exports.register(app)
 suggest.register(app)

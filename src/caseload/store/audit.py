@@ -131,6 +131,7 @@ class Audit:
     as_of: date | None = None
     team_id: int | None = None
     today: date = field(default_factory=date.today)
+    holder_id: int | None = None  # the crime queries: only this officer's crimes (due)
     teams: Policies | None = None  # the teams' overrides; read from the store when None
     _queries: dict[str, Select[Any] | None] = field(default_factory=dict, repr=False)
 
@@ -156,6 +157,25 @@ class Audit:
         return case(
             *((team == team_id, literal(value)) for team_id, value in differing.items()),
             else_=literal(force),
+        )
+
+    def _by_team(
+        self, value_of: Callable[[Policy], Any], team: Any, as_sql: Callable[[Any], Any] = literal
+    ) -> Any:
+        """A value worked out from a team's whole policy (``value_of(policy)``, e.g.
+        ``domain.compliance.review_interval``) for the team in ``team``, as SQL (``as_sql``
+        of it: one value, or a CASE over the teams whose value differs)."""
+        force = value_of(self.policy)
+        differing = {
+            team_id: value_of(policy)
+            for team_id, policy in sorted(self.policies.teams.items())
+            if value_of(policy) != force
+        }
+        if not differing:
+            return as_sql(force)
+        return case(
+            *((team == team_id, as_sql(value)) for team_id, value in differing.items()),
+            else_=as_sql(force),
         )
 
     def _cutoff(self, name: str, team: Any, day_for: Callable[[Any], date]) -> Any:
@@ -282,6 +302,8 @@ class Audit:
     def _crime_scope(self, query: Select[Any], h: Any) -> Select[Any]:
         if self.team_id is not None:
             query = query.where(h.c.team_id == self.team_id)
+        if self.holder_id is not None:
+            query = query.where(h.c.holder_id == self.holder_id)
         return query
 
     def _scanned_finding(self, inner: Any, *columns: Any) -> Select[Any]:
@@ -290,7 +312,7 @@ class Audit:
         crime, the team joined without its index so that the crimes stay in table order."""
         o, t = officer_table, team_table
         return (
-            select(t.c.name.label("team"), o.c.collar, inner.c.reference, *columns)
+            select(t.c.name.label("team"), o.c.collar, o.c.name, inner.c.reference, *columns)
             .select_from(inner)
             .join(t, t.c.id == unindexed(inner.c.team_id))
             .outerjoin(o, o.c.id == inner.c.holder_id)
@@ -414,10 +436,11 @@ class Audit:
             }
         )
 
-    def _notify_calendar(self) -> Any | None:
+    def _notify_calendar(self, before: date) -> Any | None:
         """``VALUES (event_on, due_N, ...)``: for each distinct key-event date of a live
         crime, its deadline after each period N in force (``_notify_periods``), where the
-        earliest has passed; None when there is none. One row per date, joined by date."""
+        earliest is before ``before``; None when there is none. One row per date, joined by
+        date."""
         h = self._holdings()
         e = event_table
         query = (
@@ -431,7 +454,7 @@ class Audit:
         rows = []
         for (event_on,) in self.conn.execute(query):
             dues = [add_working_days(event_on, days) for days in periods]
-            if min(dues) < self.day:
+            if min(dues) < before:
                 rows.append((event_on, *dues))
         if not rows:
             return None
@@ -446,7 +469,13 @@ class Audit:
         )
 
     def q_victim_notify_overdue(self) -> Select[Any] | None:
-        calendar = self._notify_calendar()
+        return self.notify_rows(self.day)
+
+    def notify_rows(self, before: date) -> Select[Any] | None:
+        """Key events of live crimes not yet told to the victim (by the day audited) whose
+        Victims' Code deadline (the crime's team's working days) is before ``before``: the
+        audit's overdue ones with ``before`` the day audited; ``due`` looks further."""
+        calendar = self._notify_calendar(before)
         if calendar is None:
             return None
         h = self._holdings()
@@ -500,13 +529,18 @@ class Audit:
             .join(calendar, calendar.c.event_on == e.c.occurred_on)
             .join(t, t.c.id == h.c.team_id)
             .outerjoin(o, o.c.id == h.c.holder_id)
-            .where(deadline < _as_date(self.day), ~told)
+            .where(deadline < _as_date(before), ~told)
         )
         return self._crime_scope(query, h).order_by(
             t.c.name, o.c.collar.asc().nulls_last(), h.c.reference, e.c.occurred_on, e.c.id
         )
 
     def q_unallocated(self) -> Select[Any]:
+        return self.unallocated_rows(self.day)
+
+    def unallocated_rows(self, before: date) -> Select[Any]:
+        """Live crimes with no holder on the day audited whose ``unallocated_days`` (the
+        crime's team's) run out before ``before`` (since + limit < before)."""
         h = self._holdings()
         a, t = allocation_table, team_table
         last_end = (
@@ -527,6 +561,7 @@ class Audit:
             select(
                 t.c.name.label("team"),
                 null().label("collar"),
+                null().label("name"),
                 inner.c.reference,
                 inner.c.since,
                 self._setting("unallocated_days", inner.c.team_id).label("limit"),
@@ -537,13 +572,32 @@ class Audit:
                 < self._cutoff(
                     "unallocated_days",
                     inner.c.team_id,
-                    lambda n: self.day - timedelta(days=n),
+                    lambda n: before - timedelta(days=n),
                 )
             )
             .order_by(t.c.name, inner.c.reference)
         )
 
     def q_review_overdue(self) -> Select[Any]:
+        return self.review_rows(self.day)
+
+    def review_interval(self, team: Any, *, before: date | None = None) -> Any:
+        """The review interval of a crime of the team in ``team`` (a team id column), as
+        SQL: ``domain.compliance.review_interval`` of that team's policy; with ``before``,
+        the date that interval ahead of ``before``, so that a review due before ``before``
+        is one whose base date is before it."""
+        from caseload.domain.compliance import review_interval
+
+        if before is None:
+            return self._by_team(review_interval, team)
+        return self._by_team(
+            lambda p: before - timedelta(days=review_interval(p)), team, as_sql=_as_date
+        )
+
+    def review_rows(self, before: date) -> Select[Any]:
+        """Live crimes whose next supervisory review (``domain.audit.review_due``: the
+        last review or report plus the team's interval, or a sooner next-review date) is
+        due before ``before``: the audit's overdue ones with ``before`` the day audited."""
         h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
         r = review_table
         day = _as_date(self.day)
@@ -573,23 +627,26 @@ class Audit:
             h,
         ).subquery("reviewed")
         base = func.coalesce(inner.c.last_review, inner.c.reported_on)
-        cutoff = self._cutoff(
-            "review_days", inner.c.team_id, lambda n: self.day - timedelta(days=n)
-        )
+        cutoff = self.review_interval(inner.c.team_id, before=before)
         return self._scanned_finding(
             inner,
             inner.c.reported_on,
             inner.c.last_review,
             inner.c.next_due,
-            self._setting("review_days", inner.c.team_id).label("limit"),
+            self.review_interval(inner.c.team_id).label("limit"),
         ).where(
             or_(
                 base < cutoff,
-                and_(inner.c.next_due.is_not(None), inner.c.next_due < day),
+                and_(inner.c.next_due.is_not(None), inner.c.next_due < _as_date(before)),
             )
         )
 
     def q_victim_update_overdue(self) -> Select[Any]:
+        return self.victim_update_rows(self.day)
+
+    def victim_update_rows(self, before: date) -> Select[Any]:
+        """Live crimes whose next routine victim update (the last update or report plus
+        the agreed frequency or the team's ``victim_update_days``) is due before ``before``."""
         h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
         u = victim_update_table
         last_update = (
@@ -618,13 +675,17 @@ class Audit:
             inner.c.last_update,
             every.label("limit"),
             inner.c.victim_update_every.is_not(None).label("agreed"),
-        ).where(plus_days(base, every) < _as_date(self.day))
+        ).where(plus_days(base, every) < _as_date(before))
 
     def q_victim_referral_overdue(self) -> Select[Any] | None:
+        return self.referral_rows(self.day)
+
+    def referral_rows(self, before: date) -> Select[Any] | None:
         """Live crimes reported on or after the day the store began recording referrals
         (``duty_start``), with no referral or recorded decline dated by the audited day,
-        past ``referral_working_days`` after reporting. The deadlines are counted in
-        Python for each distinct report date only, then joined as a small calendar."""
+        whose deadline (``referral_working_days`` after reporting) is before ``before``. The
+        deadlines are counted in Python for each distinct report date only, then joined as
+        a small calendar."""
         from caseload.store.victims import referral_start
 
         start = referral_start(self.conn)
@@ -641,7 +702,7 @@ class Audit:
         rows = []
         for (reported_on,) in self.conn.execute(dates):
             due = add_working_days(reported_on, days)
-            if due < self.day:
+            if due < before:
                 rows.append((reported_on, due))
         if not rows:
             return None
@@ -658,6 +719,7 @@ class Audit:
             select(
                 t.c.name.label("team"),
                 o.c.collar,
+                o.c.name,
                 h.c.reference,
                 h.c.reported_on,
                 h.c.victim_enhanced,
