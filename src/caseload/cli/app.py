@@ -23,6 +23,7 @@ from caseload.cli import (
     crimes,
     db,
     exports,
+    forecast,
     handover,
     history,
     imports,
@@ -275,6 +276,7 @@ exports.register(app)
 suggest.register(app)
 rebalance.register(app)
 handover.register(app)
+forecast.register(app)
 maintenance.register(app, db.db_app)
 access.register(app)
 

@@ -177,6 +177,15 @@ def refusal(
     return None
 
 
+def candidate_key(
+    officer: OfficerLoad, policy: Policy | Policies, *, linked: bool = False
+) -> tuple[bool, Fraction, int, str]:
+    """Where an eligible officer comes in the order of who takes a crime (lowest first):
+    holds a linked crime, lowest weighted load relative to capacity, most experience,
+    collar. ``rank_candidates`` sorts by it; ``domain.forecast`` spreads intake by it."""
+    return (not linked, load_share(officer, policy), -officer.experience_months, officer.collar)
+
+
 def rank_candidates(
     crime: LiveCrime,
     officers: Iterable[OfficerLoad],
@@ -196,14 +205,9 @@ def rank_candidates(
         if why is not None:
             groups[why].append(officer.collar)
             continue
-        has_link = bool(linked.get(officer.id))
-        key = (
-            not has_link,
-            load_share(officer, policy),
-            -officer.experience_months,
-            officer.collar,
+        eligible.append(
+            (candidate_key(officer, policy, linked=bool(linked.get(officer.id))), officer)
         )
-        eligible.append((key, officer))
     eligible.sort(key=lambda item: item[0])
     candidates = []
     for position, (_, officer) in enumerate(eligible, start=1):
