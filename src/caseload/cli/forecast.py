@@ -280,7 +280,7 @@ def _render_table(
         detail_columns,
         fmt,
         title="Who would hold live crimes while absent, or be over a limit",
-        layout=Layout(drop=("week_start", "name", "team")),
+        layout=Layout(drop=("week_start", "team")),
         wide=wide,
     )
 
