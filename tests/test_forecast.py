@@ -200,3 +200,14 @@ def test_subprocess_json(force: Runner, shell) -> None:  # type: ignore[no-untyp
     assert done.returncode == 0, done.stderr
     [week] = json.loads(done.stdout)["teams"][0]["weeks"]
     assert (week["live"], week["available"]) == (15, 4)
+
+
+def test_a_past_start_day_counts_what_was_live_then(force: Runner) -> None:
+    # 25 days ago only A03 (reported 60 days ago) and F01-F05 (reported 30 days ago, finalised
+    # 10 days ago) were live; the 8 weeks to then saw those 6 reported: 0.75 a week, so 1.
+    [team] = forecast(force, "--weeks", "1", "--as-of", day(-25))["teams"]
+    assert team["intake"] == 1
+    assert team["intake_mix"] == {"PIP1": 6}
+    assert team["recent_weekly_finalised"] == 0
+    [week] = team["weeks"]
+    assert (week["week_start"], week["live"]) == (day(-25), 7)
