@@ -136,3 +136,34 @@ def test_reduced_duties_scale_the_inexperienced_limit() -> None:
     [flag] = week.over_limit
     assert (flag.kind, flag.limit) == ("inexperienced-over-limit", 12)  # 25 at 50%
     assert week.capacity == 12
+
+
+def test_intake_goes_where_suggest_would_put_each_crime_in_turn() -> None:
+    from dataclasses import replace
+
+    from caseload.domain.planning import LiveCrime, rank_candidates
+
+    loads = [
+        officer(n, f"K{n}", live=n % 4, weighted=(n * 7) % 9, capacity=(None, 5, 3)[n % 3]).load
+        for n in range(1, 10)
+    ]
+    loads = [replace(o, accreditation="PIP2", experience_months=n) for n, o in enumerate(loads)]
+    levels = ["PIP2", "PIP2", *["PIP1"] * 12]
+    placed, missed = place_intake(loads, levels, POLICIES)
+    # The same crimes, one at a time, each to suggest's first candidate.
+    current = {o.id: o for o in loads}
+    expected: dict[int, tuple[int, int]] = {}
+    unplaced = 0
+    for level in levels:
+        crime = LiveCrime(id=0, reference="N", team_id=1, required_level=level)
+        ranking = rank_candidates(crime, current.values(), POLICIES)
+        if not ranking.candidates:
+            unplaced += 1
+            continue
+        top = ranking.candidates[0].officer
+        weight = POLICIES.force.weight(level)
+        current[top.id] = replace(top, live=top.live + 1, weighted_load=top.weighted_load + weight)
+        count, total = expected.get(top.id, (0, 0))
+        expected[top.id] = (count + 1, total + weight)
+    assert (placed, missed) == (expected, unplaced)
+    assert sum(n for n, _ in placed.values()) > 0

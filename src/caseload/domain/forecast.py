@@ -19,7 +19,7 @@ rules, each said in the command's output:
   intake over the 8 weeks to the start day, rounded half up), their required levels in
   the proportions of those 8 weeks' crimes (largest remainder; all PIP1 when there were
   none), placed highest level first. Each goes to the officer the suggestion rule puts
-  first (``domain.planning.refusal`` and ``candidate_key``: eligible by accreditation
+  first (``domain.planning.refusal`` and ``candidate_order``: eligible by accreditation
   and limits, then lowest weighted load relative to capacity, most experience, collar).
   A crime nobody available may take stays unallocated and is counted as unplaced.
 * **Limits** are the team's policy (``Policies.of``): an inexperienced officer (on the
@@ -35,7 +35,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 from caseload.domain.absences import Absence, scaled
 from caseload.domain.levels import LEVELS, RANK
@@ -43,7 +42,8 @@ from caseload.domain.officers import is_inexperienced, whole_months_between
 from caseload.domain.planning import (
     LiveCrime,
     OfficerLoad,
-    candidate_key,
+    candidate_order,
+    ceiling,
     reference_capacity,
     refusal,
 )
@@ -167,10 +167,11 @@ def week_days(start: date) -> list[date]:
     return [start + timedelta(days=i) for i in range(7)]
 
 
-def _week_facts(officer: TeamOfficer, days: Sequence[date]) -> tuple[Absence | None, int | None]:
+def _week_facts(
+    officer: TeamOfficer, workdays: Sequence[date]
+) -> tuple[Absence | None, int | None]:
     """The away absence covering a working day of the week (the first), and the lowest
     reduced-duties percentage covering one."""
-    workdays = [d for d in days if is_working_day(d)] or list(days)
     away: Absence | None = None
     percent: int | None = None
     for absence in sorted(officer.absences, key=lambda a: (a.starts_on, a.id)):
@@ -200,17 +201,20 @@ def forecast_team(
     new_levels = intake_levels(intake, levels_mix)
     unplaced = 0
     result = []
+    previous: dict[int, OfficerLoad] = {}
+    last_facts: dict[int, tuple[object, ...]] = {}
     for number in range(1, weeks + 1):
         first = start + timedelta(days=7 * (number - 1))
         days = week_days(first)
         last = days[-1]
+        workdays = [d for d in days if is_working_day(d)] or days
         loads: list[OfficerLoad] = []
         away_of: dict[int, Absence | None] = {}
         limits: dict[int, tuple[int | None, int | None]] = {}
         for officer in officers:
             base = officer.load
             policy = policies.of(base.team_id)
-            away, percent = _week_facts(officer, days)
+            away, percent = _week_facts(officer, workdays)
             away_of[base.id] = away
             inexperienced = is_inexperienced(
                 trainee=officer.trainee,
@@ -229,17 +233,27 @@ def forecast_team(
             if status == "active" and away is not None:
                 status = away.status
             count, weight = held[base.id]
-            loads.append(
-                replace(
+            facts = (
+                status,
+                capacity,
+                inexperienced,
+                whole_months_between(officer.investigator_since, first),
+                count,
+                weight,
+            )
+            load = previous.get(base.id)
+            if load is None or last_facts[base.id] != facts:  # most weeks, most officers: same
+                load = replace(
                     base,
                     status=status,
                     capacity=capacity,
                     inexperienced=inexperienced,
-                    experience_months=whole_months_between(officer.investigator_since, first),
+                    experience_months=facts[3],
                     live=count,
                     weighted_load=weight,
                 )
-            )
+                previous[base.id], last_facts[base.id] = load, facts
+            loads.append(load)
         available = [o for o in loads if o.status == "active"]
         placed, missed = place_intake(available, new_levels, policies)
         unplaced += missed
@@ -312,36 +326,55 @@ def place_intake(
     officers: Iterable[OfficerLoad], levels: Sequence[str], policies: Policies
 ) -> tuple[dict[int, tuple[int, int]], int]:
     """Give each new crime (``levels``: their required levels, highest first) to the
-    officer the suggestion rule puts first (``refusal``, then ``candidate_key``); returns
-    officer id -> (crimes, weight) placed, and how many crimes nobody could take."""
-    current = {o.id: o for o in officers}
+    officer the suggestion rule puts first; returns officer id -> (crimes, weight) placed,
+    and how many crimes nobody could take.
+
+    Who may take one is ``refusal``, asked of each officer whenever the level changes;
+    while a level's crimes are placed only an officer's load changes, so taking one more
+    is judged against their ``ceiling`` (the limits ``refusal`` checks) and their place
+    is ``candidate_order`` at the new weighted load."""
+    base = {o.id: o for o in officers}
+    live = {oid: o.live for oid, o in base.items()}
+    weighted = {oid: o.weighted_load for oid, o in base.items()}
+    room = {oid: ceiling(o, policies) for oid, o in base.items()}
+    order = {oid: candidate_order(o, policies) for oid, o in base.items()}
     placed: dict[int, tuple[int, int]] = {}
     missed = 0
-    heap: list[tuple[tuple[bool, Fraction, int, str], int]] = []
+    heap: list[tuple[tuple[bool, float, int, str], int]] = []
     heap_level: str | None = None
 
-    def crime_for(o: OfficerLoad, level: str) -> LiveCrime:
-        return LiveCrime(id=0, reference="(new)", team_id=o.team_id, required_level=level)
+    def key(oid: int) -> tuple[bool, float, int, str]:
+        # The exact share as a float: the same order for any load and capacity a force
+        # has (distinct shares differ far beyond a float's precision), and a heap of
+        # floats compares many times faster than one of Fractions.
+        first, share, experience, collar = order[oid](weighted[oid])
+        return (first, float(share), experience, collar)
 
     for level in levels:
         if level != heap_level:  # one heap per level: eligibility by accreditation differs
-            heap = [
-                (candidate_key(o, policies), o.id)
-                for o in current.values()
-                if refusal(o, crime_for(o, level), policies) is None
-            ]
+            heap = []
+            for oid, o in base.items():
+                now = (
+                    o
+                    if live[oid] == o.live
+                    else replace(o, live=live[oid], weighted_load=weighted[oid])
+                )
+                crime = LiveCrime(id=0, reference="(new)", team_id=o.team_id, required_level=level)
+                if refusal(now, crime, policies) is None:
+                    heap.append((key(oid), oid))
             heapq.heapify(heap)
             heap_level = level
         weight = policies.force.weight(level)
         while heap:
             _, oid = heapq.heappop(heap)
-            o = current[oid]
-            if refusal(o, crime_for(o, level), policies) is not None:
+            limit = room[oid]
+            if limit is not None and live[oid] >= limit:
                 continue  # at a limit now: loads only grow, so out for the week
-            o = current[oid] = replace(o, live=o.live + 1, weighted_load=o.weighted_load + weight)
+            live[oid] += 1
+            weighted[oid] += weight
             count, total = placed.get(oid, (0, 0))
             placed[oid] = (count + 1, total + weight)
-            heapq.heappush(heap, (candidate_key(o, policies), oid))
+            heapq.heappush(heap, (key(oid), oid))
             break
         else:
             missed += 1
