@@ -45,6 +45,8 @@ LISTINGS: list[tuple[str, ...]] = [
     ("policy", "show"),
     ("matrix", "list"),
     ("db", "status"),
+    ("forecast",),
+    ("forecast", "--team", "Greenwich CID"),
 ]
 
 
@@ -110,6 +112,17 @@ def test_workload_chart_fits(sample: str) -> None:
         assert any(
             line.startswith("FB4929 Amira Hughes ") and "over-limit" in line for line in lines
         )
+
+
+def test_forecast_chart_fits(sample: str) -> None:
+    for width in WIDTHS:
+        result = invoke(
+            sample, ("forecast", "--team", "Greenwich CID", "--chart"), COLUMNS=str(width)
+        )
+        lines = result.stdout.splitlines()
+        assert len(lines) == 8
+        assert all(len(line) <= width for line in lines)
+        assert all("absent holding" in line for line in lines)  # DM4838, on leave
 
 
 def test_a_narrow_terminal_says_what_it_left_out_and_wide_shows_it(sample: str) -> None:

@@ -24,6 +24,7 @@ from caseload.cli import (
     db,
     due,
     exports,
+    forecast,
     handover,
     history,
     imports,
@@ -277,6 +278,7 @@ exports.register(app)
 suggest.register(app)
 rebalance.register(app)
 handover.register(app)
+forecast.register(app)
 maintenance.register(app, db.db_app)
 access.register(app)
 

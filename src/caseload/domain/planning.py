@@ -35,7 +35,7 @@ import hashlib
 import heapq
 from array import array
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -177,6 +177,31 @@ def refusal(
     return None
 
 
+def candidate_order(
+    officer: OfficerLoad, policy: Policy | Policies, *, linked: bool = False
+) -> Callable[[int], tuple[bool, Fraction, int, str]]:
+    """``candidate_key`` as a function of the officer's weighted load, all else as it is:
+    what spreading many new crimes over a team asks for again and again
+    (``domain.forecast``)."""
+    capacity = reference_capacity(officer, policy)
+    first, experience, collar = not linked, -officer.experience_months, officer.collar
+
+    def key(weighted_load: int) -> tuple[bool, Fraction, int, str]:
+        return (first, Fraction(weighted_load, capacity), experience, collar)
+
+    return key
+
+
+def candidate_key(
+    officer: OfficerLoad, policy: Policy | Policies, *, linked: bool = False
+) -> tuple[bool, Fraction, int, str]:
+    """Where an eligible officer comes in the order of who takes a crime (lowest first):
+    holds a linked crime, lowest weighted load relative to capacity (``load_share``), most
+    experience, collar. ``rank_candidates`` sorts by it; ``domain.forecast`` spreads
+    intake by it (``candidate_order``)."""
+    return candidate_order(officer, policy, linked=linked)(officer.weighted_load)
+
+
 def rank_candidates(
     crime: LiveCrime,
     officers: Iterable[OfficerLoad],
@@ -196,14 +221,9 @@ def rank_candidates(
         if why is not None:
             groups[why].append(officer.collar)
             continue
-        has_link = bool(linked.get(officer.id))
-        key = (
-            not has_link,
-            load_share(officer, policy),
-            -officer.experience_months,
-            officer.collar,
+        eligible.append(
+            (candidate_key(officer, policy, linked=bool(linked.get(officer.id))), officer)
         )
-        eligible.append((key, officer))
     eligible.sort(key=lambda item: item[0])
     candidates = []
     for position, (_, officer) in enumerate(eligible, start=1):
