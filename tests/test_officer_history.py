@@ -7,6 +7,7 @@ the audit clean, and a past day rebuilt with an officer's old accreditation."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
@@ -206,12 +207,19 @@ def test_story_leave_booked_warned_allocation_handed_over_audit_clean(  # type: 
     findings = json.loads(audit.stdout)["findings"]
     assert [(f["code"], f["collar"]) for f in findings] == [("absence-handover-due", "DC1")]
 
-    # 3. DC2 passes PIP2 today, and takes DC1's crimes one by one
+    # 3. DC2 passes PIP2 today; DC1's crimes are handed over: planned, then applied
     assert store("officer", "update", "DC2", "--accreditation", "PIP2").exit_code == 0
-    for ref in ("S001", "S002", "S004", "S005"):
-        moved = store("assign", ref, "DC2", "--reason", "handover: DC1 on leave")
-        assert moved.exit_code == 0, moved.output
-        assert "Warning" not in moved.stderr
+    planned = store("handover", "DC1")
+    assert planned.exit_code == 0, planned.output
+    plan = re.search(r"--plan (\w+)", planned.stderr)
+    assert plan is not None, planned.stderr
+    moved = store("handover", "DC1", "--apply", "--plan", plan.group(1),
+                  "--reason", "handover: DC1 on leave")  # fmt: skip
+    assert moved.exit_code == 0, moved.output
+    assert "Warning" not in moved.stderr
+    holders = sql("SELECT c.reference, o.collar FROM crime c JOIN officer o ON o.id = c.holder_id "
+                  "ORDER BY c.reference")  # fmt: skip
+    assert [tuple(r) for r in holders] == [(f"S00{i}", "DC2") for i in range(1, 6)]
 
     # 4. the audit is clean
     clean = store("audit", "--format", "json", "--fail-on", "low")
