@@ -128,6 +128,7 @@ class Crime:
     required_level: str = ""  # blank: from the matrix
     holder: str = ""
     victim_enhanced: bool = False
+    risk: str = ""  # blank: standard
     finalised_on: date | None = None
     outcome: int | None = None
     allocated_on: datetime | None = None
@@ -570,6 +571,7 @@ def main(folder: Path = HERE) -> None:
                 c.required_level,
                 c.holder,
                 cell(c.victim_enhanced),
+                c.risk,
                 cell(c.finalised_on),
                 c.outcome,
                 cell(c.allocated_on),

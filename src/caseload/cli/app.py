@@ -31,6 +31,7 @@ from caseload.cli import (
     policy,
     rebalance,
     report,
+    risk,
     suggest,
     supervision,
     teams,
@@ -256,6 +257,7 @@ db.register(app)
 officers.register(app)
 teams.register(app)
 crimes.register(app)
+risk.register(crimes.crime_app)
 matrix.register(app)
 imports.register(app)
 police_uk.register(imports.import_app)

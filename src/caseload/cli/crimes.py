@@ -33,7 +33,7 @@ from caseload.cli.output import (
 
 # What a narrow terminal leaves out first (output.Layout).
 CRIMES_LAYOUT = Layout(
-    drop=("outcome", "finalised_on", "reported_on", "victim_enhanced", "team"),
+    drop=("outcome", "finalised_on", "reported_on", "victim_enhanced", "risk", "team"),
     wrap=("crime_type",),
 )
 
@@ -254,6 +254,12 @@ def update(
     info(f"Updated {done.reference}: {shown}.")
 
 
+def _grade(value: str) -> str:
+    from caseload.domain.risk import parse_grade
+
+    return parse_grade(value)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -284,6 +290,15 @@ def list_(
         str | None,
         typer.Option(
             "--level", metavar="LEVEL", parser=parse_level_arg, help="Only this required level."
+        ),
+    ] = None,
+    risk: Annotated[
+        str | None,
+        typer.Option(
+            "--risk",
+            metavar="GRADE",
+            parser=typed(_grade),
+            help="Only crimes of this risk grade (standard, medium, high).",
         ),
     ] = None,
     crime_type: Annotated[
@@ -332,6 +347,7 @@ def list_(
         state="live" if live else "finalised" if finalised else None,
         unallocated=unallocated,
         required_level=level,
+        risk=risk,
         crime_type=crime_type,
         reported_after=after,
         reported_before=before,

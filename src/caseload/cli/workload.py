@@ -30,6 +30,7 @@ from caseload.cli.output import (
 # flags always show. The team goes first when --team names it already.
 WORKLOAD_DROP = (
     "rank",
+    "live_medium_risk",
     "live_pip4",
     "live_pip3",
     "inexperienced",
@@ -38,11 +39,22 @@ WORKLOAD_DROP = (
     "live_pip2",
     "live_pip1",
     "team",
+    "live_high_risk",
     "capacity",
     "weighted_load",
     "accreditation",
 )
-TOTALS_LAYOUT = Layout(drop=("live_pip4", "live_pip3", "live_pip2", "live_pip1", "officers"))
+TOTALS_LAYOUT = Layout(
+    drop=(
+        "live_medium_risk",
+        "live_pip4",
+        "live_pip3",
+        "live_pip2",
+        "live_pip1",
+        "officers",
+        "live_high_risk",
+    )
+)
 
 
 def workload(
@@ -68,7 +80,7 @@ def workload(
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,
 ) -> None:
-    """Each officer's live crimes, by required level and weighted, most overloaded first.
+    """Each officer's live crimes, by required level, by risk and weighted, most overloaded first.
 
     Flags: over-limit (inexperienced and past inexperienced_limit), over-capacity,
     mismatch (holds a crime above their accreditation), unavailable (not active).

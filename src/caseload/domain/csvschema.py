@@ -267,6 +267,12 @@ OFFICERS = Spec(
 )
 
 
+def _grade(value: str) -> str:
+    from caseload.domain.risk import parse_grade
+
+    return parse_grade(value)
+
+
 def _check_crime(values: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     finalised_on, outcome = values["finalised_on"], values["outcome"]
@@ -309,6 +315,7 @@ CRIMES = Spec(
         Column("required_level", parse_level, default=None),  # None: from the matrix
         Column("holder", normalise_collar, default=None),
         Column("victim_enhanced", parse_bool, default=False),
+        Column("risk", _grade, default=None),  # None: standard (a new crime), or kept
         Column("finalised_on", parse_date, not_future=True),
         Column("outcome", parse_outcome, default=None),
         Column("allocated_on", parse_when, not_future=True),  # None: now

@@ -22,6 +22,8 @@ class Policy:
     inexperienced_months: int = 24
     unallocated_days: int = 2
     review_days: int = 28
+    review_days_medium: int = 14
+    review_days_high: int = 7
     victim_update_days: int = 28
     notify_working_days: int = 5
     notify_working_days_enhanced: int = 1
@@ -55,7 +57,9 @@ DESCRIPTIONS: dict[str, str] = {
     "accreditation_mode": "block: refuse a crime above the officer's accreditation; warn: allow",
     "inexperienced_months": "months of investigating before an officer is no longer inexperienced",
     "unallocated_days": "days a live crime may stay unallocated before it is a finding",
-    "review_days": "longest gap between supervisory reviews of a live crime",
+    "review_days": "longest gap between supervisory reviews of a standard-risk live crime",
+    "review_days_medium": "the same for a medium-risk live crime",
+    "review_days_high": "the same for a high-risk live crime",
     "victim_update_days": "longest gap between routine victim updates (unless agreed otherwise)",
     "notify_working_days": "working days to tell a victim of a key event",
     "notify_working_days_enhanced": "the same for victims entitled to the enhanced service",
@@ -77,6 +81,8 @@ _MAXIMUM = {
     "inexperienced_months": 600,  # 50 years
     "unallocated_days": 3650,
     "review_days": 3650,
+    "review_days_medium": 3650,
+    "review_days_high": 3650,
     "victim_update_days": 3650,
     "notify_working_days": 260,  # a year of working days
     "notify_working_days_enhanced": 260,

@@ -41,14 +41,16 @@ CRIME_COLUMNS = (
     "required_level",
     "holder",
     "victim_enhanced",
+    "risk",
     "finalised_on",
     "outcome",
 )
 
 
-def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]:
+def crime_columns(*, finalised_on: Any = None, outcome: Any = None, risk: Any = None) -> list[Any]:
     """The import columns (CRIME_COLUMNS) as select columns; a past day's finalised state
-    may stand in for the current one. ``holder`` is the officer table's collar."""
+    and risk grade may stand in for the current ones. ``holder`` is the officer table's
+    collar."""
     c = crime_table
     return [
         c.c.reference,
@@ -58,6 +60,7 @@ def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]
         c.c.required_level,
         officer_table.c.collar.label("holder"),
         c.c.victim_enhanced,
+        c.c.risk if risk is None else risk.label("risk"),
         c.c.finalised_on if finalised_on is None else finalised_on,
         c.c.outcome if outcome is None else outcome,
     ]
@@ -79,6 +82,7 @@ class CrimeFilter:
     state: str | None = None  # "live" or "finalised"
     unallocated: bool = False
     required_level: str | None = None
+    risk: str | None = None
     crime_type: str | None = None
     reported_after: date | None = None
     reported_before: date | None = None
@@ -99,6 +103,8 @@ def filtered(query: Select[Any], f: CrimeFilter) -> Select[Any]:
         query = query.where(c.c.holder_id.is_(None), c.c.finalised_on.is_(None))
     if f.required_level:
         query = query.where(c.c.required_level == f.required_level)
+    if f.risk:
+        query = query.where(c.c.risk == f.risk)
     if f.crime_type:
         query = query.where(func.lower(c.c.crime_type) == f.crime_type.strip().lower())
     if f.reported_after:
@@ -315,7 +321,10 @@ def _author(actor: Any) -> Any:
 
 
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Allocation intervals, reviews, key events and victim updates of one crime."""
+    """Allocation intervals, risk grades, reviews, key events and victim updates of one
+    crime."""
+    from caseload.store.risk import risk_history
+
     a, o = allocation_table, officer_table
     review, event, victim = review_table, event_table, victim_update_table
     allocations = conn.execute(
@@ -356,6 +365,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
     )
     return {
         "allocations": [dict(r._mapping) for r in allocations],
+        "risk_grades": risk_history(conn, crime_id),
         "reviews": [dict(r._mapping) for r in reviews],
         "events": [dict(r._mapping) for r in events],
         "victim_updates": [dict(r._mapping) for r in updates],

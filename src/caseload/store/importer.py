@@ -67,13 +67,20 @@ from sqlalchemy.engine import Connection
 
 from caseload import interrupts
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
+from caseload.domain.risk import DEFAULT_GRADE
 from caseload.domain.teams import key as team_key
 from caseload.domain.teams import near_misses
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
 from caseload.store.connection import Store, refresh_statistics
-from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
+from caseload.store.models import (
+    allocation_table,
+    crime_risk_table,
+    crime_table,
+    finalisation_table,
+    officer_table,
+)
 from caseload.store.reference import (
     ensure_teams,
     matrix,
@@ -571,6 +578,7 @@ class CrimeWriter(KindWriter):
         "reported_on",
         "team_id",
         "victim_enhanced",
+        "risk",
         "finalised_on",
         "outcome",
     )
@@ -630,6 +638,7 @@ class CrimeWriter(KindWriter):
         entries: list[dict[str, Any]] = []
         held: list[tuple[dict[str, Any], HoldingChange]] = []  # (its log entry, the change)
         record_lines: dict[str, tuple[int, bool]] = {}  # records: line, allocated_on given
+        graded: list[tuple[str, str, bool, date]] = []  # reference, grade, new crime, reported
 
         for line, values in rows:
             ref = values["reference"]
@@ -639,9 +648,14 @@ class CrimeWriter(KindWriter):
                 "reported_on": values["reported_on"],
                 "team_id": self.teams[values["team"].lower()],
                 "victim_enhanced": values["victim_enhanced"],
+                # blank: standard for a new crime; an existing one keeps its grade
+                "risk": values.get("risk")
+                or (current["risk"] if current is not None else DEFAULT_GRADE),
                 "finalised_on": values["finalised_on"],
                 "outcome": values["outcome"],
             }
+            if row["risk"] != (current["risk"] if current is not None else DEFAULT_GRADE):
+                graded.append((ref, row["risk"], current is None, values["reported_on"]))
             same_level = current is not None and values["required_level"] in (
                 None,
                 current["required_level"],
@@ -748,6 +762,7 @@ class CrimeWriter(KindWriter):
         wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
         wanted += [ref for ref, _, _ in recorded]
         wanted += [values["reference"] for _, values, _ in allocations]
+        wanted += [ref for ref, _, _, _ in graded]
         ids = (
             {
                 str(reference): int(crime_id)
@@ -788,6 +803,8 @@ class CrimeWriter(KindWriter):
                 refinalise,
             )
         self._log(conn, entries)
+        if graded:
+            self._grade(conn, [(ids[ref], grade, new, on) for ref, grade, new, on in graded])
         if unassign:
             from caseload.store.allocation import unassign as unassign_crime
 
@@ -849,6 +866,36 @@ class CrimeWriter(KindWriter):
                     counts.warn(
                         f"line {outcome.request.line}: {outcome.request.reference}: {message}"
                     )
+
+    def _grade(self, conn: Connection, graded: Sequence[tuple[int, str, bool, date]]) -> None:
+        """Risk grade intervals: a new crime's grade from the day it was reported, an
+        existing crime's new grade from now (its open interval closed)."""
+        from caseload.store.risk import open_interval
+
+        reason = self.options.reason
+        new = [
+            {
+                "crime_id": crime_id,
+                "grade": grade,
+                "start_at": datetime.combine(on, time.min),
+                "end_at": None,
+                "actor": self.options.actor,
+                "reason": reason,
+            }
+            for crime_id, grade, is_new, on in graded
+            if is_new
+        ]
+        insert_rows(conn, crime_risk_table, new)
+        for crime_id, grade, is_new, _ in graded:
+            if not is_new:
+                open_interval(
+                    conn,
+                    crime_id,
+                    grade,
+                    at=self.options.at,
+                    actor=self.options.actor,
+                    reason=reason,
+                )
 
     def _not_before(
         self, conn: Connection, starts: Sequence[tuple[int, int, datetime, bool]]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Every revision this version knows, oldest first. A test checks this against
 # the Alembic scripts so the two cannot drift.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0008")
 HEAD = REVISIONS[-1]
 
 

@@ -113,6 +113,8 @@ class Crime(SQLModel, table=True):
     outcome: int | None = Field(default=None, sa_type=Integer)
     victim_update_every: int | None = Field(default=None, sa_type=Integer)
     created_at: datetime = _at()
+    # The current risk grade (``crime_risk`` keeps its history; migration 0008).
+    risk: str = _text(8, default="standard", sa_column_kwargs={"server_default": "standard"})
 
 
 class Allocation(SQLModel, table=True):
@@ -137,6 +139,24 @@ class Allocation(SQLModel, table=True):
     end_reason: str | None = _long(default=None)
     plan_id: str | None = _text(40, default=None)
     auto: bool = Field(default=False, sa_type=Boolean)
+
+
+class CrimeRisk(SQLModel, table=True):
+    """A crime's risk grade as an interval, like an allocation: never overwritten, only
+    closed when the grade changes. A crime with no interval covering a moment was
+    ``standard`` then (every crime recorded before migration 0008, and every crime
+    recorded as standard)."""
+
+    __tablename__ = "crime_risk"
+    __table_args__ = (Index("ix_crime_risk_crime", "crime_id", "start_at"),)
+
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    grade: str = _text(8)
+    start_at: datetime = _at()
+    end_at: datetime | None = Field(default=None, sa_type=DateTime())
+    actor: str = _text(100)
+    reason: str = _long(default="", sa_column_kwargs={"server_default": ""})
 
 
 class Finalisation(SQLModel, table=True):
@@ -269,6 +289,7 @@ officer_table = _table(Officer)
 crime_table = _table(Crime)
 allocation_table = _table(Allocation)
 finalisation_table = _table(Finalisation)
+crime_risk_table = _table(CrimeRisk)
 matrix_table = _table(MatrixEntry)
 policy_table = _table(PolicySetting)
 log_table = _table(LogEntry)
@@ -294,6 +315,7 @@ def schema() -> MetaData:
             "ix_crime_live",
             c.holder_id,
             c.required_level,
+            c.risk,  # workload counts live crimes by grade from the index alone (0008)
             c.finalised_on,  # listed so that SQLite counts the index as covering
             sqlite_where=text("finalised_on IS NULL"),
             postgresql_where=text("finalised_on IS NULL"),

@@ -1,4 +1,5 @@
-"""Workload: each officer's live crimes, by required level and weighted, now or on a past day.
+"""Workload: each officer's live crimes, by required level, by risk grade and weighted, now
+or on a past day.
 
 One grouped query over ``holdings.live_holdings(as_of)`` (so ``--as-of`` rebuilds
 the holder at the end of that day from the allocation intervals) joined to the
@@ -43,6 +44,8 @@ WORKLOAD_COLUMNS = (
     "live_pip2",
     "live_pip3",
     "live_pip4",
+    "live_medium_risk",
+    "live_high_risk",
     "capacity",
     "limit",
     "headroom",
@@ -57,11 +60,14 @@ TOTAL_COLUMNS = (
     "live_pip2",
     "live_pip3",
     "live_pip4",
+    "live_medium_risk",
+    "live_high_risk",
     "weighted_load",
     "over_limit",
     "flagged",
 )
 LEVEL_COLUMNS = ("live_pip1", "live_pip2", "live_pip3", "live_pip4")
+RISK_COLUMNS = ("live_medium_risk", "live_high_risk")
 
 
 def workload_inputs(policy: Policy, *, on: date, collar: str | None = None) -> dict[str, Any]:
@@ -128,6 +134,7 @@ def workload_query(
         live.c.holder_id,
         func.count().label("live"),
         *(func.count().filter(level == name).label(name) for name in LEVELS),
+        *(func.count().filter(live.c.risk == grade).label(grade) for grade in ("medium", "high")),
     ).group_by(live.c.holder_id)
     chosen = select(o.c.id)
     if collar:
@@ -145,6 +152,7 @@ def workload_query(
     weight = {name: bound[f"weight_{name.lower()}"] for name in LEVELS if name != "none"}
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
+    graded = {grade: func.coalesce(counts.c[grade], 0) for grade in ("medium", "high")}
     capacity = o.c.capacity
     inexperienced = inexperienced_since(o, bound["experienced_cutoff"])
     ceiling = case(
@@ -187,6 +195,7 @@ def workload_query(
             held.label("live"),
             (n["none"] + n["PIP1"]).label("live_pip1"),  # as its weight, none counts with PIP1
             *(n[name].label(f"live_{name.lower()}") for name in ("PIP2", "PIP3", "PIP4")),
+            *(graded[grade].label(f"live_{grade}_risk") for grade in ("medium", "high")),
             capacity,
             case((inexperienced, limit), else_=null()).label("limit"),
             headroom.label("headroom"),
@@ -246,7 +255,7 @@ def team_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {key: 0 for key in TOTAL_COLUMNS} | {"team": row["team"]},
         )
         total["officers"] += 1
-        for key in ("live", *LEVEL_COLUMNS, "weighted_load"):
+        for key in ("live", *LEVEL_COLUMNS, *RISK_COLUMNS, "weighted_load"):
             total[key] += row[key]
         total["over_limit"] += "over-limit" in row["flags"].split()
         total["flagged"] += bool(row["flags"])

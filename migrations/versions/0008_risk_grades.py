@@ -1,0 +1,68 @@
+"""risk grades: the crime's current grade and its history
+
+* ``crime.risk``: the current grade (``standard``, ``medium``, ``high``); every existing
+  crime is backfilled ``standard`` by the column's server default (one ALTER TABLE on
+  both backends: no table is rebuilt, so 0005's triggers are untouched).
+* ``crime_risk``: the grade's history as intervals, like allocations. A moment no
+  interval covers was ``standard``: the crimes recorded before this revision need no
+  interval rows to say so.
+* ``ix_crime_live`` gains ``risk``, so that workload counts live crimes by grade from
+  the index alone, as it counts them by level.
+
+Revision ID: 0008
+Revises: 0005
+Create Date: 2026-12-02 00:45:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+_LIVE = sa.text("finalised_on IS NULL")
+
+
+def _live_index(columns: list[str]) -> None:
+    op.drop_index("ix_crime_live", table_name="crime", sqlite_where=_LIVE, postgresql_where=_LIVE)
+    op.create_index(
+        "ix_crime_live",
+        "crime",
+        columns,
+        unique=False,
+        sqlite_where=_LIVE,
+        postgresql_where=_LIVE,
+    )
+
+
+def upgrade() -> None:
+    op.add_column(
+        "crime",
+        sa.Column("risk", sa.String(length=8), nullable=False, server_default="standard"),
+    )
+    op.create_table(
+        "crime_risk",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("crime_id", sa.Integer(), nullable=False),
+        sa.Column("grade", sa.String(length=8), nullable=False),
+        sa.Column("start_at", sa.DateTime(), nullable=False),
+        sa.Column("end_at", sa.DateTime(), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("reason", sa.Text(), server_default="", nullable=False),
+        sa.ForeignKeyConstraint(["crime_id"], ["crime.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_crime_risk_crime", "crime_risk", ["crime_id", "start_at"], unique=False)
+    _live_index(["holder_id", "required_level", "risk", "finalised_on"])
+
+
+def downgrade() -> None:
+    _live_index(["holder_id", "required_level", "finalised_on"])
+    op.drop_index("ix_crime_risk_crime", table_name="crime_risk")
+    op.drop_table("crime_risk")
+    with op.batch_alter_table("crime", schema=None) as batch_op:
+        batch_op.drop_column("risk")
