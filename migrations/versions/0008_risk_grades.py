@@ -6,6 +6,9 @@
 * ``crime_risk``: the grade's history as intervals, like allocations. A moment no
   interval covers was ``standard``: the crimes recorded before this revision need no
   interval rows to say so.
+* ``crime.base_level``: the crime's own level while its risk raises its required level
+  through the matrix (NULL otherwise: every existing crime).
+* ``matrix_risk_entry``: matrix rows for a crime type at a risk grade.
 * ``ix_crime_live`` gains ``risk``, so that workload counts live crimes by grade from
   the index alone, as it counts them by level.
 
@@ -44,6 +47,15 @@ def upgrade() -> None:
         "crime",
         sa.Column("risk", sa.String(length=8), nullable=False, server_default="standard"),
     )
+    op.add_column("crime", sa.Column("base_level", sa.String(length=8), nullable=True))
+    op.create_table(
+        "matrix_risk_entry",
+        sa.Column("type_key", sa.String(length=100), nullable=False),
+        sa.Column("risk", sa.String(length=8), nullable=False),
+        sa.Column("crime_type", sa.String(length=100), nullable=False),
+        sa.Column("required_level", sa.String(length=8), nullable=False),
+        sa.PrimaryKeyConstraint("type_key", "risk"),
+    )
     op.create_table(
         "crime_risk",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -64,5 +76,7 @@ def downgrade() -> None:
     _live_index(["holder_id", "required_level", "finalised_on"])
     op.drop_index("ix_crime_risk_crime", table_name="crime_risk")
     op.drop_table("crime_risk")
+    op.drop_table("matrix_risk_entry")
     with op.batch_alter_table("crime", schema=None) as batch_op:
+        batch_op.drop_column("base_level")
         batch_op.drop_column("risk")

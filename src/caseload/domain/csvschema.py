@@ -333,8 +333,9 @@ MATRIX = Spec(
     columns=(
         Column("crime_type", _text("the crime type", 100), required=True),
         Column("required_level", parse_level, required=True),
+        Column("risk", _grade, default=None),  # None: the type's own row
     ),
-    key=lambda v: v["crime_type"].lower(),
+    key=lambda v: (v["crime_type"].lower(), "" if v["risk"] in (None, "standard") else v["risk"]),
     key_column="crime_type",
     key_label="crime type",
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 MODES = ("warn", "block")
-WEIGHT_SETTINGS = ("weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4")
+WEIGHT_SETTINGS = ("weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4", "weight_high_risk")
 
 
 @dataclass(frozen=True)
@@ -32,19 +32,22 @@ class Policy:
     weight_pip2: int = 2
     weight_pip3: int = 3
     weight_pip4: int = 4
+    weight_high_risk: int = 1
     rebalance_threshold: int = 2
 
-    def weight(self, level: str) -> int:
-        """Weight of one live crime of the given required level (``none`` counts as PIP1)."""
-        return {
+    def weight(self, level: str, risk: str | None = None) -> int:
+        """Weight of one live crime of the given required level (``none`` counts as PIP1),
+        plus ``weight_high_risk`` when it is graded high risk."""
+        extra = self.weight_high_risk if risk == "high" else 0
+        return extra + {
             "PIP2": self.weight_pip2,
             "PIP3": self.weight_pip3,
             "PIP4": self.weight_pip4,
         }.get(level, self.weight_pip1)
 
     def weights(self) -> dict[str, int]:
-        """Each level's weight by its setting's name (``weight_pip1`` ... ``weight_pip4``):
-        the names the store's queries bind them by."""
+        """The weights by their settings' names (``weight_pip1`` ... ``weight_pip4``,
+        ``weight_high_risk``): the names the store's queries bind them by."""
         return {name: getattr(self, name) for name in WEIGHT_SETTINGS}
 
     def as_dict(self) -> dict[str, int | str]:
@@ -68,12 +71,18 @@ DESCRIPTIONS: dict[str, str] = {
     "weight_pip2": "weighted-load points for a live PIP2 crime",
     "weight_pip3": "weighted-load points for a live PIP3 crime",
     "weight_pip4": "weighted-load points for a live PIP4 crime",
+    "weight_high_risk": "extra weighted-load points for a live high-risk crime (0: none)",
     "rebalance_threshold": "least cut in the weighted-load gap that justifies an evening move",
 }
 
 DEFAULTS = Policy()
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(Policy))
-_MINIMUM = {"inexperienced_months": 0, "unallocated_days": 0, "reassign_churn": 0}
+_MINIMUM = {
+    "inexperienced_months": 0,
+    "unallocated_days": 0,
+    "reassign_churn": 0,
+    "weight_high_risk": 0,
+}
 # What the product can use: a span of days or months must keep dates inside the years
 # caseload handles (``domain.values.EARLIEST``..``LATEST``); counts and weights must keep
 # sums far inside a 64-bit integer.

@@ -41,9 +41,9 @@ CRIME_COLUMNS = (
     "required_level",
     "holder",
     "victim_enhanced",
-    "risk",
     "finalised_on",
     "outcome",
+    "risk",
 )
 
 
@@ -60,9 +60,9 @@ def crime_columns(*, finalised_on: Any = None, outcome: Any = None, risk: Any = 
         c.c.required_level,
         officer_table.c.collar.label("holder"),
         c.c.victim_enhanced,
-        c.c.risk if risk is None else risk.label("risk"),
         c.c.finalised_on if finalised_on is None else finalised_on,
         c.c.outcome if outcome is None else outcome,
+        c.c.risk if risk is None else risk.label("risk"),
     ]
 
 
@@ -136,6 +136,7 @@ def find(conn: Connection, reference: str) -> dict[str, Any]:
             crime_table.c.holder_id,
             crime_table.c.level_defaulted,
             crime_table.c.victim_update_every,
+            crime_table.c.base_level,
         )
         .where(crime_table.c.reference == ref)
     ).first()
@@ -449,7 +450,8 @@ def update_crime(
     if "team" in changed:
         row["team_id"] = team_id
     if "required_level" in changed:
-        row["level_defaulted"] = False
+        # a level set by hand is the crime's own; its risk no longer raises it
+        row["level_defaulted"], row["base_level"] = False, None
     conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(**row))
     detail: dict[str, Any] = {k: [_shown(o), _shown(n)] for k, (o, n) in changed.items()}
     if warnings:

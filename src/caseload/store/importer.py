@@ -85,6 +85,7 @@ from caseload.store.reference import (
     ensure_teams,
     matrix,
     required_level_for,
+    risk_matrix,
     set_matrix,
     team_ids,
     team_names,
@@ -579,6 +580,7 @@ class CrimeWriter(KindWriter):
         "team_id",
         "victim_enhanced",
         "risk",
+        "base_level",
         "finalised_on",
         "outcome",
     )
@@ -597,6 +599,7 @@ class CrimeWriter(KindWriter):
     def prepare_write(self, conn: Connection) -> None:
         self.teams = team_ids(conn)
         self.levels = matrix(conn)
+        self.risks = risk_matrix(conn)
         self.officers = {
             str(collar): int(officer_id)
             for officer_id, collar in conn.execute(
@@ -671,6 +674,7 @@ class CrimeWriter(KindWriter):
                 row["required_level"], row["level_defaulted"] = required_level_for(
                     values["crime_type"], self.levels
                 )
+            self._with_risk(row, current, given=values["required_level"] is not None)
             holder = values["holder"]
             holder_id = self.officers[holder] if holder is not None else None
             old_holder = current["holder_id"] if current is not None else None
@@ -867,6 +871,22 @@ class CrimeWriter(KindWriter):
                         f"line {outcome.request.line}: {outcome.request.reference}: {message}"
                     )
 
+    def _with_risk(self, row: dict[str, Any], current: Any, *, given: bool) -> None:
+        """The row's required level at its risk grade (``domain.risk.level_with_risk``),
+        worked out for a new crime, a new grade or a level the file gives; otherwise the
+        crime keeps its levels (as it does when the matrix changes)."""
+        from caseload.domain.risk import level_with_risk
+
+        if current is not None and not given and row["risk"] == current["risk"]:
+            row["base_level"] = current["base_level"]
+            return
+        own = row["required_level"]
+        if current is not None and not given:
+            own = current["base_level"] or current["required_level"]
+        row["required_level"], row["base_level"] = level_with_risk(
+            own, row["crime_type"], row["risk"], self.risks
+        )
+
     def _grade(self, conn: Connection, graded: Sequence[tuple[int, str, bool, date]]) -> None:
         """Risk grade intervals: a new crime's grade from the day it was reported, an
         existing crime's new grade from now (its open interval closed)."""
@@ -1008,7 +1028,10 @@ class MatrixWriter(KindWriter):
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
         added, changed = set_matrix(
             conn,
-            [(values["crime_type"], values["required_level"]) for _, values in rows],
+            [
+                (values["crime_type"], values["required_level"], values.get("risk"))
+                for _, values in rows
+            ],
             actor=self.options.actor,
             at=self.options.at,
         )

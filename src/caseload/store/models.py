@@ -115,6 +115,9 @@ class Crime(SQLModel, table=True):
     created_at: datetime = _at()
     # The current risk grade (``crime_risk`` keeps its history; migration 0008).
     risk: str = _text(8, default="standard", sa_column_kwargs={"server_default": "standard"})
+    # The crime's own level while its risk raises ``required_level`` above it (the matrix's
+    # risk rows); NULL when the risk raises nothing. Lowering the risk goes back to it.
+    base_level: str | None = _text(8, default=None)
 
 
 class Allocation(SQLModel, table=True):
@@ -175,6 +178,18 @@ class MatrixEntry(SQLModel, table=True):
     __tablename__ = "matrix_entry"
 
     type_key: str = _text(100, primary_key=True)
+    crime_type: str = _text(100)
+    required_level: str = _text(8)
+
+
+class MatrixRiskEntry(SQLModel, table=True):
+    """A matrix row for one crime type at one risk grade (``medium`` or ``high``): crimes of
+    the type at that grade or above need at least this level (``domain.risk``)."""
+
+    __tablename__ = "matrix_risk_entry"
+
+    type_key: str = _text(100, primary_key=True)
+    risk: str = _text(8, primary_key=True)
     crime_type: str = _text(100)
     required_level: str = _text(8)
 
@@ -291,6 +306,7 @@ allocation_table = _table(Allocation)
 finalisation_table = _table(Finalisation)
 crime_risk_table = _table(CrimeRisk)
 matrix_table = _table(MatrixEntry)
+matrix_risk_table = _table(MatrixRiskEntry)
 policy_table = _table(PolicySetting)
 log_table = _table(LogEntry)
 review_table = _table(Review)

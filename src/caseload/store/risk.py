@@ -102,12 +102,12 @@ def set_risk(
     if old == grade:
         raise InputError(f"{crime['reference']} is already graded {grade} risk.")
     old_level = str(crime["required_level"])
-    new_level, _own_level, warnings = _level_for(conn, crime, grade, override=override)
+    new_level, own_level, warnings = _level_for(conn, crime, grade, override=override)
     open_interval(conn, int(crime["id"]), grade, at=at, actor=actor, reason=reason)
     conn.execute(
         update(crime_table)
         .where(crime_table.c.id == crime["id"])
-        .values(risk=grade, required_level=new_level)
+        .values(risk=grade, required_level=new_level, base_level=own_level)
     )
     detail: dict[str, Any] = {"old": old, "new": grade}
     if new_level != old_level:
@@ -141,8 +141,19 @@ def _level_for(
     conn: Connection, crime: dict[str, Any], grade: str, *, override: str | None
 ) -> tuple[str, str | None, list[str]]:
     """The required level at the new grade, the crime's own level to keep beside it, and
-    the accreditation warning for its holder."""
-    return str(crime["required_level"]), crime.get("base_level"), []
+    the accreditation warning for its live holder (``crimes._level_rule``: PolicyRefused
+    in block mode without an override)."""
+    from caseload.domain.levels import RANK
+    from caseload.domain.risk import level_with_risk
+    from caseload.store.crimes import _level_rule
+    from caseload.store.reference import risk_matrix
+
+    own = str(crime["base_level"] or crime["required_level"])
+    level, kept = level_with_risk(own, str(crime["crime_type"]), grade, risk_matrix(conn))
+    warnings: list[str] = []
+    if RANK[level] > RANK[str(crime["required_level"])]:
+        warnings = _level_rule(conn, crime, level, override=override)
+    return level, kept, warnings
 
 
 def risk_history(conn: Connection, crime_id: int) -> list[dict[str, Any]]:

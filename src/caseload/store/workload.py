@@ -167,6 +167,7 @@ def workload_query(
         + n["PIP2"] * weight["PIP2"]
         + n["PIP3"] * weight["PIP3"]
         + n["PIP4"] * weight["PIP4"]
+        + graded["high"] * bound["weight_high_risk"]
     )
     top_rank = case(
         *((n[name] > 0, LEVELS.index(name)) for name in ("PIP4", "PIP3", "PIP2")),
