@@ -571,10 +571,10 @@ def main(folder: Path = HERE) -> None:
                 c.required_level,
                 c.holder,
                 cell(c.victim_enhanced),
-                c.risk,
                 cell(c.finalised_on),
                 c.outcome,
                 cell(c.allocated_on),
+                c.risk,
             ]
             for c in crimes
         ],

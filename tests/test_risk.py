@@ -151,3 +151,85 @@ def test_import_reads_the_risk_column_blank_standard(store: Runner, sql, tmp_pat
     bad = store("import", "crimes", str(path))
     assert bad.exit_code == 2
     assert "line 2, column risk: 'grave' is not a risk grade" in bad.stderr
+
+
+# --- reviews by risk ---------------------------------------------------------------------
+
+
+def review_findings(run: Runner, *args: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    result = run("audit", "--format", "json", *args)
+    assert result.exit_code in (0, 1), result.output
+    return {
+        f["reference"]: f
+        for f in json.loads(result.stdout)["findings"]
+        if f["code"] == "review-overdue"
+    }
+
+
+@pytest.fixture
+def reviewed(store: Runner, db_url: str) -> Runner:
+    """CR/1..CR/3 reported 40 days ago, each reviewed 20 days ago; CR/1 graded high 15 days
+    ago and lowered to standard 5 days ago; CR/2 graded medium 15 days ago."""
+    from datetime import datetime, time
+
+    from caseload.store.risk import set_risk
+    from caseload.store.supervision import record_review
+    from caseload.domain.inputs import ReviewCreate
+
+    def ago(n: int) -> datetime:
+        return datetime.combine(TODAY - timedelta(days=n), time(9))
+
+    with writing(db_url) as conn:
+        add_officer(conn, "AB1", name="Ann Bell", rank="DC", accreditation="PIP2")
+        add_crimes(conn, 3, reported_on=TODAY - timedelta(days=40))
+        for ref in ("CR/1", "CR/2", "CR/3"):
+            data = ReviewCreate(note="Lines of enquiry set", reviewed_on=ago(20).date())
+            record_review(conn, ref, data, actor="DS Green", at=ago(20))
+        set_risk(conn, "CR/1", "high", reason="DASH high", actor="DS Green", at=ago(15))
+        set_risk(conn, "CR/2", "medium", reason="DASH medium", actor="DS Green", at=ago(15))
+        set_risk(conn, "CR/1", "standard", reason="suspect remanded", actor="DS Green", at=ago(5))
+    return store
+
+
+def test_the_audit_uses_each_days_grade_for_review_overdue(reviewed: Runner) -> None:
+    def day(n: int) -> str:
+        return (TODAY - timedelta(days=n)).isoformat()
+
+    # 16 days ago: every crime standard, reviewed 4 days before
+    assert review_findings(reviewed, "--as-of", day(16)) == {}
+    # 10 days ago: CR/1 high (7 days), CR/2 medium (14): only CR/1 is overdue, since the
+    # day after its 7 days ran out
+    found = review_findings(reviewed, "--as-of", day(10))
+    assert set(found) == {"CR/1"}
+    assert found["CR/1"]["since"] == day(12)
+    assert "review every 7 days (high risk)" in found["CR/1"]["detail"]
+    # today: CR/1 is standard again (20 days < 28); CR/2 medium and 20 days > 14
+    found = review_findings(reviewed)
+    assert set(found) == {"CR/2"}
+    assert found["CR/2"]["since"] == day(5)
+    assert "review every 14 days (medium risk)" in found["CR/2"]["detail"]
+
+
+def test_a_grade_raised_after_the_interval_ran_out_is_overdue_from_that_day(
+    reviewed: Runner,
+) -> None:
+    assert reviewed("crime", "risk", "CR/3", "high", "--reason", "DASH high").exit_code == 0
+    found = review_findings(reviewed)
+    assert found["CR/3"]["since"] == TODAY.isoformat()
+    shown = json.loads(reviewed("crime", "show", "CR/3", "--format", "json").stdout)
+    assert shown["review_every_days"] == 7
+    assert shown["next_review_due"] == (TODAY - timedelta(days=1)).isoformat()
+
+
+def test_review_intervals_are_policy_and_crime_show_uses_the_grade(reviewed: Runner) -> None:
+    shown = json.loads(reviewed("crime", "show", "CR/2", "--format", "json").stdout)
+    assert shown["review_every_days"] == 14
+    assert shown["next_review_due"] == (TODAY - timedelta(days=6)).isoformat()
+    assert reviewed("policy", "set", "review_days_medium", "21").exit_code == 0
+    assert review_findings(reviewed) == {}
+    shown = json.loads(reviewed("crime", "show", "CR/2", "--format", "json").stdout)
+    assert shown["next_review_due"] == (TODAY + timedelta(days=1)).isoformat()
+    recorded = reviewed("review", "CR/2", "--note", "Reviewed")
+    assert recorded.exit_code == 0, recorded.output
+    assert "(review_days_medium: 21 days)" in recorded.stderr
+    assert reviewed("policy", "set", "review_days_high", "0").exit_code == 2

@@ -379,7 +379,9 @@ def show(
         crime = find(conn, reference)
         story = crime_story(conn, crime["id"])
         policy = load_policy(conn)
-    review_days = policy.review_days
+    from caseload.domain.risk import review_interval
+
+    review_days = review_interval(str(crime["risk"]), policy)
     _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
     record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
@@ -392,11 +394,15 @@ def show(
         from caseload.domain.audit import review_due
 
         last = reviews[-1] if reviews else None
+        grades = story["risk_grades"]
+        current = grades[-1] if grades and grades[-1]["to"] is None else None
+        record["review_every_days"] = review_days
         record["next_review_due"] = review_due(
             last["reviewed_on"] if last else None,
             crime["reported_on"],
             last["next_due"] if last else None,
             review_days,
+            current["from"].date() if current else None,
         )
     if fmt is OutputFormat.json:
         import json

@@ -101,26 +101,30 @@ def review(
         )
         policy = load_policy(conn)
     info(
-        f"Recorded a review of {crime['reference']} on {day}; {next_review(day, next_due, policy)}."
+        f"Recorded a review of {crime['reference']} on {day}; "
+        f"{next_review(day, next_due, policy, str(crime.get('risk') or 'standard'))}."
     )
 
 
-def next_review(day: date, next_due: date | None, policy: Any) -> str:
+def next_review(day: date, next_due: date | None, policy: Any, risk: str = "standard") -> str:
     """When the next review is due after one on ``day``, and why: ``--next`` can only bring
-    it forward, never past the ``review_days`` rule (``domain.audit.review_due``)."""
+    it forward, never past the rule for the crime's risk grade (``review_days``,
+    ``review_days_medium``, ``review_days_high``; ``domain.audit.review_due``)."""
     from datetime import timedelta
 
     from caseload.domain.audit import review_due
+    from caseload.domain.risk import review_interval, review_setting
 
-    rule = day + timedelta(days=policy.review_days)
-    due = review_due(day, day, next_due, policy.review_days)
+    days, setting = review_interval(risk, policy), review_setting(risk)
+    rule = day + timedelta(days=days)
+    due = review_due(day, day, next_due, days)
     if next_due is None:
-        return f"next review due by {due} (review_days: {policy.review_days} days)"
+        return f"next review due by {due} ({setting}: {days} days)"
     if next_due <= rule:
         return f"next review due by {due} (as asked)"
     return (
-        f"next review due by {due}, not {next_due}: the review_days rule "
-        f"({policy.review_days} days) comes first, and --next can only bring a review forward"
+        f"next review due by {due}, not {next_due}: the {setting} rule "
+        f"({days} days) comes first, and --next can only bring a review forward"
     )
 
 

@@ -315,10 +315,11 @@ CRIMES = Spec(
         Column("required_level", parse_level, default=None),  # None: from the matrix
         Column("holder", normalise_collar, default=None),
         Column("victim_enhanced", parse_bool, default=False),
-        Column("risk", _grade, default=None),  # None: standard (a new crime), or kept
         Column("finalised_on", parse_date, not_future=True),
         Column("outcome", parse_outcome, default=None),
         Column("allocated_on", parse_when, not_future=True),  # None: now
+        # Last, so that a file written for the columns before it still reads (blank).
+        Column("risk", _grade, default=None),  # None: standard (a new crime), or kept
     ),
     key=lambda v: v["reference"],
     key_column="reference",

@@ -41,14 +41,17 @@ def parse_grade(text: str) -> str:
     raise ValueError(f"'{text.strip()}' is not a risk grade (standard, medium or high)")
 
 
+def review_setting(grade: str | None) -> str:
+    """The policy setting that says how often a crime of this grade is reviewed."""
+    return {"high": "review_days_high", "medium": "review_days_medium"}.get(
+        grade or DEFAULT_GRADE, "review_days"
+    )
+
+
 def review_interval(grade: str | None, policy: Policy) -> int:
     """Longest time, in days, a live crime of this grade may go without a supervisory
     review: ``review_days_high``, ``review_days_medium``, else ``review_days``."""
-    if grade == "high":
-        return policy.review_days_high
-    if grade == "medium":
-        return policy.review_days_medium
-    return policy.review_days
+    return int(getattr(policy, review_setting(grade)))
 
 
 def risk_level(crime_type: str, grade: str, risks: RiskMatrix) -> str | None:

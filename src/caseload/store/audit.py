@@ -22,7 +22,11 @@ How "since" is derived (the day from which a finding has held, where SQL can say
   allocation interval.
 * ``review-overdue`` / ``victim-update-overdue``: the day after the interval ran
   out (last review, last update, or the report date, plus the interval), or the
-  day after an explicit next-review date, whichever came first.
+  day after an explicit next-review date, whichever came first. A review's interval is
+  the one for the crime's risk grade on the audited day (``review_days_high``,
+  ``review_days_medium``, ``review_days``); when that grade began later than the
+  interval ran out, the finding holds from the day the grade began (the first day it
+  was overdue under the grade it has now).
 * ``reassign-churn``: the start of the interval that made one reassignment too many.
 
 Victims' Code deadlines are counted in working days in Python (``domain.workdays``)
@@ -34,7 +38,8 @@ Rebuilt for a past day: who held what and what was live (from the intervals),
 reviews, events and updates dated up to that day. Officers' status, trainee flag,
 capacity and accreditation, and a crime's agreed update frequency, are current
 values: the store keeps no history of them (status changes are in the decision log,
-which dates ``holder-unavailable`` but is not replayed).
+which dates ``holder-unavailable`` but is not replayed). A crime's risk grade is kept
+with history: the audited day's grade is used.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ from sqlalchemy.sql import Select
 from caseload.domain.audit import CODES, counts_from, finding, review_due
 from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
+from caseload.domain.risk import review_interval
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
 from caseload.store.models import (
@@ -77,6 +83,7 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
+from caseload.store.risk import graded_since
 from caseload.store.sqlfunc import day_of, inexperienced_on, level_rank, plus_days, unindexed
 
 BATCH = 2000
@@ -433,26 +440,41 @@ class Audit:
         )
         inner = self._crime_scope(
             select(
+                h.c.crime_id,
                 h.c.team_id,
                 h.c.holder_id,
                 h.c.reference,
                 h.c.reported_on,
+                h.c.risk,
                 last_review.label("last_review"),
                 next_due.label("next_due"),
             ),
             h,
         ).subquery("reviewed")
         base = func.coalesce(inner.c.last_review, inner.c.reported_on)
-        cutoff = self.day - timedelta(days=self.policy.review_days)
+        # The interval for the crime's grade on the audited day (domain.risk.review_interval).
+        days = {grade: review_interval(grade, self.policy) for grade in ("medium", "high")}
+        standard = review_interval("standard", self.policy)
+
+        def by_grade(value: Callable[[int], Any]) -> Any:
+            return case(
+                *((inner.c.risk == grade, value(n)) for grade, n in days.items()),
+                else_=value(standard),
+            )
+
+        cutoff = by_grade(lambda n: _as_date(self.day - timedelta(days=n)))
         return self._scanned_finding(
             inner,
             inner.c.reported_on,
             inner.c.last_review,
             inner.c.next_due,
-            literal(self.policy.review_days).label("limit"),
+            by_grade(literal).label("limit"),
+            inner.c.risk,
+            # only for the findings: the day the grade in force began (None: never graded)
+            graded_since(inner.c.crime_id, self.end).label("graded_since"),
         ).where(
             or_(
-                base < _as_date(cutoff),
+                base < cutoff,
                 and_(inner.c.next_due.is_not(None), inner.c.next_due < day),
             )
         )
@@ -570,7 +592,11 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
         row["since"] = row["deadline"] + one
     elif code == "review-overdue":
         due = review_due(
-            row["last_review"], row["reported_on"], row["next_due"], policy.review_days
+            row["last_review"],
+            row["reported_on"],
+            row["next_due"],
+            int(row["limit"]),
+            _day(row["graded_since"]),
         )
         row["since"] = due + one
     elif code == "victim-update-overdue":
@@ -579,6 +605,13 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
     elif isinstance(row.get("since"), datetime):
         row["since"] = row["since"].date()
     return row
+
+
+def _day(value: Any) -> date | None:
+    """A date an aggregate gave back (SQLite: ISO text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def team_id_for(conn: Connection, team: str | None) -> int | None:
