@@ -172,9 +172,9 @@ def reviewed(store: Runner, db_url: str) -> Runner:
     ago and lowered to standard 5 days ago; CR/2 graded medium 15 days ago."""
     from datetime import datetime, time
 
+    from caseload.domain.inputs import ReviewCreate
     from caseload.store.risk import set_risk
     from caseload.store.supervision import record_review
-    from caseload.domain.inputs import ReviewCreate
 
     def ago(n: int) -> datetime:
         return datetime.combine(TODAY - timedelta(days=n), time(9))
