@@ -1,4 +1,4 @@
-"""risk grades: the crime's current grade and its history
+"""risk grades and their history, the matrix by risk, supervisors
 
 * ``crime.risk``: the current grade (``standard``, ``medium``, ``high``); every existing
   crime is backfilled ``standard`` by the column's server default (one ALTER TABLE on
@@ -9,6 +9,8 @@
 * ``crime.base_level``: the crime's own level while its risk raises its required level
   through the matrix (NULL otherwise: every existing crime).
 * ``matrix_risk_entry``: matrix rows for a crime type at a risk grade.
+* ``officer.supervisor_id``: who supervises the officer (another officer; NULL: none
+  recorded, every existing officer). No foreign key: a plain ADD COLUMN on SQLite.
 * ``ix_crime_live`` gains ``risk``, so that workload counts live crimes by grade from
   the index alone, as it counts them by level.
 
@@ -48,6 +50,7 @@ def upgrade() -> None:
         sa.Column("risk", sa.String(length=8), nullable=False, server_default="standard"),
     )
     op.add_column("crime", sa.Column("base_level", sa.String(length=8), nullable=True))
+    op.add_column("officer", sa.Column("supervisor_id", sa.Integer(), nullable=True))
     op.create_table(
         "matrix_risk_entry",
         sa.Column("type_key", sa.String(length=100), nullable=False),
@@ -77,6 +80,8 @@ def downgrade() -> None:
     op.drop_index("ix_crime_risk_crime", table_name="crime_risk")
     op.drop_table("crime_risk")
     op.drop_table("matrix_risk_entry")
+    with op.batch_alter_table("officer", schema=None) as batch_op:
+        batch_op.drop_column("supervisor_id")
     with op.batch_alter_table("crime", schema=None) as batch_op:
         batch_op.drop_column("base_level")
         batch_op.drop_column("risk")

@@ -260,6 +260,7 @@ OFFICERS = Spec(
         Column("status", parse_status, default="active"),
         Column("capacity", parse_capacity, default=None),
         Column("trainee", parse_bool, default=False),
+        Column("supervisor", normalise_collar, default=None),  # a collar; None: nobody
     ),
     key=lambda v: v["collar"],
     key_column="collar",

@@ -490,6 +490,9 @@ class OfficerWriter(KindWriter):
 
     def prepare_write(self, conn: Connection) -> None:
         self.teams = team_ids(conn)
+        # (line, collar, supervisor, state): set after the last batch, since a
+        # supervisor may be a later row of the file
+        self.supervisors: list[tuple[int, str, str | None, str]] = []  # state: new, same, changed
 
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
         o = officer_table
@@ -510,12 +513,15 @@ class OfficerWriter(KindWriter):
             row["team_id"] = self.teams[values["team"].lower()]
             current = existing.get(values["collar"])
             if current is None:
+                self.supervisors.append((line, values["collar"], values.get("supervisor"), "new"))
                 inserts.append({"collar": values["collar"], **row})
                 counts.new += 1
                 added: dict[str, Any] = {k: _text(v) for k, v in values.items()}
                 entries.append(self._entry("officer-add", added, collar=values["collar"]))
                 continue
             diff = {k: (current[k], v) for k, v in row.items() if current[k] != v}
+            state = "changed" if diff else "same"
+            self.supervisors.append((line, values["collar"], values.get("supervisor"), state))
             if not diff:
                 counts.unchanged += 1
                 continue
@@ -533,6 +539,49 @@ class OfficerWriter(KindWriter):
             checked[int(current["id"])] = (line, entries[-1], values["team"])
         self._check_holdings(conn, changed, checked, counts)
         insert_rows(conn, o, inserts)
+        update_rows(conn, o, "id", updates)
+        self._log(conn, entries)
+
+    def finish(self, conn: Connection, counts: Counts) -> None:
+        """Each row's supervisor: an officer of the store or the file, not themself (else
+        the whole file is refused, naming the lines); a change is logged per officer."""
+        from caseload.store.supervisors import check_supervisor
+
+        o = officer_table
+        ids = {
+            str(c): (int(i), s)
+            for i, c, s in conn.execute(select(o.c.id, o.c.collar, o.c.supervisor_id))
+        }
+        known = {collar: oid for collar, (oid, _) in ids.items()}
+        collar_of = {oid: collar for collar, oid in known.items()}
+        problems = Problems()
+        updates: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        for line, collar, supervisor, state in self.supervisors:
+            problem = check_supervisor(collar, supervisor, known)
+            if problem is not None:
+                problems.add(line, "supervisor", problem)
+                continue
+            oid, old_id = ids[collar]
+            new_id = known[supervisor] if supervisor else None
+            if new_id == old_id:
+                continue
+            updates.append({"id": oid, "supervisor_id": new_id})
+            old = collar_of.get(old_id) if old_id is not None else None
+            if state == "new":
+                continue  # the officer-add entry names the supervisor
+            entries.append(
+                self._entry(
+                    "officer-update", {"supervisor": [old or "", supervisor or ""]}, collar=collar
+                )
+            )
+            if state == "same":
+                counts.unchanged -= 1
+                counts.updated += 1
+        if problems.total:
+            raise InputError(
+                "Some supervisors cannot be recorded; nothing was imported.", problems.details()
+            )
         update_rows(conn, o, "id", updates)
         self._log(conn, entries)
 

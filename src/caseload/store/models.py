@@ -89,6 +89,9 @@ class Officer(SQLModel, table=True):
     status: str = _text(12, default="active")
     capacity: int | None = Field(default=None, sa_type=Integer)
     trainee: bool = Field(default=False, sa_type=Boolean)
+    # Who supervises them: another officer's id (migration 0008; no foreign key, so that the
+    # column is one ADD COLUMN on SQLite; ``store.supervisors`` checks it on every write).
+    supervisor_id: int | None = Field(default=None, sa_type=Integer)
 
 
 class Crime(SQLModel, table=True):
