@@ -1,4 +1,4 @@
-"""risk grades and their history, the matrix by risk, supervisors
+"""risk grades and their history, the matrix by risk, supervisors, quality reviews
 
 * ``crime.risk``: the current grade (``standard``, ``medium``, ``high``); every existing
   crime is backfilled ``standard`` by the column's server default (one ALTER TABLE on
@@ -11,6 +11,8 @@
 * ``matrix_risk_entry``: matrix rows for a crime type at a risk grade.
 * ``officer.supervisor_id``: who supervises the officer (another officer; NULL: none
   recorded, every existing officer). No foreign key: a plain ADD COLUMN on SQLite.
+* ``review.quality``: a quality review's result (``pass``, ``advice``, ``fail``; NULL for
+  a review that graded nothing, as every existing one).
 * ``ix_crime_live`` gains ``risk``, so that workload counts live crimes by grade from
   the index alone, as it counts them by level.
 
@@ -51,6 +53,7 @@ def upgrade() -> None:
     )
     op.add_column("crime", sa.Column("base_level", sa.String(length=8), nullable=True))
     op.add_column("officer", sa.Column("supervisor_id", sa.Integer(), nullable=True))
+    op.add_column("review", sa.Column("quality", sa.String(length=8), nullable=True))
     op.create_table(
         "matrix_risk_entry",
         sa.Column("type_key", sa.String(length=100), nullable=False),
@@ -82,6 +85,8 @@ def downgrade() -> None:
     op.drop_table("matrix_risk_entry")
     with op.batch_alter_table("officer", schema=None) as batch_op:
         batch_op.drop_column("supervisor_id")
+    with op.batch_alter_table("review", schema=None) as batch_op:
+        batch_op.drop_column("quality")
     with op.batch_alter_table("crime", schema=None) as batch_op:
         batch_op.drop_column("base_level")
         batch_op.drop_column("risk")

@@ -32,6 +32,7 @@ from caseload.cli import (
     rebalance,
     report,
     risk,
+    sample,
     suggest,
     supervision,
     teams,
@@ -271,6 +272,7 @@ report.register(app)
 exports.register(app)
 suggest.register(app)
 rebalance.register(app)
+sample.register(app)
 maintenance.register(app, db.db_app)
 access.register(app)
 

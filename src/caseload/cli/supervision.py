@@ -30,6 +30,12 @@ def _note(value: str) -> str:
     return clean_text(value, "the note", max_length=2000)
 
 
+def _quality(value: str) -> str:
+    from caseload.domain.sampling import parse_quality
+
+    return parse_quality(value)
+
+
 def _kind(value: str) -> str:
     from caseload.domain.events import parse_event_kind
 
@@ -82,10 +88,20 @@ def review(
             help="When the next review is due (an earlier date than the review_days rule).",
         ),
     ] = None,
+    quality: Annotated[
+        str | None,
+        typer.Option(
+            "--quality",
+            metavar="RESULT",
+            parser=typed(_quality),
+            help="A quality review's result: pass, advice or fail (e.g. of a crime drawn by "
+            "'caseload sample').",
+        ),
+    ] = None,
     on: OnOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Record a supervisory review of a live crime."""
+    """Record a supervisory review of a live crime (with --quality, a quality review)."""
     from datetime import datetime
 
     from caseload.domain.inputs import ReviewCreate, validated
@@ -94,14 +110,15 @@ def review(
     from caseload.store.supervision import record_review
 
     day = on or datetime.now().date()
-    data = validated(ReviewCreate, note=note, reviewed_on=day, next_due=next_due)
+    data = validated(ReviewCreate, note=note, reviewed_on=day, next_due=next_due, quality=quality)
     with open_store(ctx).write() as conn:
         crime = record_review(
             conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
         policy = load_policy(conn)
+    what = f"a quality review ({quality})" if quality else "a review"
     info(
-        f"Recorded a review of {crime['reference']} on {day}; "
+        f"Recorded {what} of {crime['reference']} on {day}; "
         f"{next_review(day, next_due, policy, str(crime.get('risk') or 'standard'))}."
     )
 

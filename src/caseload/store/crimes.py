@@ -349,6 +349,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
             _author(review.c.actor),
             review.c.note,
             review.c.next_due,
+            review.c.quality,
             review.c.imported_by,
         )
         .where(review.c.crime_id == crime_id)

@@ -237,6 +237,7 @@ class Review(SQLModel, table=True):
     note: str = _long()
     next_due: date | None = Field(default=None, sa_type=Date)
     imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
+    quality: str | None = _text(8, default=None)  # a quality review's result (0008): pass, ...
 
 
 class KeyEvent(SQLModel, table=True):
