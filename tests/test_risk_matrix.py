@@ -151,3 +151,9 @@ def test_weight_high_risk_counts_a_high_risk_crime_heavier(force: Runner) -> Non
     assert weighted() == 2
     shown = json.loads(force("policy", "show", "--format", "json").stdout)
     assert any("weight_high_risk" in json.dumps(row) for row in shown)
+
+
+def test_db_check_compares_risk_rows_with_the_log(force: Runner) -> None:
+    result = force("db", "check")
+    assert result.exit_code == 0, result.output
+    assert "passed all" in result.stderr + result.stdout

@@ -31,6 +31,7 @@ from caseload.cli.output import (
 WORKLOAD_DROP = (
     "rank",
     "live_medium_risk",
+    "live_high_risk",
     "live_pip4",
     "live_pip3",
     "inexperienced",
@@ -39,7 +40,6 @@ WORKLOAD_DROP = (
     "live_pip2",
     "live_pip1",
     "team",
-    "live_high_risk",
     "capacity",
     "weighted_load",
     "accreditation",
@@ -47,12 +47,12 @@ WORKLOAD_DROP = (
 TOTALS_LAYOUT = Layout(
     drop=(
         "live_medium_risk",
+        "live_high_risk",
         "live_pip4",
         "live_pip3",
         "live_pip2",
         "live_pip1",
         "officers",
-        "live_high_risk",
     )
 )
 
