@@ -13,7 +13,9 @@ needs no network or data folder).
 The force is shaped so that the allocation and audit features have something to show:
 one inexperienced officer at exactly 25 live crimes, another over the limit, an officer on
 leave holding crimes, a crime whose required level is above most of its team, a crime
-reassigned six times, crimes unallocated for days, and an officer past personal capacity.
+reassigned six times, crimes unallocated for days, and an officer past personal capacity;
+some live crimes graded medium or high risk (with two risk rows in the matrix), and every
+officer's supervisor.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ MATRIX = {
     "Vehicle crime": "PIP1",
     "Violence and sexual offences": "PIP2",
 }
+# Risk rows (issue 19): a crime of the type graded at that risk or above needs the level.
+MATRIX_RISK = {
+    ("Burglary", "high"): "PIP2",
+    ("Violence and sexual offences", "high"): "PIP3",
+}
 LEVEL_RANK = {"none": 0, "PIP1": 1, "PIP2": 2, "PIP3": 3, "PIP4": 4}
 VOLUME_TYPES = {
     "Anti-social behaviour",
@@ -110,6 +117,7 @@ class Officer:
     status: str = "active"
     capacity: int | None = None
     trainee: bool = False
+    supervisor: str = ""  # a DS (or, for a DS, the team's DI)
     target: int = 12  # live crimes the random fill gives them at most
     special: bool = False  # holdings set by hand below; the random fill skips them
     live: int = 0
@@ -129,6 +137,7 @@ class Crime:
     holder: str = ""
     victim_enhanced: bool = False
     victim_category: str = ""  # blank: standard, or enhanced recorded as yes/no only
+    risk: str = ""  # blank: standard
     finalised_on: date | None = None
     outcome: int | None = None
     allocated_on: datetime | None = None
@@ -533,6 +542,54 @@ def build_victims(force: Force) -> list[list[object]]:
     return rows
 
 
+# --- risk grades and supervisors (issue 19) ---------------------------------------------
+# Their own random stream, after everything above, so the rest of the files do not change.
+
+
+def grade_risk(force: Force) -> None:
+    """Some live crimes graded medium, a few high: the high ones only where the holder is
+    accredited for the level the risk rows then ask (the crime import allocates under the
+    rules), so the audit's new review intervals show rather than new mismatches."""
+    rng = random.Random(SEED + 5)
+    by_collar = {x.collar: x for x in force.officers}
+    live = sorted(
+        (c for c in force.crimes if c.finalised_on is None and (ANCHOR - c.reported_on).days > 2),
+        key=lambda c: c.reference,
+    )
+    for crime in rng.sample(live, 40):
+        crime.risk = "medium"
+
+    def fits(crime: Crime) -> bool:
+        level = MATRIX_RISK.get((crime.crime_type, "high"), crime.level())
+        if LEVEL_RANK[level] < LEVEL_RANK[crime.level()]:
+            level = crime.level()
+        if crime.history:  # held through the history import: keep it simple, no grade
+            return False
+        holder = by_collar.get(crime.holder)
+        if crime.team == "Bexley Volume Crime" or (holder is not None and holder.special):
+            return False  # the shaped holdings and Bexley's rebalance stay as they are
+        if crime.crime_type == "Violence and sexual offences":
+            return False  # the README's domestic-assault story stays at PIP2
+        return holder is None or LEVEL_RANK[holder.accreditation] >= LEVEL_RANK[level]
+
+    for crime in rng.sample([c for c in live if not c.risk and fits(c)], 10):
+        crime.risk = "high"
+
+
+def assign_supervisors(force: Force) -> None:
+    """Each officer's supervisor: the team's detective sergeants in turn; a DS reports to
+    the team's DI where it has one."""
+    for team in TEAMS:
+        members = [x for x in force.officers if x.team == team]
+        sergeants = [x for x in members if x.rank == "DS"]
+        inspector = next((x for x in members if x.rank == "DI"), None)
+        others = [x for x in members if x.rank not in ("DS", "DI")]
+        for index, officer in enumerate(others):
+            officer.supervisor = sergeants[index % len(sergeants)].collar
+        for sergeant in sergeants:
+            sergeant.supervisor = inspector.collar if inspector else ""
+
+
 def write_csv(path: Path, columns: list[str], rows: list[list[object]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -562,11 +619,14 @@ def main(folder: Path = HERE) -> None:
     shape_mismatch(force)
     supervision = build_supervision(force, supervisors)
     referrals = build_victims(force)
+    grade_risk(force)
+    assign_supervisors(force)
     (folder / "anchor.txt").write_text(ANCHOR.isoformat() + "\n", encoding="utf-8")
     write_csv(
         folder / "matrix.csv",
-        ["crime_type", "required_level"],
-        [[name, level] for name, level in sorted(MATRIX.items())],
+        ["crime_type", "required_level", "risk"],
+        [[name, level, ""] for name, level in sorted(MATRIX.items())]
+        + [[name, level, risk] for (name, risk), level in sorted(MATRIX_RISK.items())],
     )
     write_csv(
         folder / "officers.csv",
@@ -580,6 +640,7 @@ def main(folder: Path = HERE) -> None:
             "status",
             "capacity",
             "trainee",
+            "supervisor",
         ],
         [
             [
@@ -592,6 +653,7 @@ def main(folder: Path = HERE) -> None:
                 x.status,
                 x.capacity,
                 cell(x.trainee),
+                x.supervisor,
             ]
             for x in force.officers
         ],
@@ -613,6 +675,7 @@ def main(folder: Path = HERE) -> None:
                 cell(c.finalised_on),
                 c.outcome,
                 cell(c.allocated_on),
+                c.risk,
             ]
             for c in crimes
         ],

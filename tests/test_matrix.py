@@ -13,8 +13,8 @@ def test_set_list_and_change_are_logged(store: Runner, sql) -> None:
     assert store("matrix", "set", "robbery", "PIP3").exit_code == 0
     rows = json.loads(store("matrix", "list", "-f", "json").stdout)
     assert rows == [
-        {"crime_type": "Burglary", "required_level": "PIP1"},
-        {"crime_type": "robbery", "required_level": "PIP3"},
+        {"crime_type": "Burglary", "risk": "", "required_level": "PIP1"},
+        {"crime_type": "robbery", "risk": "", "required_level": "PIP3"},
     ]
     details = [
         json.loads(d)

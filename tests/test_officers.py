@@ -54,6 +54,7 @@ def test_add_then_list_shows_the_officer_upper_cased(store: Runner) -> None:
             "status": "active",
             "capacity": "",
             "trainee": "no",
+            "supervisor": "",
         }
     ]
 

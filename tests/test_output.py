@@ -65,6 +65,7 @@ def test_plain_markdown_json_csv(listed: Runner) -> None:
         "status",
         "capacity",
         "trainee",
+        "supervisor",
     ]
     assert data[1]["trainee"] is True
     rows = list(csv.DictReader(io.StringIO(listed("officer", "list", "--format", "csv").stdout)))

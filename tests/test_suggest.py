@@ -54,7 +54,7 @@ def test_suggest_ranks_eligible_officers_with_reasons(force) -> None:  # type: i
 
     table = force("suggest", "R1")
     assert table.exit_code == 0
-    assert "Who could take R1 (Robbery, needs PIP2, Lewisham CID)" in table.stderr
+    assert "Who could take R1 (Robbery, standard risk, needs PIP2, Lewisham CID)" in table.stderr
 
 
 def test_a_linked_crime_puts_its_holder_first(force, sql) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,8 @@ def test_one_row_per_officer_with_counts_limit_headroom_and_flags(force: Runner)
         "live_pip2": 0,
         "live_pip3": 0,
         "live_pip4": 0,
+        "live_medium_risk": 0,
+        "live_high_risk": 0,
         "capacity": None,
         "limit": 25,
         "headroom": -1,

@@ -18,7 +18,7 @@ Columns are added with plain ADD COLUMN, not a batch alteration (see 0005: a bat
 alteration would drop the append-only triggers on SQLite).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

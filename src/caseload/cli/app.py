@@ -35,6 +35,8 @@ from caseload.cli import (
     policy,
     rebalance,
     report,
+    risk,
+    sample,
     suggest,
     supervision,
     teams,
@@ -262,6 +264,7 @@ officers.register(app)
 officers.officer_app.add_typer(absences.absence_app, name="absence")
 teams.register(app)
 crimes.register(app)
+risk.register(crimes.crime_app)
 matrix.register(app)
 imports.register(app)
 police_uk.register(imports.import_app)
@@ -279,6 +282,7 @@ suggest.register(app)
 rebalance.register(app)
 handover.register(app)
 forecast.register(app)
+sample.register(app)
 maintenance.register(app, db.db_app)
 access.register(app)
 

@@ -33,7 +33,15 @@ from caseload.cli.output import (
 
 # What a narrow terminal leaves out first (output.Layout).
 CRIMES_LAYOUT = Layout(
-    drop=("outcome", "finalised_on", "reported_on", "victim_category", "victim_enhanced", "team"),
+    drop=(
+        "outcome",
+        "finalised_on",
+        "reported_on",
+        "victim_category",
+        "victim_enhanced",
+        "risk",
+        "team",
+    ),
     wrap=("crime_type",),
 )
 
@@ -254,6 +262,12 @@ def update(
     info(f"Updated {done.reference}: {shown}.")
 
 
+def _grade(value: str) -> str:
+    from caseload.domain.risk import parse_grade
+
+    return parse_grade(value)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -284,6 +298,15 @@ def list_(
         str | None,
         typer.Option(
             "--level", metavar="LEVEL", parser=parse_level_arg, help="Only this required level."
+        ),
+    ] = None,
+    risk: Annotated[
+        str | None,
+        typer.Option(
+            "--risk",
+            metavar="GRADE",
+            parser=typed(_grade),
+            help="Only crimes of this risk grade (standard, medium, high).",
         ),
     ] = None,
     crime_type: Annotated[
@@ -332,6 +355,7 @@ def list_(
         state="live" if live else "finalised" if finalised else None,
         unallocated=unallocated,
         required_level=level,
+        risk=risk,
         crime_type=crime_type,
         reported_after=after,
         reported_before=before,
@@ -378,7 +402,9 @@ def show(
         story = crime_story(conn, crime["id"])
         policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's policy
         victim_reason = entitlement_reason(conn, crime["reference"])
-    review_days = policy.review_days
+    from caseload.domain.risk import review_interval
+
+    review_days = review_interval(str(crime["risk"]), policy)
     _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}
     record["level_from"] = "default (type not in matrix)" if crime["level_defaulted"] else "set"
@@ -396,11 +422,15 @@ def show(
         from caseload.domain.audit import review_due
 
         last = reviews[-1] if reviews else None
+        grades = story["risk_grades"]
+        current = grades[-1] if grades and grades[-1]["to"] is None else None
+        record["review_every_days"] = review_days
         record["next_review_due"] = review_due(
             last["reviewed_on"] if last else None,
             crime["reported_on"],
             last["next_due"] if last else None,
             review_days,
+            current["from"].date() if current else None,
         )
     if fmt is OutputFormat.json:
         import json

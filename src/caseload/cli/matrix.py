@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, parse_level_arg, resolve_actor
+from caseload.cli.common import ActorOption, open_store, parse_level_arg, resolve_actor, typed
 from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
+
+
+def _grade(value: str) -> str:
+    from caseload.domain.risk import parse_grade
+
+    return parse_grade(value)
+
 
 matrix_app = typer.Typer(
     help="The allocation matrix: which accreditation each crime type requires.",
@@ -19,12 +26,14 @@ matrix_app = typer.Typer(
 def list_(
     ctx: typer.Context, fmt: FormatOption = OutputFormat.table, wide: WideOption = False
 ) -> None:
-    """List crime types and the accreditation each requires."""
+    """List crime types and the accreditation each requires (risk rows: at that grade or above)."""
     from caseload.store.reference import list_matrix
 
     with open_store(ctx).read() as conn:
         rows = list_matrix(conn)
-    render(rows, ["crime_type", "required_level"], fmt, title="Allocation matrix", wide=wide)
+    render(
+        rows, ["crime_type", "risk", "required_level"], fmt, title="Allocation matrix", wide=wide
+    )
 
 
 @matrix_app.command("set")
@@ -41,9 +50,23 @@ def set_(
             help="The required level: none, PIP1, PIP2, PIP3 or PIP4.",
         ),
     ],
+    risk: Annotated[
+        str | None,
+        typer.Option(
+            "--risk",
+            metavar="GRADE",
+            parser=typed(_grade),
+            help="Only for crimes of this type graded this risk (medium or high) or above; "
+            "standard is the type's own row.",
+        ),
+    ] = None,
     actor: ActorOption = None,
 ) -> None:
-    """Set the accreditation a crime type requires (logged). Existing crimes keep theirs."""
+    """Set the accreditation a crime type requires (logged). Existing crimes keep theirs.
+
+    With --risk, a crime of the type needs the highest level among its own and the rows
+    of its risk grade and below: 'crime risk' applies them when a crime's grade changes.
+    """
     from caseload.domain.inputs import MatrixChange, validated
     from caseload.domain.values import clean_text
     from caseload.errors import InputError
@@ -59,9 +82,15 @@ def set_(
     with open_store(ctx).write() as conn:
         # set_matrix is the matrix import's too: a set of entries, Core statements
         added, _ = set_matrix(
-            conn, [(name, data.required_level)], actor=resolve_actor(actor), at=decision_time(conn)
+            conn,
+            [(name, data.required_level, risk)],
+            actor=resolve_actor(actor),
+            at=decision_time(conn),
         )
-    info(f"{name} now requires {level}" + (" (new crime type)." if added else "."))
+    graded = risk not in (None, "standard")
+    what = f"{name} at {risk} risk or above" if graded else name
+    new = (" (new row)." if graded else " (new crime type).") if added else "."
+    info(f"{what} now requires {level}{new}")
 
 
 @matrix_app.command("import")
@@ -70,7 +99,8 @@ def import_(
     file: Annotated[
         str,
         typer.Argument(
-            metavar="FILE", help="A CSV file with crime_type, required_level; '-' reads stdin."
+            metavar="FILE",
+            help="A CSV file with crime_type, required_level and optionally risk; '-' reads stdin.",
         ),
     ],
     dry_run: Annotated[

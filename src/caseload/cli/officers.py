@@ -283,6 +283,14 @@ def update(
     trainee: Annotated[
         bool | None, typer.Option("--trainee/--not-trainee", help="Set or clear the trainee flag.")
     ] = None,
+    supervisor: Annotated[
+        str | None,
+        typer.Option(
+            "--supervisor",
+            metavar="COLLAR|none",
+            help="Who supervises them (another officer's collar), or 'none' to clear it.",
+        ),
+    ] = None,
     actor: ActorOption = None,
 ) -> None:
     """Change an officer's details (logged with old and new values)."""
@@ -308,11 +316,24 @@ def update(
             given["capacity"] = _capacity(capacity)
         except ValueError as exc:
             raise InputError(str(exc).capitalize() + ".") from None
-    data = validated(OfficerUpdate, **given)
+    boss = _supervisor(supervisor) if supervisor is not None else None
+    data = validated(OfficerUpdate, **given) if given or supervisor is None else None
+    said: list[str] = []
     with open_store(ctx).write() as conn:
-        done = update_officer(
-            conn, collar, data, actor=resolve_actor(actor), at=decision_time(conn)
-        )
+        at, who = decision_time(conn), resolve_actor(actor)
+        if supervisor is not None:
+            from caseload.store.supervisors import set_supervisor
+
+            old, new = set_supervisor(conn, collar, boss, actor=who, at=at)
+            if old != new:
+                said.append(f"Updated {collar}: supervisor {_said(old)} -> {_said(new)}.")
+            elif data is None:
+                said.append(f"{collar} already had that supervisor; nothing changed.")
+        done = update_officer(conn, collar, data, actor=who, at=at) if data else None
+    for message in said:
+        info(message)
+    if done is None:
+        return
     if done.diff:
         info(
             f"Updated {collar}: "
@@ -322,6 +343,19 @@ def update(
     else:
         info(f"{collar} already had those details; nothing changed.")
     _warn_holding(done)
+
+
+def _supervisor(value: str) -> str | None:
+    """A supervisor's collar as typed; ``none`` (or blank) clears it."""
+    from caseload.domain.values import normalise_collar
+    from caseload.errors import InputError
+
+    if value.strip().lower() in ("", "none"):
+        return None
+    try:
+        return normalise_collar(value)
+    except ValueError as exc:
+        raise InputError(f"--supervisor: {exc}.") from None
 
 
 def _warn_holding(done: Any) -> None:

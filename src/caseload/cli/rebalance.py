@@ -75,9 +75,9 @@ def rebalance(
     officers to the limit and everyone to capacity; fix accreditation mismatches;
     then even out weighted load where the gap is over rebalance_threshold. Never to
     an ineligible officer or past a limit; never a crime reassigned more than
-    reassign_churn times; an enhanced-service victim's crime only when the first
-    three steps require it. Without --apply nothing is written. --only runs the
-    steps named (re-home, limit, accreditation, even) and no others.
+    reassign_churn times; an enhanced-service victim's crime, or a high-risk one, only
+    when the first three steps require it. Without --apply nothing is written. --only
+    runs the steps named (re-home, limit, accreditation, even) and no others.
     """
     from caseload.domain.planning import ALL_STEPS, STEP_NAMES, step_numbers
     from caseload.errors import InputError, PolicyRefused

@@ -89,8 +89,8 @@ def suggest(
         rows,
         SUGGEST_COLUMNS,
         fmt,
-        title=f"Who could take {crime['reference']} ({crime['crime_type']}, needs "
-        f"{crime['required_level']}, {crime['team']})",
+        title=f"Who could take {crime['reference']} ({crime['crime_type']}, {crime['risk']} "
+        f"risk, needs {crime['required_level']}, {crime['team']})",
         # Without --any-team every officer is of the crime's team, named in the title.
         layout=Layout(
             drop=SUGGEST_DROP if any_team else ("team", *SUGGEST_DROP),

@@ -30,6 +30,12 @@ def _note(value: str) -> str:
     return clean_text(value, "the note", max_length=2000)
 
 
+def _quality(value: str) -> str:
+    from caseload.domain.sampling import parse_quality
+
+    return parse_quality(value)
+
+
 def _kind(value: str) -> str:
     from caseload.domain.events import parse_event_kind
 
@@ -82,10 +88,20 @@ def review(
             help="When the next review is due (an earlier date than the review_days rule).",
         ),
     ] = None,
+    quality: Annotated[
+        str | None,
+        typer.Option(
+            "--quality",
+            metavar="RESULT",
+            parser=typed(_quality),
+            help="A quality review's result: pass, advice or fail (e.g. of a crime drawn by "
+            "'caseload sample').",
+        ),
+    ] = None,
     on: OnOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Record a supervisory review of a live crime."""
+    """Record a supervisory review of a live crime (with --quality, a quality review)."""
     from datetime import datetime
 
     from caseload.domain.inputs import ReviewCreate, validated
@@ -94,33 +110,38 @@ def review(
     from caseload.store.team_policy import load_policies
 
     day = on or datetime.now().date()
-    data = validated(ReviewCreate, note=note, reviewed_on=day, next_due=next_due)
+    data = validated(ReviewCreate, note=note, reviewed_on=day, next_due=next_due, quality=quality)
     with open_store(ctx).write() as conn:
         crime = record_review(
             conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
         )
         policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's
+    what = f"a quality review ({quality})" if quality else "a review"
     info(
-        f"Recorded a review of {crime['reference']} on {day}; {next_review(day, next_due, policy)}."
+        f"Recorded {what} of {crime['reference']} on {day}; "
+        f"{next_review(day, next_due, policy, str(crime.get('risk') or 'standard'))}."
     )
 
 
-def next_review(day: date, next_due: date | None, policy: Any) -> str:
+def next_review(day: date, next_due: date | None, policy: Any, risk: str = "standard") -> str:
     """When the next review is due after one on ``day``, and why: ``--next`` can only bring
-    it forward, never past the ``review_days`` rule (``domain.audit.review_due``)."""
+    it forward, never past the rule for the crime's risk grade (``review_days``,
+    ``review_days_medium``, ``review_days_high``; ``domain.audit.review_due``)."""
     from datetime import timedelta
 
     from caseload.domain.audit import review_due
+    from caseload.domain.risk import review_interval, review_setting
 
-    rule = day + timedelta(days=policy.review_days)
-    due = review_due(day, day, next_due, policy.review_days)
+    days, setting = review_interval(risk, policy), review_setting(risk)
+    rule = day + timedelta(days=days)
+    due = review_due(day, day, next_due, days)
     if next_due is None:
-        return f"next review due by {due} (review_days: {policy.review_days} days)"
+        return f"next review due by {due} ({setting}: {days} days)"
     if next_due <= rule:
         return f"next review due by {due} (as asked)"
     return (
-        f"next review due by {due}, not {next_due}: the review_days rule "
-        f"({policy.review_days} days) comes first, and --next can only bring a review forward"
+        f"next review due by {due}, not {next_due}: the {setting} rule "
+        f"({days} days) comes first, and --next can only bring a review forward"
     )
 
 

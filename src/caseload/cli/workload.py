@@ -30,6 +30,8 @@ from caseload.cli.output import (
 # flags always show. The team goes first when --team names it already.
 WORKLOAD_DROP = (
     "rank",
+    "live_medium_risk",
+    "live_high_risk",
     "live_pip4",
     "live_pip3",
     "inexperienced",
@@ -42,7 +44,17 @@ WORKLOAD_DROP = (
     "weighted_load",
     "accreditation",
 )
-TOTALS_LAYOUT = Layout(drop=("live_pip4", "live_pip3", "live_pip2", "live_pip1", "officers"))
+TOTALS_LAYOUT = Layout(
+    drop=(
+        "live_medium_risk",
+        "live_high_risk",
+        "live_pip4",
+        "live_pip3",
+        "live_pip2",
+        "live_pip1",
+        "officers",
+    )
+)
 
 
 def workload(
@@ -65,17 +77,32 @@ def workload(
             help="Draw a bar per officer with the limit marked (over-limit bars stand out).",
         ),
     ] = False,
+    supervisors: Annotated[
+        bool,
+        typer.Option(
+            "--supervisors",
+            help="By supervisor instead: each supervised officer's live crimes, reviews due "
+            "within 7 days and reviews overdue (by each crime's risk grade), then a total per "
+            "supervisor.",
+        ),
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,
 ) -> None:
-    """Each officer's live crimes, by required level and weighted, most overloaded first.
+    """Each officer's live crimes, by required level, by risk and weighted, most overloaded first.
 
     Flags: over-limit (inexperienced and past inexperienced_limit), over-capacity,
     mismatch (holds a crime above their accreditation), unavailable (not active).
     Table formats end with one totals row per team; csv and json hold officer rows only.
     """
-    from caseload.errors import NotFound
+    from caseload.errors import InputError, NotFound
     from caseload.store.workload import TOTAL_COLUMNS, WORKLOAD_COLUMNS, team_totals
+
+    if supervisors:
+        if officer or as_of or chart:
+            raise InputError("--supervisors goes with --team and --format only.")
+        by_supervisor(ctx, team, fmt, wide)
+        return
 
     if officer and not team and as_of is None:  # one officer today: named statements
         from caseload.store.workload import officer_workload as one_officer
@@ -126,6 +153,42 @@ def workload(
             fmt,
             title=f"Team totals{when}",
             layout=TOTALS_LAYOUT,
+            wide=wide,
+        )
+
+
+SUPERVISOR_LAYOUT = Layout(drop=("status", "team", "supervisor_name", "name"))
+
+
+def by_supervisor(ctx: typer.Context, team: str | None, fmt: OutputFormat, wide: bool) -> None:
+    """``workload --supervisors``: one row per supervised officer, then each supervisor's
+    totals (table formats; csv and json hold the officer rows)."""
+    from datetime import date
+
+    from caseload.store.reference import load_policy, team_id
+    from caseload.store.supervisors import SUPERVISOR_COLUMNS, supervision, supervisor_totals
+
+    with open_store(ctx).read() as conn:
+        if team:
+            team_id(conn, team)
+        rows = supervision(conn, load_policy(conn), today=date.today(), team=team)
+    render(
+        rows,
+        SUPERVISOR_COLUMNS,
+        fmt,
+        title="Supervisors' officers",
+        row_style=lambda row: "bold red" if row["reviews_overdue"] else None,
+        layout=SUPERVISOR_LAYOUT,
+        wide=wide,
+    )
+    if fmt not in (OutputFormat.csv, OutputFormat.json) and rows:
+        typer.echo("")
+        render(
+            supervisor_totals(rows),
+            ["supervisor", "supervisor_name", "officers", "live", "reviews_due", "reviews_overdue"],
+            fmt,
+            title="Supervisor totals",
+            layout=Layout(drop=("supervisor_name",)),
             wide=wide,
         )
 

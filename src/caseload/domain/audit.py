@@ -40,7 +40,8 @@ DESCRIPTIONS: dict[str, str] = {
     "deadline",
     "over-capacity": "an officer holds more live crimes than their personal capacity",
     "unallocated": "a live crime has had no holder for longer than unallocated_days",
-    "review-overdue": "a live crime has had no supervisory review for longer than review_days",
+    "review-overdue": "a live crime has had no supervisory review for longer than its risk "
+    "grade allows (review_days, review_days_medium, review_days_high)",
     "victim-update-overdue": "no routine victim update within the agreed or default interval",
     "victim-referral-overdue": "no Right 4 referral (or recorded decline) within "
     "referral_working_days of reporting",
@@ -71,12 +72,22 @@ def parse_severity(text: str) -> str:
 
 
 def review_due(
-    last_review: date | None, reported_on: date, next_due: date | None, review_days: int
+    last_review: date | None,
+    reported_on: date,
+    next_due: date | None,
+    review_days: int,
+    graded_since: date | None = None,
 ) -> date:
-    """When a live crime's next review is due: ``review_days`` after its last review (or
-    its report), or the next-review date that review set, if that is sooner. Overdue
-    from the day after (the review-overdue finding and ``crime show`` agree on it)."""
+    """When a live crime's next review is due: ``review_days`` (the interval for its
+    current risk grade, ``domain.risk.review_interval``) after its last review (or its
+    report), or the next-review date that review set, if that is sooner. A grade that
+    began later (``graded_since``) is due no earlier than the day before it began: a crime
+    raised to high risk three weeks after its review is overdue from the day it was
+    raised. Overdue from the day after (the review-overdue finding and ``crime show``
+    agree on it)."""
     due = (last_review or reported_on) + timedelta(days=review_days)
+    if graded_since is not None:
+        due = max(due, graded_since - timedelta(days=1))
     return due if next_due is None else min(due, next_due)
 
 
@@ -170,7 +181,9 @@ def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
             )
         else:
             parts.append(f"last review {last} ({_days(last, as_of)} ago)")
-        parts.append(f"review every {_plural(int(row['limit']), 'day')}")
+        risk = row.get("risk") or "standard"
+        every = f"review every {_plural(int(row['limit']), 'day')}"
+        parts.append(every + (f" ({risk} risk)" if risk != "standard" else ""))
         if row.get("next_due") is not None and row["next_due"] < as_of:
             parts.append(f"next review was due {row['next_due']}")
         return f"{ref}: " + "; ".join(parts)

@@ -7,9 +7,10 @@ deadline but by the end of the period) and are still outstanding (not met by the
 the period), and the on-time rate (on time / fell due). A past period is rebuilt as it
 stood at the end of its last day: records dated later do not count.
 
-* ``supervisory-review``: a live crime's next review is due ``review_interval`` days
-  after its report or its last review (or on the next-review date that review set, if
-  sooner); met by the next review after it. Not due if the crime was finalised by then.
+* ``supervisory-review``: a live crime's next review is due ``domain.risk.review_interval``
+  days (for the crime's risk grade now) after its report or its last review (or on the
+  next-review date that review set, if sooner); met by the next review after it. Not due
+  if the crime was finalised by then.
 * ``victim-update``: the same for routine victim updates, every ``victim_update_days``
   days or the frequency agreed with the victim.
 * ``right-6-notification``: each key event, told within ``notify_working_days`` (or
@@ -25,8 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
-
-from caseload.domain.policy import Policy
 
 DUTIES: dict[str, str] = {
     "supervisory-review": "supervisory review on time",
@@ -46,13 +45,6 @@ COLUMNS: tuple[str, ...] = (
 )
 
 FORCE = "All teams"
-
-
-def review_interval(policy: Policy, risk: str = "standard") -> int:
-    """Days between supervisory reviews of a crime of this risk grade: the one place the
-    return takes its review interval from (``review_days`` today, for every grade)."""
-    del risk  # reviews by risk grade (issue 19) replace this with the grade's setting
-    return policy.review_days
 
 
 def on_time_rate(on_time: int, due: int) -> float | None:

@@ -261,11 +261,18 @@ OFFICERS = Spec(
         Column("status", parse_status, default="active"),
         Column("capacity", parse_capacity, default=None),
         Column("trainee", parse_bool, default=False),
+        Column("supervisor", normalise_collar, default=None),  # a collar; None: nobody
     ),
     key=lambda v: v["collar"],
     key_column="collar",
     key_label="collar",
 )
+
+
+def _grade(value: str) -> str:
+    from caseload.domain.risk import parse_grade
+
+    return parse_grade(value)
 
 
 def _check_crime(values: Mapping[str, Any]) -> list[Problem]:
@@ -315,6 +322,8 @@ CRIMES = Spec(
         Column("finalised_on", parse_date, not_future=True),
         Column("outcome", parse_outcome, default=None),
         Column("allocated_on", parse_when, not_future=True),  # None: now
+        # Last, so that a file written for the columns before it still reads (blank).
+        Column("risk", _grade, default=None),  # None: standard (a new crime), or kept
     ),
     key=lambda v: v["reference"],
     key_column="reference",
@@ -329,8 +338,9 @@ MATRIX = Spec(
     columns=(
         Column("crime_type", _text("the crime type", 100), required=True),
         Column("required_level", parse_level, required=True),
+        Column("risk", _grade, default=None),  # None: the type's own row
     ),
-    key=lambda v: v["crime_type"].lower(),
+    key=lambda v: (v["crime_type"].lower(), "" if v["risk"] in (None, "standard") else v["risk"]),
     key_column="crime_type",
     key_label="crime type",
 )

@@ -7,7 +7,7 @@ day. The window is the as-of day to ``days`` days after it; every duty still out
 whose day has passed is included too, however old, and they sort first (by date).
 
 * ``review``: a live crime's next supervisory review (the last review or the report plus
-  the crime's team's review interval, ``domain.compliance.review_interval``, or the
+  the crime's team's review interval, ``domain.risk.review_interval`` for its grade, or the
   next-review date the last review set, if sooner: ``domain.audit.review_due``).
 * ``victim-update``: the next routine victim update (the last update or the report plus
   the frequency agreed with the victim, else the team's ``victim_update_days``).

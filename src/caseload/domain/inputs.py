@@ -25,6 +25,7 @@ from caseload.domain.levels import parse_level
 from caseload.domain.officers import check_capacity, parse_rank, parse_status
 from caseload.domain.outcomes import OUTCOMES
 from caseload.domain.policy import parse_setting
+from caseload.domain.sampling import parse_quality
 from caseload.domain.values import clean_text, in_range, normalise_collar, not_future
 from caseload.errors import InputError
 
@@ -57,6 +58,7 @@ Reason = Annotated[str, AfterValidator(_text("the reason", 2000, optional=True))
 Note = Annotated[str, AfterValidator(_text("the note", 2000))]
 CrimeType = Annotated[str, AfterValidator(_text("the crime type", 100))]
 EventKind = Annotated[str, AfterValidator(parse_event_kind)]
+Quality = Annotated[str, AfterValidator(parse_quality)]
 
 
 class Input(BaseModel):
@@ -236,6 +238,7 @@ class ReviewCreate(Input):
     note: Note
     reviewed_on: PastDate
     next_due: Day | None = None
+    quality: Quality | None = None  # a quality review's result: pass, advice or fail
 
 
 class KeyEventCreate(Input):

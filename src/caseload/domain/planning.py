@@ -21,10 +21,10 @@ tested without a database.
 
   A move never goes to an ineligible officer or past anyone's limit; a crime
   reassigned more than ``reassign_churn`` times never moves; an enhanced-service
-  victim's crime moves only when steps 1-3 require it. Most recently allocated
-  crimes move first. Steps 1-3 repeat until nothing more can be placed; a team that
-  still lacks qualified capacity gets no evening moves (they would only shuffle the
-  shortfall), and the plan says what remains and the capacity missing by level.
+  victim's crime, and a high-risk crime, moves only when steps 1-3 require it. Most
+  recently allocated crimes move first. Steps 1-3 repeat until nothing more can be
+  placed; a team that still lacks qualified capacity gets no evening moves (they would
+  only shuffle the shortfall), and the plan says what remains and the capacity missing by level.
   Evening runs to a fixed point, so applying a plan and planning again proposes
   nothing. Heaps keyed on load make it O(n log n) in the number of crimes.
 """
@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
 from caseload.domain.policy import Policy
+from caseload.domain.risk import GRADE_RANK
 from caseload.domain.team_policy import Policies, as_policies
 
 STEP_NAMES = {
@@ -109,6 +110,7 @@ class LiveCrime(NamedTuple):
     holder_id: int | None = None
     allocated_at: datetime | None = None  # start of the current holding
     reassignments: int = 0  # allocation intervals after the first
+    risk: str = "standard"  # the risk grade (a high-risk crime weighs weight_high_risk more)
 
 
 def ceiling(officer: OfficerLoad, policy: Policy | Policies) -> int | None:
@@ -421,6 +423,8 @@ class _State:
         source = self.holder[crime.id]
         assert source is not None
         w = self.weights[crime.required_level]
+        if crime.risk == "high":
+            w += self.policy.force.weight_high_risk  # force-wide, as the weights are
         self.count[source] -= 1
         self.weight[source] -= w
         self.version[source] += 1
@@ -477,7 +481,7 @@ def fingerprint(
             for o in sorted(officers, key=lambda o: o.id)
         ).encode()
     )
-    # Each crime as seven 64-bit integers: formatting 60,000 datetimes as text took
+    # Each crime as eight 64-bit integers: formatting 60,000 datetimes as text took
     # longer than planning the moves.
     numbers = array("q")
     extend = numbers.extend
@@ -492,6 +496,7 @@ def fingerprint(
                 -1 if c.holder_id is None else c.holder_id,
                 -1 if at is None else (at - _EPOCH) // _MICROSECOND,
                 c.reassignments,
+                GRADE_RANK.get(c.risk, 0),
             )
         )
     digest.update(numbers.tobytes())
@@ -823,7 +828,13 @@ def _even(
     mixed: set[tuple[int, str]] = set()  # buckets holding a moved or undated crime
     for c in crimes:
         holder = holder_of[c.id]
-        if holder is None or holder not in members or c.victim_enhanced or c.id in churned:
+        if (
+            holder is None
+            or holder not in members
+            or c.victim_enhanced
+            or c.risk == "high"
+            or c.id in churned
+        ):
             continue
         slot = (holder, c.required_level)
         bucket = buckets.get(slot)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 MODES = ("warn", "block")
-WEIGHT_SETTINGS = ("weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4")
+WEIGHT_SETTINGS = ("weight_pip1", "weight_pip2", "weight_pip3", "weight_pip4", "weight_high_risk")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Policy:
     inexperienced_months: int = 24
     unallocated_days: int = 2
     review_days: int = 28
+    review_days_medium: int = 14
+    review_days_high: int = 7
     victim_update_days: int = 28
     notify_working_days: int = 5
     notify_working_days_enhanced: int = 1
@@ -30,22 +32,25 @@ class Policy:
     weight_pip2: int = 2
     weight_pip3: int = 3
     weight_pip4: int = 4
+    weight_high_risk: int = 1
     rebalance_threshold: int = 2
     absence_mode: str = "warn"
     absence_notice_days: int = 3
     referral_working_days: int = 2
 
-    def weight(self, level: str) -> int:
-        """Weight of one live crime of the given required level (``none`` counts as PIP1)."""
-        return {
+    def weight(self, level: str, risk: str | None = None) -> int:
+        """Weight of one live crime of the given required level (``none`` counts as PIP1),
+        plus ``weight_high_risk`` when it is graded high risk."""
+        extra = self.weight_high_risk if risk == "high" else 0
+        return extra + {
             "PIP2": self.weight_pip2,
             "PIP3": self.weight_pip3,
             "PIP4": self.weight_pip4,
         }.get(level, self.weight_pip1)
 
     def weights(self) -> dict[str, int]:
-        """Each level's weight by its setting's name (``weight_pip1`` ... ``weight_pip4``):
-        the names the store's queries bind them by."""
+        """The weights by their settings' names (``weight_pip1`` ... ``weight_pip4``,
+        ``weight_high_risk``): the names the store's queries bind them by."""
         return {name: getattr(self, name) for name in WEIGHT_SETTINGS}
 
     def as_dict(self) -> dict[str, int | str]:
@@ -58,7 +63,9 @@ DESCRIPTIONS: dict[str, str] = {
     "accreditation_mode": "block: refuse a crime above the officer's accreditation; warn: allow",
     "inexperienced_months": "months of investigating before an officer is no longer inexperienced",
     "unallocated_days": "days a live crime may stay unallocated before it is a finding",
-    "review_days": "longest gap between supervisory reviews of a live crime",
+    "review_days": "longest gap between supervisory reviews of a standard-risk live crime",
+    "review_days_medium": "the same for a medium-risk live crime",
+    "review_days_high": "the same for a high-risk live crime",
     "victim_update_days": "longest gap between routine victim updates (unless agreed otherwise)",
     "notify_working_days": "working days to tell a victim of a key event",
     "notify_working_days_enhanced": "the same for victims entitled to the enhanced service",
@@ -67,6 +74,7 @@ DESCRIPTIONS: dict[str, str] = {
     "weight_pip2": "weighted-load points for a live PIP2 crime",
     "weight_pip3": "weighted-load points for a live PIP3 crime",
     "weight_pip4": "weighted-load points for a live PIP4 crime",
+    "weight_high_risk": "extra weighted-load points for a live high-risk crime (0: none)",
     "rebalance_threshold": "least cut in the weighted-load gap that justifies an evening move",
     "absence_mode": "allocating to an officer absent that day, or whose absence starts within "
     "absence_notice_days: warn, or block unless overridden",
@@ -82,6 +90,7 @@ _MINIMUM = {
     "unallocated_days": 0,
     "reassign_churn": 0,
     "absence_notice_days": 0,
+    "weight_high_risk": 0,
 }
 # What the product can use: a span of days or months must keep dates inside the years
 # caseload handles (``domain.values.EARLIEST``..``LATEST``); counts and weights must keep
@@ -90,6 +99,8 @@ _MAXIMUM = {
     "inexperienced_months": 600,  # 50 years
     "unallocated_days": 3650,
     "review_days": 3650,
+    "review_days_medium": 3650,
+    "review_days_high": 3650,
     "victim_update_days": 3650,
     "notify_working_days": 260,  # a year of working days
     "notify_working_days_enhanced": 260,

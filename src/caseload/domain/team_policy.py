@@ -24,7 +24,7 @@ from typing import Any
 
 from caseload.domain.policy import WEIGHT_SETTINGS, Policy, parse_setting
 
-FORCE_WIDE: tuple[str, ...] = WEIGHT_SETTINGS
+FORCE_WIDE: tuple[str, ...] = (*WEIGHT_SETTINGS, "weight_high_risk")
 
 # Where the value that applies comes from (``policy show --team``).
 FORCE_DEFAULT = "force default"

@@ -22,7 +22,11 @@ How "since" is derived (the day from which a finding has held, where SQL can say
   allocation interval.
 * ``review-overdue`` / ``victim-update-overdue``: the day after the interval ran
   out (last review, last update, or the report date, plus the interval), or the
-  day after an explicit next-review date, whichever came first.
+  day after an explicit next-review date, whichever came first. A review's interval is
+  the one for the crime's risk grade on the audited day (``review_days_high``,
+  ``review_days_medium``, ``review_days``); when that grade began later than the
+  interval ran out, the finding holds from the day the grade began (the first day it
+  was overdue under the grade it has now).
 * ``reassign-churn``: the start of the interval that made one reassignment too many.
 * ``victim-referral-overdue``: the day after the referral deadline
   (``referral_working_days`` after reporting). Only crimes reported on or after the day
@@ -50,6 +54,7 @@ day). A crime's agreed update frequency is its current value.
   and no override was recorded).
 * ``absence-handover-due``: the day the notice period opened (the absence's start less
   ``absence_notice_days``), or the day audited if the absence was booked later.
+A crime's risk grade is kept with history: the audited day's grade is used.
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ from caseload.domain.absences import REDUCED
 from caseload.domain.audit import CODES, counts_from, finding, review_due
 from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
+from caseload.domain.risk import review_interval
 from caseload.domain.team_policy import Policies
 from caseload.domain.workdays import add_working_days
 from caseload.store.holdings import end_of_day, live_holdings, open_at
@@ -97,6 +103,7 @@ from caseload.store.models import (
     victim_update_table,
 )
 from caseload.store.officer_history import covering, officers_on
+from caseload.store.risk import graded_since
 from caseload.store.sqlfunc import (
     day_of,
     inexperienced_after,
@@ -163,7 +170,7 @@ class Audit:
         self, value_of: Callable[[Policy], Any], team: Any, as_sql: Callable[[Any], Any] = literal
     ) -> Any:
         """A value worked out from a team's whole policy (``value_of(policy)``, e.g.
-        ``domain.compliance.review_interval``) for the team in ``team``, as SQL (``as_sql``
+        ``domain.risk.review_interval``) for the team in ``team``, as SQL (``as_sql``
         of it: one value, or a CASE over the teams whose value differs)."""
         force = value_of(self.policy)
         differing = {
@@ -581,17 +588,23 @@ class Audit:
     def q_review_overdue(self) -> Select[Any]:
         return self.review_rows(self.day)
 
-    def review_interval(self, team: Any, *, before: date | None = None) -> Any:
-        """The review interval of a crime of the team in ``team`` (a team id column), as
-        SQL: ``domain.compliance.review_interval`` of that team's policy; with ``before``,
-        the date that interval ahead of ``before``, so that a review due before ``before``
-        is one whose base date is before it."""
-        from caseload.domain.compliance import review_interval
+    def review_interval(self, team: Any, risk: Any, *, before: date | None = None) -> Any:
+        """The review interval of a crime of the team in ``team`` (a team id column) and the
+        risk grade in ``risk``, as SQL: ``domain.risk.review_interval`` of that grade under
+        that team's policy; with ``before``, the date that interval ahead of ``before``, so
+        that a review due before ``before`` is one whose base date is before it."""
 
-        if before is None:
-            return self._by_team(review_interval, team)
-        return self._by_team(
-            lambda p: before - timedelta(days=review_interval(p)), team, as_sql=_as_date
+        def for_grade(grade: str) -> Any:
+            if before is None:
+                return self._by_team(lambda p: review_interval(grade, p), team)
+            return self._by_team(
+                lambda p: before - timedelta(days=review_interval(grade, p)), team, as_sql=_as_date
+            )
+
+        return case(
+            (risk == "high", for_grade("high")),
+            (risk == "medium", for_grade("medium")),
+            else_=for_grade("standard"),
         )
 
     def review_rows(self, before: date) -> Select[Any]:
@@ -617,23 +630,28 @@ class Audit:
         )
         inner = self._crime_scope(
             select(
+                h.c.crime_id,
                 h.c.team_id,
                 h.c.holder_id,
                 h.c.reference,
                 h.c.reported_on,
+                h.c.risk,
                 last_review.label("last_review"),
                 next_due.label("next_due"),
             ),
             h,
         ).subquery("reviewed")
         base = func.coalesce(inner.c.last_review, inner.c.reported_on)
-        cutoff = self.review_interval(inner.c.team_id, before=before)
+        cutoff = self.review_interval(inner.c.team_id, inner.c.risk, before=before)
         return self._scanned_finding(
             inner,
             inner.c.reported_on,
             inner.c.last_review,
             inner.c.next_due,
-            self.review_interval(inner.c.team_id).label("limit"),
+            self.review_interval(inner.c.team_id, inner.c.risk).label("limit"),
+            inner.c.risk,
+            # only for the findings: the day the grade in force began (None: never graded)
+            graded_since(inner.c.crime_id, self.end).label("graded_since"),
         ).where(
             or_(
                 base < cutoff,
@@ -947,7 +965,13 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
     if code in ("victim-notify-overdue", "victim-referral-overdue"):
         row["since"] = row["deadline"] + one
     elif code == "review-overdue":
-        due = review_due(row["last_review"], row["reported_on"], row["next_due"], int(row["limit"]))
+        due = review_due(
+            row["last_review"],
+            row["reported_on"],
+            row["next_due"],
+            int(row["limit"]),
+            _day(row["graded_since"]),
+        )
         row["since"] = due + one
     elif code == "victim-update-overdue":
         base = row["last_update"] or row["reported_on"]
@@ -957,6 +981,13 @@ def _with_since(code: str, row: dict[str, Any], day: date, policy: Policy) -> di
     elif isinstance(row.get("since"), datetime):
         row["since"] = row["since"].date()
     return row
+
+
+def _day(value: Any) -> date | None:
+    """A date an aggregate gave back (SQLite: ISO text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def team_id_for(conn: Connection, team: str | None) -> int | None:

@@ -33,8 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from caseload.domain.compliance import deadlines, look_back, review_interval
+from caseload.domain.compliance import deadlines, look_back
 from caseload.domain.policy import Policy
+from caseload.domain.risk import GRADES, review_interval
 from caseload.store.models import (
     crime_table,
     event_table,
@@ -164,13 +165,19 @@ class ComplianceReturn:
     # -- the duties --
 
     def reviews(self) -> Any:
-        days = review_interval(self.policy)
+        # The interval for the crime's risk grade (its grade now: domain.risk.review_interval).
+        c = crime_table
+        days = {grade: review_interval(grade, self.policy) for grade in GRADES}
+        every = case(
+            *((c.c.risk == grade, literal(n)) for grade, n in days.items() if grade != "standard"),
+            else_=literal(days["standard"]),
+        )
         duties = self._interval_duty(
             "supervisory-review",
             review_table,
             "reviewed_on",
-            literal(days),
-            days,
+            every,
+            max(days.values()),
             review_table.c.next_due,
         )
         return self._counted("supervisory-review", duties)

@@ -45,12 +45,14 @@ CRIME_COLUMNS = (
     "victim_category",
     "finalised_on",
     "outcome",
+    "risk",
 )
 
 
-def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]:
+def crime_columns(*, finalised_on: Any = None, outcome: Any = None, risk: Any = None) -> list[Any]:
     """The import columns (CRIME_COLUMNS) as select columns; a past day's finalised state
-    may stand in for the current one. ``holder`` is the officer table's collar."""
+    and risk grade may stand in for the current ones. ``holder`` is the officer table's
+    collar."""
     c = crime_table
     return [
         c.c.reference,
@@ -63,6 +65,7 @@ def crime_columns(*, finalised_on: Any = None, outcome: Any = None) -> list[Any]
         c.c.victim_category,
         c.c.finalised_on if finalised_on is None else finalised_on,
         c.c.outcome if outcome is None else outcome,
+        c.c.risk if risk is None else risk.label("risk"),
     ]
 
 
@@ -82,6 +85,7 @@ class CrimeFilter:
     state: str | None = None  # "live" or "finalised"
     unallocated: bool = False
     required_level: str | None = None
+    risk: str | None = None
     crime_type: str | None = None
     reported_after: date | None = None
     reported_before: date | None = None
@@ -102,6 +106,8 @@ def filtered(query: Select[Any], f: CrimeFilter) -> Select[Any]:
         query = query.where(c.c.holder_id.is_(None), c.c.finalised_on.is_(None))
     if f.required_level:
         query = query.where(c.c.required_level == f.required_level)
+    if f.risk:
+        query = query.where(c.c.risk == f.risk)
     if f.crime_type:
         query = query.where(func.lower(c.c.crime_type) == f.crime_type.strip().lower())
     if f.reported_after:
@@ -133,6 +139,7 @@ def find(conn: Connection, reference: str) -> dict[str, Any]:
             crime_table.c.holder_id,
             crime_table.c.level_defaulted,
             crime_table.c.victim_update_every,
+            crime_table.c.base_level,
         )
         .where(crime_table.c.reference == ref)
     ).first()
@@ -307,7 +314,10 @@ def _author(actor: Any) -> Any:
 
 
 def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Allocation intervals, reviews, key events, victim updates and referrals of a crime."""
+    """Allocation intervals, risk grades, reviews, key events, victim updates and
+    referrals of one crime."""
+    from caseload.store.risk import risk_history
+
     a, o = allocation_table, officer_table
     review, event, victim = review_table, event_table, victim_update_table
     allocations = conn.execute(
@@ -331,6 +341,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
             _author(review.c.actor),
             review.c.note,
             review.c.next_due,
+            review.c.quality,
             review.c.imported_by,
         )
         .where(review.c.crime_id == crime_id)
@@ -354,6 +365,7 @@ def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any
     )
     return {
         "allocations": [dict(r._mapping) for r in allocations],
+        "risk_grades": risk_history(conn, crime_id),
         "reviews": [dict(r._mapping) for r in reviews],
         "events": [dict(r._mapping) for r in events],
         "victim_updates": [dict(r._mapping) for r in updates],
@@ -438,7 +450,8 @@ def update_crime(
     if "team" in changed:
         row["team_id"] = team_id
     if "required_level" in changed:
-        row["level_defaulted"] = False
+        # a level set by hand is the crime's own; its risk no longer raises it
+        row["level_defaulted"], row["base_level"] = False, None
     if changed.get("victim_enhanced", (None, True))[1] is False and crime["victim_category"]:
         row["victim_category"] = None  # a standard victim has no enhanced category
         changed["victim_category"] = (crime["victim_category"], None)

@@ -41,8 +41,8 @@ LINK_KINDS = ("victim", "suspect", "series")
 
 
 def weight_expression(policy: Policy | Policies) -> Any:
-    """SQL for one live crime's weight under the policy (``none`` counts as PIP1); the
-    weights (force-wide) are bound by name (``weight_pip1`` ...)."""
+    """SQL for one live crime's weight under the policy (``none`` counts as PIP1; a
+    high-risk crime adds ``weight_high_risk``); the weights (force-wide) are bound by name."""
     from sqlalchemy import bindparam, case
 
     from caseload.store.models import crime_table
@@ -52,10 +52,12 @@ def weight_expression(policy: Policy | Policies) -> Any:
         name: bindparam(name, value) for name, value in force.weights().items()
     }
     level = crime_table.c.required_level
-    return case(
+    by_level = case(
         *((level == name, weight[f"weight_{name.lower()}"]) for name in ("PIP2", "PIP3", "PIP4")),
         else_=weight["weight_pip1"],
     )
+    high = case((crime_table.c.risk == "high", weight["weight_high_risk"]), else_=0)
+    return by_level + high
 
 
 def in_teams(column: Any, teams: Collection[int]) -> Any:
@@ -213,6 +215,7 @@ def live_crimes_query(where: Any = None) -> Select[Any]:
             c.c.required_level,
             c.c.victim_enhanced,
             c.c.holder_id,
+            c.c.risk,
             # Read as text and parsed with datetime.fromisoformat: several times faster
             # than the dialect's per-row parsing on 60,000 rows.
             type_coerce(current.c.start_at, String).label("start_at"),
@@ -243,9 +246,10 @@ def live_crimes(rows: Iterable[Sequence[Any]]) -> list[LiveCrime]:
                 holder,
                 parse(start),
                 reassignments,
+                risk,
             ),
         )
-        for crime_id, reference, team, level, enhanced, holder, start, reassignments in rows
+        for crime_id, reference, team, level, enhanced, holder, risk, start, reassignments in rows
     ]
 
 

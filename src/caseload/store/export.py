@@ -28,6 +28,7 @@ from caseload.store.models import (
     officer_table,
     team_table,
 )
+from caseload.store.risk import grade_at
 
 BATCH = 2000
 
@@ -75,7 +76,13 @@ def crimes_query(*, as_of: date | None = None, team_id: int | None = None) -> Se
         end = end_of_day(as_of)
         a, f, o, t = allocation_table, finalisation_table, officer_table, team_table
         query = (
-            select(*crime_columns(finalised_on=f.c.finalised_on, outcome=f.c.outcome))
+            select(
+                *crime_columns(
+                    finalised_on=f.c.finalised_on,
+                    outcome=f.c.outcome,
+                    risk=grade_at(c.c.id, end),
+                )
+            )
             .select_from(c)
             .join(t, t.c.id == c.c.team_id)
             .outerjoin(a, and_(a.c.crime_id == c.c.id, open_at(end)))

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Subquery
 
 from caseload.store.models import allocation_table, crime_table, finalisation_table
+from caseload.store.risk import grade_at
 from caseload.store.sqlfunc import unindexed
 
 
@@ -43,13 +44,14 @@ def finalised_by(as_of: date) -> ColumnElement[bool]:
 
 def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
     """Live crimes with their holder: columns crime_id, team_id, holder_id, required_level,
-    victim_enhanced, reported_on, crime_type, reference, victim_update_every.
+    victim_enhanced, reported_on, crime_type, reference, victim_update_every, risk (the
+    grade at the end of the day: ``store.risk.grade_at``).
 
     ``scan``: the caller reads every live crime's row, so today's crimes are read in
     table order rather than through an index (see ``unindexed``)."""
     c = crime_table
 
-    def columns(holder: Any) -> list[Any]:
+    def columns(holder: Any, risk: Any = c.c.risk) -> list[Any]:
         return [
             c.c.id.label("crime_id"),
             c.c.team_id,
@@ -60,6 +62,7 @@ def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
             c.c.crime_type,
             c.c.reference,
             c.c.victim_update_every,
+            risk.label("risk"),
         ]
 
     if as_of is None:
@@ -82,7 +85,7 @@ def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
         .scalar_subquery()
     )
     return (
-        select(*columns(holder_then))
+        select(*columns(holder_then, grade_at(c.c.id, end)))
         .where(
             c.c.reported_on <= as_of,
             # Implied by ~finalised_then (a crime finalised by then and never reopened since

@@ -67,17 +67,25 @@ from sqlalchemy.engine import Connection
 
 from caseload import interrupts
 from caseload.domain.csvschema import SPECS, Header, Spec, match_header, parse_row, problem_text
+from caseload.domain.risk import DEFAULT_GRADE
 from caseload.domain.teams import key as team_key
 from caseload.domain.teams import near_misses
 from caseload.errors import InputError
 from caseload.store import log
 from caseload.store.bulk import insert_rows, update_rows
 from caseload.store.connection import Store, refresh_statistics
-from caseload.store.models import allocation_table, crime_table, finalisation_table, officer_table
+from caseload.store.models import (
+    allocation_table,
+    crime_risk_table,
+    crime_table,
+    finalisation_table,
+    officer_table,
+)
 from caseload.store.reference import (
     ensure_teams,
     matrix,
     required_level_for,
+    risk_matrix,
     set_matrix,
     team_ids,
     team_names,
@@ -482,6 +490,9 @@ class OfficerWriter(KindWriter):
 
     def prepare_write(self, conn: Connection) -> None:
         self.teams = team_ids(conn)
+        # (line, collar, supervisor, state): set after the last batch, since a
+        # supervisor may be a later row of the file
+        self.supervisors: list[tuple[int, str, str | None, str]] = []  # state: new, same, changed
 
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
         o = officer_table
@@ -502,12 +513,15 @@ class OfficerWriter(KindWriter):
             row["team_id"] = self.teams[values["team"].lower()]
             current = existing.get(values["collar"])
             if current is None:
+                self.supervisors.append((line, values["collar"], values.get("supervisor"), "new"))
                 inserts.append({"collar": values["collar"], **row})
                 counts.new += 1
                 added: dict[str, Any] = {k: _text(v) for k, v in values.items()}
                 entries.append(self._entry("officer-add", added, collar=values["collar"]))
                 continue
             diff = {k: (current[k], v) for k, v in row.items() if current[k] != v}
+            state = "changed" if diff else "same"
+            self.supervisors.append((line, values["collar"], values.get("supervisor"), state))
             if not diff:
                 counts.unchanged += 1
                 continue
@@ -530,12 +544,57 @@ class OfficerWriter(KindWriter):
         self.touched = True
 
     def finish(self, conn: Connection, counts: Counts) -> None:
-        """Officers' history: one interval closed and one opened for each changed officer
-        (``store.officer_history.sync``, set-based over the whole table, once)."""
+        """The rows' supervisors (``_supervisors``), then officers' history: one interval
+        closed and one opened for each changed officer (``store.officer_history.sync``,
+        set-based over the whole table, once)."""
         from caseload.store.officer_history import sync
 
+        self._supervisors(conn, counts)
         if getattr(self, "touched", False):
             sync(conn, on=self.options.at.date())
+
+    def _supervisors(self, conn: Connection, counts: Counts) -> None:
+        """Each row's supervisor: an officer of the store or the file, not themself (else
+        the whole file is refused, naming the lines); a change is logged per officer."""
+        from caseload.store.supervisors import check_supervisor
+
+        o = officer_table
+        ids = {
+            str(c): (int(i), s)
+            for i, c, s in conn.execute(select(o.c.id, o.c.collar, o.c.supervisor_id))
+        }
+        known = {collar: oid for collar, (oid, _) in ids.items()}
+        collar_of = {oid: collar for collar, oid in known.items()}
+        problems = Problems()
+        updates: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        for line, collar, supervisor, state in self.supervisors:
+            problem = check_supervisor(collar, supervisor, known)
+            if problem is not None:
+                problems.add(line, "supervisor", problem)
+                continue
+            oid, old_id = ids[collar]
+            new_id = known[supervisor] if supervisor else None
+            if new_id == old_id:
+                continue
+            updates.append({"id": oid, "supervisor_id": new_id})
+            old = collar_of.get(old_id) if old_id is not None else None
+            if state == "new":
+                continue  # the officer-add entry names the supervisor
+            entries.append(
+                self._entry(
+                    "officer-update", {"supervisor": [old or "", supervisor or ""]}, collar=collar
+                )
+            )
+            if state == "same":
+                counts.unchanged -= 1
+                counts.updated += 1
+        if problems.total:
+            raise InputError(
+                "Some supervisors cannot be recorded; nothing was imported.", problems.details()
+            )
+        update_rows(conn, o, "id", updates)
+        self._log(conn, entries)
 
     def _check_holdings(
         self,
@@ -593,6 +652,8 @@ class CrimeWriter(KindWriter):
         "team_id",
         "victim_enhanced",
         "victim_category",
+        "risk",
+        "base_level",
         "finalised_on",
         "outcome",
     )
@@ -611,6 +672,7 @@ class CrimeWriter(KindWriter):
     def prepare_write(self, conn: Connection) -> None:
         self.teams = team_ids(conn)
         self.levels = matrix(conn)
+        self.risks = risk_matrix(conn)
         self.officers = {
             str(collar): int(officer_id)
             for officer_id, collar in conn.execute(
@@ -652,6 +714,7 @@ class CrimeWriter(KindWriter):
         entries: list[dict[str, Any]] = []
         held: list[tuple[dict[str, Any], HoldingChange]] = []  # (its log entry, the change)
         record_lines: dict[str, tuple[int, bool]] = {}  # records: line, allocated_on given
+        graded: list[tuple[str, str, bool, date]] = []  # reference, grade, new crime, reported
 
         for line, values in rows:
             ref = values["reference"]
@@ -663,9 +726,14 @@ class CrimeWriter(KindWriter):
                 "team_id": self.teams[values["team"].lower()],
                 "victim_enhanced": enhanced,
                 "victim_category": category,
+                # blank: standard for a new crime; an existing one keeps its grade
+                "risk": values.get("risk")
+                or (current["risk"] if current is not None else DEFAULT_GRADE),
                 "finalised_on": values["finalised_on"],
                 "outcome": values["outcome"],
             }
+            if row["risk"] != (current["risk"] if current is not None else DEFAULT_GRADE):
+                graded.append((ref, row["risk"], current is None, values["reported_on"]))
             same_level = current is not None and values["required_level"] in (
                 None,
                 current["required_level"],
@@ -681,6 +749,7 @@ class CrimeWriter(KindWriter):
                 row["required_level"], row["level_defaulted"] = required_level_for(
                     values["crime_type"], self.levels
                 )
+            self._with_risk(row, current, given=values["required_level"] is not None)
             holder = values["holder"]
             holder_id = self.officers[holder] if holder is not None else None
             old_holder = current["holder_id"] if current is not None else None
@@ -772,6 +841,7 @@ class CrimeWriter(KindWriter):
         wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
         wanted += [ref for ref, _, _ in recorded]
         wanted += [values["reference"] for _, values, _ in allocations]
+        wanted += [ref for ref, _, _, _ in graded]
         ids = (
             {
                 str(reference): int(crime_id)
@@ -812,6 +882,8 @@ class CrimeWriter(KindWriter):
                 refinalise,
             )
         self._log(conn, entries)
+        if graded:
+            self._grade(conn, [(ids[ref], grade, new, on) for ref, grade, new, on in graded])
         if unassign:
             from caseload.store.allocation import unassign as unassign_crime
 
@@ -873,6 +945,52 @@ class CrimeWriter(KindWriter):
                     counts.warn(
                         f"line {outcome.request.line}: {outcome.request.reference}: {message}"
                     )
+
+    def _with_risk(self, row: dict[str, Any], current: Any, *, given: bool) -> None:
+        """The row's required level at its risk grade (``domain.risk.level_with_risk``),
+        worked out for a new crime, a new grade or a level the file gives; otherwise the
+        crime keeps its levels (as it does when the matrix changes)."""
+        from caseload.domain.risk import level_with_risk
+
+        if current is not None and not given and row["risk"] == current["risk"]:
+            row["base_level"] = current["base_level"]
+            return
+        own = row["required_level"]
+        if current is not None and not given:
+            own = current["base_level"] or current["required_level"]
+        row["required_level"], row["base_level"] = level_with_risk(
+            own, row["crime_type"], row["risk"], self.risks
+        )
+
+    def _grade(self, conn: Connection, graded: Sequence[tuple[int, str, bool, date]]) -> None:
+        """Risk grade intervals: a new crime's grade from the day it was reported, an
+        existing crime's new grade from now (its open interval closed)."""
+        from caseload.store.risk import open_interval
+
+        reason = self.options.reason
+        new = [
+            {
+                "crime_id": crime_id,
+                "grade": grade,
+                "start_at": datetime.combine(on, time.min),
+                "end_at": None,
+                "actor": self.options.actor,
+                "reason": reason,
+            }
+            for crime_id, grade, is_new, on in graded
+            if is_new
+        ]
+        insert_rows(conn, crime_risk_table, new)
+        for crime_id, grade, is_new, _ in graded:
+            if not is_new:
+                open_interval(
+                    conn,
+                    crime_id,
+                    grade,
+                    at=self.options.at,
+                    actor=self.options.actor,
+                    reason=reason,
+                )
 
     def _not_before(
         self, conn: Connection, starts: Sequence[tuple[int, int, datetime, bool]]
@@ -985,7 +1103,10 @@ class MatrixWriter(KindWriter):
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
         added, changed = set_matrix(
             conn,
-            [(values["crime_type"], values["required_level"]) for _, values in rows],
+            [
+                (values["crime_type"], values["required_level"], values.get("risk"))
+                for _, values in rows
+            ],
             actor=self.options.actor,
             at=self.options.at,
         )

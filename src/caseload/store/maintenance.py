@@ -183,7 +183,7 @@ def _settings_replay(conn: Connection) -> list[Problem]:
     them, against the stored rows (a handful of rows: read in Python)."""
     import json
 
-    from caseload.store.models import matrix_table, policy_table
+    from caseload.store.models import matrix_risk_table, matrix_table, policy_table
     from caseload.store.team_policy import team_policy_query
 
     logged: dict[str, dict[str, Any]] = {"policy": {}, "matrix": {}, "team": {}}
@@ -205,6 +205,8 @@ def _settings_replay(conn: Connection) -> list[Problem]:
             continue
         if isinstance(key, str):
             name = key if kind == "policy" else key.lower()
+            if kind == "matrix" and change.get("risk"):  # a risk row (migration 0008)
+                name, key = f"{name} ({change['risk']})", f"{key} ({change['risk']} risk)"
             logged[kind][name] = (key, change.get("new"))
     problems = []
     stored_policy = {str(n): str(v) for n, v in conn.execute(select(policy_table))}
@@ -222,6 +224,19 @@ def _settings_replay(conn: Connection) -> list[Problem]:
             del logged["team"][name]
         elif says is None:
             logged["team"][name] = (name, "removed")
+    stored_matrix.update(
+        {
+            f"{key} ({risk})": (f"{crime_type} ({risk} risk)", str(level))
+            for key, risk, crime_type, level in conn.execute(
+                select(
+                    matrix_risk_table.c.type_key,
+                    matrix_risk_table.c.risk,
+                    matrix_risk_table.c.crime_type,
+                    matrix_risk_table.c.required_level,
+                )
+            )
+        }
+    )
     for kind, stored, label in (
         ("policy", {n: (n, v) for n, v in stored_policy.items()}, "policy setting"),
         ("matrix", stored_matrix, "matrix entry"),

@@ -21,7 +21,17 @@ if TYPE_CHECKING:
 
 # Every revision this version knows, oldest first. A test checks this against
 # the Alembic scripts so the two cannot drift.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0009")
+REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+)
 HEAD = REVISIONS[-1]
 
 

@@ -89,6 +89,9 @@ class Officer(SQLModel, table=True):
     status: str = _text(12, default="active")
     capacity: int | None = Field(default=None, sa_type=Integer)
     trainee: bool = Field(default=False, sa_type=Boolean)
+    # Who supervises them: another officer's id (migration 0008; no foreign key, so that the
+    # column is one ADD COLUMN on SQLite; ``store.supervisors`` checks it on every write).
+    supervisor_id: int | None = Field(default=None, sa_type=Integer)
 
 
 class OfficerHistory(SQLModel, table=True):
@@ -157,6 +160,11 @@ class Crime(SQLModel, table=True):
     outcome: int | None = Field(default=None, sa_type=Integer)
     victim_update_every: int | None = Field(default=None, sa_type=Integer)
     created_at: datetime = _at()
+    # The current risk grade (``crime_risk`` keeps its history; migration 0008).
+    risk: str = _text(8, default="standard", sa_column_kwargs={"server_default": "standard"})
+    # The crime's own level while its risk raises ``required_level`` above it (the matrix's
+    # risk rows); NULL when the risk raises nothing. Lowering the risk goes back to it.
+    base_level: str | None = _text(8, default=None)
 
 
 class Allocation(SQLModel, table=True):
@@ -183,6 +191,24 @@ class Allocation(SQLModel, table=True):
     auto: bool = Field(default=False, sa_type=Boolean)
 
 
+class CrimeRisk(SQLModel, table=True):
+    """A crime's risk grade as an interval, like an allocation: never overwritten, only
+    closed when the grade changes. A crime with no interval covering a moment was
+    ``standard`` then (every crime recorded before migration 0008, and every crime
+    recorded as standard)."""
+
+    __tablename__ = "crime_risk"
+    __table_args__ = (Index("ix_crime_risk_crime", "crime_id", "start_at"),)
+
+    id: int | None = _key()
+    crime_id: int = _crime_key()
+    grade: str = _text(8)
+    start_at: datetime = _at()
+    end_at: datetime | None = Field(default=None, sa_type=DateTime())
+    actor: str = _text(100)
+    reason: str = _long(default="", sa_column_kwargs={"server_default": ""})
+
+
 class Finalisation(SQLModel, table=True):
     __tablename__ = "finalisation"
     __table_args__ = (Index("ix_finalisation_crime", "crime_id", "finalised_on"),)
@@ -199,6 +225,18 @@ class MatrixEntry(SQLModel, table=True):
     __tablename__ = "matrix_entry"
 
     type_key: str = _text(100, primary_key=True)
+    crime_type: str = _text(100)
+    required_level: str = _text(8)
+
+
+class MatrixRiskEntry(SQLModel, table=True):
+    """A matrix row for one crime type at one risk grade (``medium`` or ``high``): crimes of
+    the type at that grade or above need at least this level (``domain.risk``)."""
+
+    __tablename__ = "matrix_risk_entry"
+
+    type_key: str = _text(100, primary_key=True)
+    risk: str = _text(8, primary_key=True)
     crime_type: str = _text(100)
     required_level: str = _text(8)
 
@@ -254,6 +292,7 @@ class Review(SQLModel, table=True):
     note: str = _long()
     next_due: date | None = Field(default=None, sa_type=Date)
     imported_by: str | None = _text(100, default=None)  # who ran the import (migration 0004)
+    quality: str | None = _text(8, default=None)  # a quality review's result (0008): pass, ...
 
 
 class KeyEvent(SQLModel, table=True):
@@ -352,7 +391,9 @@ absence_table = _table(Absence)
 crime_table = _table(Crime)
 allocation_table = _table(Allocation)
 finalisation_table = _table(Finalisation)
+crime_risk_table = _table(CrimeRisk)
 matrix_table = _table(MatrixEntry)
+matrix_risk_table = _table(MatrixRiskEntry)
 policy_table = _table(PolicySetting)
 team_policy_table = _table(TeamPolicySetting)
 log_table = _table(LogEntry)
@@ -380,6 +421,7 @@ def schema() -> MetaData:
             "ix_crime_live",
             c.holder_id,
             c.required_level,
+            c.risk,  # workload counts live crimes by grade from the index alone (0008)
             c.finalised_on,  # listed so that SQLite counts the index as covering
             sqlite_where=text("finalised_on IS NULL"),
             postgresql_where=text("finalised_on IS NULL"),

@@ -16,6 +16,7 @@ from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
 from caseload.store.officer_history import sync as sync_history
 from caseload.store.reference import resolve_team
+from caseload.store.supervisors import supervisor_collar
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import OfficerCreate, OfficerStatus
@@ -32,6 +33,7 @@ OFFICER_COLUMNS = (
     "status",
     "capacity",
     "trainee",
+    "supervisor",
 )
 
 
@@ -47,6 +49,7 @@ def officer_rows() -> Select[Any]:
         o.c.status,
         o.c.capacity,
         o.c.trainee,
+        supervisor_collar(),
     ).join(t, t.c.id == o.c.team_id)
 
 

@@ -7,14 +7,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, case, func, insert, select, update
+from sqlalchemy import Select, case, func, insert, literal, select, union_all, update
 from sqlalchemy.engine import Connection
 
 from caseload.domain.levels import DEFAULT_REQUIRED_LEVEL
 from caseload.domain.policy import Policy, stored_policy, stored_value
 from caseload.errors import InputError
 from caseload.store import log
-from caseload.store.models import crime_table, matrix_table, policy_table, team_table
+from caseload.store.models import (
+    crime_table,
+    matrix_risk_table,
+    matrix_table,
+    policy_table,
+    team_table,
+)
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import PolicyChange, TeamCreate, TeamRename
@@ -163,49 +169,81 @@ def required_level_for(crime_type: str, levels: dict[str, str]) -> tuple[str, bo
     return (found, False) if found else (DEFAULT_REQUIRED_LEVEL, True)
 
 
+def risk_matrix(conn: Connection) -> dict[tuple[str, str], str]:
+    """The matrix's risk rows: required level by (crime type folded to lower case, grade)."""
+    r = matrix_risk_table
+    return {
+        (str(key), str(risk)): str(level)
+        for key, risk, level in conn.execute(select(r.c.type_key, r.c.risk, r.c.required_level))
+    }
+
+
 def list_matrix(conn: Connection) -> list[dict[str, object]]:
-    query = select(matrix_table.c.crime_type, matrix_table.c.required_level).order_by(
-        matrix_table.c.type_key
-    )
-    return [dict(row._mapping) for row in conn.execute(query)]
+    """Every row: a type's own row (risk blank), then its risk rows, by type."""
+    m, r = matrix_table, matrix_risk_table
+    plain = select(m.c.type_key, m.c.crime_type, literal("").label("risk"), m.c.required_level)
+    graded = select(r.c.type_key, r.c.crime_type, r.c.risk, r.c.required_level)
+    rows = [dict(row._mapping) for row in conn.execute(union_all(plain, graded))]
+    order = {"": 0, "medium": 1, "high": 2}
+    rows.sort(key=lambda row: (str(row["type_key"]), order.get(str(row["risk"]), 3)))
+    for row in rows:
+        del row["type_key"]
+    return rows
+
+
+MatrixRow = tuple[str, str] | tuple[str, str, "str | None"]
 
 
 def set_matrix(
-    conn: Connection, entries: Iterable[tuple[str, str]], *, actor: str, at: datetime
+    conn: Connection, entries: Iterable[MatrixRow], *, actor: str, at: datetime
 ) -> tuple[int, int]:
-    """Set crime type -> required level; returns (added, changed). Each change is logged."""
+    """Set crime type (at a risk grade, or its own row when the grade is None or standard)
+    -> required level; returns (added, changed). Each change is logged."""
     current = {
-        str(row.type_key): (str(row.crime_type), str(row.required_level))
+        (str(row.type_key), ""): (str(row.crime_type), str(row.required_level))
         for row in conn.execute(select(matrix_table))
     }
+    current.update(
+        {
+            (str(row.type_key), str(row.risk)): (str(row.crime_type), str(row.required_level))
+            for row in conn.execute(select(matrix_risk_table))
+        }
+    )
     added = changed = 0
-    for crime_type, level in entries:
+    for entry in entries:
+        crime_type, level = entry[0], entry[1]
+        risk = entry[2] if len(entry) > 2 else None
+        grade = "" if risk in (None, "", "standard") else str(risk)
         key = crime_type.lower()
-        old = current.get(key)
+        old = current.get((key, grade))
+        table = matrix_risk_table if grade else matrix_table
+        where = [table.c.type_key == key] + ([table.c.risk == grade] if grade else [])
         if old is None:
             conn.execute(
-                insert(matrix_table).values(
-                    type_key=key, crime_type=crime_type, required_level=level
+                insert(table).values(
+                    type_key=key,
+                    crime_type=crime_type,
+                    required_level=level,
+                    **({"risk": grade} if grade else {}),
                 )
             )
             added += 1
         elif old[1] != level or old[0] != crime_type:
             conn.execute(
-                update(matrix_table)
-                .where(matrix_table.c.type_key == key)
-                .values(crime_type=crime_type, required_level=level)
+                update(table).where(*where).values(crime_type=crime_type, required_level=level)
             )
             changed += 1
         else:
             continue
-        current[key] = (crime_type, level)
-        log.append(
-            conn,
-            at=at,
-            actor=actor,
-            kind="matrix",
-            detail={"crime_type": crime_type, "old": old[1] if old else None, "new": level},
-        )
+        current[(key, grade)] = (crime_type, level)
+        detail: dict[str, object] = {
+            "crime_type": crime_type,
+            "old": old[1] if old else None,
+            "new": level,
+        }
+        if grade:
+            detail["risk"] = grade
+        log.append(conn, at=at, actor=actor, kind="matrix", detail=detail)
     return added, changed
 
 

@@ -89,6 +89,7 @@ def record_review(
                 actor=actor,
                 note=data.note,
                 next_due=next_due,
+                quality=data.quality,
             )
         )
     log.append(
@@ -99,7 +100,11 @@ def record_review(
         crime_ref=crime["reference"],
         collar=crime["holder"],
         reason=data.note,
-        detail={"on": on.isoformat(), "next_due": next_due.isoformat() if next_due else None},
+        detail={
+            "on": on.isoformat(),
+            "next_due": next_due.isoformat() if next_due else None,
+            **({"quality": data.quality} if data.quality else {}),
+        },
     )
     return crime
 

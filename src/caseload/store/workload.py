@@ -1,4 +1,5 @@
-"""Workload: each officer's live crimes, by required level and weighted, now or on a past day.
+"""Workload: each officer's live crimes, by required level, by risk grade and weighted, now
+or on a past day.
 
 One grouped query over ``holdings.live_holdings(as_of)`` (so ``--as-of`` rebuilds
 the holder at the end of that day from the allocation intervals) joined to the
@@ -47,6 +48,8 @@ WORKLOAD_COLUMNS = (
     "live_pip2",
     "live_pip3",
     "live_pip4",
+    "live_medium_risk",
+    "live_high_risk",
     "capacity",
     "limit",
     "headroom",
@@ -61,11 +64,14 @@ TOTAL_COLUMNS = (
     "live_pip2",
     "live_pip3",
     "live_pip4",
+    "live_medium_risk",
+    "live_high_risk",
     "weighted_load",
     "over_limit",
     "flagged",
 )
 LEVEL_COLUMNS = ("live_pip1", "live_pip2", "live_pip3", "live_pip4")
+RISK_COLUMNS = ("live_medium_risk", "live_high_risk")
 
 
 def workload_inputs(policy: Policy, *, on: date, collar: str | None = None) -> dict[str, Any]:
@@ -139,6 +145,7 @@ def workload_query(
         live.c.holder_id,
         func.count().label("live"),
         *(func.count().filter(level == name).label(name) for name in LEVELS),
+        *(func.count().filter(live.c.risk == grade).label(grade) for grade in ("medium", "high")),
     ).group_by(live.c.holder_id)
     chosen = select(o.c.id)
     if collar:
@@ -175,6 +182,7 @@ def workload_query(
     weight = {name: bound[f"weight_{name.lower()}"] for name in LEVELS if name != "none"}
     held = func.coalesce(counts.c.live, 0)
     n = {name: func.coalesce(counts.c[name], 0) for name in LEVELS}
+    graded = {grade: func.coalesce(counts.c[grade], 0) for grade in ("medium", "high")}
     capacity = o.c.capacity
     inexperienced = inexperienced_since(o, cutoff)
     ceiling = case(
@@ -189,6 +197,7 @@ def workload_query(
         + n["PIP2"] * weight["PIP2"]
         + n["PIP3"] * weight["PIP3"]
         + n["PIP4"] * weight["PIP4"]
+        + graded["high"] * bound["weight_high_risk"]
     )
     top_rank = case(
         *((n[name] > 0, LEVELS.index(name)) for name in ("PIP4", "PIP3", "PIP2")),
@@ -217,6 +226,7 @@ def workload_query(
             held.label("live"),
             (n["none"] + n["PIP1"]).label("live_pip1"),  # as its weight, none counts with PIP1
             *(n[name].label(f"live_{name.lower()}") for name in ("PIP2", "PIP3", "PIP4")),
+            *(graded[grade].label(f"live_{grade}_risk") for grade in ("medium", "high")),
             capacity,
             case((inexperienced, limit), else_=null()).label("limit"),
             headroom.label("headroom"),
@@ -282,7 +292,7 @@ def team_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {key: 0 for key in TOTAL_COLUMNS} | {"team": row["team"]},
         )
         total["officers"] += 1
-        for key in ("live", *LEVEL_COLUMNS, "weighted_load"):
+        for key in ("live", *LEVEL_COLUMNS, *RISK_COLUMNS, "weighted_load"):
             total[key] += row[key]
         total["over_limit"] += "over-limit" in row["flags"].split()
         total["flagged"] += bool(row["flags"])
