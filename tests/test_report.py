@@ -334,3 +334,20 @@ def test_the_whole_store_shows_the_forces_compliance(sample: Runner) -> None:
     )  # fmt: skip
     assert [a["id"] for a in document["absences"]["absences"]] == [a["id"] for a in listed]
     assert listed, "the sample force has an absence coming (Greenwich CID)"
+
+
+@pytest.mark.parametrize("as_of", [None, RECORDED[0]])
+def test_the_whole_stores_findings_equal_audit(sample: Runner, as_of: date | None) -> None:
+    """The counts and the first findings of each code (one query a code: a count over the
+    whole result, the first rows fetched) are the ``audit`` command's, for every team."""
+    extra = () if as_of is None else ("--as-of", as_of.isoformat())
+    book_absences(sample)  # holder-unavailable and absence-handover-due findings too
+    document = as_json(sample, "report", "morning", *extra, "-f", "json", "-o", "-")
+    audit = as_json(sample, "audit", *extra, "-f", "json")
+    findings = document["findings"]
+    assert {c["code"]: c["count"] for c in findings["codes"]} == audit["counts"]["by_code"]
+    assert findings["by_severity"] == audit["counts"]["by_severity"]
+    for c in findings["codes"]:
+        theirs = [f for f in audit["findings"] if f["code"] == c["code"]][: findings["per_code"]]
+        assert c["findings"] == theirs, c["code"]
+    assert sum(c["count"] for c in findings["codes"]) == len(audit["findings"]) > 0

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from caseload.domain.audit import CODES, DESCRIPTIONS, SEVERITIES, trend_rows
+from caseload.domain.audit import CODES, DESCRIPTIONS, SEVERITIES, counts_from, trend_rows
 from caseload.domain.policy import Policy
 from caseload.report import charts
 
@@ -81,9 +80,15 @@ class Report:
         )
 
     @cached_property
+    def heads(self) -> dict[str, tuple[int, list[dict[str, Any]]]]:
+        """Each code's count and its first ``FINDINGS_PER_CODE`` finding rows, one query
+        a code (``Audit.head``: the count and the rows of ``audit``)."""
+        return {code: self.audit.head(code, FINDINGS_PER_CODE) for code in CODES}
+
+    @cached_property
     def counts(self) -> dict[str, dict[str, int]]:
         """The audit's counts by code and by severity (as ``audit -f json``'s "counts")."""
-        return self.audit.counts()
+        return counts_from({code: count for code, (count, _) in self.heads.items()})
 
     @cached_property
     def runs(self) -> list[dict[str, Any]]:
@@ -236,19 +241,16 @@ def findings(report: Report) -> dict[str, Any]:
     code's findings (crime references, officers, details) in the audit's order."""
     from caseload.domain.audit import finding
 
-    checks = report.audit
-    by_code = report.counts["by_code"]
     codes = []
     for code, severity in CODES.items():
-        count = by_code[code]
-        rows = [] if count == 0 else islice(checks.rows(code), FINDINGS_PER_CODE)
+        count, rows = report.heads[code]
         codes.append(
             {
                 "code": code,
                 "severity": severity,
                 "description": DESCRIPTIONS[code],
                 "count": count,
-                "findings": [finding(code, row, checks.day) for row in rows],
+                "findings": [finding(code, row, report.audit.day) for row in rows],
             }
         )
     return {
