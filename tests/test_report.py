@@ -46,7 +46,14 @@ def check_figures(document: dict[str, Any], run: Runner, *extra: str) -> None:
     workload = as_json(run, "workload", "--team", TEAM, *extra, "-f", "json")
     audit = as_json(run, "audit", "--team", TEAM, *extra, "-f", "json")
     assert document["team"] == TEAM and document["as_of"] == audit["as_of"]
-    assert document["sections"] == ["headline", "load", "findings", "trend"]
+    assert document["sections"] == [
+        "headline",
+        "load",
+        "findings",
+        "trend",
+        "absences",
+        "compliance",
+    ]
 
     officers = document["load"]["officers"]
     assert [o["collar"] for o in officers] == [w["collar"] for w in workload]
@@ -172,7 +179,7 @@ def test_html_is_self_contained(sample: Runner) -> None:
         target.startswith("#") for target in re.findall(r"url\(([^)]*)\)", page)
     )
     assert "default-src 'none'" in page  # the browser is told to load nothing
-    assert page.count("<svg") == 3  # load, findings, trend
+    assert page.count("<svg") == 4  # load, findings, trend, compliance (no absence coming)
 
 
 @pytest.mark.slow
@@ -228,3 +235,119 @@ def test_an_empty_store_gets_a_page_that_says_so(store: Runner) -> None:
     assert document["load"]["officers"] == [] and document["trend"]["runs"] == []
     assert [t["value"] for t in document["headline"]["tiles"]] == [0, 0, 0, 0]
     assert document["headline"]["previous_audit"] is None
+    assert document["absences"]["absences"] == [] and document["absences"]["live"] == 0
+    assert [r["due"] for r in document["compliance"]["rows"]] == [0, 0, 0, 0]
+    assert "No absence in force" in page
+
+
+def check_absences_and_compliance(document: dict[str, Any], run: Runner, day: date) -> None:
+    """The absences coming equal ``officer absence list`` for the day and the week after,
+    with each officer's live crimes as ``workload`` counts them; the compliance section
+    equals ``report compliance`` for the 28 days to the day."""
+    week = (day + timedelta(days=7)).isoformat()
+    listed = as_json(
+        run, "officer", "absence", "list", "--team", TEAM, "--from", day.isoformat(),
+        "--to", week, "-f", "json",
+    )  # fmt: skip
+    mine = document["absences"]
+    assert [a["id"] for a in mine["absences"]] == [a["id"] for a in listed]
+    for a, theirs in zip(mine["absences"], listed, strict=True):
+        for key in ("collar", "kind", "percent", "from", "to", "days", "state"):
+            assert a[key] == theirs[key], (a["id"], key)
+    workload = {w["collar"]: w["live"] for w in as_json(run, "workload", "-f", "json")}
+    assert {a["collar"]: a["live"] for a in mine["absences"]} == {
+        a["collar"]: workload.get(a["collar"], 0) for a in listed
+    }
+    assert mine["officers"] == len({a["collar"] for a in listed})
+
+    start = (day - timedelta(days=27)).isoformat()
+    theirs = as_json(
+        run, "report", "compliance", "--from", start, "--to", day.isoformat(), "--team", TEAM,
+        "-f", "json",
+    )  # fmt: skip
+    section = document["compliance"]
+    assert section["from"] == start and section["to"] == day.isoformat()
+    assert [{k: r[k] for k in theirs[0]} for r in section["rows"]] == theirs
+
+
+def book_absences(run: Runner) -> None:
+    """One Lewisham officer on leave from in three days, one on reduced duties since two
+    days ago (in force), one on leave in a fortnight (not coming yet)."""
+    for collar, start, extra in (
+        ("XA1667", TODAY + timedelta(days=3), ["--to", (TODAY + timedelta(days=10)).isoformat()]),
+        ("PG5019", TODAY - timedelta(days=2), ["--kind", "reduced", "--percent", "50"]),
+        ("JF7817", TODAY + timedelta(days=14), []),
+    ):
+        kind = [] if "--kind" in extra else ["--kind", "leave"]
+        args = ["--from", start.isoformat(), *kind, *extra, "-r", "test"]
+        result = run("officer", "absence", "add", collar, *args)
+        assert result.exit_code == 0, result.output
+
+
+def test_absences_coming_and_compliance_equal_their_commands(sample: Runner) -> None:
+    book_absences(sample)
+    document = as_json(sample, "report", "morning", "--team", TEAM, "-f", "json", "-o", "-")
+    check_absences_and_compliance(document, sample, TODAY)
+    absences = document["absences"]
+    assert [a["collar"] for a in absences["absences"]] == ["PG5019", "XA1667"]  # not JF7817
+    assert [a["state"] for a in absences["absences"]] == ["in force", "planned"]
+    assert absences["live"] == sum(a["live"] for a in absences["absences"]) > 0
+    by_day = {d["day"]: (d["away"], d["reduced"]) for d in absences["by_day"]}
+    assert len(by_day) == 8
+    assert by_day[TODAY.isoformat()] == (0, 1)
+    assert by_day[(TODAY + timedelta(days=3)).isoformat()] == (1, 1)
+    assert any(r["due"] for r in document["compliance"]["rows"])
+
+    page = sample("report", "morning", "--team", TEAM, "-o", "-").stdout
+    assert page.count("<svg") == 5  # load, findings, trend, absences, compliance
+
+
+def test_a_past_days_absences_and_compliance(sample: Runner) -> None:
+    book_absences(sample)
+    day = RECORDED[1]
+    args = ("--as-of", day.isoformat())
+    document = as_json(sample, "report", "morning", "--team", TEAM, *args, "-f", "json", "-o", "-")
+    section = document["compliance"]
+    start = (day - timedelta(days=27)).isoformat()
+    theirs = as_json(
+        sample, "report", "compliance", "--from", start, "--to", day.isoformat(), "--team", TEAM,
+        "-f", "json",
+    )  # fmt: skip
+    assert [{k: r[k] for k in theirs[0]} for r in section["rows"]] == theirs
+    # Five days ago the week ahead ran to two days ago: the reduced duties from then were
+    # planned; the leave from in three days was not yet coming.
+    coming = document["absences"]["absences"]
+    assert [(a["collar"], a["state"]) for a in coming] == [("PG5019", "planned")]
+
+
+def test_the_whole_store_shows_the_forces_compliance(sample: Runner) -> None:
+    document = as_json(sample, "report", "morning", "-f", "json", "-o", "-")
+    start = (TODAY - timedelta(days=27)).isoformat()
+    theirs = as_json(
+        sample, "report", "compliance", "--from", start, "--to", TODAY.isoformat(), "-f", "json"
+    )
+    force = [r for r in theirs if r["team"] == "All teams"]
+    assert [{k: r[k] for k in force[0]} for r in document["compliance"]["rows"]] == force
+    listed = as_json(
+        sample, "officer", "absence", "list", "--from", TODAY.isoformat(),
+        "--to", (TODAY + timedelta(days=7)).isoformat(), "-f", "json",
+    )  # fmt: skip
+    assert [a["id"] for a in document["absences"]["absences"]] == [a["id"] for a in listed]
+    assert listed, "the sample force has an absence coming (Greenwich CID)"
+
+
+@pytest.mark.parametrize("as_of", [None, RECORDED[0]])
+def test_the_whole_stores_findings_equal_audit(sample: Runner, as_of: date | None) -> None:
+    """The counts and the first findings of each code (one query a code: a count over the
+    whole result, the first rows fetched) are the ``audit`` command's, for every team."""
+    extra = () if as_of is None else ("--as-of", as_of.isoformat())
+    book_absences(sample)  # holder-unavailable and absence-handover-due findings too
+    document = as_json(sample, "report", "morning", *extra, "-f", "json", "-o", "-")
+    audit = as_json(sample, "audit", *extra, "-f", "json")
+    findings = document["findings"]
+    assert {c["code"]: c["count"] for c in findings["codes"]} == audit["counts"]["by_code"]
+    assert findings["by_severity"] == audit["counts"]["by_severity"]
+    for c in findings["codes"]:
+        theirs = [f for f in audit["findings"] if f["code"] == c["code"]][: findings["per_code"]]
+        assert c["findings"] == theirs, c["code"]
+    assert sum(c["count"] for c in findings["codes"]) == len(audit["findings"]) > 0

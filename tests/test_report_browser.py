@@ -18,13 +18,14 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers.cli import invoke
-from tests.helpers.sample import RECORDED, TEAM
+from tests.helpers.sample import RECORDED, TEAM, TODAY
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +67,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cli(db, "init", "--sample")
     for day in RECORDED:
         cli(db, "audit", "--team", TEAM, "--as-of", day.isoformat(), "--record", "-f", "json")
+    # An absence coming (leave from in three days) and one in force (reduced duties).
+    soon, since = TODAY + timedelta(days=3), TODAY - timedelta(days=2)
+    cli(db, "officer", "absence", "add", "XA1667", "--from", soon.isoformat(), "--kind", "leave",
+        "--to", (soon + timedelta(days=7)).isoformat(), "-r", "test")  # fmt: skip
+    cli(db, "officer", "absence", "add", "PG5019", "--from", since.isoformat(),
+        "--kind", "reduced", "--percent", "50", "-r", "test")  # fmt: skip
     page = folder / "morning.html"
     cli(db, "report", "morning", "--team", TEAM, "-o", str(page))
 
@@ -78,7 +85,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "audit": as_json("audit", "--team", TEAM),
         "trend": as_json("audit", "trend", "--team", TEAM),
         "teams": {t["team"]: t for t in as_json("team", "list")},
-    }
+        "absences": as_json("officer", "absence", "list", "--team", TEAM, "--from",
+                            TODAY.isoformat(), "--to", (TODAY + timedelta(days=7)).isoformat()),
+        "compliance": as_json("report", "compliance", "--team", TEAM, "--from",
+                              (TODAY - timedelta(days=27)).isoformat(), "--to", TODAY.isoformat()),
+        "live": {w["collar"]: w["live"] for w in as_json("workload")},
+    }  # fmt: skip
 
 
 class Visit:
@@ -143,8 +155,17 @@ def test_each_section_and_chart_is_there(visit: Any) -> None:
         ["load", "Officers' load"],
         ["findings", "Findings by severity"],
         ["trend", "Trend over recorded audits"],
+        ["absences", "Absences coming"],
+        ["compliance", "Victims' Code compliance, last 28 days"],
     ]
-    for chart, shape in (("load", "rect"), ("findings", "rect"), ("trend", "path")):
+    drawn_as = (
+        ("load", "rect"),
+        ("findings", "rect"),
+        ("trend", "path"),
+        ("absences", "rect"),
+        ("compliance", "rect"),
+    )
+    for chart, shape in drawn_as:
         svg = page.locator(f'figure[data-chart="{chart}"] svg')
         assert svg.count() == 1, chart
         box = svg.bounding_box()
@@ -152,7 +173,7 @@ def test_each_section_and_chart_is_there(visit: Any) -> None:
         drawn = page.locator(f'figure[data-chart="{chart}"] svg .plot {shape}').count()
         assert drawn > 3, chart
     # every chart has its table beside or under it
-    for table in ("load", "severity", "trend"):
+    for table in ("load", "severity", "trend", "absences", "absent-days", "compliance"):
         assert page.locator(f'table[data-table="{table}"] tbody tr').count() > 0, table
 
 
@@ -228,6 +249,37 @@ def test_the_figures_equal_workload_audit_and_trend(visit: Any, sample: dict[str
         "over_limit": str(by_code_all["inexperienced-over-limit"] + by_code_all["over-capacity"]),
         "high": str(audit["counts"]["by_severity"]["high"]),
     }
+
+
+def test_absences_and_compliance_equal_their_commands(visit: Any, sample: dict[str, Any]) -> None:
+    page = visit().page
+    listed = sample["absences"]
+    absences = _table(page, 'table[data-table="absences"]', "id")
+    assert [int(row["key"]) for row in absences] == [a["id"] for a in listed]
+    assert [row["collar"] for row in absences] == ["PG5019", "XA1667"]
+    for row, theirs in zip(absences, listed, strict=True):
+        assert row["collar"] == theirs["collar"] and row["state"] == theirs["state"]
+        assert row["kind"].split()[0] == theirs["kind"]
+        assert row["from"] == theirs["from"]
+        assert row["to"] == (theirs["to"] or "open")
+        assert _number(row["live"]) == sample["live"].get(theirs["collar"], 0)
+    days = _table(page, 'table[data-table="absent-days"]', "day")
+    assert [row["key"] for row in days] == [
+        (TODAY + timedelta(days=n)).isoformat() for n in range(8)
+    ]
+    assert [(_number(r["away"]), _number(r["reduced"])) for r in days] == [(0, 1)] * 3 + [
+        (1, 1)
+    ] * 5
+
+    duties = _table(page, 'table[data-table="compliance"]', "duty")
+    theirs = sample["compliance"]
+    assert [row["key"] for row in duties] == [r["duty"] for r in theirs]
+    for row, duty in zip(duties, theirs, strict=True):
+        for key in ("due", "on_time", "late", "outstanding"):
+            assert _number(row[key]) == duty[key], (duty["duty"], key)
+        rate = duty["on_time_rate"]
+        assert row["on_time_rate"] == ("" if rate is None else str(rate))
+    assert any(duty["due"] for duty in theirs)
 
 
 def _distinct_colours(png: bytes) -> int:

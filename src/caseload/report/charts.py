@@ -197,3 +197,82 @@ def trend_chart(figures: dict[str, Any]) -> str | None:
             stroke["dasharray"] = dash
         chart.add(severity, [run["by_severity"][severity] for run in runs], stroke_style=stroke)
     return _svg(chart)
+
+
+ABSENT_PATTERN = "absences-reduced-hatch"
+OUTSTANDING_PATTERN = "compliance-outstanding-hatch"
+
+
+def absences_chart(figures: dict[str, Any]) -> str | None:
+    """Officers away on each day from the day to a week on, a bar a day; those on reduced
+    duties stacked above, hatched."""
+    import pygal
+
+    if not figures["absences"]:
+        return None
+    days = figures["by_day"]
+    top = max(d["away"] + d["reduced"] for d in days)
+    chart = pygal.StackedBar(
+        **_config(
+            width=520,
+            height=240,
+            colors=(BLUE, SKY),
+            defs=[_hatch(ABSENT_PATTERN, SKY)],
+            range=(0, max(2, top)),
+            y_labels=list(range(max(2, top) + 1)),
+            print_values=False,
+            show_legend=False,  # the caption is the legend (with the hatch)
+            margin=8,
+        )
+    )
+    chart.x_labels = [d["day"].strftime("%a %d") for d in days]
+    chart.add("Away", [d["away"] or None for d in days])
+    chart.add(
+        "Reduced duties",
+        [
+            {"value": d["reduced"], "style": f"fill: url(#{ABSENT_PATTERN}); stroke: {INK}"}
+            if d["reduced"]
+            else None
+            for d in days
+        ],
+    )
+    return _svg(chart)
+
+
+def compliance_chart(figures: dict[str, Any]) -> str | None:
+    """A bar per duty: met on time (blue), met late (orange) and outstanding (hatched
+    vermillion), as counts of the duties that fell due in the period."""
+    import pygal
+
+    rows = figures["rows"]
+    if not any(row["due"] for row in rows):
+        return None
+    shown = list(reversed(rows))  # pygal draws the first label at the bottom
+    chart = pygal.HorizontalStackedBar(
+        **_config(
+            width=560,
+            height=max(160, 44 * len(shown) + 60),
+            colors=(BLUE, ORANGE, VERMILLION),
+            defs=[_hatch(OUTSTANDING_PATTERN, VERMILLION)],
+            print_values=False,
+            show_legend=False,  # the caption is the legend (with the hatch)
+            margin=8,
+            spacing=8,
+        )
+    )
+    chart.x_labels = [row["duty"] for row in shown]
+    chart.add("Met on time", [row["on_time"] or None for row in shown])
+    chart.add("Met late", [row["late"] or None for row in shown])
+    chart.add(
+        "Outstanding",
+        [
+            {
+                "value": row["outstanding"],
+                "style": f"fill: url(#{OUTSTANDING_PATTERN}); stroke: {INK}",
+            }
+            if row["outstanding"]
+            else None
+            for row in shown
+        ],
+    )
+    return _svg(chart)

@@ -9,21 +9,21 @@ What is left in Python here is per officer or per recorded run, never per crime.
 ``SECTIONS`` is the page, in order. A section is a key, a title, a function from
 the ``Report`` (the store, policy, day and team, with the shared query results
 computed once) to a JSON-ready dict, and the template partial that draws it. The
-sections still to come (what falls due in the next 7 days and the absences coming,
-once the time issue lands; Victims' Code compliance, once the risk issue lands)
-are one more entry each.
+absences coming are ``store.absences.list_absences`` (``officer absence list``) with
+each officer's live crimes; Victims' Code compliance is ``store.compliance.
+compliance_return`` (``report compliance``) for the last 28 days. What falls due in
+the next 7 days is one more entry, before the absences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from caseload.domain.audit import CODES, DESCRIPTIONS, SEVERITIES, trend_rows
+from caseload.domain.audit import CODES, DESCRIPTIONS, SEVERITIES, counts_from, trend_rows
 from caseload.domain.policy import Policy
 from caseload.report import charts
 
@@ -41,6 +41,10 @@ CHART_OFFICERS = 40
 FINDINGS_PER_CODE = 50
 # Recorded audit runs the trend shows (as 'audit trend' does by default).
 TREND_RUNS = 30
+# The absences coming: those in force on the day or starting in the next ABSENCE_DAYS.
+ABSENCE_DAYS = 7
+# The compliance return covers the COMPLIANCE_DAYS up to and including the day.
+COMPLIANCE_DAYS = 28
 
 
 @dataclass
@@ -76,9 +80,15 @@ class Report:
         )
 
     @cached_property
+    def heads(self) -> dict[str, tuple[int, list[dict[str, Any]]]]:
+        """Each code's count and its first ``FINDINGS_PER_CODE`` finding rows, one query
+        a code (``Audit.head``: the count and the rows of ``audit``)."""
+        return {code: self.audit.head(code, FINDINGS_PER_CODE) for code in CODES}
+
+    @cached_property
     def counts(self) -> dict[str, dict[str, int]]:
         """The audit's counts by code and by severity (as ``audit -f json``'s "counts")."""
-        return self.audit.counts()
+        return counts_from({code: count for code, (count, _) in self.heads.items()})
 
     @cached_property
     def runs(self) -> list[dict[str, Any]]:
@@ -231,19 +241,16 @@ def findings(report: Report) -> dict[str, Any]:
     code's findings (crime references, officers, details) in the audit's order."""
     from caseload.domain.audit import finding
 
-    checks = report.audit
-    by_code = report.counts["by_code"]
     codes = []
     for code, severity in CODES.items():
-        count = by_code[code]
-        rows = [] if count == 0 else islice(checks.rows(code), FINDINGS_PER_CODE)
+        count, rows = report.heads[code]
         codes.append(
             {
                 "code": code,
                 "severity": severity,
                 "description": DESCRIPTIONS[code],
                 "count": count,
-                "findings": [finding(code, row, checks.day) for row in rows],
+                "findings": [finding(code, row, report.audit.day) for row in rows],
             }
         )
     return {
@@ -276,6 +283,102 @@ def trend(report: Report) -> dict[str, Any]:
     return {"runs": runs}
 
 
+# --- absences coming ------------------------------------------------------------------------
+
+
+def _live_by_officer(report: Report, officer_ids: set[int]) -> dict[int, int]:
+    """Live crimes each of these officers holds on the day: one grouped count over
+    ``holdings.live_holdings`` (what workload counts), for the few officers only."""
+    from sqlalchemy import func, select
+
+    from caseload.store.holdings import live_holdings
+
+    if not officer_ids:
+        return {}
+    live = live_holdings(report.as_of)
+    query = (
+        select(live.c.holder_id, func.count())
+        .where(live.c.holder_id.in_(sorted(officer_ids)))
+        .group_by(live.c.holder_id)
+    )
+    return {int(holder): int(n) for holder, n in report.conn.execute(query)}
+
+
+def absences(report: Report) -> dict[str, Any]:
+    """The team's officers with an absence in force on the day or starting in the next
+    ``ABSENCE_DAYS`` days (``officer absence list --from DAY --to DAY+7``'s rows, by
+    the officer's team now), each with the live crimes they hold on the day; and how
+    many officers are away (or on reduced duties) on each of those days."""
+    from sqlalchemy import select
+
+    from caseload.domain.absences import REDUCED
+    from caseload.store.absences import list_absences
+    from caseload.store.models import officer_table as o
+
+    day = report.day
+    last = day + timedelta(days=ABSENCE_DAYS)
+    rows = list_absences(report.conn, team=report.team, starts=day, ends=last, today=day)
+    collars = sorted({row["collar"] for row in rows})
+    ids: dict[str, int] = {}
+    if collars:
+        query = select(o.c.collar, o.c.id).where(o.c.collar.in_(collars))
+        ids = {str(collar): int(i) for collar, i in report.conn.execute(query)}
+    live = _live_by_officer(report, set(ids.values()))
+    listed = [
+        {
+            **{key: row[key] for key in ("id", "collar", "name", "kind", "percent", "state")},
+            "from": row["from"],
+            "to": row["to"],
+            "days": row["days"],
+            "live": live.get(ids.get(row["collar"], -1), 0),
+        }
+        for row in rows
+    ]
+    by_day = []
+    for n in range(ABSENCE_DAYS + 1):
+        when = day + timedelta(days=n)
+        covering = [a for a in listed if a["from"] <= when and (a["to"] is None or a["to"] >= when)]
+        by_day.append(
+            {
+                "day": when,
+                "away": len({a["collar"] for a in covering if a["kind"] != REDUCED}),
+                "reduced": len({a["collar"] for a in covering if a["kind"] == REDUCED}),
+            }
+        )
+    return {
+        "from": day,
+        "to": last,
+        "absences": listed,
+        "officers": len(collars),
+        "live": sum(live.values()),
+        "by_day": by_day,
+    }
+
+
+# --- Victims' Code compliance ----------------------------------------------------------------
+
+
+def compliance(report: Report) -> dict[str, Any]:
+    """The compliance return (``report compliance --from DAY-27 --to DAY``) for the team:
+    each duty's due, on time, late, outstanding and on-time rate. For the whole store, the
+    force's totals only ('report compliance' lists every team)."""
+    from caseload.domain.compliance import DUTIES, FORCE
+    from caseload.store.compliance import compliance_return
+
+    start = report.day - timedelta(days=COMPLIANCE_DAYS - 1)
+    rows = compliance_return(
+        report.conn, report.policy, start=start, end=report.day, team=report.team
+    )
+    if report.team is None:
+        rows = [row for row in rows if row["team"] == FORCE]
+    return {
+        "from": start,
+        "to": report.day,
+        "days": COMPLIANCE_DAYS,
+        "rows": [{**row, "description": DUTIES[row["duty"]]} for row in rows],
+    }
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("headline", "Headline", headline, None, "_headline.html.j2"),
     Section("load", "Officers' load", load, charts.load_chart, "_load.html.j2"),
@@ -283,6 +386,15 @@ SECTIONS: tuple[Section, ...] = (
         "findings", "Findings by severity", findings, charts.findings_chart, "_findings.html.j2"
     ),
     Section("trend", "Trend over recorded audits", trend, charts.trend_chart, "_trend.html.j2"),
+    # What falls due in the next 7 days ('caseload due') goes here, before the absences.
+    Section("absences", "Absences coming", absences, charts.absences_chart, "_absences.html.j2"),
+    Section(
+        "compliance",
+        "Victims' Code compliance, last 28 days",
+        compliance,
+        charts.compliance_chart,
+        "_compliance.html.j2",
+    ),
 )
 
 

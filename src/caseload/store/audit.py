@@ -94,6 +94,7 @@ from caseload.store.models import (
     absence_table,
     allocation_table,
     audit_run_table,
+    crime_table,
     event_table,
     log_table,
     officer_table,
@@ -248,12 +249,10 @@ class Audit:
             .group_by(h.c.holder_id)
             .subquery("load")
         )
-        flagged = (
-            select(load.c.holder_id, load.c.live)
-            .join(o, o.c.id == load.c.holder_id)
-            .where(flag(load, o))
-            .subquery("flagged")
-        )
+        officers = select(load.c.holder_id, load.c.live).join(o, o.c.id == load.c.holder_id)
+        if self.team_id is not None:  # only the team's officers are ranked (and reported)
+            officers = officers.where(o.c.team_id == self.team_id)
+        flagged = officers.where(flag(load, o)).subquery("flagged")
         mine = self._holdings()
         ranked = (
             select(
@@ -760,13 +759,15 @@ class Audit:
         force = self.policy.reassign_churn
         differing = self.policies.differing("reassign_churn")
         lowest = min([force, *(int(v) for v in differing.values())])
-        churn = (
-            select(a.c.crime_id, (func.count() - 1).label("reassignments"))
-            .where(a.c.start_at < self.end)
-            .group_by(a.c.crime_id)
-            .having(func.count() - 1 > lowest)
-            .subquery("churn")
+        intervals = select(a.c.crime_id, (func.count() - 1).label("reassignments")).where(
+            a.c.start_at < self.end
         )
+        if self.team_id is not None:  # only the team's crimes' intervals are grouped
+            c = crime_table
+            intervals = intervals.where(
+                a.c.crime_id.in_(select(c.c.id).where(c.c.team_id == self.team_id))
+            )
+        churn = intervals.group_by(a.c.crime_id).having(func.count() - 1 > lowest).subquery("churn")
         # Only for the few churned crimes: the start of the interval that made one too many.
         b = allocation_table.alias("crossing")
 
@@ -939,6 +940,26 @@ class Audit:
     def counts(self) -> dict[str, dict[str, int]]:
         """Counts by code (every code, in order) and by severity: one count per query."""
         return counts_from({code: self.count(code) for code in CODES})
+
+    def head(self, code: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """The code's count (as ``count``) and its first ``limit`` finding rows (as
+        ``rows``), from one query: the count is a window over the whole result, so the
+        query is compiled and run once and only ``limit`` rows are fetched."""
+        query = self.query(code)
+        if query is None:
+            return 0, []
+        assert not query._distinct  # a window is counted before DISTINCT
+        total = func.count().over().label("_findings_total")
+        result = self.conn.execute(query.add_columns(total).limit(max(1, limit)))
+        keys = list(result.keys())[:-1]
+        found = result.all()
+        count = int(found[0][-1]) if found else 0
+        day, policy = self.day, self.policy
+        rows = [
+            _with_since(code, dict(zip(keys, row[:-1], strict=True)), day, policy)
+            for row in found[:limit]
+        ]
+        return count, rows
 
     def rows(self, code: str) -> Iterator[dict[str, Any]]:
         """The code's finding rows as the query returns them, streamed in batches."""
