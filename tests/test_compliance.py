@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from caseload.domain.compliance import look_back, on_time_rate, review_interval
+from caseload.domain.compliance import look_back, on_time_rate
 from caseload.domain.policy import DEFAULTS
+from caseload.domain.risk import review_interval
 from tests.helpers.cli import Runner
 from tests.helpers.force import add_teams
 
@@ -151,7 +152,7 @@ def test_bad_input_exits_two(force: Runner, args: tuple[str, ...], message: str)
 
 
 def test_domain_rules() -> None:
-    assert review_interval(DEFAULTS) == 28
+    assert [review_interval(g, DEFAULTS) for g in ("standard", "medium", "high")] == [28, 14, 7]
     assert on_time_rate(1, 3) == 33.3
     assert on_time_rate(0, 0) is None
     from datetime import date

@@ -24,7 +24,7 @@ from tests.helpers.store import holder, writing
 HEADER = "reference,holder,from,to,actor,reason\n"
 CRIMES_HEADER = (
     "reference,crime_type,reported_on,team,required_level,holder,"
-    "victim_enhanced,finalised_on,outcome,risk\n"
+    "victim_enhanced,victim_category,finalised_on,outcome,risk\n"
 )
 SETUP_AT = datetime(2026, 1, 6, 9)
 
@@ -307,7 +307,7 @@ def test_reimporting_a_finalised_crime_as_live_obeys_the_rules(team: Runner, sql
     assert f"CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,,{date.today()},18" in (
         finalised.stdout
     )
-    live_again = CRIMES_HEADER + "CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,,,\n"
+    live_again = CRIMES_HEADER + "CR/25,Burglary,2026-01-05,Lewisham CID,PIP1,TR1,no,,,,\n"
     path = csv_file(tmp_path, "reopen.csv", live_again)
     before = totals(sql)
     result = team("import", "crimes", path)
