@@ -868,27 +868,29 @@ class Audit:
             t.c.name, o.c.collar, h.c.reference, ab.c.starts_on
         )
 
-    def q_absence_handover_due(self) -> Select[Any] | None:
-        """Officers holding live crimes on the day whose away absence starts within
-        ``absence_notice_days`` after it (one finding per absence)."""
+    def absence_rows(
+        self, first: date, last: date, *, within: Callable[[Any], Any] | None = None
+    ) -> Select[Any] | None:
+        """Away absences (not cancelled, not reduced duties) starting from ``first`` to
+        ``last``, one row each, of officers holding live crimes on the day, with their live
+        count and their team's ``absence_notice_days`` (``limit``); ``within(o)``: a further
+        condition on the officer row. None when no such absence exists. The audit's
+        ``absence-handover-due`` and ``due``'s absences."""
         ab, t = absence_table, team_table
-        day = self.day
-        soon = and_(
+        starting = and_(
             ab.c.kind != REDUCED,
             ab.c.cancelled_at.is_(None),
-            ab.c.starts_on > _as_date(day),
-            # as far ahead as any team looks; each officer's team's notice is applied below
-            ab.c.starts_on
-            <= _as_date(day + timedelta(days=self.policies.widest("absence_notice_days"))),
+            ab.c.starts_on >= _as_date(first),
+            ab.c.starts_on <= _as_date(last),
         )
-        starting = self._absent_officers(soon)
-        if starting is None:
+        found = self._absent_officers(starting)
+        if found is None:
             return None
         h = self._holdings()
         o = self._officers()
         load = (
             select(h.c.holder_id, func.count().label("live"))
-            .where(one_of(self.conn, h.c.holder_id, starting))
+            .where(one_of(self.conn, h.c.holder_id, found))
             .group_by(h.c.holder_id)
             .subquery("load")
         )
@@ -909,18 +911,32 @@ class Audit:
             .join(load, load.c.holder_id == ab.c.officer_id)
             .join(o, o.c.id == ab.c.officer_id)
             .join(t, t.c.id == o.c.team_id)
-            .where(
-                soon,
-                o.c.status != "left",
-                ab.c.starts_on
-                <= self._cutoff(
-                    "absence_notice_days", o.c.team_id, lambda n: day + timedelta(days=n)
-                ),
-            )
+            .where(starting, o.c.status != "left")
         )
         if self.team_id is not None:
             query = query.where(o.c.team_id == self.team_id)
+        if self.holder_id is not None:
+            query = query.where(o.c.id == self.holder_id)
+        if within is not None:
+            query = query.where(within(o))
         return query.order_by(t.c.name, o.c.collar, ab.c.starts_on)
+
+    def q_absence_handover_due(self) -> Select[Any] | None:
+        """Officers holding live crimes on the day whose away absence starts within their
+        team's ``absence_notice_days`` after it (one finding per absence)."""
+        day = self.day
+        # as far ahead as any team looks; each officer's team's notice is applied within
+        widest = day + timedelta(days=self.policies.widest("absence_notice_days"))
+        return self.absence_rows(
+            day + timedelta(days=1),
+            widest,
+            within=lambda o: (
+                absence_table.c.starts_on
+                <= self._cutoff(
+                    "absence_notice_days", o.c.team_id, lambda n: day + timedelta(days=n)
+                )
+            ),
+        )
 
     # -- running --
 

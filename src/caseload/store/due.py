@@ -17,17 +17,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, func, literal, select
+from sqlalchemy import Date, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from caseload.domain.absences import REDUCED
 from caseload.domain.due import duty, window_end
 from caseload.domain.officers import inexperienced_after
 from caseload.domain.policy import Policy
 from caseload.store.audit import BATCH, Audit
-from caseload.store.models import absence_table, team_table
-from caseload.store.sqlfunc import one_of
+from caseload.store.models import team_table
 
 
 def _day(value: date) -> Any:
@@ -81,43 +79,9 @@ class Due:
 
     def absence_rows(self) -> Select[Any] | None:
         """Away absences (not cancelled, not reduced duties) starting in the window, one
-        row each, of officers holding live crimes on the as-of day, with their count."""
-        ab, t = absence_table, team_table
-        starting = and_(
-            ab.c.kind != REDUCED,
-            ab.c.cancelled_at.is_(None),
-            ab.c.starts_on >= _day(self.day),
-            ab.c.starts_on <= _day(self.last),
-        )
-        found = self.audit._absent_officers(starting)
-        if found is None:
-            return None
-        h = self.audit._holdings()
-        o = self.audit._officers()
-        load = (
-            select(h.c.holder_id, func.count().label("live"))
-            .where(one_of(self.conn, h.c.holder_id, found))
-            .group_by(h.c.holder_id)
-            .subquery("load")
-        )
-        query = (
-            select(
-                t.c.name.label("team"),
-                o.c.collar,
-                o.c.name,
-                literal(None).label("reference"),
-                load.c.live,
-                ab.c.kind,
-                ab.c.starts_on,
-                ab.c.ends_on,
-            )
-            .select_from(ab)
-            .join(load, load.c.holder_id == ab.c.officer_id)
-            .join(o, o.c.id == ab.c.officer_id)
-            .join(t, t.c.id == o.c.team_id)
-            .where(starting, o.c.status != "left")
-        )
-        return self._officer_scope(query, o)
+        row each, of officers holding live crimes on the as-of day, with their count (the
+        audit's query for ``absence-handover-due``, over the window)."""
+        return self.audit.absence_rows(self.day, self.last)
 
     def experienced_rows(self) -> Select[Any]:
         """Officers (not trainees, not left) inexperienced on the as-of day and no longer
