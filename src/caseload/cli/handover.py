@@ -18,11 +18,10 @@ from caseload.cli.common import (
     open_store,
     parse_collar_arg,
     parse_date_arg,
-    parse_text_arg,
     resolve_actor,
 )
 from caseload.cli.output import FormatOption, OutputFormat, WideOption, info
-from caseload.cli.plans import show_plan
+from caseload.cli.plans import PlanIdOption, PlanReasonOption, show_plan
 
 
 def handover(
@@ -48,24 +47,8 @@ def handover(
         bool,
         typer.Option("--apply", help="Make the moves in one transaction (needs --reason)."),
     ] = False,
-    reason: Annotated[
-        str | None,
-        typer.Option(
-            "--reason",
-            "-r",
-            metavar="TEXT",
-            parser=parse_text_arg,
-            help="Why: recorded with every move.  [required with --apply]",
-        ),
-    ] = None,
-    plan_id: Annotated[
-        str | None,
-        typer.Option(
-            "--plan",
-            metavar="ID",
-            help="Apply only if the plan is still this one (the id the dry run printed).",
-        ),
-    ] = None,
+    reason: PlanReasonOption = None,
+    plan_id: PlanIdOption = None,
     actor: ActorOption = None,
     fmt: FormatOption = OutputFormat.table,
     wide: WideOption = False,

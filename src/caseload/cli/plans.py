@@ -6,12 +6,35 @@ after, and what remains, then one summary line on stderr.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
+
+from caseload.cli.common import parse_text_arg
 from caseload.cli.output import Layout, OutputFormat, info, render, warn
 
 if TYPE_CHECKING:
     from caseload.domain.planning import Plan
+
+# The options a plan is applied with (rebalance, handover).
+PlanReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        "-r",
+        metavar="TEXT",
+        parser=parse_text_arg,
+        help="Why: recorded with every move.  [required with --apply]",
+    ),
+]
+PlanIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--plan",
+        metavar="ID",
+        help="Apply only if the plan is still this one (the id the dry run printed).",
+    ),
+]
 
 MOVE_COLUMNS = ("crime", "team", "required_level", "from", "to", "step", "why")
 OFFICER_COLUMNS = (

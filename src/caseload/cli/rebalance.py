@@ -17,11 +17,10 @@ from caseload.cli.common import (
     ActorOption,
     open_executor,
     open_store,
-    parse_text_arg,
     resolve_actor,
 )
 from caseload.cli.output import FormatOption, OutputFormat, WideOption, info
-from caseload.cli.plans import show_plan
+from caseload.cli.plans import PlanIdOption, PlanReasonOption, show_plan
 
 
 def rebalance(
@@ -34,24 +33,8 @@ def rebalance(
         bool,
         typer.Option("--apply", help="Execute the plan in one transaction (needs --reason)."),
     ] = False,
-    reason: Annotated[
-        str | None,
-        typer.Option(
-            "--reason",
-            "-r",
-            metavar="TEXT",
-            parser=parse_text_arg,
-            help="Why: recorded with every move.  [required with --apply]",
-        ),
-    ] = None,
-    plan_id: Annotated[
-        str | None,
-        typer.Option(
-            "--plan",
-            metavar="ID",
-            help="Apply only if the plan is still this one (the id the dry run printed).",
-        ),
-    ] = None,
+    reason: PlanReasonOption = None,
+    plan_id: PlanIdOption = None,
     only: Annotated[
         list[str] | None,
         typer.Option(
