@@ -80,6 +80,7 @@ def test_import_interrupted_at_random_says_what_is_true(
             code, stderr, took = _interrupt_while_busy(
                 ["import", "crimes", str(crimes)], env, busy, delay
             )
+            assert busy.wait_gone(), "the interrupted import's server session did not end"
             assert "Traceback" not in stderr, stderr
             imported = sql("SELECT count(*) FROM crime WHERE reference LIKE :p", p=f"{prefix}/%")
             imported = imported[0][0]

@@ -4,6 +4,7 @@ right now (``Writing``), the store URL it is given, and the CSV files it imports
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -47,6 +48,24 @@ class Writing:
         ).scalar()
         self.conn.rollback()  # a fresh snapshot of the statistics next time
         return bool(found)
+
+    def wait_gone(self, timeout: float = 60.0) -> bool:
+        """PostgreSQL: wait until the tagged process's server backend has ended (a client
+        killed mid-statement leaves its backend finishing that statement, still holding
+        the transaction's locks, until the server notices). True once gone; SQLite: True."""
+        if self.conn is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = self.conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": self.name},
+            ).scalar()
+            self.conn.rollback()
+            if not left:
+                return True
+            time.sleep(0.05)
+        return False
 
     def close(self) -> None:
         if self.conn is not None:
