@@ -106,6 +106,7 @@ from caseload.store.models import (
 from caseload.store.officer_history import covering, officers_on
 from caseload.store.risk import graded_since
 from caseload.store.sqlfunc import (
+    date_literal,
     day_of,
     inexperienced_after,
     inexperienced_since,
@@ -121,10 +122,6 @@ BATCH = 2000
 def _later(a: Any, b: Any) -> Any:
     """The later of two dates; ``b`` when ``a`` is NULL."""
     return case((a > b, a), else_=b)
-
-
-def _as_date(value: date) -> Any:
-    return literal(value, Date())
 
 
 # --- the audit -----------------------------------------------------------------------------
@@ -189,12 +186,15 @@ class Audit:
     def _cutoff(self, name: str, team: Any, day_for: Callable[[Any], date]) -> Any:
         """A date worked out from a setting's value (``day_for(value)``) for the team in
         ``team``, as SQL: one date, or a CASE over the teams whose value differs."""
-        force = _as_date(day_for(getattr(self.policy, name)))
+        force = date_literal(day_for(getattr(self.policy, name)))
         differing = self.policies.differing(name)
         if not differing:
             return force
         return case(
-            *((team == team_id, _as_date(day_for(value))) for team_id, value in differing.items()),
+            *(
+                (team == team_id, date_literal(day_for(value)))
+                for team_id, value in differing.items()
+            ),
             else_=force,
         )
 
@@ -379,7 +379,7 @@ class Audit:
                 .where(
                     ab.c.officer_id == o.c.id,
                     ab.c.kind != REDUCED,
-                    covering(_as_date(self.day)),
+                    covering(date_literal(self.day)),
                 )
                 .scalar_subquery()
             )
@@ -453,7 +453,7 @@ class Audit:
             select(e.c.occurred_on)
             .distinct()
             .join(h, h.c.crime_id == e.c.crime_id)
-            .where(e.c.occurred_on <= _as_date(self.day))
+            .where(e.c.occurred_on <= date_literal(self.day))
         )
         query = self._crime_scope(query, h)
         periods = self._notify_periods()
@@ -515,7 +515,7 @@ class Audit:
         told = exists().where(
             u.c.crime_id == e.c.crime_id,
             u.c.updated_on >= e.c.occurred_on,
-            u.c.updated_on <= _as_date(self.day),
+            u.c.updated_on <= date_literal(self.day),
         )
         query = (
             select(
@@ -535,7 +535,7 @@ class Audit:
             .join(calendar, calendar.c.event_on == e.c.occurred_on)
             .join(t, t.c.id == h.c.team_id)
             .outerjoin(o, o.c.id == h.c.holder_id)
-            .where(deadline < _as_date(before), ~told)
+            .where(deadline < date_literal(before), ~told)
         )
         return self._crime_scope(query, h).order_by(
             t.c.name, o.c.collar.asc().nulls_last(), h.c.reference, e.c.occurred_on, e.c.id
@@ -597,7 +597,9 @@ class Audit:
             if before is None:
                 return self._by_team(lambda p: review_interval(grade, p), team)
             return self._by_team(
-                lambda p: before - timedelta(days=review_interval(grade, p)), team, as_sql=_as_date
+                lambda p: before - timedelta(days=review_interval(grade, p)),
+                team,
+                as_sql=date_literal,
             )
 
         return case(
@@ -612,7 +614,7 @@ class Audit:
         due before ``before``: the audit's overdue ones with ``before`` the day audited."""
         h = live_holdings(self.as_of, scan=True)  # every live crime's row is read
         r = review_table
-        day = _as_date(self.day)
+        day = date_literal(self.day)
         # Index seeks per live crime on (crime_id, reviewed_on): the last review by the day
         # and the next-review date that review set.
         last_review = (
@@ -654,7 +656,7 @@ class Audit:
         ).where(
             or_(
                 base < cutoff,
-                and_(inner.c.next_due.is_not(None), inner.c.next_due < _as_date(before)),
+                and_(inner.c.next_due.is_not(None), inner.c.next_due < date_literal(before)),
             )
         )
 
@@ -668,7 +670,7 @@ class Audit:
         u = victim_update_table
         last_update = (
             select(func.max(u.c.updated_on))
-            .where(u.c.crime_id == h.c.crime_id, u.c.updated_on <= _as_date(self.day))
+            .where(u.c.crime_id == h.c.crime_id, u.c.updated_on <= date_literal(self.day))
             .scalar_subquery()
         )
         inner = self._crime_scope(
@@ -692,7 +694,7 @@ class Audit:
             inner.c.last_update,
             every.label("limit"),
             inner.c.victim_update_every.is_not(None).label("agreed"),
-        ).where(plus_days(base, every) < _as_date(before))
+        ).where(plus_days(base, every) < date_literal(before))
 
     def q_victim_referral_overdue(self) -> Select[Any] | None:
         return self.referral_rows(self.day)
@@ -713,7 +715,9 @@ class Audit:
         dates = self._crime_scope(
             select(h.c.reported_on)
             .distinct()
-            .where(h.c.reported_on >= _as_date(start), h.c.reported_on <= _as_date(self.day)),
+            .where(
+                h.c.reported_on >= date_literal(start), h.c.reported_on <= date_literal(self.day)
+            ),
             h,
         )
         rows = []
@@ -730,7 +734,7 @@ class Audit:
         )
         f, o, t = referral_table, officer_table, team_table
         referred = exists().where(
-            f.c.crime_id == h.c.crime_id, f.c.referred_on <= _as_date(self.day)
+            f.c.crime_id == h.c.crime_id, f.c.referred_on <= date_literal(self.day)
         )
         query = (
             select(
@@ -831,7 +835,7 @@ class Audit:
         """Live crimes whose current holding began on a day an away absence of the holder
         covered, with no override recorded. Only the absent officers' crimes are read."""
         ab, a, t = absence_table, allocation_table, team_table
-        absent = self._absent_officers(ab.c.starts_on <= _as_date(self.day))
+        absent = self._absent_officers(ab.c.starts_on <= date_literal(self.day))
         if absent is None:
             return None
         h = self._holdings()
@@ -858,7 +862,7 @@ class Audit:
                 one_of(self.conn, h.c.holder_id, absent),
                 ab.c.kind != REDUCED,
                 ab.c.cancelled_at.is_(None),
-                ab.c.starts_on <= _as_date(self.day),
+                ab.c.starts_on <= date_literal(self.day),
                 a.c.override_reason.is_(None),
                 ab.c.starts_on <= began,
                 or_(ab.c.ends_on.is_(None), ab.c.ends_on >= began),
@@ -880,8 +884,8 @@ class Audit:
         starting = and_(
             ab.c.kind != REDUCED,
             ab.c.cancelled_at.is_(None),
-            ab.c.starts_on >= _as_date(first),
-            ab.c.starts_on <= _as_date(last),
+            ab.c.starts_on >= date_literal(first),
+            ab.c.starts_on <= date_literal(last),
         )
         found = self._absent_officers(starting)
         if found is None:

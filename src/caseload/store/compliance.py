@@ -45,11 +45,7 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
-from caseload.store.sqlfunc import plus_days, unindexed
-
-
-def _day(value: date) -> Any:
-    return literal(value, Date())
+from caseload.store.sqlfunc import date_literal, plus_days, unindexed
 
 
 @dataclass
@@ -83,7 +79,7 @@ class ComplianceReturn:
 
     def _counted(self, duty: str, rows: Any) -> Any:
         """Per team: how many fell due, met on time, met late, outstanding at the end."""
-        end = _day(self.end)
+        end = date_literal(self.end)
         met, due = rows.c.met, rows.c.due
         return (
             select(
@@ -94,7 +90,7 @@ class ComplianceReturn:
                 func.sum(case((and_(met > due, met <= end), 1), else_=0)).label("late"),
                 func.sum(case((or_(met.is_(None), met > end), 1), else_=0)).label("outstanding"),
             )
-            .where(due >= _day(self.start), due <= end)
+            .where(due >= date_literal(self.start), due <= end)
             .group_by(rows.c.team_id)
         )
 
@@ -113,8 +109,8 @@ class ComplianceReturn:
         due if the crime was finalised by its deadline. ``longest``: the longest interval,
         so that only records whose deadline can fall in the period are read."""
         c = crime_table
-        earliest = _day(date.fromordinal(self.start.toordinal() - longest))
-        end = _day(self.end)
+        earliest = date_literal(date.fromordinal(self.start.toordinal() - longest))
+        end = date_literal(self.end)
         record_day = records.c[day_column]
         reported = select(
             c.c.id.label("crime_id"),
@@ -229,7 +225,7 @@ class ComplianceReturn:
             .select_from(c)
             .join(calendar, calendar.c.day == c.c.reported_on)
             .outerjoin(f, f.c.crime_id == c.c.id)
-            .where(c.c.reported_on >= _day(since))
+            .where(c.c.reported_on >= date_literal(since))
             .group_by(c.c.id, c.c.team_id, calendar.c.due0),
             c.c.team_id,
         ).subquery("referrals")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -26,10 +26,6 @@ from caseload.domain.officers import inexperienced_after
 from caseload.domain.policy import Policy
 from caseload.store.audit import BATCH, Audit
 from caseload.store.models import team_table
-
-
-def _day(value: date) -> Any:
-    return literal(value, Date())
 
 
 @dataclass

@@ -20,6 +20,11 @@ from caseload.domain.officers import inexperienced_after
 from caseload.store.sqlite_values import key_list
 
 
+def date_literal(value: date) -> Any:
+    """A date as a typed SQL literal (compared with date columns on every dialect)."""
+    return literal(value, Date())
+
+
 def level_rank(expr: Any) -> Any:
     """An accreditation or required level's place in ``domain.levels.LEVELS`` (none 0 ...
     PIP4 4), as SQL: compare two of them to ask ``is_accredited_for`` of a whole set."""
