@@ -61,7 +61,7 @@ def _command(kind: str, what: str) -> None:
 _command(
     "officers",
     "Import officers (collar, name, team, accreditation, investigator_since; optional rank, "
-    "status, capacity, trainee). Existing collars are updated.",
+    "status, capacity, trainee, supervisor). Existing collars are updated.",
 )
 _command(
     "matrix",
@@ -132,7 +132,7 @@ def _command_with_override(kind: str, what: str) -> None:
 _command_with_override(
     "crimes",
     "Import crimes (reference, crime_type, reported_on, team; optional required_level, "
-    "holder, victim_enhanced, victim_category, finalised_on, outcome, allocated_on). "
+    "holder, victim_enhanced, victim_category, finalised_on, outcome, allocated_on, risk). "
     "Existing references are updated; holders of live crimes are allocated under the "
     "allocation rules.",
 )
