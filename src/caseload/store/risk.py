@@ -24,19 +24,7 @@ from caseload.store.models import crime_risk_table, crime_table
 def grade_at(crime_id: Any, end: datetime) -> Any:
     """SQL: the grade of crime ``crime_id`` at the instant ``end`` (``standard`` where no
     interval covers it). One index seek on ``ix_crime_risk_crime`` per crime."""
-    r = crime_risk_table
-    found = (
-        select(r.c.grade)
-        .where(
-            r.c.crime_id == crime_id,
-            r.c.start_at < end,
-            or_(r.c.end_at.is_(None), r.c.end_at >= end),
-        )
-        .order_by(r.c.start_at.desc(), r.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return func.coalesce(found, DEFAULT_GRADE)
+    return func.coalesce(_in_force(crime_risk_table.c.grade, crime_id, end), DEFAULT_GRADE)
 
 
 def graded_since(crime_id: Any, end: datetime) -> Any:
@@ -44,9 +32,15 @@ def graded_since(crime_id: Any, end: datetime) -> Any:
     it (standard since the crime was reported)."""
     from caseload.store.sqlfunc import day_of
 
+    return _in_force(day_of(crime_risk_table.c.start_at), crime_id, end)
+
+
+def _in_force(value: Any, crime_id: Any, end: datetime) -> Any:
+    """SQL: ``value`` of the crime's risk interval in force at the instant ``end`` (NULL
+    when none covers it): one index seek on ``ix_crime_risk_crime``."""
     r = crime_risk_table
     return (
-        select(day_of(r.c.start_at))
+        select(value)
         .where(
             r.c.crime_id == crime_id,
             r.c.start_at < end,
