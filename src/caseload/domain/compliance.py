@@ -157,13 +157,9 @@ def quality_figures(results: Mapping[str, int] | None) -> dict[str, int | None]:
     return {"quality_reviews": reviews, **{key: results.get(key, 0) for key in QUALITY_COLUMNS}}
 
 
-def quality_recorded(rows: Iterable[Mapping[str, Any]]) -> int:
-    """How many quality reviews the return's rows hold (the force's row, or the team's)."""
-    counted = [r["quality_reviews"] or 0 for r in rows if r["duty"] == QUALITY_DUTY]
-    forced = [
-        r["quality_reviews"] or 0 for r in rows if r["duty"] == QUALITY_DUTY and r["team"] == FORCE
-    ]
-    return sum(forced) if forced else sum(counted)
+def quality_recorded(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether the return's rows hold any quality review."""
+    return any(r["quality_reviews"] for r in rows if r["duty"] == QUALITY_DUTY)
 
 
 def _row(
