@@ -111,10 +111,12 @@ def test_team_scope_and_formats(force: Runner) -> None:
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert list(rows[0]) == [
         "duty", "team", "due", "on_time", "late", "outstanding", "on_time_rate",
+        "quality_reviews", "quality_pass", "quality_advice", "quality_fail",
     ]  # fmt: skip
     assert rows[2] == {
         "duty": "supervisory-review", "team": "All teams", "due": "5", "on_time": "2",
         "late": "1", "outstanding": "2", "on_time_rate": "40",
+        "quality_reviews": "0", "quality_pass": "", "quality_advice": "", "quality_fail": "",
     }  # fmt: skip
     table = force("report", "compliance", "--from", "2026-03-01", "--to", "2026-03-31")
     assert table.exit_code == 0

@@ -170,8 +170,10 @@ def compliance(
     """For each duty (supervisory review, routine victim update, Right 6 notification of a
     key event, Right 4 referral), per team and for the force: how many fell due in the
     period, were met on time, met late, or are still outstanding at its end, and the
-    on-time rate; rebuilt from the stored records for any past period."""
-    from caseload.domain.compliance import COLUMNS
+    on-time rate; rebuilt from the stored records for any past period. Beside the
+    supervisory reviews, the quality reviews recorded in the period ('review --quality'):
+    how many, and how many passed, needed advice or failed."""
+    from caseload.domain.compliance import COLUMNS, quality_recorded
     from caseload.errors import InputError
     from caseload.store.compliance import compliance_return
     from caseload.store.reference import load_policy
@@ -183,6 +185,12 @@ def compliance(
     with open_store(ctx).read() as conn:
         rows = compliance_return(conn, load_policy(conn), start=start, end=end, team=team)
     render(rows, COLUMNS, fmt, title=f"Compliance return {start} to {end}")
+    if fmt not in (OutputFormat.csv, OutputFormat.json) and not quality_recorded(rows):
+        scope = f" in {rows[0]['team']}" if team is not None else ""
+        info(
+            f"No quality reviews were recorded from {start} to {end}{scope} "
+            "('caseload review CRIME --quality pass|advice|fail' records one)."
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,9 @@ over crimes or records in Python.
 A duty belongs to the crime's current team. Rebuilt as at the end of ``--to``: a record
 dated after it does not meet anything. What the store keeps no history of is taken as it
 is now: whether the victim is enhanced and the update frequency agreed with them.
+
+Beside the duties, the quality reviews recorded in the period (``review --quality``): one
+grouped count per team and result (``quality``), by the crime's current team too.
 """
 
 from __future__ import annotations
@@ -231,6 +234,28 @@ class ComplianceReturn:
         ).subquery("referrals")
         return self._counted("right-4-referral", rows)
 
+    # -- quality --
+
+    def quality(self) -> Any:
+        """Per (team, result): how many quality reviews are dated in the period."""
+        r, c = review_table, crime_table
+        return self._scoped(
+            select(c.c.team_id, r.c.quality, func.count().label("reviews"))
+            .select_from(r)
+            .join(c, c.c.id == r.c.crime_id)
+            .where(
+                r.c.quality.is_not(None),
+                r.c.reviewed_on >= date_literal(self.start),
+                r.c.reviewed_on <= date_literal(self.end),
+            )
+            .group_by(c.c.team_id, r.c.quality),
+            c.c.team_id,
+        )
+
+    def quality_counts(self) -> list[dict[str, Any]]:
+        """Per (team_id, quality): reviews (teams and results with none left out)."""
+        return [dict(row._mapping) for row in self.conn.execute(self.quality())]
+
     # -- running --
 
     def counts(self) -> list[dict[str, Any]]:
@@ -258,10 +283,13 @@ def compliance_return(
     conn: Connection, policy: Policy, *, start: date, end: date, team: str | None = None
 ) -> list[dict[str, Any]]:
     """The return's rows (``domain.compliance.COLUMNS``): each duty per team, then the
-    force's total (not with ``team``)."""
+    force's total (not with ``team``); the supervisory-review rows carry the period's
+    quality review results."""
     from caseload.domain.compliance import return_rows
     from caseload.store.reference import resolve_team
 
     team_id = None if team is None else resolve_team(conn, team)[0]
     found = ComplianceReturn(conn, policy, start, end, team_id)
-    return return_rows(found.counts(), found.teams(), force=team_id is None)
+    return return_rows(
+        found.counts(), found.teams(), force=team_id is None, quality=found.quality_counts()
+    )
