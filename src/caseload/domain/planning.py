@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 from operator import attrgetter, itemgetter
-from typing import NamedTuple, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
 from caseload.domain.policy import Policy
@@ -679,9 +679,65 @@ def _giving_order(
     return key
 
 
-class _ReHome:
+class _Waiting:
+    """Steps 1 and 3: a queue of crimes, each placed with ``_State.target`` in turn; a
+    crime with no receiver waits for the next round, and remains after the last."""
+
+    step: ClassVar[int]
+    kind: ClassVar[str]  # the ``Remaining`` kind of a crime no round could place
+    state: _State
+    waiting: list[LiveCrime]
+
+    def settled(self, source: int, crime: LiveCrime) -> bool:
+        """Whether the crime no longer needs to move from ``source``, its holder now."""
+        raise NotImplementedError
+
+    def cause(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        """Why the crime must leave its holder (the start of a move's or remainder's why)."""
+        raise NotImplementedError
+
+    def why(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        """A move's reason; the cause, unless a step says more."""
+        return self.cause(holder, crime)
+
+    def place(self) -> bool:
+        state = self.state
+        by_id, step = state.officers, self.step
+        placed = False
+        still: list[LiveCrime] = []
+        for c in self.waiting:
+            source = state.holder[c.id]
+            if source is None or self.settled(source, c):
+                continue
+            to = state.target(c)
+            if to is None:
+                still.append(c)
+                continue
+            state.move(c, to, step, self.why(by_id[source], c))
+            placed = True
+        self.waiting = still
+        return placed
+
+    def report(self, shortfall: _Shortfall) -> None:
+        state = self.state
+        for c in self.waiting:
+            source = state.holder[c.id]
+            assert source is not None
+            holder = state.officers[source]
+            shortfall.no_room(
+                c,
+                self.kind,
+                holder.collar,
+                f"{self.cause(holder, c)}; no active officer of the team accredited to "
+                f"{c.required_level} has room",
+            )
+
+
+class _ReHome(_Waiting):
     """Step 1: the live crimes of officers who are not active (in a handover: of those
     handing over, and no one else's) go to active officers of the crime's team."""
+
+    step, kind = 1, "holder-unavailable"
 
     def __init__(
         self, state: _State, movable: list[LiveCrime], churned: set[int], shortfall: _Shortfall
@@ -699,37 +755,11 @@ class _ReHome:
         because = "its holder hands over" if leaving else "its holder is not active"
         self.waiting = shortfall.set_aside_churned(state, waiting, churned, because)
 
-    def place(self) -> bool:
-        state = self.state
-        by_id, leaving = state.officers, state.leaving
-        placed = False
-        still: list[LiveCrime] = []
-        for c in self.waiting:
-            source = state.holder[c.id]
-            if source is None or state.active(source):
-                continue
-            to = state.target(c)
-            if to is None:
-                still.append(c)
-                continue
-            state.move(c, to, 1, _away_words(by_id[source], leaving))
-            placed = True
-        self.waiting = still
-        return placed
+    def settled(self, source: int, crime: LiveCrime) -> bool:
+        return self.state.active(source)
 
-    def report(self, shortfall: _Shortfall) -> None:
-        state = self.state
-        for c in self.waiting:
-            source = state.holder[c.id]
-            assert source is not None
-            holder = state.officers[source]
-            shortfall.no_room(
-                c,
-                "holder-unavailable",
-                holder.collar,
-                f"{_away_words(holder, state.leaving)}; no active officer of the team accredited "
-                f"to {c.required_level} has room",
-            )
+    def cause(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        return _away_words(holder, self.state.leaving)
 
 
 class _WithinLimit:
@@ -812,8 +842,10 @@ class _WithinLimit:
             )
 
 
-class _Accreditation:
+class _Accreditation(_Waiting):
     """Step 3: a crime whose holder is not accredited to its level goes to an officer who is."""
+
+    step, kind = 3, "accreditation-mismatch"
 
     def __init__(
         self, state: _State, movable: list[LiveCrime], churned: set[int], shortfall: _Shortfall
@@ -833,43 +865,18 @@ class _Accreditation:
             state, waiting, churned, "it needs a higher accreditation"
         )
 
-    def place(self) -> bool:
-        state = self.state
-        by_id = state.officers
-        placed = False
-        still: list[LiveCrime] = []
-        for c in self.waiting:
-            source = state.holder[c.id]
-            if source is None or is_accredited_for(by_id[source].accreditation, c.required_level):
-                continue
-            to = state.target(c)
-            if to is None:
-                still.append(c)
-                continue
-            acc = by_id[source].accreditation
-            state.move(
-                c,
-                to,
-                3,
-                f"needs {c.required_level}; {by_id[source].collar} "
-                + ("has no accreditation" if acc == "none" else f"is accredited to {acc}"),
-            )
-            placed = True
-        self.waiting = still
-        return placed
+    def settled(self, source: int, crime: LiveCrime) -> bool:
+        accreditation = self.state.officers[source].accreditation
+        return is_accredited_for(accreditation, crime.required_level)
 
-    def report(self, shortfall: _Shortfall) -> None:
-        state = self.state
-        for c in self.waiting:
-            source = state.holder[c.id]
-            assert source is not None
-            shortfall.no_room(
-                c,
-                "accreditation-mismatch",
-                state.officers[source].collar,
-                f"needs {c.required_level}; no active officer of the team accredited to "
-                f"{c.required_level} has room",
-            )
+    def cause(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        return f"needs {crime.required_level}"
+
+    def why(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        acc = holder.accreditation
+        return f"{self.cause(holder, crime)}; {holder.collar} " + (
+            "has no accreditation" if acc == "none" else f"is accredited to {acc}"
+        )
 
 
 # The steps that put a team right, by step number (STEP_NAMES), in the order they run.
