@@ -142,3 +142,48 @@ def test_an_outcome_the_home_office_does_not_define_is_refused_by_the_model() ->
         validated(CrimeFinalise, outcome=99, finalised_on=date(2026, 1, 1))
     with pytest.raises(InputError, match="in the future"):
         validated(CrimeFinalise, outcome=1, finalised_on=date.today() + timedelta(days=1))
+
+
+def test_a_crime_correction_carries_only_what_is_given() -> None:
+    from caseload.domain.inputs import CrimeUpdate
+
+    data = validated(
+        CrimeUpdate, reason=" recoded ", victim_enhanced=False, crime_type=" Robbery ", team=None
+    )
+    assert data.changes() == {"crime_type": "Robbery", "victim_enhanced": False}
+    assert data.reason == "recoded"
+    with pytest.raises(InputError) as raised:
+        validated(CrimeUpdate, reason="x", team=None, override="SIO")
+    assert str(raised.value) == (
+        "Nothing to change: give --type, --team, --reported, --level or --enhanced/--standard."
+    )
+    with pytest.raises(InputError, match=r"^Invalid --level: "):
+        validated(CrimeUpdate, reason="x", required_level="PIP9")
+
+
+def test_a_crime_correction_is_rolled_back_with_the_command(
+    store: Runner, db_url: str, sql: Callable[..., list[tuple[Any, ...]]]
+) -> None:
+    """crime update writes the crime's row through the Session in the command's
+    transaction: a failure after it leaves neither the change nor its log entry."""
+    from caseload.domain.inputs import CrimeUpdate
+    from caseload.store.crimes import update_crime
+    from caseload.store.migrate import open_store
+
+    add_teams(store, "T")
+    assert store("crime", "add", "CR/1", "--type", "Burglary", "--team", "T",
+                 "--reported", "2026-01-05").exit_code == 0  # fmt: skip
+    data = validated(CrimeUpdate, reason="recoded", crime_type="Robbery")
+    opened = open_store(sa_url(db_url))
+    try:
+        with pytest.raises(RuntimeError), opened.write() as conn:
+            assert update_crime(conn, "CR/1", data, actor="t", at=datetime.now()).changed
+            raise RuntimeError("stopped after the write")
+        assert sql("SELECT crime_type FROM crime") == [("Burglary",)]
+        assert sql("SELECT count(*) FROM log_entry WHERE kind = 'crime-update'") == [(0,)]
+        with opened.write() as conn:
+            update_crime(conn, "CR/1", data, actor="t", at=datetime.now())
+    finally:
+        opened.dispose()
+    assert sql("SELECT crime_type FROM crime") == [("Robbery",)]
+    assert sql("SELECT count(*) FROM log_entry WHERE kind = 'crime-update'") == [(1,)]

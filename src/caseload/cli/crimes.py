@@ -225,34 +225,21 @@ def update(
     from datetime import datetime
 
     from caseload.cli.output import warn
-    from caseload.errors import InputError
+    from caseload.domain.inputs import CrimeUpdate, validated
     from caseload.store.crimes import update_crime
 
-    changes = {
-        key: value
-        for key, value in (
-            ("crime_type", crime_type),
-            ("team", team),
-            ("reported_on", reported),
-            ("required_level", level),
-            ("victim_enhanced", enhanced),
-        )
-        if value is not None
-    }
-    if not changes:
-        raise InputError(
-            "Nothing to change: give --type, --team, --reported, --level or --enhanced/--standard."
-        )
+    data = validated(
+        CrimeUpdate,
+        reason=reason,
+        crime_type=crime_type,
+        team=team,
+        reported_on=reported,
+        required_level=level,
+        victim_enhanced=enhanced,
+        override=override,
+    )
     with open_store(ctx).write() as conn:
-        done = update_crime(
-            conn,
-            reference,
-            changes,
-            reason=reason,
-            actor=resolve_actor(actor),
-            at=datetime.now(),
-            override=override,
-        )
+        done = update_crime(conn, reference, data, actor=resolve_actor(actor), at=datetime.now())
     if not done.changed:
         info(f"{done.reference} already had those details; nothing changed.")
         return

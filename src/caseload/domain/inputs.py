@@ -55,6 +55,8 @@ Day = Annotated[date, AfterValidator(in_range)]  # a planned day (a next review)
 Name = Annotated[str, AfterValidator(_text("the name"))]
 TeamName = Annotated[str, AfterValidator(_text("the team", 100))]
 Reason = Annotated[str, AfterValidator(_text("the reason", 2000, optional=True))]
+GivenReason = Annotated[str, AfterValidator(_text("the reason", 2000))]  # a reason is required
+Override = Annotated[str, AfterValidator(_text("the override reason", 2000))]
 Note = Annotated[str, AfterValidator(_text("the note", 2000))]
 CrimeType = Annotated[str, AfterValidator(_text("the crime type", 100))]
 EventKind = Annotated[str, AfterValidator(parse_event_kind)]
@@ -178,6 +180,48 @@ def _outcome(value: int) -> int:
 Outcome = Annotated[int, AfterValidator(_outcome)]
 
 
+class CrimeUpdate(Input):
+    """``crime update CRIME --reason ...``: only the fields given change (``changes()``); at
+    least one. ``override`` records why a level above the holder's accreditation is set in
+    block mode."""
+
+    options: ClassVar[dict[str, str]] = {
+        "crime_type": "--type",
+        "reported_on": "--reported",
+        "required_level": "--level",
+        "victim_enhanced": "--enhanced",
+    }
+    # What a correction may change, in the order it is reported.
+    correctable: ClassVar[tuple[str, ...]] = (
+        "crime_type",
+        "team",
+        "reported_on",
+        "required_level",
+        "victim_enhanced",
+    )
+
+    reason: GivenReason
+    crime_type: CrimeType | None = None
+    team: TeamName | None = None
+    reported_on: Day | None = None  # not after the decision's day: checked by the store
+    required_level: Level | None = None
+    victim_enhanced: bool | None = None
+    override: Override | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CrimeUpdate:
+        if not self.changes():
+            raise ValueError(
+                "Nothing to change: give --type, --team, --reported, --level or "
+                "--enhanced/--standard"
+            )
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The correctable fields given (None is not given: none of them can be cleared)."""
+        return {key: value for key in self.correctable if (value := getattr(self, key)) is not None}
+
+
 class CrimeFinalise(Input):
     """``crime finalise CRIME --outcome N``: finalised on ``finalised_on``."""
 
@@ -195,8 +239,8 @@ class CrimeReopen(Input):
     options: ClassVar[dict[str, str]] = {"reopened_on": "--on"}
 
     reopened_on: PastDate
-    reason: Annotated[str, AfterValidator(_text("the reason", 2000))]
-    override: Annotated[str, AfterValidator(_text("the override reason", 2000))] | None = None
+    reason: GivenReason
+    override: Override | None = None
     unallocated: bool = False
 
     @model_validator(mode="after")

@@ -27,6 +27,11 @@ tested without a database.
   only shuffle the shortfall), and the plan says what remains and the capacity missing by level.
   Evening runs to a fixed point, so applying a plan and planning again proposes
   nothing. Heaps keyed on load make it O(n log n) in the number of crimes.
+
+  ``plan_rebalance`` reads as that recipe: steps 1-3 are ``_ReHome``, ``_WithinLimit``
+  and ``_Accreditation`` (each gathers its crimes, places them in rounds, reports what
+  is left into a ``_Shortfall``), step 4 is ``_even_out``, and ``_assemble`` builds the
+  ``Plan``; ``_State`` holds the loads as moves change them and finds receivers.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 from operator import attrgetter, itemgetter
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple, Protocol
 
 from caseload.domain.levels import LEVELS, RANK, is_accredited_for
 from caseload.domain.policy import Policy
@@ -326,6 +331,7 @@ class _State:
         default_factory=lambda: defaultdict(list)
     )
     weights: dict[str, int] = field(init=False)  # required level -> weight of one crime
+    active_ids: frozenset[int] = field(init=False)  # active and not handing over
     # An active officer's receiver heap (None for others), and each team's heaps by
     # level index: every heap exists from the start, so both can be looked up once.
     heap_of: dict[int, list[tuple[int, str, int, int]] | None] = field(init=False)
@@ -334,17 +340,46 @@ class _State:
     def __post_init__(self) -> None:
         # The weights are force-wide (``domain.team_policy.FORCE_WIDE``).
         self.weights = {level: self.policy.force.weight(level) for level in LEVELS}
-        self.heap_of = {
-            oid: self.receivers[(o.team_id, o.accreditation)]
+        self.active_ids = frozenset(
+            oid
+            for oid, o in self.officers.items()
             if o.status == "active" and oid not in self.leaving
-            else None
+        )
+        self.heap_of = {
+            oid: self.receivers[(o.team_id, o.accreditation)] if oid in self.active_ids else None
             for oid, o in self.officers.items()
         }
         self.team_heaps = {}
 
+    @classmethod
+    def start(
+        cls,
+        officers: Sequence[OfficerLoad],
+        crimes: Sequence[LiveCrime],
+        policies: Policies,
+        links: Mapping[int, Sequence[int]],
+        leaving: frozenset[int],
+    ) -> _State:
+        """Everyone as they stand before the plan, each active officer with room waiting
+        to receive."""
+        state = cls(
+            policy=policies,
+            officers={o.id: o for o in officers},
+            count={o.id: o.live for o in officers},
+            weight={o.id: o.weighted_load for o in officers},
+            cap={o.id: ceiling(o, policies) for o in officers},
+            version={o.id: 0 for o in officers},
+            holder={c.id: c.holder_id for c in crimes},
+            links=links,
+            leaving=leaving,
+        )
+        for oid in state.officers:
+            state.push_receiver(oid)
+        return state
+
     def active(self, oid: int) -> bool:
         """Active and not handing over: keeps what they hold and may receive."""
-        return self.officers[oid].status == "active" and oid not in self.leaving
+        return oid in self.active_ids
 
     def room(self, oid: int) -> bool:
         cap = self.cap[oid]
@@ -393,8 +428,7 @@ class _State:
         o = self.officers[oid]
         return (
             oid != self.holder[crime.id]
-            and o.status == "active"
-            and oid not in self.leaving
+            and oid in self.active_ids
             and o.team_id == crime.team_id
             and is_accredited_for(o.accreditation, crime.required_level)
             and self.room(oid)
@@ -403,21 +437,25 @@ class _State:
     def target(self, crime: LiveCrime) -> int | None:
         """Steps 1-3: an eligible officer already holding a linked crime, else the least
         loaded eligible officer (collar breaks ties)."""
-        others = self.links.get(crime.id)
-        if others:
-            linked = {
-                self.holder[other]
-                for other in others
-                if other in self.holder and self.holder[other] is not None
-            }
-            options = [
-                (self.weight[oid], self.officers[oid].collar, oid)
-                for oid in linked
-                if oid is not None and oid in self.officers and self.eligible(oid, crime)
-            ]
-            if options:
-                return min(options)[2]
+        linked = self.linked_holder(crime) if crime.id in self.links else None
+        if linked is not None:
+            return linked
         return self.best_receiver(crime.team_id, crime.required_level)
+
+    def linked_holder(self, crime: LiveCrime) -> int | None:
+        """The least loaded eligible officer holding a crime linked to this one, if any."""
+        holder = self.holder
+        linked = {
+            holder[other]
+            for other in self.links.get(crime.id, ())
+            if other in holder and holder[other] is not None
+        }
+        options = [
+            (self.weight[oid], self.officers[oid].collar, oid)
+            for oid in linked
+            if oid is not None and oid in self.officers and self.eligible(oid, crime)
+        ]
+        return min(options)[2] if options else None
 
     def move(self, crime: LiveCrime, to: int, step: int, why: str) -> None:
         source = self.holder[crime.id]
@@ -550,105 +588,214 @@ def plan_rebalance(
     policies = as_policies(policy)
     leaving = frozenset(leaving)
     scope = set(teams) if teams is not None else {o.team_id for o in officers}
-    by_id = {o.id: o for o in officers}
-    state = _State(
-        policy=policies,
-        officers=by_id,
-        count={o.id: o.live for o in officers},
-        weight={o.id: o.weighted_load for o in officers},
-        cap={o.id: ceiling(o, policies) for o in officers},
-        version={o.id: 0 for o in officers},
-        holder={c.id: c.holder_id for c in crimes},
-        links=links,
-        leaving=leaving,
-    )
-    for oid in by_id:
-        state.push_receiver(oid)
-    movable = [
-        c for c in crimes if c.team_id in scope and c.holder_id is not None and c.holder_id in by_id
-    ]
-    churned = {c.id for c in movable if c.reassignments > policies.of(c.team_id).reassign_churn}
-    active = {o.id for o in officers if o.status == "active" and o.id not in leaving}
-    accredited_to = {o.id: RANK[o.accreditation] for o in officers}
-
-    remaining: list[Remaining] = []
-    missing: dict[str, int] = defaultdict(int)
-    short_teams: set[int] = set()
+    state = _State.start(officers, crimes, policies, links, leaving)
     gaps_before = _gaps(state, scope)
+    movable = _movable(state, crimes, scope)
+    churned = {c.id for c in movable if c.reassignments > policies.of(c.team_id).reassign_churn}
 
-    # Steps 1-3, repeated while a round places something (a step-3 move frees room
-    # that an earlier step could not find).
-    # An enhanced-service victim's crime is placed first, then the highest level.
-    pending1 = sorted(
-        (
-            c
-            for c in movable
-            if 1 in steps and (c.holder_id in leaving if leaving else c.holder_id not in active)
-        ),
-        key=lambda c: (not c.victim_enhanced, -RANK[c.required_level], _most_recent_first(c)),
-    )
-    for c in pending1:
-        if c.id in churned:
-            because = "its holder hands over" if leaving else "its holder is not active"
-            remaining.append(_churn(state, c, because))
-    pending1 = [c for c in pending1 if c.id not in churned]
-    holders = {c.holder_id for c in movable}
-    over = sorted(
-        (oid for oid in holders if 2 in steps and oid in active and not state.room(oid)),
-        key=lambda oid: by_id[oid].collar,
-    )
-    held: dict[int, list[LiveCrime]] = {oid: [] for oid in over}
-    if held:
-        for c in movable:
-            mine = held.get(c.holder_id)  # type: ignore[arg-type]
-            if mine is not None and c.id not in churned:
-                mine.append(c)
-    for oid in over:  # which to move first: mismatched, not enhanced, most recent
-        officer = by_id[oid]
-        held[oid].sort(
-            key=lambda c, acc=officer.accreditation: (  # type: ignore[misc]
-                is_accredited_for(acc, c.required_level),
-                c.victim_enhanced,
-                _most_recent_first(c),
-            )
+    shortfall = _Shortfall()
+    fixes = [
+        fix(state, movable, churned, shortfall) for step, fix in _FIXES.items() if step in steps
+    ]
+    _fix_while_placing(fixes)
+    for fix in fixes:
+        fix.report(shortfall)
+    if 4 in steps:  # a team short of qualified room gets no evening: it would shuffle the shortfall
+        _even_out(state, movable, scope - shortfall.short_teams, churned)
+
+    plan_id = fingerprint(officers, crimes, policies, links, teams, steps=steps, leaving=leaving)
+    return _assemble(plan_id, state, officers, scope, gaps_before, shortfall)
+
+
+def _movable(state: _State, crimes: Sequence[LiveCrime], scope: set[int]) -> list[LiveCrime]:
+    """The crimes the plan may move: of the teams planned, held by an officer it knows."""
+    known = state.officers
+    return [
+        c for c in crimes if c.team_id in scope and c.holder_id is not None and c.holder_id in known
+    ]
+
+
+@dataclass
+class _Shortfall:
+    """What steps 1-3 leave undone: the plan's ``remaining``, the live crimes left with no
+    qualified room (by required level), and the teams short of that room."""
+
+    remaining: list[Remaining] = field(default_factory=list)
+    missing: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    short_teams: set[int] = field(default_factory=set)
+
+    def set_aside_churned(
+        self, state: _State, waiting: list[LiveCrime], churned: set[int], because: str
+    ) -> list[LiveCrime]:
+        """``waiting`` without the crimes reassigned too often to move, each of which
+        remains for a supervisor (``because`` it would have moved)."""
+        for c in waiting:
+            if c.id in churned:
+                self.remaining.append(_churn(state, c, because))
+        return [c for c in waiting if c.id not in churned]
+
+    def no_room(self, crime: LiveCrime, kind: str, collar: str, detail: str) -> None:
+        """A crime no round could place: it remains, and its team lacks room at its level."""
+        self.remaining.append(
+            Remaining(kind, crime.team_id, collar, crime.reference, crime.required_level, detail)
         )
-    pending3 = sorted(
-        (
-            c
-            for c in movable
-            if 3 in steps
-            and c.holder_id in active
-            and accredited_to[c.holder_id] < RANK[c.required_level]
-        ),
-        key=lambda c: (not c.victim_enhanced, -RANK[c.required_level], _most_recent_first(c)),
-    )
-    for c in pending3:
-        if c.id in churned:
-            remaining.append(_churn(state, c, "it needs a higher accreditation"))
-    pending3 = [c for c in pending3 if c.id not in churned]
+        self.missing[crime.required_level] += 1
+        self.short_teams.add(crime.team_id)
 
-    progress = True
-    while progress:
-        progress = False
+
+class _Fix(Protocol):
+    """Steps 1-3: each gathers what it must fix when made (reporting the crimes it may not
+    move), places what it can in rounds, then reports what is left."""
+
+    def place(self) -> bool:
+        """One round; whether it moved anything."""
+        ...
+
+    def report(self, shortfall: _Shortfall) -> None:
+        """What no round could fix."""
+        ...
+
+
+def _placing_order(crime: LiveCrime) -> tuple[bool, int, tuple[float, str]]:
+    """Which crime steps 1 and 3 place first: an enhanced-service victim's, then the
+    highest level, then the most recently allocated."""
+    return (not crime.victim_enhanced, -RANK[crime.required_level], _most_recent_first(crime))
+
+
+def _giving_order(
+    officer: OfficerLoad,
+) -> Callable[[LiveCrime], tuple[bool, bool, tuple[float, str]]]:
+    """Which of an officer's crimes step 2 moves first: one above their accreditation, then
+    one that is not an enhanced-service victim's, then the most recently allocated."""
+    accreditation = officer.accreditation
+
+    def key(crime: LiveCrime) -> tuple[bool, bool, tuple[float, str]]:
+        return (
+            is_accredited_for(accreditation, crime.required_level),
+            crime.victim_enhanced,
+            _most_recent_first(crime),
+        )
+
+    return key
+
+
+class _Waiting:
+    """Steps 1 and 3: a queue of crimes, each placed with ``_State.target`` in turn; a
+    crime with no receiver waits for the next round, and remains after the last."""
+
+    step: ClassVar[int]
+    kind: ClassVar[str]  # the ``Remaining`` kind of a crime no round could place
+    state: _State
+    waiting: list[LiveCrime]
+
+    def settled(self, source: int, crime: LiveCrime) -> bool:
+        """Whether the crime no longer needs to move from ``source``, its holder now."""
+        raise NotImplementedError
+
+    def cause(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        """Why the crime must leave its holder (the start of a move's or remainder's why)."""
+        raise NotImplementedError
+
+    def why(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        """A move's reason; the cause, unless a step says more."""
+        return self.cause(holder, crime)
+
+    def place(self) -> bool:
+        state = self.state
+        by_id, step = state.officers, self.step
+        placed = False
         still: list[LiveCrime] = []
-        for c in pending1:
+        for c in self.waiting:
             source = state.holder[c.id]
-            if source is None or state.active(source):
+            if source is None or self.settled(source, c):
                 continue
             to = state.target(c)
             if to is None:
                 still.append(c)
                 continue
-            state.move(c, to, 1, _away_words(by_id[source], leaving))
-            progress = True
-        pending1 = still
-        for oid in over:
+            state.move(c, to, step, self.why(by_id[source], c))
+            placed = True
+        self.waiting = still
+        return placed
+
+    def report(self, shortfall: _Shortfall) -> None:
+        state = self.state
+        for c in self.waiting:
+            source = state.holder[c.id]
+            assert source is not None
+            holder = state.officers[source]
+            shortfall.no_room(
+                c,
+                self.kind,
+                holder.collar,
+                f"{self.cause(holder, c)}; no active officer of the team accredited to "
+                f"{c.required_level} has room",
+            )
+
+
+class _ReHome(_Waiting):
+    """Step 1: the live crimes of officers who are not active (in a handover: of those
+    handing over, and no one else's) go to active officers of the crime's team."""
+
+    step, kind = 1, "holder-unavailable"
+
+    def __init__(
+        self, state: _State, movable: list[LiveCrime], churned: set[int], shortfall: _Shortfall
+    ) -> None:
+        self.state = state
+        leaving, active = state.leaving, state.active_ids
+        waiting = sorted(
+            (
+                c
+                for c in movable
+                if (c.holder_id in leaving if leaving else c.holder_id not in active)
+            ),
+            key=_placing_order,
+        )
+        because = "its holder hands over" if leaving else "its holder is not active"
+        self.waiting = shortfall.set_aside_churned(state, waiting, churned, because)
+
+    def settled(self, source: int, crime: LiveCrime) -> bool:
+        return self.state.active(source)
+
+    def cause(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        return _away_words(holder, self.state.leaving)
+
+
+class _WithinLimit:
+    """Step 2: an active officer holding more than their ceiling (the inexperienced limit,
+    their personal capacity) gives crimes until they are within it."""
+
+    def __init__(
+        self, state: _State, movable: list[LiveCrime], churned: set[int], shortfall: _Shortfall
+    ) -> None:
+        self.state = state
+        by_id, active = state.officers, state.active_ids
+        holders = {c.holder_id for c in movable}
+        self.over = sorted(
+            (oid for oid in holders if oid in active and not state.room(oid)),
+            key=lambda oid: by_id[oid].collar,
+        )
+        held: dict[int, list[LiveCrime]] = {oid: [] for oid in self.over}
+        if held:
+            for c in movable:
+                mine = held.get(c.holder_id)  # type: ignore[arg-type]
+                if mine is not None and c.id not in churned:
+                    mine.append(c)
+        for oid in self.over:
+            held[oid].sort(key=_giving_order(by_id[oid]))
+        self.held = held
+
+    def place(self) -> bool:
+        state = self.state
+        placed = False
+        for oid in self.over:
             cap = state.cap[oid]
             assert cap is not None
             if state.count[oid] <= cap:
                 continue
-            officer = by_id[oid]
-            for c in held[oid]:
+            officer = state.officers[oid]
+            for c in self.held[oid]:
                 if state.count[oid] <= cap:
                     break
                 if state.holder[c.id] != oid:
@@ -656,102 +803,126 @@ def plan_rebalance(
                 to = state.target(c)
                 if to is None:
                     continue
-                state.move(c, to, 2, _over_words(officer, state.count[oid], cap, policies))
-                progress = True
-        still = []
-        for c in pending3:
-            source = state.holder[c.id]
-            if source is None or is_accredited_for(by_id[source].accreditation, c.required_level):
-                continue
-            to = state.target(c)
-            if to is None:
-                still.append(c)
-                continue
-            acc = by_id[source].accreditation
-            state.move(
-                c,
-                to,
-                3,
-                f"needs {c.required_level}; {by_id[source].collar} "
-                + ("has no accreditation" if acc == "none" else f"is accredited to {acc}"),
-            )
-            progress = True
-        pending3 = still
+                state.move(c, to, 2, _over_words(officer, state.count[oid], cap, state.policy))
+                placed = True
+        return placed
 
-    for c in pending1:
-        source = state.holder[c.id]
-        assert source is not None
-        remaining.append(
-            Remaining(
-                "holder-unavailable",
-                c.team_id,
-                by_id[source].collar,
-                c.reference,
-                c.required_level,
-                f"{_away_words(by_id[source], leaving)}; no active officer of the team accredited "
-                f"to {c.required_level} has room",
+    def report(self, shortfall: _Shortfall) -> None:
+        state = self.state
+        for oid in self.over:
+            cap = state.cap[oid]
+            assert cap is not None
+            excess = state.count[oid] - cap
+            if excess <= 0:
+                continue
+            officer = state.officers[oid]
+            left = [c for c in self.held[oid] if state.holder[c.id] == oid][:excess]
+            for c in left:
+                shortfall.missing[c.required_level] += 1
+            if left:
+                shortfall.short_teams.add(officer.team_id)
+            kind = (
+                "inexperienced-over-limit"
+                if officer.inexperienced
+                and cap == state.policy.of(officer.team_id).inexperienced_limit
+                else "over-capacity"
             )
-        )
-        missing[c.required_level] += 1
-        short_teams.add(c.team_id)
-    for oid in over:
-        cap = state.cap[oid]
-        assert cap is not None
-        excess = state.count[oid] - cap
-        if excess <= 0:
-            continue
-        officer = by_id[oid]
-        left = [c for c in held[oid] if state.holder[c.id] == oid][:excess]
-        for c in left:
-            missing[c.required_level] += 1
-        kind = (
-            "inexperienced-over-limit"
-            if officer.inexperienced and cap == policies.of(officer.team_id).inexperienced_limit
-            else "over-capacity"
-        )
-        stuck = excess - len(left)
-        if left:
-            short_teams.add(officer.team_id)
-        remaining.append(
-            Remaining(
-                kind,
-                officer.team_id,
-                officer.collar,
-                None,
-                None,
-                _over_words(officer, state.count[oid], cap, policies)
-                + f"; {excess} more must move but no eligible officer has room"
-                + (f" ({stuck} reassigned too often to move)" if stuck > 0 else ""),
+            stuck = excess - len(left)
+            shortfall.remaining.append(
+                Remaining(
+                    kind,
+                    officer.team_id,
+                    officer.collar,
+                    None,
+                    None,
+                    _over_words(officer, state.count[oid], cap, state.policy)
+                    + f"; {excess} more must move but no eligible officer has room"
+                    + (f" ({stuck} reassigned too often to move)" if stuck > 0 else ""),
+                )
             )
-        )
-    for c in pending3:
-        source = state.holder[c.id]
-        assert source is not None
-        remaining.append(
-            Remaining(
-                "accreditation-mismatch",
-                c.team_id,
-                by_id[source].collar,
-                c.reference,
-                c.required_level,
-                f"needs {c.required_level}; no active officer of the team accredited to "
-                f"{c.required_level} has room",
-            )
-        )
-        missing[c.required_level] += 1
-        short_teams.add(c.team_id)
 
-    # Step 4: evening, per team, to a fixed point.
+
+class _Accreditation(_Waiting):
+    """Step 3: a crime whose holder is not accredited to its level goes to an officer who is."""
+
+    step, kind = 3, "accreditation-mismatch"
+
+    def __init__(
+        self, state: _State, movable: list[LiveCrime], churned: set[int], shortfall: _Shortfall
+    ) -> None:
+        self.state = state
+        active = state.active_ids
+        accredited_to = {oid: RANK[o.accreditation] for oid, o in state.officers.items()}
+        waiting = sorted(
+            (
+                c
+                for c in movable
+                if c.holder_id in active and accredited_to[c.holder_id] < RANK[c.required_level]
+            ),
+            key=_placing_order,
+        )
+        self.waiting = shortfall.set_aside_churned(
+            state, waiting, churned, "it needs a higher accreditation"
+        )
+
+    def settled(self, source: int, crime: LiveCrime) -> bool:
+        accreditation = self.state.officers[source].accreditation
+        return is_accredited_for(accreditation, crime.required_level)
+
+    def cause(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        return f"needs {crime.required_level}"
+
+    def why(self, holder: OfficerLoad, crime: LiveCrime) -> str:
+        acc = holder.accreditation
+        return f"{self.cause(holder, crime)}; {holder.collar} " + (
+            "has no accreditation" if acc == "none" else f"is accredited to {acc}"
+        )
+
+
+# The steps that put a team right, by step number (STEP_NAMES), in the order they run.
+_FIXES: dict[int, Callable[[_State, list[LiveCrime], set[int], _Shortfall], _Fix]] = {
+    1: _ReHome,
+    2: _WithinLimit,
+    3: _Accreditation,
+}
+
+
+def _fix_while_placing(fixes: Sequence[_Fix]) -> None:
+    """Steps 1-3 in turn, round after round, while a round places something (a step-3
+    move frees room that an earlier step could not find)."""
+    placing = True
+    while placing:
+        placing = False
+        for fix in fixes:
+            placing = fix.place() or placing
+
+
+def _even_out(
+    state: _State, movable: list[LiveCrime], teams: Collection[int], churned: set[int]
+) -> None:
+    """Step 4: even out each team's weighted load among its active officers
+    (``_even_team``), team by team."""
     team_crimes: dict[int, list[LiveCrime]] = defaultdict(list)
     for c in movable:
         team_crimes[c.team_id].append(c)
     team_members: dict[int, set[int]] = defaultdict(set)
-    for o in officers:
+    for o in state.officers.values():
         if o.status == "active":
             team_members[o.team_id].add(o.id)
-    for team_id in sorted(scope - short_teams) if 4 in steps else ():
-        _even(state, team_id, team_members[team_id], team_crimes[team_id], churned)
+    for team_id in sorted(teams):
+        _even_team(state, team_id, team_members[team_id], team_crimes[team_id], churned)
 
+
+def _assemble(
+    plan_id: str,
+    state: _State,
+    officers: Sequence[OfficerLoad],
+    scope: Collection[int],
+    gaps_before: Mapping[int, int],
+    shortfall: _Shortfall,
+) -> Plan:
+    """The plan: the moves in order; every officer of the teams planned, and anyone who
+    gives a crime, before and after; what remains; each team's gap before and after."""
     moves = tuple(state.moves)
     givers = {m.from_id for m in moves}
     changes = tuple(
@@ -759,11 +930,10 @@ def plan_rebalance(
         for o in sorted(officers, key=lambda o: (o.team, o.team_id, o.collar))
         if o.team_id in scope or o.id in givers
     )
-    plan_id = fingerprint(officers, crimes, policies, links, teams, steps=steps, leaving=leaving)
     gaps_after = _gaps(state, scope)
     gaps = {t: (gaps_before[t], gaps_after[t]) for t in sorted(scope)}
-    ordered_missing = {lvl: missing[lvl] for lvl in LEVELS if missing.get(lvl)}
-    return Plan(plan_id, moves, changes, tuple(remaining), ordered_missing, gaps)
+    missing = {lvl: shortfall.missing[lvl] for lvl in LEVELS if shortfall.missing.get(lvl)}
+    return Plan(plan_id, moves, changes, tuple(shortfall.remaining), missing, gaps)
 
 
 def _away_words(officer: OfficerLoad, leaving: Collection[int]) -> str:
@@ -805,7 +975,7 @@ def _gaps(state: _State, teams: Collection[int]) -> dict[int, int]:
     return {t: high.get(t, 0) - low.get(t, 0) for t in teams}
 
 
-def _even(
+def _even_team(
     state: _State, team_id: int, members: set[int], crimes: list[LiveCrime], churned: set[int]
 ) -> None:
     """Step 4 for one team: repeat the best justified move until none is left.

@@ -1,5 +1,5 @@
-"""Crime records: add, find, list with filters, finalise and reopen (the single-record
-writes through the ORM session, ``store.session``).
+"""Crime records: add, find, list with filters, correct, finalise and reopen (the
+single-record writes through the ORM session, ``store.session``).
 
 A crime is live until an outcome is recorded; finalising and reopening are kept
 as intervals in ``finalisation`` so that any past day's live crimes can be rebuilt.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from caseload.errors import InputError, NotFound
@@ -31,7 +31,7 @@ from caseload.store.models import (
 from caseload.store.reference import matrix, required_level_for, resolve_team
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
-    from caseload.domain.inputs import CrimeCreate, CrimeFinalise, CrimeReopen
+    from caseload.domain.inputs import CrimeCreate, CrimeFinalise, CrimeReopen, CrimeUpdate
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -394,8 +394,6 @@ def counts(conn: Connection) -> dict[str, int]:
 
 # --- correcting a crime --------------------------------------------------------------------
 
-CORRECTABLE = ("crime_type", "team", "reported_on", "required_level", "victim_enhanced")
-
 
 @dataclass
 class Correction:
@@ -407,21 +405,19 @@ class Correction:
 
 
 def update_crime(
-    conn: Connection,
-    reference: str,
-    changes: Mapping[str, Any],
-    *,
-    reason: str,
-    actor: str,
-    at: datetime,
-    override: str | None = None,
+    conn: Connection, reference: str, data: CrimeUpdate, *, actor: str, at: datetime
 ) -> Correction:
-    """Correct a crime's type, team, report date, required level or enhanced flag (the keys
-    of CORRECTABLE), logged as ``crime-update`` with old and new values. A level above the
-    holder's accreditation is refused in block mode unless overridden (``_level_rule``);
-    a held crime moved to another team keeps its holder, with a warning."""
+    """Correct a crime's type, team, report date, required level or enhanced flag (the
+    fields ``data`` gives, ``CrimeUpdate.changes()``): the crime's row through the ORM and
+    the ``crime-update`` log entry with old and new values. A level above the holder's
+    accreditation is refused in block mode unless ``data.override`` (``_level_rule``); a
+    held crime moved to another team keeps its holder, with a warning."""
+    from caseload.store.models import Crime
+    from caseload.store.session import session_on
+
     crime = find(conn, reference)
-    new = dict(changes)
+    new = data.changes()
+    reason, override = data.reason, data.override
     if "team" in new:
         team_id, new["team"] = resolve_team(conn, new["team"])
     if "reported_on" in new:
@@ -455,7 +451,10 @@ def update_crime(
     if changed.get("victim_enhanced", (None, True))[1] is False and crime["victim_category"]:
         row["victim_category"] = None  # a standard victim has no enhanced category
         changed["victim_category"] = (crime["victim_category"], None)
-    conn.execute(update(crime_table).where(crime_table.c.id == crime["id"]).values(**row))
+    with session_on(conn) as session:
+        record = session.get_one(Crime, int(crime["id"]))
+        for key, value in row.items():
+            setattr(record, key, value)
     detail: dict[str, Any] = {k: [_shown(o), _shown(n)] for k, (o, n) in changed.items()}
     if warnings:
         detail["warnings"] = warnings
@@ -521,8 +520,12 @@ def _officer_team(conn: Connection, officer_id: int) -> str:
 def _check_reported(conn: Connection, crime: Mapping[str, Any], on: date, *, today: date) -> None:
     """A report date cannot be in the future, nor after the crime was finalised or after
     anything recorded about it (reviews, key events, victim updates)."""
-    if on > today:
-        raise InputError(f"The report date {on} is in the future.")
+    from caseload.domain.values import not_future
+
+    try:
+        not_future(on, today=today)
+    except ValueError as exc:
+        raise InputError(f"The report date {exc}.") from None
     if crime["finalised_on"] is not None and on > crime["finalised_on"]:
         raise InputError(
             f"{crime['reference']} was finalised on {crime['finalised_on']}; it cannot have "
