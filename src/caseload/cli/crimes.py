@@ -222,11 +222,10 @@ def update(
     actor: ActorOption = None,
 ) -> None:
     """Correct a crime without importing it again (logged with old and new values)."""
-    from datetime import datetime
-
     from caseload.cli.output import warn
     from caseload.domain.inputs import CrimeUpdate, validated
     from caseload.store.crimes import update_crime
+    from caseload.store.log import decision_time
 
     data = validated(
         CrimeUpdate,
@@ -239,7 +238,7 @@ def update(
         override=override,
     )
     with open_store(ctx).write() as conn:
-        done = update_crime(conn, reference, data, actor=resolve_actor(actor), at=datetime.now())
+        done = update_crime(conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn))
     if not done.changed:
         info(f"{done.reference} already had those details; nothing changed.")
         return
