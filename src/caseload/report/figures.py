@@ -12,7 +12,8 @@ computed once) to a JSON-ready dict, and the template partial that draws it. The
 absences coming are ``store.absences.list_absences`` (``officer absence list``) with
 each officer's live crimes; Victims' Code compliance is ``store.compliance.
 compliance_return`` (``report compliance``) for the last 28 days. What falls due in
-the next 7 days is one more entry, before the absences.
+the next 7 days is ``store.due.Due`` (``caseload due --days 7``'s rows), counted per day
+and kind, with the soonest listed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ FINDINGS_PER_CODE = 50
 TREND_RUNS = 30
 # The absences coming: those in force on the day or starting in the next ABSENCE_DAYS.
 ABSENCE_DAYS = 7
+# What falls due: the window (``caseload due --days DUE_DAYS``) and how many of its rows,
+# soonest first (overdue first, as 'due' lists them), the page lists.
+DUE_DAYS = 7
+DUE_LISTED = 25
 # The compliance return covers the COMPLIANCE_DAYS up to and including the day.
 COMPLIANCE_DAYS = 28
 
@@ -283,6 +288,64 @@ def trend(report: Report) -> dict[str, Any]:
     return {"runs": runs}
 
 
+# --- what falls due in the next 7 days -----------------------------------------------------
+
+
+def due(report: Report) -> dict[str, Any]:
+    """``caseload due --days DUE_DAYS`` for the team and day (``store.due.Due``, ordered by
+    ``domain.due.ordered``: overdue first, then by date): how many duties of each kind
+    fall due on each day of the window, how many are overdue already (the audit's
+    findings count them too), and the first ``DUE_LISTED`` rows."""
+    from caseload.domain.due import KINDS, ordered
+    from caseload.store.due import Due
+
+    found = Due(
+        report.conn,
+        report.policy,
+        DUE_DAYS,
+        as_of=report.as_of,
+        team_id=report.team_id,
+        today=report.today,
+    )
+    rows = ordered(found.rows())
+    first, last = found.day, found.last
+    per_day: dict[date, dict[str, int]] = {
+        first + timedelta(days=n): dict.fromkeys(KINDS, 0)
+        for n in range((last - first).days + 1)
+    }
+    overdue = dict.fromkeys(KINDS, 0)
+    for row in rows:
+        if row["days_left"] < 0:
+            counts = overdue
+        else:  # in the window (setdefault: a row 'due' lists is never left out)
+            counts = per_day.setdefault(row["due_on"], dict.fromkeys(KINDS, 0))
+        counts[row["kind"]] += 1
+    shown = [kind for kind in KINDS if overdue[kind] or any(c[kind] for c in per_day.values())]
+    listed = rows[:DUE_LISTED]
+    return {
+        "from": first,
+        "to": last,
+        "days": DUE_DAYS,
+        "kinds": shown,
+        "descriptions": {kind: KINDS[kind] for kind in shown},
+        "overdue": {"counts": {k: overdue[k] for k in shown}, "total": sum(overdue.values())},
+        "by_day": [
+            {
+                "day": day,
+                "counts": {k: counts[k] for k in shown},
+                "total": sum(counts.values()),
+            }
+            for day, counts in sorted(per_day.items())
+        ],
+        "total": len(rows),
+        "listed": [
+            {key: row[key] for key in ("kind", "due_on", "days_left", "reference", "collar", "name", "action")}
+            for row in listed
+        ],
+        "more": len(rows) - len(listed),
+    }
+
+
 # --- absences coming ------------------------------------------------------------------------
 
 
@@ -386,7 +449,7 @@ SECTIONS: tuple[Section, ...] = (
         "findings", "Findings by severity", findings, charts.findings_chart, "_findings.html.j2"
     ),
     Section("trend", "Trend over recorded audits", trend, charts.trend_chart, "_trend.html.j2"),
-    # What falls due in the next 7 days ('caseload due') goes here, before the absences.
+    Section("due", "What falls due in the next 7 days", due, charts.due_chart, "_due.html.j2"),
     Section("absences", "Absences coming", absences, charts.absences_chart, "_absences.html.j2"),
     Section(
         "compliance",
