@@ -309,7 +309,10 @@ def _due_pattern(kind: str) -> str:
         "dots": f'<circle cx="4" cy="4" r="2" {light}/>',
         "cross": f'<rect width="8" height="2" {light}/><rect width="2" height="8" {light}/>',
     }[fill]
-    turn = {"hatch": ' patternTransform="rotate(45)"', "backhatch": ' patternTransform="rotate(-45)"'}
+    turn = {
+        "hatch": ' patternTransform="rotate(45)"',
+        "backhatch": ' patternTransform="rotate(-45)"',
+    }
     return f"{head}{turn.get(fill, '')}>{base}{marks}</pattern>"
 
 

@@ -310,8 +310,7 @@ def due(report: Report) -> dict[str, Any]:
     rows = ordered(found.rows())
     first, last = found.day, found.last
     per_day: dict[date, dict[str, int]] = {
-        first + timedelta(days=n): dict.fromkeys(KINDS, 0)
-        for n in range((last - first).days + 1)
+        first + timedelta(days=n): dict.fromkeys(KINDS, 0) for n in range((last - first).days + 1)
     }
     overdue = dict.fromkeys(KINDS, 0)
     for row in rows:
@@ -339,7 +338,10 @@ def due(report: Report) -> dict[str, Any]:
         ],
         "total": len(rows),
         "listed": [
-            {key: row[key] for key in ("kind", "due_on", "days_left", "reference", "collar", "name", "action")}
+            {
+                key: row[key]
+                for key in ("kind", "due_on", "days_left", "reference", "collar", "name", "action")
+            }
             for row in listed
         ],
         "more": len(rows) - len(listed),
