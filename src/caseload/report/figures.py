@@ -18,7 +18,7 @@ and kind, with the soonest listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -291,12 +291,32 @@ def trend(report: Report) -> dict[str, Any]:
 # --- what falls due in the next 7 days -----------------------------------------------------
 
 
+def _due_rows(found: Any) -> Iterator[tuple[str, date, dict[str, Any]]]:
+    """Each duty of ``store.due.Due.queries`` as (kind, due on, query row): the rows
+    ``Due.rows`` reads, with ``domain.due.due_on`` only; the sentence (``duty``) is made
+    for the rows listed alone, not for every row counted."""
+    from caseload.domain.due import due_on
+    from caseload.store.audit import BATCH
+
+    for kind, query in found.queries():
+        if query is None:
+            continue
+        result = found.conn.execution_options(yield_per=BATCH).execute(query.order_by(None))
+        keys = list(result.keys())
+        for batch in result.partitions():
+            for values in batch:
+                row = dict(zip(keys, values, strict=True))
+                yield kind, due_on(kind, row), row
+
+
 def due(report: Report) -> dict[str, Any]:
     """``caseload due --days DUE_DAYS`` for the team and day (``store.due.Due``, ordered by
     ``domain.due.ordered``: overdue first, then by date): how many duties of each kind
     fall due on each day of the window, how many are overdue already (the audit's
     findings count them too), and the first ``DUE_LISTED`` rows."""
-    from caseload.domain.due import KINDS, ordered
+    import heapq
+
+    from caseload.domain.due import KINDS, duty, ordered
     from caseload.store.due import Due
 
     found = Due(
@@ -307,20 +327,23 @@ def due(report: Report) -> dict[str, Any]:
         team_id=report.team_id,
         today=report.today,
     )
-    rows = ordered(found.rows())
     first, last = found.day, found.last
     per_day: dict[date, dict[str, int]] = {
         first + timedelta(days=n): dict.fromkeys(KINDS, 0) for n in range((last - first).days + 1)
     }
     overdue = dict.fromkeys(KINDS, 0)
-    for row in rows:
-        if row["days_left"] < 0:
-            counts = overdue
-        else:  # in the window (setdefault: a row 'due' lists is never left out)
-            counts = per_day.setdefault(row["due_on"], dict.fromkeys(KINDS, 0))
-        counts[row["kind"]] += 1
+    rows = list(_due_rows(found))
+    # a day in the window (setdefault: a row 'due' lists is never left out), or overdue
+    for kind, due_on, _ in rows:
+        counts = overdue if due_on < first else per_day.setdefault(due_on, dict.fromkeys(KINDS, 0))
+        counts[kind] += 1
+    # The first DUE_LISTED in 'due''s order (domain.due.ordered: by date first) are among
+    # the rows due by the DUE_LISTED-th earliest date: only those are put in order.
+    cut = max(heapq.nsmallest(DUE_LISTED, (due_on for _, due_on, _ in rows)), default=first)
+    listed = ordered(duty(kind, row, first) for kind, due_on, row in rows if due_on <= cut)[
+        :DUE_LISTED
+    ]
     shown = [kind for kind in KINDS if overdue[kind] or any(c[kind] for c in per_day.values())]
-    listed = rows[:DUE_LISTED]
     return {
         "from": first,
         "to": last,
