@@ -193,7 +193,10 @@ class ComplianceReturn:
     def updates(self) -> Any:
         c = crime_table
         default = self.policy.victim_update_days
-        agreed = self.conn.execute(select(func.max(c.c.victim_update_every))).scalar()
+        longest_agreed = select(func.max(c.c.victim_update_every))
+        if self.team_id is not None:  # the team's crimes (the team index), not every crime
+            longest_agreed = longest_agreed.where(c.c.team_id == self.team_id)
+        agreed = self.conn.execute(longest_agreed).scalar()
         longest = max(default, int(agreed or 0))
         every = func.coalesce(c.c.victim_update_every, default)
         duties = self._interval_duty(
