@@ -51,6 +51,7 @@ def check_figures(document: dict[str, Any], run: Runner, *extra: str) -> None:
         "load",
         "findings",
         "trend",
+        "due",
         "absences",
         "compliance",
     ]
@@ -179,7 +180,7 @@ def test_html_is_self_contained(sample: Runner) -> None:
         target.startswith("#") for target in re.findall(r"url\(([^)]*)\)", page)
     )
     assert "default-src 'none'" in page  # the browser is told to load nothing
-    assert page.count("<svg") == 4  # load, findings, trend, compliance (no absence coming)
+    assert page.count("<svg") == 5  # load, findings, trend, due, compliance (no absence coming)
 
 
 @pytest.mark.slow
@@ -237,7 +238,8 @@ def test_an_empty_store_gets_a_page_that_says_so(store: Runner) -> None:
     assert document["headline"]["previous_audit"] is None
     assert document["absences"]["absences"] == [] and document["absences"]["live"] == 0
     assert [r["due"] for r in document["compliance"]["rows"]] == [0, 0, 0, 0]
-    assert "No absence in force" in page
+    assert document["due"]["total"] == 0 and document["due"]["listed"] == []
+    assert "No absence in force" in page and "Nothing falls due" in page
 
 
 def check_absences_and_compliance(document: dict[str, Any], run: Runner, day: date) -> None:
@@ -299,7 +301,7 @@ def test_absences_coming_and_compliance_equal_their_commands(sample: Runner) -> 
     assert any(r["due"] for r in document["compliance"]["rows"])
 
     page = sample("report", "morning", "--team", TEAM, "-o", "-").stdout
-    assert page.count("<svg") == 5  # load, findings, trend, absences, compliance
+    assert page.count("<svg") == 6  # load, findings, trend, due, absences, compliance
 
 
 def test_a_past_days_absences_and_compliance(sample: Runner) -> None:
@@ -351,3 +353,62 @@ def test_the_whole_stores_findings_equal_audit(sample: Runner, as_of: date | Non
         theirs = [f for f in audit["findings"] if f["code"] == c["code"]][: findings["per_code"]]
         assert c["findings"] == theirs, c["code"]
     assert sum(c["count"] for c in findings["codes"]) == len(audit["findings"]) > 0
+
+
+def check_due(document: dict[str, Any], run: Runner, *extra: str, team: str | None = TEAM) -> None:
+    """The due section is ``caseload due --days 7`` for the same team and day: every row
+    counted by day and kind (overdue apart), the first rows listed in its order."""
+    scope = ("--team", team) if team else ()
+    theirs = as_json(run, "due", *scope, "--days", "7", *extra, "-f", "json")
+    mine = document["due"]
+    assert mine["total"] == len(theirs) > 0
+    assert mine["from"] == document["as_of"]
+    assert mine["to"] == (date.fromisoformat(document["as_of"]) + timedelta(days=7)).isoformat()
+    overdue: dict[str, int] = {}
+    per_day: dict[tuple[str, str], int] = {}
+    for row in theirs:
+        if row["days_left"] < 0:
+            overdue[row["kind"]] = overdue.get(row["kind"], 0) + 1
+        else:
+            key = (row["due_on"], row["kind"])
+            per_day[key] = per_day.get(key, 0) + 1
+    assert {k: n for k, n in mine["overdue"]["counts"].items() if n} == overdue
+    assert mine["overdue"]["total"] == sum(overdue.values()) > 0
+    assert {
+        (d["day"], kind): n for d in mine["by_day"] for kind, n in d["counts"].items() if n
+    } == per_day
+    assert [d["day"] for d in mine["by_day"]] == [
+        (date.fromisoformat(mine["from"]) + timedelta(days=n)).isoformat() for n in range(8)
+    ]
+    assert all(d["total"] == sum(d["counts"].values()) for d in mine["by_day"])
+    assert set(mine["kinds"]) == {row["kind"] for row in theirs}
+    # overdue first, as 'due' lists them; capped, with how many more
+    keys = ("kind", "due_on", "days_left", "reference", "collar", "name", "action")
+    assert mine["listed"] == [{k: row[k] for k in keys} for row in theirs[: len(mine["listed"])]]
+    assert len(mine["listed"]) == min(25, len(theirs))
+    assert mine["more"] == len(theirs) - len(mine["listed"])
+
+
+def test_what_falls_due_equals_the_due_command(sample: Runner) -> None:
+    book_absences(sample)  # an absence starting in the week: a duty of kind absence
+    document = as_json(sample, "report", "morning", "--team", TEAM, "-f", "json", "-o", "-")
+    check_due(document, sample)
+    assert "absence" in document["due"]["kinds"]
+    assert document["due"]["more"] > 0, "the sample team has more than 25 duties"
+
+    page = sample("report", "morning", "--team", TEAM, "-o", "-").stdout
+    section = page[page.index('id="due"') : page.index('id="absences"')]
+    assert section.count("<svg") == 1 and 'data-table="due-days"' in section
+    assert f"And {document['due']['more']} more" in section
+    assert f'caseload due --team "{TEAM}" --days 7' in section
+    assert f"{document['due']['overdue']['total']} overdue" in section
+
+
+def test_what_falls_due_on_a_past_day_and_for_the_whole_store(sample: Runner) -> None:
+    day = RECORDED[1].isoformat()
+    past = as_json(
+        sample, "report", "morning", "--team", TEAM, "--as-of", day, "-f", "json", "-o", "-"
+    )
+    check_due(past, sample, "--as-of", day)
+    whole = as_json(sample, "report", "morning", "-f", "json", "-o", "-")
+    check_due(whole, sample, team=None)

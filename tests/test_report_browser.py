@@ -90,6 +90,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "compliance": as_json("report", "compliance", "--team", TEAM, "--from",
                               (TODAY - timedelta(days=27)).isoformat(), "--to", TODAY.isoformat()),
         "live": {w["collar"]: w["live"] for w in as_json("workload")},
+        "due": as_json("due", "--team", TEAM, "--days", "7"),
     }  # fmt: skip
 
 
@@ -155,6 +156,7 @@ def test_each_section_and_chart_is_there(visit: Any) -> None:
         ["load", "Officers' load"],
         ["findings", "Findings by severity"],
         ["trend", "Trend over recorded audits"],
+        ["due", "What falls due in the next 7 days"],
         ["absences", "Absences coming"],
         ["compliance", "Victims' Code compliance, last 28 days"],
     ]
@@ -162,6 +164,7 @@ def test_each_section_and_chart_is_there(visit: Any) -> None:
         ("load", "rect"),
         ("findings", "rect"),
         ("trend", "path"),
+        ("due", "rect"),
         ("absences", "rect"),
         ("compliance", "rect"),
     )
@@ -173,7 +176,8 @@ def test_each_section_and_chart_is_there(visit: Any) -> None:
         drawn = page.locator(f'figure[data-chart="{chart}"] svg .plot {shape}').count()
         assert drawn > 3, chart
     # every chart has its table beside or under it
-    for table in ("load", "severity", "trend", "absences", "absent-days", "compliance"):
+    tables = ("load", "severity", "trend", "due-days", "due", "absences", "absent-days")
+    for table in (*tables, "compliance"):
         assert page.locator(f'table[data-table="{table}"] tbody tr').count() > 0, table
 
 
@@ -280,6 +284,53 @@ def test_absences_and_compliance_equal_their_commands(visit: Any, sample: dict[s
         rate = duty["on_time_rate"]
         assert row["on_time_rate"] == ("" if rate is None else str(rate))
     assert any(duty["due"] for duty in theirs)
+
+
+def test_what_falls_due_equals_the_due_command(visit: Any, sample: dict[str, Any]) -> None:
+    """The chart is SVG with its table beside it; the table's counts per day and kind (and
+    overdue) and the list of the soonest are ``caseload due --days 7``'s rows."""
+    page = visit().page
+    theirs = sample["due"]
+    section = page.locator('section[data-section="due"]')
+    assert section.locator('figure[data-chart="due"] svg').count() == 1
+    assert section.locator('table[data-table="due-days"]').count() == 1
+    days = _table(page, 'table[data-table="due-days"]', "day")
+    assert [row["key"] for row in days] == ["overdue"] + [
+        (TODAY + timedelta(days=n)).isoformat() for n in range(8)
+    ]
+    kinds = [k for k in days[0] if k not in ("key", "total")]
+    expected = {(row["key"], kind): 0 for row in days for kind in kinds}
+    for duty in theirs:
+        expected["overdue" if duty["days_left"] < 0 else duty["due_on"], duty["kind"]] += 1
+    assert {(row["key"], k): _number(row[k]) for row in days for k in kinds} == expected
+    assert sum(_number(row["total"]) or 0 for row in days) == len(theirs)
+    # each kind drawn is a series of bars in the chart, in its own pattern
+    drawn = {k for k in kinds if any(d["due_on"] == r["key"] and d["kind"] == k
+                                      for d in theirs for r in days[1:])}  # fmt: skip
+    for kind in drawn:
+        bars = section.locator(
+            f'figure[data-chart="due"] svg .plot .bar[style*="#due-{kind}"] rect'
+        )
+        assert bars.count() > 0, kind
+    listed = _table(page, 'table[data-table="due"]', "daysLeft")
+    assert [
+        (r["reference"] or None, r["kind"], r["due_on"], r["collar"] or None) for r in listed
+    ] == [(d["reference"], d["kind"], d["due_on"], d["collar"]) for d in theirs[: len(listed)]]
+    assert [int(r["key"]) for r in listed] == [d["days_left"] for d in theirs[: len(listed)]]
+    more = section.locator('[data-field="more"]').text_content() or ""
+    assert f"And {len(theirs) - len(listed)} more" in more
+
+
+def test_what_falls_due_fits_a_phone(visit: Any) -> None:
+    page = visit(390).page
+    right = page.evaluate(
+        "document.querySelector('section[data-section=due]').getBoundingClientRect().right"
+    )
+    assert right <= 390
+    box = page.locator('figure[data-chart="due"] svg').bounding_box()
+    assert box is not None and 200 < box["width"] <= 390
+    shot = page.locator('figure[data-chart="due"]').screenshot()
+    assert _distinct_colours(shot) > 10
 
 
 def _distinct_colours(png: bytes) -> int:

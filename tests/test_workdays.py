@@ -60,3 +60,27 @@ def test_deadline_is_the_nth_working_day(start: date, n: int) -> None:
     assert is_working_day(due)
     assert working_days_between(start, due) == n
     assert working_days_between(start, due - timedelta(days=1)) == n - 1
+
+
+def test_the_calendar_is_the_librarys_england_and_wales_list() -> None:
+    """The bank holidays are ``holidays.country_holidays("GB", subdiv="ENG")``'s, though
+    only the United Kingdom's module is loaded for them (not every country's)."""
+    import subprocess
+    import sys
+
+    import holidays
+
+    from caseload.domain.workdays import bank_holiday
+
+    reference = holidays.country_holidays("GB", subdiv="ENG", years=range(2010, 2036))
+    for day in (date(2010, 1, 1) + timedelta(days=n) for n in range(26 * 366)):
+        assert bank_holiday(day) == reference.get(day), day
+    # in a fresh process, counting working days does not import the other countries
+    probe = (
+        "import sys; from datetime import date; from caseload.domain.workdays import "
+        "is_working_day; assert not is_working_day(date(2026, 4, 3)); "
+        "print(sum(m.startswith('holidays.countries.') for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == 1  # united_kingdom alone

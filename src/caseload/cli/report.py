@@ -71,9 +71,10 @@ def morning(
 ) -> None:
     """Headline against the previous recorded audit, each officer's load against their
     limit or capacity, findings by severity with crime references, the trend over
-    recorded audits ('audit --record'), the absences in force or coming in the next 7
-    days, and Victims' Code compliance over the last 28 days, as one HTML file that
-    opens offline."""
+    recorded audits ('audit --record'), what falls due in the next 7 days ('due
+    --days 7', overdue first), the absences in force or coming in the next 7 days, and
+    Victims' Code compliance over the last 28 days, as one HTML file that opens
+    offline."""
     from caseload.errors import InputError
     from caseload.report.figures import Report, morning_figures, team_name
     from caseload.report.render import to_html, to_json

@@ -15,10 +15,41 @@ from typing import Any
 
 @lru_cache(maxsize=1)
 def _calendar() -> Any:
-    import holidays
-
     # expand=True (the default) fills in each year on first lookup.
-    return holidays.country_holidays("GB", subdiv="ENG")
+    try:
+        return _united_kingdom()(subdiv="ENG")
+    except (ImportError, AttributeError):  # a holidays release laid out otherwise
+        import holidays
+
+        return holidays.country_holidays("GB", subdiv="ENG")
+
+
+def _united_kingdom() -> Any:
+    """The library's ``UnitedKingdom`` class (what ``country_holidays("GB")`` makes), its
+    module loaded alone: the ``holidays.countries`` package imports every country's module
+    when it is imported (some 300 of them, a quarter of a second), and a command that counts
+    working days needs one. The package's own ``__init__`` is not run for this import (an
+    unexecuted module stands in for it meanwhile); importing ``holidays.countries`` later
+    still runs it, and it finds this module already loaded."""
+    import importlib.util
+    import sys
+
+    import holidays  # noqa: F401  (the top-level package: small, its registry is lazy)
+
+    name = "holidays.countries"
+    if name in sys.modules:
+        from holidays.countries.united_kingdom import UnitedKingdom
+
+        return UnitedKingdom
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        raise ImportError(name)
+    sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        from holidays.countries.united_kingdom import UnitedKingdom
+    finally:
+        del sys.modules[name]
+    return UnitedKingdom
 
 
 def bank_holiday(day: date) -> str | None:

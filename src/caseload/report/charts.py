@@ -18,6 +18,9 @@ BLUE = "#0072B2"
 VERMILLION = "#D55E00"
 ORANGE = "#E69F00"
 SKY = "#56B4E9"
+GREEN = "#009E73"
+PURPLE = "#CC79A7"
+BLACK = "#000000"
 GREY = "#D9D9D9"
 INK = "#222222"
 
@@ -275,4 +278,75 @@ def compliance_chart(figures: dict[str, Any]) -> str | None:
             for row in shown
         ],
     )
+    return _svg(chart)
+
+
+# What falls due: a colour and a fill pattern per kind (domain.due.KINDS), so that two
+# kinds never differ in colour alone; the page's legend (morning.css, .legend-key.due-*)
+# draws the same swatches.
+DUE_STYLES: dict[str, tuple[str, str]] = {
+    "notification": (VERMILLION, "hatch"),
+    "referral": (PURPLE, "dots"),
+    "review": (BLUE, "solid"),
+    "victim-update": (ORANGE, "backhatch"),
+    "unallocated": (GREEN, "horizontal"),
+    "absence": (SKY, "vertical"),
+    "experienced": (BLACK, "cross"),
+}
+
+
+def _due_pattern(kind: str) -> str:
+    colour, fill = DUE_STYLES[kind]
+    head = f'<pattern id="due-{kind}" patternUnits="userSpaceOnUse" width="8" height="8"'
+    base = f'<rect width="8" height="8" fill="{colour}"/>'
+    light = 'fill="#ffffff" fill-opacity="0.75"'
+    marks = {
+        "solid": "",
+        "hatch": f'<rect width="3" height="8" {light}/>',
+        "backhatch": f'<rect width="3" height="8" {light}/>',
+        "horizontal": f'<rect width="8" height="3" {light}/>',
+        "vertical": f'<rect width="3" height="8" {light}/>',
+        "dots": f'<circle cx="4" cy="4" r="2" {light}/>',
+        "cross": f'<rect width="8" height="2" {light}/><rect width="2" height="8" {light}/>',
+    }[fill]
+    turn = {
+        "hatch": ' patternTransform="rotate(45)"',
+        "backhatch": ' patternTransform="rotate(-45)"',
+    }
+    return f"{head}{turn.get(fill, '')}>{base}{marks}</pattern>"
+
+
+def due_chart(figures: dict[str, Any]) -> str | None:
+    """A stacked bar a day, from the day to the window's last: the duties falling due that
+    day by kind, each kind in its own colour and fill pattern. Overdue duties are not
+    drawn (they are in the table and the findings)."""
+    import pygal
+
+    days = figures["by_day"]
+    kinds = [k for k in figures["kinds"] if any(d["counts"][k] for d in days)]
+    if not kinds:
+        return None
+    top = max(d["total"] for d in days)
+    chart = pygal.StackedBar(
+        **_config(
+            width=520,
+            height=260,
+            colors=tuple(DUE_STYLES[k][0] for k in kinds),
+            defs=[_due_pattern(k) for k in kinds],
+            range=(0, max(2, top)),
+            print_values=False,
+            show_legend=False,  # the caption is the legend (with the patterns)
+            margin=8,
+        )
+    )
+    chart.x_labels = [d["day"].strftime("%a %d") for d in days]
+    for kind in kinds:
+        style = f"fill: url(#due-{kind}); stroke: {INK}"
+        chart.add(
+            kind,
+            [
+                {"value": d["counts"][kind], "style": style} if d["counts"][kind] else None
+                for d in days
+            ],
+        )
     return _svg(chart)

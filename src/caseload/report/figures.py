@@ -12,12 +12,13 @@ computed once) to a JSON-ready dict, and the template partial that draws it. The
 absences coming are ``store.absences.list_absences`` (``officer absence list``) with
 each officer's live crimes; Victims' Code compliance is ``store.compliance.
 compliance_return`` (``report compliance``) for the last 28 days. What falls due in
-the next 7 days is one more entry, before the absences.
+the next 7 days is ``store.due.Due`` (``caseload due --days 7``'s rows), counted per day
+and kind, with the soonest listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -43,6 +44,10 @@ FINDINGS_PER_CODE = 50
 TREND_RUNS = 30
 # The absences coming: those in force on the day or starting in the next ABSENCE_DAYS.
 ABSENCE_DAYS = 7
+# What falls due: the window (``caseload due --days DUE_DAYS``) and how many of its rows,
+# soonest first (overdue first, as 'due' lists them), the page lists.
+DUE_DAYS = 7
+DUE_LISTED = 25
 # The compliance return covers the COMPLIANCE_DAYS up to and including the day.
 COMPLIANCE_DAYS = 28
 
@@ -283,6 +288,89 @@ def trend(report: Report) -> dict[str, Any]:
     return {"runs": runs}
 
 
+# --- what falls due in the next 7 days -----------------------------------------------------
+
+
+def _due_rows(found: Any) -> Iterator[tuple[str, date, dict[str, Any]]]:
+    """Each duty of ``store.due.Due.queries`` as (kind, due on, query row): the rows
+    ``Due.rows`` reads, with ``domain.due.due_on`` only; the sentence (``duty``) is made
+    for the rows listed alone, not for every row counted."""
+    from caseload.domain.due import due_on
+    from caseload.store.audit import BATCH
+
+    for kind, query in found.queries():
+        if query is None:
+            continue
+        result = found.conn.execution_options(yield_per=BATCH).execute(query.order_by(None))
+        keys = list(result.keys())
+        for batch in result.partitions():
+            for values in batch:
+                row = dict(zip(keys, values, strict=True))
+                yield kind, due_on(kind, row), row
+
+
+def due(report: Report) -> dict[str, Any]:
+    """``caseload due --days DUE_DAYS`` for the team and day (``store.due.Due``, ordered by
+    ``domain.due.ordered``: overdue first, then by date): how many duties of each kind
+    fall due on each day of the window, how many are overdue already (the audit's
+    findings count them too), and the first ``DUE_LISTED`` rows."""
+    import heapq
+
+    from caseload.domain.due import KINDS, duty, ordered
+    from caseload.store.due import Due
+
+    found = Due(
+        report.conn,
+        report.policy,
+        DUE_DAYS,
+        as_of=report.as_of,
+        team_id=report.team_id,
+        today=report.today,
+    )
+    first, last = found.day, found.last
+    per_day: dict[date, dict[str, int]] = {
+        first + timedelta(days=n): dict.fromkeys(KINDS, 0) for n in range((last - first).days + 1)
+    }
+    overdue = dict.fromkeys(KINDS, 0)
+    rows = list(_due_rows(found))
+    # a day in the window (setdefault: a row 'due' lists is never left out), or overdue
+    for kind, due_on, _ in rows:
+        counts = overdue if due_on < first else per_day.setdefault(due_on, dict.fromkeys(KINDS, 0))
+        counts[kind] += 1
+    # The first DUE_LISTED in 'due''s order (domain.due.ordered: by date first) are among
+    # the rows due by the DUE_LISTED-th earliest date: only those are put in order.
+    cut = max(heapq.nsmallest(DUE_LISTED, (due_on for _, due_on, _ in rows)), default=first)
+    listed = ordered(duty(kind, row, first) for kind, due_on, row in rows if due_on <= cut)[
+        :DUE_LISTED
+    ]
+    shown = [kind for kind in KINDS if overdue[kind] or any(c[kind] for c in per_day.values())]
+    return {
+        "from": first,
+        "to": last,
+        "days": DUE_DAYS,
+        "kinds": shown,
+        "descriptions": {kind: KINDS[kind] for kind in shown},
+        "overdue": {"counts": {k: overdue[k] for k in shown}, "total": sum(overdue.values())},
+        "by_day": [
+            {
+                "day": day,
+                "counts": {k: counts[k] for k in shown},
+                "total": sum(counts.values()),
+            }
+            for day, counts in sorted(per_day.items())
+        ],
+        "total": len(rows),
+        "listed": [
+            {
+                key: row[key]
+                for key in ("kind", "due_on", "days_left", "reference", "collar", "name", "action")
+            }
+            for row in listed
+        ],
+        "more": len(rows) - len(listed),
+    }
+
+
 # --- absences coming ------------------------------------------------------------------------
 
 
@@ -386,7 +474,7 @@ SECTIONS: tuple[Section, ...] = (
         "findings", "Findings by severity", findings, charts.findings_chart, "_findings.html.j2"
     ),
     Section("trend", "Trend over recorded audits", trend, charts.trend_chart, "_trend.html.j2"),
-    # What falls due in the next 7 days ('caseload due') goes here, before the absences.
+    Section("due", "What falls due in the next 7 days", due, charts.due_chart, "_due.html.j2"),
     Section("absences", "Absences coming", absences, charts.absences_chart, "_absences.html.j2"),
     Section(
         "compliance",

@@ -27,12 +27,26 @@ def to_json(document: dict[str, Any], *, generated_at: datetime) -> str:
     return json.dumps(body, default=json_value, indent=2) + "\n"
 
 
+def _bytecode_cache() -> Any:
+    """jinja2's cache of the compiled templates (its per-user folder in the temporary
+    directory, keyed by each template's source, so an upgrade never reads a stale one):
+    compiling the page's templates costs more than rendering a team's page. None (compile
+    each time) where that folder cannot be made safely."""
+    from jinja2 import FileSystemBytecodeCache
+
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 def to_html(document: dict[str, Any], *, generated_at: datetime) -> str:
     """The page: each section's template partial with its figures and its chart."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

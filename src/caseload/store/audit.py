@@ -243,12 +243,18 @@ class Audit:
         ranked: a grouped count over the live-crime index, then a window over the few."""
         h = self._holdings()
         o, a = self._officers("o_load"), allocation_table
-        load = (
-            select(h.c.holder_id, func.count().label("live"))
-            .where(h.c.holder_id.is_not(None))
-            .group_by(h.c.holder_id)
-            .subquery("load")
-        )
+        counted = select(h.c.holder_id, func.count().label("live"))
+        counted = counted.where(h.c.holder_id.is_not(None))
+        if self.team_id is not None:
+            # Only the team's officers' crimes are counted (all they hold, of any team):
+            # through the holder index for them, not a grouped count over every holder.
+            team_officers = self._officers("o_team")
+            counted = counted.where(
+                h.c.holder_id.in_(
+                    select(team_officers.c.id).where(team_officers.c.team_id == self.team_id)
+                )
+            )
+        load = counted.group_by(h.c.holder_id).subquery("load")
         officers = select(load.c.holder_id, load.c.live).join(o, o.c.id == load.c.holder_id)
         if self.team_id is not None:  # only the team's officers are ranked (and reported)
             officers = officers.where(o.c.team_id == self.team_id)

@@ -125,6 +125,13 @@ class ComplianceReturn:
             record_day.label("day"),
             (note if note is not None else literal(None, Date())).label("next_due"),
         ).where(record_day >= earliest, record_day <= end)
+        if self.team_id is not None:
+            # Only the team's anchors (its crimes through the team index: a busy team holds
+            # much of what is live, but the store's history is mostly other teams'); the
+            # filter on the rows found below still applies, so the counts are the same.
+            reported = reported.where(c.c.team_id == self.team_id)
+            mine = select(c.c.id).where(c.c.team_id == self.team_id)
+            recorded = recorded.where(records.c.crime_id.in_(mine))
         anchors_all = union_all(reported, recorded).subquery("anchors_all")
         anchors = (
             select(
@@ -189,7 +196,10 @@ class ComplianceReturn:
     def updates(self) -> Any:
         c = crime_table
         default = self.policy.victim_update_days
-        agreed = self.conn.execute(select(func.max(c.c.victim_update_every))).scalar()
+        longest_agreed = select(func.max(c.c.victim_update_every))
+        if self.team_id is not None:  # the team's crimes (the team index), not every crime
+            longest_agreed = longest_agreed.where(c.c.team_id == self.team_id)
+        agreed = self.conn.execute(longest_agreed).scalar()
         longest = max(default, int(agreed or 0))
         every = func.coalesce(c.c.victim_update_every, default)
         duties = self._interval_duty(
