@@ -229,17 +229,39 @@ class Due:
             fields = {"since": date_text(c.since)}
         else:
             raise ValueError(f"not a crime duty: {kind}")
+        # The due date worked out once a row (OFFSET 0 again), then its days left.
+        worked = (
+            select(
+                type_coerce(due, Date).label("due_on"),
+                type_coerce(c.team, String).label("team"),
+                type_coerce(c.collar, String).label("collar"),
+                type_coerce(c.name, String).label("name"),
+                type_coerce(c.reference, String).label("reference"),
+                _sentence(ACTIONS[kind], fields).label("action"),
+            )
+            .offset(0)
+            .subquery(kind.replace("-", "_") + "_due")
+        )
+        w = worked.c
         return select(
             literal(kind, String).label("kind"),
-            type_coerce(due, Date).label("due_on"),
-            type_coerce(days_between(date_literal(self.day), due), Integer).label("days_left"),
-            type_coerce(c.team, String).label("team"),
-            type_coerce(c.collar, String).label("collar"),
-            type_coerce(c.name, String).label("name"),
-            type_coerce(c.reference, String).label("reference"),
-            _sentence(ACTIONS[kind], fields).label("action"),
+            w.due_on,
+            self._days_left(w.due_on).label("days_left"),
+            w.team,
+            w.collar,
+            w.name,
+            w.reference,
+            w.action,
             literal(KIND_ORDER[kind], Integer).label("kind_rank"),
         )
+
+    def _days_left(self, due: Any) -> Any:
+        """Days from the as-of day to ``due``, as SQL (on SQLite from the day's Julian day
+        number, worked out here once, not parsed again for every row)."""
+        if self.conn.dialect.name == "sqlite":
+            julian = (self.day - date(1970, 1, 1)).days + 2440587.5
+            return type_coerce(cast(func.julianday(due) - literal(julian), Integer), Integer)
+        return type_coerce(days_between(date_literal(self.day), due), Integer)
 
     def _officer_branch(self, rows: list[dict[str, Any]]) -> Select[Any]:
         """The officers' duty rows as a ``VALUES`` list in the same columns."""
@@ -283,9 +305,13 @@ class Due:
 
     # -- running --
 
-    def query(self) -> Select[Any]:
+    def query(self, *, lines: bool = False) -> Select[Any]:
         """Every duty in the window or overdue (``domain.due.COLUMNS``), in the order of
-        ``domain.due.ordered``."""
+        ``domain.due.ordered``. ``lines`` (SQLite, for ``cli.due``'s CSV writer: three
+        strings a row instead of a Python object a cell): ``head``, kind, due date and days
+        left joined by commas (CSV as it stands: none of them is ever quoted or
+        neutralised); ``text``, team, collar, name and reference joined by
+        ``store.export.SEPARATOR`` (NULL as empty), to be checked; and the action."""
         branches = [
             self._crime_duty(kind, query)
             for kind, query in self.crime_queries()
@@ -298,16 +324,11 @@ class Due:
             raise RuntimeError("no duty query")
         d = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("duty")
         binary = self._binary
-        return select(
-            d.c.kind,
-            d.c.due_on,
-            d.c.days_left,
-            d.c.team,
-            d.c.collar,
-            d.c.name,
-            d.c.reference,
-            d.c.action,
-        ).order_by(
+        cells = [d.c.kind, d.c.due_on, d.c.days_left, d.c.team, d.c.collar, d.c.name]
+        cells.append(d.c.reference)
+        if lines:
+            cells = [_joined(cells[:3], ",").label("head"), _joined(cells[3:]).label("text")]
+        return select(*cells, d.c.action).order_by(
             d.c.due_on,
             d.c.kind_rank,
             self._team_order(d.c.team),
@@ -353,6 +374,19 @@ _USED: dict[str, frozenset[str]] = {
     "referral": frozenset((*_SHOWN, "deadline", "reported_on")),
     "unallocated": frozenset((*_SHOWN, "since", "limit")),
 }
+
+
+def _joined(cells: list[Any], separator: str | None = None) -> Any:
+    """The cells as one text, NULL as empty, ``separator`` (else ``SEPARATOR``) between."""
+    if separator is None:
+        from caseload.store.export import SEPARATOR
+
+        separator = SEPARATOR
+    line: Any = func.coalesce(cells[0], "")
+    for cell in cells[1:]:
+        line = line.op("||")(literal(separator)).op("||")(func.coalesce(cell, ""))
+    return type_coerce(line, String)
+
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
