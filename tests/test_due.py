@@ -373,3 +373,15 @@ def test_csv_neutralises_what_a_spreadsheet_would_run(force: Force, store: Runne
     # JSON keeps the values as they are
     rows = due(store, "--team", "+Team, North")
     assert [r["name"] for r in rows] == ['=HYPERLINK("http://x")'] * 2
+
+
+def test_teams_sort_case_aside_beyond_ascii_too(force: Force, store: Runner) -> None:
+    """SQL lower-cases ASCII letters only; with names it would order otherwise than
+    Python's lower-casing, the teams are ranked in Python instead."""
+    for n, team in enumerate(("\u00c9b team", "\u00e9a team", "Zed team")):
+        force.officer(f"QR000{n}", name="Quin Ray", team=team)
+        force.crime(f"CR/Q{n}", reported=date(2026, 3, 4), team=team)
+        force.assign(f"CR/Q{n}", f"QR000{n}", HELD)
+    rows = due(store)
+    teams = [r["team"] for r in rows if r["kind"] == "review" and r["reference"].startswith("CR/Q")]
+    assert teams == ["Zed team", "\u00e9a team", "\u00c9b team"]
