@@ -385,3 +385,19 @@ def test_teams_sort_case_aside_beyond_ascii_too(force: Force, store: Runner) -> 
     rows = due(store)
     teams = [r["team"] for r in rows if r["kind"] == "review" and r["reference"].startswith("CR/Q")]
     assert teams == ["Zed team", "\u00e9a team", "\u00c9b team"]
+
+
+def test_csv_on_sqlite_takes_the_joined_rows_path(force: Force, db_url: str) -> None:
+    """The whole query binds only ints and text, so SQLite's cursor gives it straight
+    (``cli.due._csv_lines``); a value it cannot bind would silently take the slow path."""
+    from caseload.store.bulk import driver_statement
+    from caseload.store.due import Due
+    from caseload.store.reference import load_policy
+
+    with force.store.read() as conn:
+        found = Due(conn, load_policy(conn), 7, as_of=date.fromisoformat(AS_OF))
+        statement = driver_statement(conn, found.query(lines=True))
+        if conn.dialect.name == "sqlite":
+            assert statement is not None
+            assert len(list(conn.connection.driver_connection.execute(*statement))) == 11
+        assert len(conn.execute(found.query()).all()) == 11

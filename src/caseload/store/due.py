@@ -37,6 +37,7 @@ from sqlalchemy import (
     column,
     func,
     literal,
+    literal_column,
     null,
     select,
     type_coerce,
@@ -260,7 +261,9 @@ class Due:
         number, worked out here once, not parsed again for every row)."""
         if self.conn.dialect.name == "sqlite":
             julian = (self.day - date(1970, 1, 1)).days + 2440587.5
-            return type_coerce(cast(func.julianday(due) - literal(julian), Integer), Integer)
+            return type_coerce(
+                cast(func.julianday(due) - literal_column(repr(julian)), Integer), Integer
+            )
         return type_coerce(days_between(date_literal(self.day), due), Integer)
 
     def _officer_branch(self, rows: list[dict[str, Any]]) -> Select[Any]:
