@@ -264,3 +264,140 @@ def test_first_experienced_day_follows_the_rule_at_month_ends() -> None:
     # 31 August + 6 months: not 28 February (five whole months then), but 1 March.
     assert first_experienced_day(date(2025, 8, 31), 6) == date(2026, 3, 1)
     assert first_experienced_day(date(2024, 2, 29), 12) == date(2025, 3, 1)
+
+
+def test_a_supervisors_duties_are_those_of_the_officers_they_supervise(
+    force: Force, store: Runner
+) -> None:
+    for collar in ("AB0001", "EF0003", "KL0006"):
+        result = store("officer", "update", collar, "--supervisor", "CD0002")
+        assert result.exit_code == 0, result.output
+    absence(store, "AB0001", "2026-04-06", "2026-04-08")
+    force.crime("CR/S1", reported=date(2026, 2, 1))  # the supervisor's own: review overdue
+    force.assign("CR/S1", "CD0002", HELD)
+    everything = due(store)
+    assert "CR/S1" in of(everything, "review")
+    theirs = due(store, "--supervisor", "cd0002")
+    # every duty of the crimes the three hold and of the three themselves, in the same order
+    assert theirs == [r for r in everything if r["collar"] in {"AB0001", "EF0003", "KL0006"}]
+    assert {r["collar"] for r in theirs} == {"AB0001", "EF0003"}  # KL0006: nothing due yet
+    assert {"review", "victim-update", "notification", "referral", "absence", "experienced"} == {
+        r["kind"] for r in theirs
+    }  # and no unallocated crime, nor the supervisor's own
+    assert due(store, "--supervisor", "AB0001") == []  # supervises nobody
+    # with --team: only the supervised officers' duties in that team
+    greenwich = due(store, "--supervisor", "CD0002", "--team", "Greenwich CID", "--days", "20")
+    assert [(r["kind"], r["collar"], r["reference"]) for r in greenwich] == [
+        ("review", "KL0006", "CR/G1")
+    ]
+    # --officer narrows it to one of them
+    mine = due(store, "--supervisor", "CD0002", "--officer", "EF0003")
+    assert [(r["kind"], r["collar"]) for r in mine] == [("experienced", "EF0003")]
+    result = store("due", "--as-of", AS_OF, "--supervisor", "CD0002", env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Due for the officers CD0002 supervises: overdue, and up to 2026-04-08" in result.stderr
+
+
+def test_an_unknown_supervisor_is_refused_naming_the_nearest(force: Force, store: Runner) -> None:
+    result = store("due", "--supervisor", "CD0020")
+    assert result.exit_code == 2 and "did you mean CD0002?" in result.stderr
+    assert result.stdout == ""
+    result = store("due", "--help")
+    assert result.exit_code == 0
+    assert "--supervisor" in result.stdout and "supervises" in result.stdout
+
+
+def test_the_order_and_every_cell_are_the_domain_rules(force: Force, store: Runner) -> None:
+    """The query works out due dates, days left, actions and the order in SQL: they are
+    exactly what ``domain.due.duty`` and ``domain.due.ordered`` make of the audit's rows,
+    with teams whose names differ in case only from their order in byte order."""
+    from caseload.domain.due import duty, ordered
+    from caseload.domain.values import parse_date
+    from caseload.store.audit import Audit
+    from caseload.store.due import Due
+    from caseload.store.reference import load_policy
+
+    for team in ("alpha Team", "Beta team", "beta, Team"):
+        collar = {"alpha Team": "MN0001", "Beta team": "MN0002", "beta, Team": "MN0003"}[team]
+        force.officer(collar, name="Mo Nash", team=team)
+        force.crime(f"CR/{collar}", reported=date(2026, 3, 4), team=team)
+        force.assign(f"CR/{collar}", collar, HELD)
+        force.event(f"CR/{collar}", "charged", date(2026, 3, 26))
+        force.event(f"CR/{collar}", "arrested", date(2026, 3, 26))
+    force.crime("CR/UX", reported=date(2026, 3, 4), team="alpha Team")  # unallocated
+    absence(store, "AB0001", "2026-04-06", "2026-04-08")
+    day = date.fromisoformat(AS_OF)
+    with force.store.read() as conn:
+        found = Due(conn, load_policy(conn), 7, as_of=day)
+        audit: Audit = found.audit
+        before = found.before
+        expected = list(found.officer_duties())
+        for kind, query in (
+            ("notification", audit.notify_rows(before)),
+            ("referral", audit.referral_rows(before)),
+            ("review", audit.review_rows(before)),
+            ("victim-update", audit.victim_update_rows(before)),
+            ("unallocated", audit.unallocated_rows(before)),
+        ):
+            assert query is not None
+            result = conn.execute(query)
+            keys = list(result.keys())
+            expected += [duty(kind, dict(zip(keys, row, strict=True)), day) for row in result]
+    rows = due(store)
+    assert rows == [
+        {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+        for row in ordered(expected)
+    ]
+    assert len(rows) == 27  # the 13 of the first test, 4 a team's crime, 3 for CR/UX, 2 more
+    teams = [r["team"] for r in rows if r["kind"] == "review" and "MN" in r["reference"]]
+    assert teams == ["alpha Team", "Beta team", "beta, Team"]  # case aside; ' ' before ','
+    notified = [
+        r["action"] for r in rows if r["reference"] == "CR/MN0001" and r["kind"] == "notification"
+    ]
+    assert notified == sorted(notified) and len(notified) == 2
+    assert parse_date(rows[0]["due_on"]) == date(2026, 3, 1)
+
+
+def test_csv_neutralises_what_a_spreadsheet_would_run(force: Force, store: Runner) -> None:
+    force.officer("OP0001", name='=HYPERLINK("http://x")', team="+Team, North")
+    force.crime("-CR/1", reported=date(2026, 2, 1), team="+Team, North")
+    force.assign("-CR/1", "OP0001", HELD)
+    result = store("due", "--as-of", AS_OF, "-f", "csv", "--team", "+Team, North")
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["kind"], r["team"], r["name"], r["reference"], r["days_left"]) for r in table] == [
+        ("review", "'+Team, North", '\'=HYPERLINK("http://x")', "'-CR/1", "-31"),
+        ("victim-update", "'+Team, North", '\'=HYPERLINK("http://x")', "'-CR/1", "-31"),
+    ]
+    assert table[1]["action"] == "Update the victim (none yet; every 28 days, default)."
+    # JSON keeps the values as they are
+    rows = due(store, "--team", "+Team, North")
+    assert [r["name"] for r in rows] == ['=HYPERLINK("http://x")'] * 2
+
+
+def test_teams_sort_case_aside_beyond_ascii_too(force: Force, store: Runner) -> None:
+    """SQL lower-cases ASCII letters only; with names it would order otherwise than
+    Python's lower-casing, the teams are ranked in Python instead."""
+    for n, team in enumerate(("\u00c9b team", "\u00e9a team", "Zed team")):
+        force.officer(f"QR000{n}", name="Quin Ray", team=team)
+        force.crime(f"CR/Q{n}", reported=date(2026, 3, 4), team=team)
+        force.assign(f"CR/Q{n}", f"QR000{n}", HELD)
+    rows = due(store)
+    teams = [r["team"] for r in rows if r["kind"] == "review" and r["reference"].startswith("CR/Q")]
+    assert teams == ["Zed team", "\u00e9a team", "\u00c9b team"]
+
+
+def test_csv_on_sqlite_takes_the_joined_rows_path(force: Force, db_url: str) -> None:
+    """The whole query binds only ints and text, so SQLite's cursor gives it straight
+    (``cli.due._csv_lines``); a value it cannot bind would silently take the slow path."""
+    from caseload.store.bulk import driver_statement
+    from caseload.store.due import Due
+    from caseload.store.reference import load_policy
+
+    with force.store.read() as conn:
+        found = Due(conn, load_policy(conn), 7, as_of=date.fromisoformat(AS_OF))
+        statement = driver_statement(conn, found.query(lines=True))
+        if conn.dialect.name == "sqlite":
+            assert statement is not None
+            assert len(list(conn.connection.driver_connection.execute(*statement))) == 11
+        assert len(conn.execute(found.query()).all()) == 11

@@ -114,47 +114,68 @@ def due_on(kind: str, row: Mapping[str, Any]) -> date:
     raise ValueError(f"unknown duty kind {kind}")
 
 
+# What to do, a short sentence per kind, its ``{fields}`` worked out from the duty's row:
+# ``action`` fills them in Python, ``store.due`` in SQL (the same words either way).
+ACTIONS: dict[str, str] = {
+    "review": "Review the investigation ({basis}; every {every}).",
+    "victim-update": "Update the victim ({basis}; every {every}, {agreed}).",
+    "notification": "Tell the victim: {event} on {occurred_on} ({working_days}, {service}).",
+    "referral": (
+        "Refer the victim to support services or record their decline (reported {reported_on})."
+    ),
+    "unallocated": "Allocate it (no holder since {since}).",
+    "absence": "Hand over {live} before {absence} (caseload handover {collar}).",
+    "experienced": (
+        "Stops counting as inexperienced: the limit of {inexperienced_limit} no longer applies."
+    ),
+}
+# The words for a review's or victim update's basis when there has been none yet, and for
+# an agreed or default frequency, an enhanced or standard service.
+NEVER = {"review": "never reviewed", "victim-update": "none yet"}
+AGREED = ("agreed", "default")
+SERVICE = ("enhanced", "standard")
+
+
 def action(kind: str, row: Mapping[str, Any]) -> str:
-    """What to do, in a short sentence."""
-    if kind == "review":
-        last = row.get("last_review")
-        basis = f"last {last}" if last is not None else "never reviewed"
-        return f"Review the investigation ({basis}; every {_plural(int(row['limit']), 'day')})."
-    if kind == "victim-update":
-        last = row.get("last_update")
-        basis = f"last {last}" if last is not None else "none yet"
-        every = _plural(int(row["limit"]), "day")
-        agreed = "agreed" if row.get("agreed") else "default"
-        return f"Update the victim ({basis}; every {every}, {agreed})."
+    """What to do, in a short sentence (``ACTIONS``)."""
+    if kind not in ACTIONS:
+        raise ValueError(f"unknown duty kind {kind}")
+    return ACTIONS[kind].format(**_action_fields(kind, row))
+
+
+def _action_fields(kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    if kind in ("review", "victim-update"):
+        last = row.get("last_review" if kind == "review" else "last_update")
+        fields = {
+            "basis": f"last {last}" if last is not None else NEVER[kind],
+            "every": _plural(int(row["limit"]), "day"),
+        }
+        if kind == "victim-update":
+            fields["agreed"] = AGREED[0] if row.get("agreed") else AGREED[1]
+        return fields
     if kind == "notification":
         from caseload.domain.events import describe_event
 
-        service = "enhanced" if row["victim_enhanced"] else "standard"
-        return (
-            f"Tell the victim: {describe_event(str(row['kind']))} on {row['occurred_on']} "
-            f"({_plural(int(row['working_days']), 'working day')}, {service})."
-        )
+        return {
+            "event": describe_event(str(row["kind"])),
+            "occurred_on": row["occurred_on"],
+            "working_days": _plural(int(row["working_days"]), "working day"),
+            "service": SERVICE[0] if row["victim_enhanced"] else SERVICE[1],
+        }
     if kind == "referral":
-        return (
-            "Refer the victim to support services or record their decline "
-            f"(reported {row['reported_on']})."
-        )
+        return {"reported_on": row["reported_on"]}
     if kind == "unallocated":
-        return f"Allocate it (no holder since {row['since']})."
+        return {"since": row["since"]}
     if kind == "absence":
         from caseload.domain.absences import Absence
 
         absence = Absence(0, str(row["kind"]), row["starts_on"], row["ends_on"])
-        return (
-            f"Hand over {_plural(int(row['live']), 'live crime')} before "
-            f"{absence.words()} (caseload handover {row['collar']})."
-        )
-    if kind == "experienced":
-        return (
-            f"Stops counting as inexperienced: the limit of {row['inexperienced_limit']} "
-            "no longer applies."
-        )
-    raise ValueError(f"unknown duty kind {kind}")
+        return {
+            "live": _plural(int(row["live"]), "live crime"),
+            "absence": absence.words(),
+            "collar": row["collar"],
+        }
+    return {"inexperienced_limit": row["inexperienced_limit"]}
 
 
 def duty(kind: str, row: Mapping[str, Any], as_of: date) -> dict[str, Any]:
@@ -177,16 +198,24 @@ def in_window(row: Mapping[str, Any], as_of: date, days: int) -> bool:
     return bool(row["due_on"] <= window_end(as_of, days))
 
 
+def team_key(team: str | None) -> str:
+    """How teams sort in ``ordered``: by name, case aside."""
+    return str(team or "").lower()
+
+
 def ordered(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """By due date (overdue first), then kind, team, officer and crime: deterministic."""
+    """By due date (overdue first), then kind, team, officer (none last), crime and the
+    action (two key events of one crime falling due on one day): deterministic.
+    ``store.due`` orders its query so, in SQL."""
     return sorted(
         rows,
         key=lambda r: (
             r["due_on"],
             KIND_ORDER[r["kind"]],
-            str(r["team"] or "").lower(),
+            team_key(r["team"]),
             r["collar"] or "~",
             r["reference"] or "",
+            r["action"],
         ),
     )
 

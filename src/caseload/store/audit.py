@@ -60,7 +60,7 @@ A crime's risk grade is kept with history: the audited day's grade is used.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -136,7 +136,9 @@ class Audit:
     as_of: date | None = None
     team_id: int | None = None
     today: date = field(default_factory=date.today)
-    holder_id: int | None = None  # the crime queries: only this officer's crimes (due)
+    # The crime queries (and the absences): only the crimes these officers hold, a set of
+    # ids or a query of them (``due --officer``, ``due --supervisor``); None: everybody's.
+    holders: Collection[int] | Select[Any] | None = None
     teams: Policies | None = None  # the teams' overrides; read from the store when None
     _queries: dict[str, Select[Any] | None] = field(default_factory=dict, repr=False)
 
@@ -314,9 +316,15 @@ class Audit:
     def _crime_scope(self, query: Select[Any], h: Any) -> Select[Any]:
         if self.team_id is not None:
             query = query.where(h.c.team_id == self.team_id)
-        if self.holder_id is not None:
-            query = query.where(h.c.holder_id == self.holder_id)
+        if self.holders is not None:
+            query = query.where(self._held_by(h.c.holder_id))
         return query
+
+    def _held_by(self, officer_id: Any) -> Any:
+        """``officer_id`` (a column) is one of ``holders``."""
+        holders = self.holders
+        assert holders is not None
+        return officer_id.in_(holders if isinstance(holders, Select) else sorted(holders))
 
     def _scanned_finding(self, inner: Any, *columns: Any) -> Select[Any]:
         """A per-crime finding over ``inner`` (team_id, holder_id, reference, ...) built on
@@ -716,16 +724,20 @@ class Audit:
         start = referral_start(self.conn)
         if start is None or start > self.day:
             return None
-        h = self._holdings()
+        # the report dates from every live crime's row, in table order (not through an
+        # index and the row of each crime it finds)
+        every = live_holdings(self.as_of, scan=True)
         days = self.policy.referral_working_days
         dates = self._crime_scope(
-            select(h.c.reported_on)
+            select(every.c.reported_on)
             .distinct()
             .where(
-                h.c.reported_on >= date_literal(start), h.c.reported_on <= date_literal(self.day)
+                every.c.reported_on >= date_literal(start),
+                every.c.reported_on <= date_literal(self.day),
             ),
-            h,
+            every,
         )
+        h = self._holdings()
         rows = []
         for (reported_on,) in self.conn.execute(dates):
             due = add_working_days(reported_on, days)
@@ -925,8 +937,8 @@ class Audit:
         )
         if self.team_id is not None:
             query = query.where(o.c.team_id == self.team_id)
-        if self.holder_id is not None:
-            query = query.where(o.c.id == self.holder_id)
+        if self.holders is not None:
+            query = query.where(self._held_by(o.c.id))
         if within is not None:
             query = query.where(within(o))
         return query.order_by(t.c.name, o.c.collar, ab.c.starts_on)

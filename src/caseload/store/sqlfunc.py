@@ -11,7 +11,20 @@ from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ARRAY, Date, String, any_, bindparam, case, func, literal, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -87,6 +100,21 @@ class plus_days(GenericFunction[date]):  # noqa: N801 - reads as SQL
     inherit_cache = True
 
 
+class days_between(GenericFunction[int]):  # noqa: N801 - reads as SQL
+    """The whole days from the first date to the second (negative when it is later)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+class date_text(GenericFunction[str]):  # noqa: N801 - reads as SQL
+    """A date as its ISO text, ``2026-04-01`` (as ``date.isoformat``), on every dialect
+    (SQLite keeps that text already; PostgreSQL's own cast follows ``DateStyle``)."""
+
+    type = String()
+    inherit_cache = True
+
+
 _by_dialect(unindexed, lambda column: column, lambda column: f"+{column}")
 _by_dialect(day_of, lambda at: f"CAST({at} AS DATE)", lambda at: f"date({at})")
 _by_dialect(
@@ -94,6 +122,12 @@ _by_dialect(
     lambda day, days: f"(CAST({day} AS DATE) + {days})",
     lambda day, days: f"date({day}, '+' || ({days}) || ' days')",
 )
+_by_dialect(
+    days_between,
+    lambda first, second: f"(CAST({second} AS DATE) - CAST({first} AS DATE))",
+    lambda first, second: f"CAST(julianday({second}) - julianday({first}) AS INTEGER)",
+)
+_by_dialect(date_text, lambda day: f"to_char({day}, 'YYYY-MM-DD')", lambda day: f"({day})")
 
 
 def one_of(
