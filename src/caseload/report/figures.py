@@ -18,7 +18,7 @@ and kind, with the soonest listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -291,32 +291,14 @@ def trend(report: Report) -> dict[str, Any]:
 # --- what falls due in the next 7 days -----------------------------------------------------
 
 
-def _due_rows(found: Any) -> Iterator[tuple[str, date, dict[str, Any]]]:
-    """Each duty of ``store.due.Due.queries`` as (kind, due on, query row): the rows
-    ``Due.rows`` reads, with ``domain.due.due_on`` only; the sentence (``duty``) is made
-    for the rows listed alone, not for every row counted."""
-    from caseload.domain.due import due_on
-    from caseload.store.audit import BATCH
-
-    for kind, query in found.queries():
-        if query is None:
-            continue
-        result = found.conn.execution_options(yield_per=BATCH).execute(query.order_by(None))
-        keys = list(result.keys())
-        for batch in result.partitions():
-            for values in batch:
-                row = dict(zip(keys, values, strict=True))
-                yield kind, due_on(kind, row), row
-
-
 def due(report: Report) -> dict[str, Any]:
-    """``caseload due --days DUE_DAYS`` for the team and day (``store.due.Due``, ordered by
-    ``domain.due.ordered``: overdue first, then by date): how many duties of each kind
-    fall due on each day of the window, how many are overdue already (the audit's
-    findings count them too), and the first ``DUE_LISTED`` rows."""
-    import heapq
+    """``caseload due --days DUE_DAYS`` for the team and day (``store.due.Due``'s one
+    ordered query: overdue first, then by date): how many duties of each kind fall due on
+    each day of the window and how many are overdue already (the audit's findings count
+    them too), as one grouped count over that query, and its first ``DUE_LISTED`` rows."""
+    from sqlalchemy import func, select
 
-    from caseload.domain.due import KINDS, duty, ordered
+    from caseload.domain.due import KINDS
     from caseload.store.due import Due
 
     found = Due(
@@ -332,17 +314,18 @@ def due(report: Report) -> dict[str, Any]:
         first + timedelta(days=n): dict.fromkeys(KINDS, 0) for n in range((last - first).days + 1)
     }
     overdue = dict.fromkeys(KINDS, 0)
-    rows = list(_due_rows(found))
-    # a day in the window (setdefault: a row 'due' lists is never left out), or overdue
-    for kind, due_on, _ in rows:
+    query = found.query()
+    duties = query.order_by(None).subquery("due_rows")
+    grouped = select(duties.c.kind, duties.c.due_on, func.count()).group_by(
+        duties.c.kind, duties.c.due_on
+    )
+    total = 0
+    for kind, due_on, n in report.conn.execute(grouped):
+        # a day in the window (setdefault: a row 'due' lists is never left out), or overdue
         counts = overdue if due_on < first else per_day.setdefault(due_on, dict.fromkeys(KINDS, 0))
-        counts[kind] += 1
-    # The first DUE_LISTED in 'due''s order (domain.due.ordered: by date first) are among
-    # the rows due by the DUE_LISTED-th earliest date: only those are put in order.
-    cut = max(heapq.nsmallest(DUE_LISTED, (due_on for _, due_on, _ in rows)), default=first)
-    listed = ordered(duty(kind, row, first) for kind, due_on, row in rows if due_on <= cut)[
-        :DUE_LISTED
-    ]
+        counts[kind] += int(n)
+        total += int(n)
+    listed = [dict(row) for row in report.conn.execute(query.limit(DUE_LISTED)).mappings()]
     shown = [kind for kind in KINDS if overdue[kind] or any(c[kind] for c in per_day.values())]
     return {
         "from": first,
@@ -359,7 +342,7 @@ def due(report: Report) -> dict[str, Any]:
             }
             for day, counts in sorted(per_day.items())
         ],
-        "total": len(rows),
+        "total": total,
         "listed": [
             {
                 key: row[key]
@@ -367,7 +350,7 @@ def due(report: Report) -> dict[str, Any]:
             }
             for row in listed
         ],
-        "more": len(rows) - len(listed),
+        "more": total - len(listed),
     }
 
 
