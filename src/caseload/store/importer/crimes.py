@@ -6,6 +6,7 @@ reopenings and risk grades."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +14,18 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from caseload.domain.csvschema import CRIMES
+from caseload.domain.levels import RANK
 from caseload.domain.risk import DEFAULT_GRADE
 from caseload.errors import InputError
 from caseload.store.bulk import insert_rows, update_rows
-from caseload.store.importer.framework import Counts, KindWriter, Problems, Row, as_text
+from caseload.store.importer.framework import (
+    Counts,
+    KindWriter,
+    Problems,
+    Row,
+    as_text,
+    change_detail,
+)
 from caseload.store.models import (
     allocation_table,
     crime_risk_table,
@@ -46,6 +55,32 @@ def victim_entitlement(values: Mapping[str, Any], current: Any) -> tuple[bool, s
     if enhanced and category is None and current is not None and current["victim_enhanced"]:
         category = current["victim_category"]
     return enhanced, category if enhanced else None
+
+
+@dataclass
+class _Changes:
+    """What one batch of crime rows changes, gathered row by row (``CrimeWriter._changes``),
+    then written."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)  # new crimes' rows
+    updates: list[dict[str, Any]] = field(default_factory=list)  # changed crimes' rows
+    # (reference, on, outcome): new finalisation rows
+    finalise: list[tuple[str, date, int]] = field(default_factory=list)
+    reopen: list[int] = field(default_factory=list)  # crime ids
+    refinalise: list[dict[str, Any]] = field(default_factory=list)  # corrected finalisations
+    entries: list[dict[str, Any]] = field(default_factory=list)  # crime-update log entries
+    # (its log entry, the change) of crimes kept by their holder, to check
+    held: list[tuple[dict[str, Any], HoldingChange]] = field(default_factory=list)
+    # reference, grade, new crime, reported
+    graded: list[tuple[str, str, bool, date]] = field(default_factory=list)
+    unassign: list[tuple[str, str]] = field(default_factory=list)  # (reference, collar): live
+    # line, values, holder id: live crimes' new holders
+    allocations: list[tuple[int, Mapping[str, Any], int]] = field(default_factory=list)
+    # Finalised crimes' holdings (reference, officer id or 0, start): new crimes', existing ones'.
+    recorded: list[tuple[str, int, datetime]] = field(default_factory=list)
+    records: list[tuple[str, int, datetime]] = field(default_factory=list)
+    # records: line, allocated_on given
+    record_lines: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
 
 class CrimeWriter(KindWriter):
@@ -103,178 +138,236 @@ class CrimeWriter(KindWriter):
         self.had_rows = conn.execute(select(crime_table.c.id).limit(1)).first() is not None
 
     def write_batch(self, conn: Connection, rows: Sequence[Row], counts: Counts) -> None:
-        from caseload.domain.levels import RANK
-        from caseload.store.allocation import AllocationRequest, HoldingChange, allocate_many
-
-        c = crime_table
-        at = self.options.at
-        refs = [values["reference"] for _, values in rows]
-        existing = (
-            {
-                str(r.reference): r._mapping
-                for r in conn.execute(select(c).where(one_of(conn, c.c.reference, refs)))
-            }
-            if self.had_rows
-            else {}
-        )
+        """Each row compared with the crime the store holds (``_changes``), then what
+        changed written in this order: the rule checks on crimes their holders keep, the
+        crimes' rows, finalisations, the ``crime-update`` entries, risk grades, then the
+        holders: unassigned, recorded (finalised crimes) and allocated (live crimes)."""
+        existing = self._existing(conn, rows)
         ensure_teams(conn, {v["team"]: None for _, v in rows}, self.teams)
+        changes = self._changes(rows, existing, counts)
+        if changes.held:  # before the rows change: the holders' counts must not include them yet
+            self._check_held(conn, changes.held, counts)
+        insert_rows(conn, crime_table, changes.inserts)
+        update_rows(conn, crime_table, "id", changes.updates)
+        ids = self._crime_ids(conn, changes)
+        self._write_finalisations(conn, changes, ids)
+        self._log(conn, changes.entries)
+        if changes.graded:
+            self._grade(
+                conn, [(ids[ref], grade, new, on) for ref, grade, new, on in changes.graded]
+            )
+        self._unassign(conn, changes.unassign)
+        self._write_holdings(conn, changes, ids)
+        if changes.allocations:
+            self._allocate(conn, changes.allocations, ids, counts)
+
+    def _existing(self, conn: Connection, rows: Sequence[Row]) -> dict[str, Any]:
+        """The store's crimes the rows name, by reference (none looked up in an empty table)."""
+        if not self.had_rows:
+            return {}
+        c = crime_table
+        refs = [values["reference"] for _, values in rows]
+        return {
+            str(r.reference): r._mapping
+            for r in conn.execute(select(c).where(one_of(conn, c.c.reference, refs)))
+        }
+
+    def _changes(
+        self, rows: Sequence[Row], existing: Mapping[str, Any], counts: Counts
+    ) -> _Changes:
+        """Each row new, changed or unchanged (counted), and what it changes gathered."""
         team_names = {team_id: name for name, team_id in self.teams.items()}
-
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        finalise: list[tuple[str, date, int]] = []  # (reference, on, outcome): new rows
-        reopen: list[int] = []
-        refinalise: list[dict[str, Any]] = []
-        unassign: list[tuple[str, str]] = []  # (reference, collar) of live crimes
-        allocations: list[tuple[int, dict[str, Any], int]] = []  # line, values, holder id
-        # Finalised crimes' holdings (reference, officer id or 0, start): existing, new.
-        records: list[tuple[str, int, datetime]] = []
-        recorded: list[tuple[str, int, datetime]] = []
-        entries: list[dict[str, Any]] = []
-        held: list[tuple[dict[str, Any], HoldingChange]] = []  # (its log entry, the change)
-        record_lines: dict[str, tuple[int, bool]] = {}  # records: line, allocated_on given
-        graded: list[tuple[str, str, bool, date]] = []  # reference, grade, new crime, reported
-
+        changes = _Changes()
         for line, values in rows:
             ref = values["reference"]
             current = existing.get(ref)
-            enhanced, category = victim_entitlement(values, current)
-            row: dict[str, Any] = {
-                "crime_type": values["crime_type"],
-                "reported_on": values["reported_on"],
-                "team_id": self.teams[values["team"].lower()],
-                "victim_enhanced": enhanced,
-                "victim_category": category,
-                # blank: standard for a new crime; an existing one keeps its grade
-                "risk": values.get("risk")
-                or (current["risk"] if current is not None else DEFAULT_GRADE),
-                "finalised_on": values["finalised_on"],
-                "outcome": values["outcome"],
-            }
+            row = self._row(values, current)
             if row["risk"] != (current["risk"] if current is not None else DEFAULT_GRADE):
-                graded.append((ref, row["risk"], current is None, values["reported_on"]))
-            same_level = current is not None and values["required_level"] in (
-                None,
-                current["required_level"],
-            )
-            if same_level:
-                # Blank keeps the crime's level (as a matrix change does); the same level
-                # (e.g. a re-imported export) keeps whether it came from the default.
-                row["required_level"] = current["required_level"]  # type: ignore[index]
-                row["level_defaulted"] = current["level_defaulted"]  # type: ignore[index]
-            elif values["required_level"] is not None:
-                row["required_level"], row["level_defaulted"] = values["required_level"], False
-            else:
-                row["required_level"], row["level_defaulted"] = required_level_for(
-                    values["crime_type"], self.levels
-                )
-            self._with_risk(row, current, given=values["required_level"] is not None)
+                changes.graded.append((ref, row["risk"], current is None, values["reported_on"]))
             holder = values["holder"]
             holder_id = self.officers[holder] if holder is not None else None
             old_holder = current["holder_id"] if current is not None else None
             holder_changes = holder_id != old_holder
-            finalised = values["finalised_on"] is not None
-
             if current is None:
-                # A new finalised crime is inserted with its holder (a record of who held
-                # it; its interval is opened below). Live crimes are allocated below.
-                recorded_holder = holder_id if finalised else None
-                inserts.append(
-                    {"reference": ref, "created_at": at, "holder_id": recorded_holder, **row}
-                )
-                if finalised:
-                    finalise.append((ref, values["finalised_on"], values["outcome"]))
+                self._add(values, row, holder_id, changes)
                 counts.new += 1
-                # New crimes are recorded by the import's own log entry (and created_at),
-                # not one entry each: a force-sized import stays a bulk insert.
             else:
                 diff = {k: (current[k], v) for k, v in row.items() if current[k] != v}
                 if not diff and not holder_changes:
                     counts.unchanged += 1
                     continue
                 counts.updated += 1
-                if diff:
-                    updates.append({"id": current["id"], **{k: row[k] for k in self.FIELDS}})
-                    was_finalised = current["finalised_on"] is not None
-                    if finalised and not was_finalised:
-                        finalise.append((ref, values["finalised_on"], values["outcome"]))
-                    elif was_finalised and not finalised:
-                        reopen.append(int(current["id"]))
-                    elif finalised and ("finalised_on" in diff or "outcome" in diff):
-                        refinalise.append(
-                            {
-                                "b_crime": current["id"],
-                                "b_on": values["finalised_on"],
-                                "b_outcome": values["outcome"],
-                            }
-                        )
                 if diff:  # a change of holder alone is logged by the allocation path
-                    detail = {
-                        ("team" if k == "team_id" else k): [
-                            as_text(team_names.get(old) if k == "team_id" else old),
-                            as_text(team_names.get(new) if k == "team_id" else new),
-                        ]
-                        for k, (old, new) in diff.items()
-                    }
-                    entries.append(self._entry("crime-update", detail, crime_ref=ref))
-                    if old_holder is not None and not holder_changes and not finalised:
-                        # Kept by its holder, live after the row: reopened, or its level
-                        # raised, is checked as the allocation rules would.
-                        reopened = current["finalised_on"] is not None
-                        raised = RANK[row["required_level"]] > RANK[current["required_level"]]
-                        if reopened or raised:
-                            held.append(
-                                (
-                                    entries[-1],
-                                    HoldingChange(
-                                        crime_id=int(current["id"]),
-                                        reference=ref,
-                                        officer_id=int(old_holder),
-                                        collar=self.collar_of.get(int(old_holder), ""),
-                                        required_level=row["required_level"],
-                                        reopened=reopened,
-                                        old_level=None if reopened else current["required_level"],
-                                        line=line,
-                                    ),
-                                )
-                            )
+                    self._update(values, current, row, diff, team_names, changes)
+                    if old_holder is not None and not holder_changes:
+                        self._keep_holder(line, ref, current, row, changes)
             if holder_changes:
-                if finalised:  # held from the allocation date, else from the report's day
-                    start = values["allocated_on"] or datetime.combine(
-                        values["reported_on"], time.min
-                    )
-                    if current is None:
-                        recorded.append((ref, holder_id or 0, start))
-                    else:  # checked against its recorded holdings below
-                        records.append((ref, holder_id or 0, start))
-                        record_lines[ref] = (line, values["allocated_on"] is not None)
-                elif holder_id is None:
-                    unassign.append((ref, self.collar_of.get(int(old_holder or 0), "")))
-                else:
-                    allocations.append((line, values, holder_id))
+                self._change_holder(line, values, current, holder_id, old_holder, changes)
+        return changes
 
-        if held:  # before the rows change: the holders' counts must not include them yet
-            self._check_held(conn, held, counts)
-        insert_rows(conn, c, inserts)
-        update_rows(conn, c, "id", updates)
-        wanted = [ref for ref, _, _ in finalise] + [ref for ref, _, _ in records]
-        wanted += [ref for ref, _, _ in recorded]
-        wanted += [values["reference"] for _, values, _ in allocations]
-        wanted += [ref for ref, _, _, _ in graded]
-        ids = (
-            {
-                str(reference): int(crime_id)
-                for crime_id, reference in conn.execute(
-                    select(c.c.id, c.c.reference).where(one_of(conn, c.c.reference, wanted))
-                ).all()
-            }
-            if wanted
-            else {}
+    def _row(self, values: Mapping[str, Any], current: Any) -> dict[str, Any]:
+        """The crime's row as the file gives it: victim entitlement, risk grade and levels
+        worked out with what the store already holds (``current``, None for a new crime)."""
+        enhanced, category = victim_entitlement(values, current)
+        row: dict[str, Any] = {
+            "crime_type": values["crime_type"],
+            "reported_on": values["reported_on"],
+            "team_id": self.teams[values["team"].lower()],
+            "victim_enhanced": enhanced,
+            "victim_category": category,
+            # blank: standard for a new crime; an existing one keeps its grade
+            "risk": values.get("risk")
+            or (current["risk"] if current is not None else DEFAULT_GRADE),
+            "finalised_on": values["finalised_on"],
+            "outcome": values["outcome"],
+        }
+        same_level = current is not None and values["required_level"] in (
+            None,
+            current["required_level"],
         )
-        if finalise:
+        if same_level:
+            # Blank keeps the crime's level (as a matrix change does); the same level
+            # (e.g. a re-imported export) keeps whether it came from the default.
+            row["required_level"] = current["required_level"]
+            row["level_defaulted"] = current["level_defaulted"]
+        elif values["required_level"] is not None:
+            row["required_level"], row["level_defaulted"] = values["required_level"], False
+        else:
+            row["required_level"], row["level_defaulted"] = required_level_for(
+                values["crime_type"], self.levels
+            )
+        self._with_risk(row, current, given=values["required_level"] is not None)
+        return row
+
+    def _add(
+        self,
+        values: Mapping[str, Any],
+        row: Mapping[str, Any],
+        holder_id: int | None,
+        changes: _Changes,
+    ) -> None:
+        """A new crime. A new finalised crime is inserted with its holder (a record of who
+        held it; its interval is opened by ``_write_holdings``); live crimes are allocated
+        (``_allocate``). New crimes are recorded by the import's own log entry (and
+        ``created_at``), not one entry each: a force-sized import stays a bulk insert."""
+        ref = values["reference"]
+        finalised = values["finalised_on"] is not None
+        recorded_holder = holder_id if finalised else None
+        changes.inserts.append(
+            {"reference": ref, "created_at": self.options.at, "holder_id": recorded_holder, **row}
+        )
+        if finalised:
+            changes.finalise.append((ref, values["finalised_on"], values["outcome"]))
+
+    def _update(
+        self,
+        values: Mapping[str, Any],
+        current: Any,
+        row: Mapping[str, Any],
+        diff: Mapping[str, tuple[Any, Any]],
+        team_names: Mapping[int, str],
+        changes: _Changes,
+    ) -> None:
+        """A changed crime: its row updated, a finalisation recorded, ended (reopened) or
+        corrected, and the change logged (``crime-update``)."""
+        ref = values["reference"]
+        changes.updates.append({"id": current["id"], **{k: row[k] for k in self.FIELDS}})
+        finalised = values["finalised_on"] is not None
+        was_finalised = current["finalised_on"] is not None
+        if finalised and not was_finalised:
+            changes.finalise.append((ref, values["finalised_on"], values["outcome"]))
+        elif was_finalised and not finalised:
+            changes.reopen.append(int(current["id"]))
+        elif finalised and ("finalised_on" in diff or "outcome" in diff):
+            changes.refinalise.append(
+                {
+                    "b_crime": current["id"],
+                    "b_on": values["finalised_on"],
+                    "b_outcome": values["outcome"],
+                }
+            )
+        changes.entries.append(
+            self._entry("crime-update", change_detail(diff, team_names), crime_ref=ref)
+        )
+
+    def _keep_holder(
+        self, line: int, ref: str, current: Any, row: Mapping[str, Any], changes: _Changes
+    ) -> None:
+        """A changed crime kept by its holder, live after the row: reopened, or its level
+        raised, it is checked as the allocation rules would (``_check_held``), the result
+        recorded in its ``crime-update`` entry (the last one gathered)."""
+        from caseload.store.allocation import HoldingChange
+
+        if row["finalised_on"] is not None:
+            return
+        reopened = current["finalised_on"] is not None
+        raised = RANK[row["required_level"]] > RANK[current["required_level"]]
+        if not (reopened or raised):
+            return
+        old_holder = int(current["holder_id"])
+        change = HoldingChange(
+            crime_id=int(current["id"]),
+            reference=ref,
+            officer_id=old_holder,
+            collar=self.collar_of.get(old_holder, ""),
+            required_level=row["required_level"],
+            reopened=reopened,
+            old_level=None if reopened else current["required_level"],
+            line=line,
+        )
+        changes.held.append((changes.entries[-1], change))
+
+    def _change_holder(
+        self,
+        line: int,
+        values: Mapping[str, Any],
+        current: Any,
+        holder_id: int | None,
+        old_holder: int | None,
+        changes: _Changes,
+    ) -> None:
+        """A crime whose holder the row changes: a finalised crime's holding is recorded
+        (held from the allocation date, else from the report's day), a live crime's
+        holder unassigned or allocated."""
+        ref = values["reference"]
+        if values["finalised_on"] is not None:
+            start = values["allocated_on"] or datetime.combine(values["reported_on"], time.min)
+            if current is None:
+                changes.recorded.append((ref, holder_id or 0, start))
+            else:  # checked against its recorded holdings (``_write_holdings``)
+                changes.records.append((ref, holder_id or 0, start))
+                changes.record_lines[ref] = (line, values["allocated_on"] is not None)
+        elif holder_id is None:
+            changes.unassign.append((ref, self.collar_of.get(int(old_holder or 0), "")))
+        else:
+            changes.allocations.append((line, values, holder_id))
+
+    def _crime_ids(self, conn: Connection, changes: _Changes) -> dict[str, int]:
+        """The ids of the crimes whose finalisation, holding or grade is written next (new
+        crimes' ids are known once they are inserted), by reference."""
+        c = crime_table
+        wanted = [ref for ref, _, _ in changes.finalise] + [ref for ref, _, _ in changes.records]
+        wanted += [ref for ref, _, _ in changes.recorded]
+        wanted += [values["reference"] for _, values, _ in changes.allocations]
+        wanted += [ref for ref, _, _, _ in changes.graded]
+        if not wanted:
+            return {}
+        return {
+            str(reference): int(crime_id)
+            for crime_id, reference in conn.execute(
+                select(c.c.id, c.c.reference).where(one_of(conn, c.c.reference, wanted))
+            ).all()
+        }
+
+    def _write_finalisations(
+        self, conn: Connection, changes: _Changes, ids: Mapping[str, int]
+    ) -> None:
+        """Finalisations recorded, ended (a reopened crime) and corrected."""
+        f = finalisation_table
+        if changes.finalise:
             insert_rows(
                 conn,
-                finalisation_table,
+                f,
                 [
                     {
                         "crime_id": ids[ref],
@@ -282,44 +375,48 @@ class CrimeWriter(KindWriter):
                         "outcome": outcome,
                         "actor": self.options.actor,
                     }
-                    for ref, on, outcome in finalise
+                    for ref, on, outcome in changes.finalise
                 ],
             )
-        if reopen:
-            f = finalisation_table
+        if changes.reopen:
             conn.execute(
                 update(f)
-                .where(one_of(conn, f.c.crime_id, reopen), f.c.reopened_on.is_(None))
-                .values(reopened_on=at.date())
+                .where(one_of(conn, f.c.crime_id, changes.reopen), f.c.reopened_on.is_(None))
+                .values(reopened_on=self.options.at.date())
             )
-        if refinalise:
-            f = finalisation_table
+        if changes.refinalise:
             conn.execute(
                 update(f)
                 .where(f.c.crime_id == bindparam("b_crime"), f.c.reopened_on.is_(None))
                 .values(finalised_on=bindparam("b_on"), outcome=bindparam("b_outcome")),
-                refinalise,
+                changes.refinalise,
             )
-        self._log(conn, entries)
-        if graded:
-            self._grade(conn, [(ids[ref], grade, new, on) for ref, grade, new, on in graded])
-        if unassign:
-            from caseload.store.allocation import unassign as unassign_crime
 
-            for ref, _collar in unassign:
-                unassign_crime(
-                    conn, ref, actor=self.options.actor, at=at, reason=self.options.reason
-                )
-        if recorded:
+    def _unassign(self, conn: Connection, unassign: Sequence[tuple[str, str]]) -> None:
+        """Live crimes the file leaves without a holder, through the allocation path."""
+        if not unassign:
+            return
+        from caseload.store.allocation import unassign as unassign_crime
+
+        for ref, _collar in unassign:
+            unassign_crime(
+                conn, ref, actor=self.options.actor, at=self.options.at, reason=self.options.reason
+            )
+
+    def _write_holdings(self, conn: Connection, changes: _Changes, ids: Mapping[str, int]) -> None:
+        """Finalised crimes' holdings: new crimes' opened; every holding that follows a
+        crime's recorded ones checked (``_not_before``), then existing crimes' recorded."""
+        records, record_lines = changes.records, changes.record_lines
+        if changes.recorded:
             self._open_holdings(
-                conn, [(ids[ref], officer, start) for ref, officer, start in recorded]
+                conn, [(ids[ref], officer, start) for ref, officer, start in changes.recorded]
             )
         starts = [  # (line, crime id, start, given) of holdings after existing ones
             (record_lines[ref][0], ids[ref], start, record_lines[ref][1])
             for ref, _, start in records
         ] + [
             (line, ids[values["reference"]], values["allocated_on"], True)
-            for line, values, _ in allocations
+            for line, values, _ in changes.allocations
             if values["allocated_on"] is not None
         ]
         floors = self._not_before(conn, starts)
@@ -339,31 +436,40 @@ class CrimeWriter(KindWriter):
                     for ref, officer, start in records
                 ],
             )
-        if allocations:
-            requests = [
-                AllocationRequest(
-                    crime_id=ids[values["reference"]],
-                    reference=values["reference"],
-                    officer_id=holder_id,
-                    collar=values["holder"],
-                    line=line,
-                    start_at=values["allocated_on"],
-                )
-                for line, values, holder_id in allocations
-            ]
-            outcomes = allocate_many(
-                conn,
-                requests,
-                actor=self.options.actor,
-                at=at,
-                reason=self.options.reason,
-                override=self.options.override,
+
+    def _allocate(
+        self,
+        conn: Connection,
+        allocations: Sequence[tuple[int, Mapping[str, Any], int]],
+        ids: Mapping[str, int],
+        counts: Counts,
+    ) -> None:
+        """Live crimes' new holders through ``allocate_many``, the one allocation path;
+        each warning counted, naming the line."""
+        from caseload.store.allocation import AllocationRequest, allocate_many
+
+        requests = [
+            AllocationRequest(
+                crime_id=ids[values["reference"]],
+                reference=values["reference"],
+                officer_id=holder_id,
+                collar=values["holder"],
+                line=line,
+                start_at=values["allocated_on"],
             )
-            for outcome in outcomes:
-                for message in outcome.warnings:
-                    counts.warn(
-                        f"line {outcome.request.line}: {outcome.request.reference}: {message}"
-                    )
+            for line, values, holder_id in allocations
+        ]
+        outcomes = allocate_many(
+            conn,
+            requests,
+            actor=self.options.actor,
+            at=self.options.at,
+            reason=self.options.reason,
+            override=self.options.override,
+        )
+        for outcome in outcomes:
+            for message in outcome.warnings:
+                counts.warn(f"line {outcome.request.line}: {outcome.request.reference}: {message}")
 
     def _with_risk(self, row: dict[str, Any], current: Any, *, given: bool) -> None:
         """The row's required level at its risk grade (``domain.risk.level_with_risk``),

@@ -120,7 +120,8 @@ class Options:
 
 
 class KindWriter:
-    """What a kind adds to the framework. Subclass it and register it in ``WRITERS``."""
+    """What a kind adds to the framework. Subclass it in a module of its own, set its
+    ``spec`` and register it in ``WRITERS`` (the package does, by ``spec.kind``)."""
 
     spec: Spec
     keep_first = False  # a key repeated with other cells: keep the first row (not an error)
@@ -176,6 +177,20 @@ def as_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else str(value)
+
+
+def change_detail(
+    diff: Mapping[str, tuple[Any, Any]], team_names: Mapping[int, str]
+) -> dict[str, list[str]]:
+    """A row's changes as its ``*-update`` log entry records them: each column's old and
+    new value as text, the team (``team_id``) by name."""
+    return {
+        ("team" if k == "team_id" else k): [
+            as_text(team_names.get(old) if k == "team_id" else old),
+            as_text(team_names.get(new) if k == "team_id" else new),
+        ]
+        for k, (old, new) in diff.items()
+    }
 
 
 WRITERS: dict[str, type[KindWriter]] = {}  # kind -> its writer; filled by the package

@@ -13,7 +13,14 @@ from sqlalchemy.engine import Connection
 from caseload.domain.csvschema import OFFICERS
 from caseload.errors import InputError
 from caseload.store.bulk import insert_rows, update_rows
-from caseload.store.importer.framework import Counts, KindWriter, Problems, Row, as_text
+from caseload.store.importer.framework import (
+    Counts,
+    KindWriter,
+    Problems,
+    Row,
+    as_text,
+    change_detail,
+)
 from caseload.store.models import officer_table
 from caseload.store.reference import ensure_teams, team_ids
 from caseload.store.sqlfunc import one_of
@@ -72,13 +79,7 @@ class OfficerWriter(KindWriter):
                 continue
             updates.append({"id": current["id"], **{k: row[k] for k in self.FIELDS}})
             counts.updated += 1
-            detail = {
-                ("team" if k == "team_id" else k): [
-                    as_text(team_names.get(old) if k == "team_id" else old),
-                    as_text(team_names.get(new) if k == "team_id" else new),
-                ]
-                for k, (old, new) in diff.items()
-            }
+            detail = change_detail(diff, team_names)
             entries.append(self._entry("officer-update", detail, collar=values["collar"]))
             changed.append((int(current["id"]), dict(current), {**current, **row}))
             checked[int(current["id"])] = (line, entries[-1], values["team"])
