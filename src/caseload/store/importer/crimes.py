@@ -444,9 +444,8 @@ class CrimeWriter(KindWriter):
         ids: Mapping[str, int],
         counts: Counts,
     ) -> None:
-        """Live crimes' new holders through ``allocate_many``, the one allocation path;
-        each warning counted, naming the line."""
-        from caseload.store.allocation import AllocationRequest, allocate_many
+        """Live crimes' new holders, through the one allocation path (``_allocate_many``)."""
+        from caseload.store.allocation import AllocationRequest
 
         requests = [
             AllocationRequest(
@@ -459,17 +458,7 @@ class CrimeWriter(KindWriter):
             )
             for line, values, holder_id in allocations
         ]
-        outcomes = allocate_many(
-            conn,
-            requests,
-            actor=self.options.actor,
-            at=self.options.at,
-            reason=self.options.reason,
-            override=self.options.override,
-        )
-        for outcome in outcomes:
-            for message in outcome.warnings:
-                counts.warn(f"line {outcome.request.line}: {outcome.request.reference}: {message}")
+        self._allocate_many(conn, requests, counts)
 
     def _with_risk(self, row: dict[str, Any], current: Any, *, given: bool) -> None:
         """The row's required level at its risk grade (``domain.risk.level_with_risk``),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, and_, func, select
 from sqlalchemy.engine import Connection
@@ -28,6 +28,9 @@ from caseload.store.connection import Store, refresh_statistics
 from caseload.store.importer.source import Source, read_header
 from caseload.store.models import crime_table
 from caseload.store.reference import team_names
+
+if TYPE_CHECKING:
+    from caseload.store.allocation import AllocationRequest
 
 BATCH = 5000  # rows per executemany and per store check
 ANALYZE_AFTER = 1000  # rows written; a bulk load refreshes the query planner's statistics
@@ -153,6 +156,27 @@ class KindWriter:
     def log_detail(self, source: Source) -> dict[str, Any]:
         """What the import's log entry adds for this kind (e.g. rows passed over)."""
         return {"repeats": source.repeats} if source.repeats else {}
+
+    def _allocate_many(
+        self, conn: Connection, requests: Sequence[AllocationRequest], counts: Counts
+    ) -> int:
+        """Allocations through ``store.allocation.allocate_many``, the one allocation path,
+        as the import's actor, at its time, for its reason and override; each warning
+        counted, naming the line. Returns how many were made."""
+        from caseload.store.allocation import allocate_many
+
+        outcomes = allocate_many(
+            conn,
+            requests,
+            actor=self.options.actor,
+            at=self.options.at,
+            reason=self.options.reason,
+            override=self.options.override,
+        )
+        for outcome in outcomes:
+            for message in outcome.warnings:
+                counts.warn(f"line {outcome.request.line}: {outcome.request.reference}: {message}")
+        return len(outcomes)
 
     def _log(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
         if entries:

@@ -349,7 +349,7 @@ class HistoryWriter(KindWriter):
 
     def _allocate_current(self, conn: Connection, counts: Counts) -> int:
         """New open intervals: allocations under the rules, through ``allocate_many``."""
-        from caseload.store.allocation import AllocationRequest, allocate_many
+        from caseload.store.allocation import AllocationRequest
 
         s, c, o = _history_stage, crime_table, officer_table
         rows = conn.execute(
@@ -383,15 +383,4 @@ class HistoryWriter(KindWriter):
             )
             for line, crime_id, officer_id, start, recorded, reason, reference, collar in rows
         ]
-        outcomes = allocate_many(
-            conn,
-            requests,
-            actor=self.options.actor,
-            at=self.options.at,
-            reason=self.options.reason,
-            override=self.options.override,
-        )
-        for outcome in outcomes:
-            for message in outcome.warnings:
-                counts.warn(f"line {outcome.request.line}: {outcome.request.reference}: {message}")
-        return len(outcomes)
+        return self._allocate_many(conn, requests, counts)

@@ -87,20 +87,16 @@ class SupervisionWriter(KindWriter):
 
 
 class ReviewWriter(SupervisionWriter):
-    spec = REVIEWS
-    record = "review"
+    spec, record = REVIEWS, "review"
 
 
 class EventWriter(SupervisionWriter):
-    spec = EVENTS
-    record = "key-event"
+    spec, record = EVENTS, "key-event"
 
 
 class VictimUpdateWriter(SupervisionWriter):
-    spec = VICTIM_UPDATES
-    record = "victim-update"
+    spec, record = VICTIM_UPDATES, "victim-update"
 
 
 class VictimReferralWriter(SupervisionWriter):
-    spec = VICTIM_REFERRALS
-    record = "victim-referral"
+    spec, record = VICTIM_REFERRALS, "victim-referral"
