@@ -199,7 +199,8 @@ class CrimeWriter(KindWriter):
                 counts.updated += 1
                 if diff:  # a change of holder alone is logged by the allocation path
                     self._update(values, current, row, diff, team_names, changes)
-                    if old_holder is not None and not holder_changes:
+                    live = values["finalised_on"] is None
+                    if old_holder is not None and not holder_changes and live:
                         self._keep_holder(line, ref, current, row, changes)
             if holder_changes:
                 self._change_holder(line, values, current, holder_id, old_holder, changes)
@@ -296,14 +297,12 @@ class CrimeWriter(KindWriter):
         """A changed crime kept by its holder, live after the row: reopened, or its level
         raised, it is checked as the allocation rules would (``_check_held``), the result
         recorded in its ``crime-update`` entry (the last one gathered)."""
-        from caseload.store.allocation import HoldingChange
-
-        if row["finalised_on"] is not None:
-            return
         reopened = current["finalised_on"] is not None
         raised = RANK[row["required_level"]] > RANK[current["required_level"]]
         if not (reopened or raised):
             return
+        from caseload.store.allocation import HoldingChange
+
         old_holder = int(current["holder_id"])
         change = HoldingChange(
             crime_id=int(current["id"]),
