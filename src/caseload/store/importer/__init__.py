@@ -2,7 +2,7 @@
 
 A kind is a column spec (``domain.csvschema.Spec``) plus a writer (a subclass of
 ``framework.KindWriter``, one module per kind: ``officers``, ``crimes``, ``matrix``,
-``history``, ``supervision``, ``absences``; police.uk files: ``store.police_uk``).
+``history``, ``supervision``, ``absences``, ``police_uk``).
 The framework (``source``, ``framework``, ``messages``) does the rest, the same way
 for all:
 
@@ -55,6 +55,7 @@ from caseload.store.importer.messages import (
     teams_message,
 )
 from caseload.store.importer.officers import OfficerWriter
+from caseload.store.importer.police_uk import PoliceUkWriter
 from caseload.store.importer.source import Source, open_source, parse_delimiter
 from caseload.store.importer.supervision import (
     EventWriter,
@@ -96,8 +97,6 @@ WRITERS.update(
         VictimUpdateWriter,
         AbsenceWriter,
         VictimReferralWriter,
+        PoliceUkWriter,
     )
 )
-
-# The police.uk kind lives in its own module; importing it registers it in WRITERS.
-from caseload.store import police_uk as _police_uk  # noqa: E402,F401

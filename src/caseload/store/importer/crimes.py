@@ -1,4 +1,4 @@
-"""Crimes files (``import crimes``; police.uk files through ``store.police_uk``): crimes
+"""Crimes files (``import crimes``; police.uk files through ``police_uk``): crimes
 matched by reference, inserted or updated; live crimes' holders through the one
 allocation path, finalised crimes' holders recorded as intervals; finalisations,
 reopenings and risk grades."""
