@@ -204,14 +204,14 @@ def as_text(value: Any) -> str:
 
 
 def change_detail(
-    diff: Mapping[str, tuple[Any, Any]], team_names: Mapping[int, str]
+    diff: Mapping[str, tuple[Any, Any]], team_name: Mapping[int, str]
 ) -> dict[str, list[str]]:
     """A row's changes as its ``*-update`` log entry records them: each column's old and
     new value as text, the team (``team_id``) by name."""
     return {
         ("team" if k == "team_id" else k): [
-            as_text(team_names.get(old) if k == "team_id" else old),
-            as_text(team_names.get(new) if k == "team_id" else new),
+            as_text(team_name.get(old) if k == "team_id" else old),
+            as_text(team_name.get(new) if k == "team_id" else new),
         ]
         for k, (old, new) in diff.items()
     }
