@@ -2,7 +2,7 @@
 
 Thin: open every file, check each whole, write them all in one transaction
 (``store.importer.write`` with several sources), report. The columns and the
-outcome table are ``domain.police_uk``; the writer is ``store.police_uk``.
+outcome table are ``domain.police_uk``; the writer is ``store.importer.police_uk``.
 """
 
 from __future__ import annotations

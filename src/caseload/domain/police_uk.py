@@ -3,7 +3,7 @@
 Plain values, no I/O: the column spec of a street-level file, what each "Last
 outcome category" becomes in caseload (live, or finalised with a Home Office
 outcome type), the borough of an LSOA name, and one row as the values of a crime
-import (``csvschema.CRIMES``' columns), so that ``store.police_uk`` writes it
+import (``csvschema.CRIMES``' columns), so that ``store.importer.police_uk`` writes it
 through the same path as ``caseload import crimes``.
 
 The README's "Importing police.uk files" section shows ``OUTCOME_CATEGORIES`` as a

@@ -1,4 +1,4 @@
-"""``caseload import police-uk``: police.uk street-level files through the crime import.
+"""Police.uk files (``import police-uk``): police.uk street-level files through the crime import.
 
 ``PoliceUkWriter`` is a ``CrimeWriter``: each batch of street-level rows becomes
 crime-import rows (``domain.police_uk.as_crime``) and is written by the same
@@ -27,8 +27,9 @@ from sqlalchemy.engine import Connection
 
 from caseload.domain.csvschema import SPECS
 from caseload.domain.police_uk import POLICE_UK, TEAM_BY, as_crime
-from caseload.store import importer
-from caseload.store.importer import Counts, CrimeWriter, Problems, Row, Source
+from caseload.store.importer.crimes import CrimeWriter
+from caseload.store.importer.framework import Counts, Problems, Row
+from caseload.store.importer.source import Source
 from caseload.store.models import crime_table, officer_table
 from caseload.store.sqlfunc import one_of
 
@@ -36,6 +37,7 @@ NO_CRIME_ID = "rows without a Crime ID (anti-social behaviour)"
 
 
 class PoliceUkWriter(CrimeWriter):
+    spec = POLICE_UK
     keep_first = True
 
     def _team(self) -> tuple[str | None, str]:
@@ -85,7 +87,4 @@ class PoliceUkWriter(CrimeWriter):
         return detail
 
 
-POLICE_UK_KIND = POLICE_UK.kind
-SPECS[POLICE_UK_KIND] = POLICE_UK
-PoliceUkWriter.spec = POLICE_UK
-importer.WRITERS[POLICE_UK_KIND] = PoliceUkWriter
+SPECS[POLICE_UK.kind] = POLICE_UK  # the summary names its rows as it names every kind's
