@@ -438,20 +438,29 @@ class Bench:
 
     def import_pg_sql(self) -> str:
         """psql loading crimes.csv into the same tables with COPY, indexes maintained."""
-        csv_path = str(self.data / "crimes.csv").replace("'", "''")
+        import csv
+
+        source = self.data / "crimes.csv"
+        csv_path = str(source).replace("'", "''")
+        # COPY needs every row to have the staging table's columns: the generator leaves
+        # off a trailing empty optional column (risk), so the table has the rows' width.
+        with source.open(newline="", encoding="utf-8") as f:
+            head = csv.reader(f)
+            names = next(head)
+            width = len(next(head, names))
+        staging = ", ".join(f'"{name}" text' for name in names[:width])
         return f"""
-CREATE TEMP TABLE crime_csv (reference text, crime_type text, reported_on date, team text,
-  required_level text, holder text, victim_enhanced text, finalised_on text, outcome text,
-  allocated_on date);
+CREATE TEMP TABLE crime_csv ({staging});
 \\copy crime_csv FROM '{csv_path}' WITH (FORMAT csv, HEADER true)
 BEGIN;
 INSERT INTO crime (reference, crime_type, required_level, level_defaulted, reported_on,
-                   team_id, victim_enhanced, holder_id, finalised_on, outcome, created_at)
+                   team_id, victim_enhanced, victim_category, holder_id, finalised_on, outcome,
+                   created_at)
 SELECT s.reference, s.crime_type,
        coalesce(nullif(s.required_level, ''), m.required_level, 'PIP1'),
        s.required_level = '' AND m.required_level IS NULL,
-       s.reported_on, t.id, s.victim_enhanced = 'yes', o.id,
-       nullif(s.finalised_on, '')::date, nullif(s.outcome, '')::integer, localtimestamp
+       s.reported_on::date, t.id, s.victim_enhanced = 'yes', nullif(s.victim_category, ''),
+       o.id, nullif(s.finalised_on, '')::date, nullif(s.outcome, '')::integer, localtimestamp
 FROM crime_csv s
 JOIN team t ON t.name = s.team
 LEFT JOIN officer o ON o.collar = s.holder
