@@ -91,12 +91,20 @@ def _write_batches(
     writer = csv.writer(out, lineterminator=newline)
     writer.writerow(columns)
     count = 0
-    with progress("Exporting", total=total, over=out) as advance:
-        for batch in batches:
-            write(writer, batch)
-            count += len(batch)
-            advance(len(batch))
-            interrupts.checkpoint("export-writing")
+    try:
+        with progress("Exporting", total=total, over=out) as advance:
+            for batch in batches:
+                write(writer, batch)
+                count += len(batch)
+                advance(len(batch))
+                interrupts.checkpoint("export-writing")
+    finally:
+        # Closed here, before the transaction ends: a COPY holds the psycopg connection's
+        # lock until its block exits, so a reader left suspended by an error or an
+        # interrupt would hang the rollback (store.export._copy_batches).
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
     return count
 
 

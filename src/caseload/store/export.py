@@ -450,7 +450,12 @@ def _copy_cell(column: Any, *, iso_dates: bool) -> Any:
 
 def _copy_batches(conn: Connection, sql: str, params: Any, size: int) -> Iterator[list[Any]]:
     """A COPY ... TO STDOUT statement's lines (one row each), ``size`` at a time, from
-    psycopg's ``Cursor.copy`` (its parameters bound client-side by psycopg)."""
+    psycopg's ``Cursor.copy`` (its parameters bound client-side by psycopg).
+
+    Close the iterator before the transaction ends (``cli.csv_writer`` does): psycopg
+    holds the connection's lock for the whole copy block, so one left suspended there
+    would make the rollback of an interrupted export wait for ever. Closing it cancels
+    the rest of the copy."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(sql, params) as copy:
