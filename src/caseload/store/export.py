@@ -387,7 +387,7 @@ def copy_rows(conn: Connection, query: Select[Any], columns: Sequence[str]) -> C
     compiled = query.with_only_columns(*cells).compile(
         dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
     )
-    processors = compiled._bind_processors  # as SQLAlchemy itself binds them
+    processors: Any = compiled._bind_processors  # as SQLAlchemy itself binds them
     params = {
         key: processors[key](value) if key in processors else value
         for key, value in compiled.construct_params().items()
