@@ -60,6 +60,10 @@ TRIVIAL_APP = HERE / "trivial_typer_app.py"
 FLOOR_APP = HERE / "floor_app.py"
 VARIANTS = HERE / "variants.py"
 SMOKE = {"officers": 400, "teams": 8, "crimes": 6_000}
+BURST = 30  # simultaneous assigns (PostgreSQL) ...
+BURST_CAP = 5  # ... to one trainee whose team's inexperienced limit is this (block mode)
+BURST_TEAM = "Benchmark Burst Team"
+BURST_LOGINS = ("caseload_bench_sup_a", "caseload_bench_sup_b")
 LEVEL_WEIGHT_SQL = (
     "CASE required_level WHEN 'PIP2' THEN 2 WHEN 'PIP3' THEN 3 WHEN 'PIP4' THEN 4 ELSE 1 END"
 )
@@ -144,6 +148,7 @@ class Case:
     baseline_label: str = ""  # what the table calls the baseline, if not its kind's name
     written: str | None = None  # a file the command writes (in the work folder) ...
     file_limit_mb: float | None = None  # ... which must be smaller than this
+    burst: bool = False  # PostgreSQL: BURST ``assign`` processes at once (``run_burst``)
 
 
 @dataclass
@@ -438,20 +443,29 @@ class Bench:
 
     def import_pg_sql(self) -> str:
         """psql loading crimes.csv into the same tables with COPY, indexes maintained."""
-        csv_path = str(self.data / "crimes.csv").replace("'", "''")
+        import csv
+
+        source = self.data / "crimes.csv"
+        csv_path = str(source).replace("'", "''")
+        # COPY needs every row to have the staging table's columns: the generator leaves
+        # off a trailing empty optional column (risk), so the table has the rows' width.
+        with source.open(newline="", encoding="utf-8") as f:
+            head = csv.reader(f)
+            names = next(head)
+            width = len(next(head, names))
+        staging = ", ".join(f'"{name}" text' for name in names[:width])
         return f"""
-CREATE TEMP TABLE crime_csv (reference text, crime_type text, reported_on date, team text,
-  required_level text, holder text, victim_enhanced text, finalised_on text, outcome text,
-  allocated_on date);
+CREATE TEMP TABLE crime_csv ({staging});
 \\copy crime_csv FROM '{csv_path}' WITH (FORMAT csv, HEADER true)
 BEGIN;
 INSERT INTO crime (reference, crime_type, required_level, level_defaulted, reported_on,
-                   team_id, victim_enhanced, holder_id, finalised_on, outcome, created_at)
+                   team_id, victim_enhanced, victim_category, holder_id, finalised_on, outcome,
+                   created_at)
 SELECT s.reference, s.crime_type,
        coalesce(nullif(s.required_level, ''), m.required_level, 'PIP1'),
        s.required_level = '' AND m.required_level IS NULL,
-       s.reported_on, t.id, s.victim_enhanced = 'yes', o.id,
-       nullif(s.finalised_on, '')::date, nullif(s.outcome, '')::integer, localtimestamp
+       s.reported_on::date, t.id, s.victim_enhanced = 'yes', nullif(s.victim_category, ''),
+       o.id, nullif(s.finalised_on, '')::date, nullif(s.outcome, '')::integer, localtimestamp
 FROM crime_csv s
 JOIN team t ON t.name = s.team
 LEFT JOIN officer o ON o.collar = s.holder
@@ -542,7 +556,7 @@ DROP TABLE crime_csv;
             Case("export crimes (all)", ["export", "crimes", "-o", "export.csv", "--overwrite"],
                  f"work <= 2.5x {shell} {copy_to}; < 150 MB", 2.5,
                  "work", "sqlite", baseline_sql=".headers on\n.mode csv\n" + self.export_sql(),
-                 baseline_pg=self.pg_copy(self.export_sql()), peak_limit_mb=150,
+                 baseline_pg=self.pg_copy(self.export_sql("postgresql")), peak_limit_mb=150,
                  requires=["export", "crimes"]),
             Case(f"rebalance --team (hub: {m.get('hub_officers', 0):,} officers, "
                  f"{m.get('hub_live', 0):,} live)", ["rebalance", "--team", hub],
@@ -579,6 +593,11 @@ DROP TABLE crime_csv;
         ]  # fmt: skip
         if self.pg:  # start-up alone is the same on either database: measured on SQLite
             cases = [case for case in cases if case.needs_store]
+            cases.append(
+                Case(f"{BURST} simultaneous assigns, two supervisor logins (cap {BURST_CAP})",
+                     [], f"exactly {BURST_CAP} made, the rest refused (wall: information)",
+                     float("inf"), "seconds", "", requires=["access", "grant"], burst=True)
+            )  # fmt: skip
         return cases
 
     def store_holder(self, reference: str) -> str | None:
@@ -675,11 +694,14 @@ FROM w ORDER BY (lim IS NULL), lim - live, weighted_load DESC, collar;
         )
 
     @staticmethod
-    def export_sql() -> str:
-        return """
+    def export_sql(dialect: str = "sqlite") -> str:
+        """The crimes export's rows; on PostgreSQL every column the export writes (its
+        victim_category and risk too), so that ``\\copy`` writes the same rows."""
+        more = ", c.victim_category, c.risk" if dialect == "postgresql" else ""
+        return f"""
 SELECT c.reference, c.crime_type, c.reported_on, t.name AS team, c.required_level,
        o.collar AS holder, CASE WHEN c.victim_enhanced THEN 'yes' ELSE 'no' END AS
-       victim_enhanced, c.finalised_on, c.outcome
+       victim_enhanced, c.finalised_on, c.outcome{more}
 FROM crime c JOIN team t ON t.id = c.team_id LEFT JOIN officer o ON o.id = c.holder_id
 ORDER BY c.id;
 """
@@ -762,6 +784,8 @@ JOIN lc ON lc.id = a.crime_id;
             return outcome
         if case.baseline == "sqlite" and not (self.psql if self.pg else self.sqlite):
             outcome.note = "psql not found" if self.pg else "sqlite3 shell not found"
+        if case.burst:
+            return self.run_burst(case, outcome)
         if self.args.ab:
             return self.run_variants(case, outcome)
         reps = max(1, self.args.reps)
@@ -783,6 +807,132 @@ JOIN lc ON lc.id = a.crime_id;
             if case.needs_store:
                 outcome.floor.append(self.floor())
         return outcome
+
+    def run_burst(self, case: Case, outcome: Outcome) -> Outcome:
+        """PostgreSQL, issue 21: ``BURST`` ``caseload assign`` processes started together,
+        alternately as two supervisor logins granted one team (``caseload access``), each
+        giving one unallocated crime to the same trainee, whose team's inexperienced limit
+        is ``BURST_CAP`` in block mode. Exactly ``BURST_CAP`` must be made (exit 0) and
+        the rest refused by policy (exit 3); the time is the wall time until the last
+        process ends. Each repetition has a fresh trainee and fresh crimes (the setup is
+        not timed). The logins are made if missing (``CREATE ROLE ... LOGIN``): the
+        server must let them connect as the store's own login does (trust, or a
+        ``.pgpass``)."""
+        assert self.psql is not None
+        owner = self.caseload
+        try:
+            for login in BURST_LOGINS:
+                self.psql_value(
+                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}') "
+                    f"THEN CREATE ROLE {login} LOGIN; END IF; END $$"
+                )
+        except RuntimeError as exc:
+            outcome.status = "failed"
+            outcome.note = f"cannot make the logins: {exc}"
+            return outcome
+        setup = [["access", "setup"]]
+        if self.psql_value(f"SELECT count(*) FROM team WHERE name = '{BURST_TEAM}'") != "1":
+            setup.append(["team", "add", BURST_TEAM])
+        setup += [
+            ["access", "grant", login, "--role", "supervisor", "--team", BURST_TEAM]
+            for login in BURST_LOGINS
+        ]
+        setup += [
+            ["policy", "set", "limit_mode", "block", "--team", BURST_TEAM, "--reason", "burst"],
+            ["policy", "set", "inexperienced_limit", str(BURST_CAP), "--team", BURST_TEAM,
+             "--reason", "burst"],
+        ]  # fmt: skip
+        for args in setup:
+            done = owner(args)
+            if done.code != 0:
+                outcome.status = "failed"
+                outcome.note = f"caseload {' '.join(args)}: {done.error}"
+                self.failures.append(outcome.note)
+                return outcome
+        stamp = f"{int(time.time()) % 100_000:05d}"
+        since = (date.today() - timedelta(days=60)).isoformat()
+        for rep in range(max(1, self.args.reps)):
+            collar = f"BU{stamp}{rep:02d}"
+            refs = [f"BURST/{stamp}/{rep}/{n:02d}" for n in range(BURST)]
+            officers = self.work / "burst-officers.csv"
+            officers.write_text(
+                "collar,name,team,accreditation,investigator_since,trainee\n"
+                f"{collar},Burst Trainee,{BURST_TEAM},PIP2,{since},yes\n"
+            )
+            crimes = self.work / "burst-crimes.csv"
+            crimes.write_text(
+                "reference,crime_type,reported_on,team\n"
+                + "".join(
+                    f"{ref},Burglary,{date.today().isoformat()},{BURST_TEAM}\n" for ref in refs
+                )
+            )
+            for args in (["import", "officers", str(officers)], ["import", "crimes", str(crimes)]):
+                done = owner(args)
+                if done.code != 0:
+                    outcome.status = "failed"
+                    outcome.note = f"caseload {' '.join(args)}: {done.error}"
+                    self.failures.append(outcome.note)
+                    return outcome
+            logins = [self.login_url(login) for login in BURST_LOGINS]
+            sample, codes, errors = self.burst(
+                [["--db", logins[n % 2], "assign", ref, collar, "--reason", "benchmark burst"]
+                 for n, ref in enumerate(refs)]
+            )  # fmt: skip
+            outcome.caseload.append(sample)
+            held = self.psql_value(
+                "SELECT count(*) FROM crime c JOIN officer o ON o.id = c.holder_id "
+                f"WHERE o.collar = '{collar}'"
+            )
+            made, refused = codes.count(0), codes.count(3)
+            self.log(
+                f"burst: {made} made, {refused} refused, {held} held, {sample.wall:.2f} s wall, "
+                f"{sample.cpu:.1f} s CPU in all"
+            )
+            if (made, refused, held) != (BURST_CAP, BURST - BURST_CAP, str(BURST_CAP)):
+                outcome.status = "failed"
+                outcome.note = (
+                    f"{made} made, {refused} refused, {held} held (want exactly {BURST_CAP}): "
+                    + "; ".join(sorted(set(errors)))[:300]
+                )
+                self.failures.append(f"burst: {outcome.note}")
+                return outcome
+        outcome.note = f"{BURST_CAP} of {BURST} made, the rest refused, every repetition"
+        return outcome
+
+    def login_url(self, login: str) -> str:
+        """The store's URL as another login (no password: see ``run_burst``)."""
+        assert self.pg is not None
+        head, _, rest = self.pg.partition("://")
+        return f"{head}://{login}@{rest.rpartition('@')[2]}"
+
+    def burst(self, argvs: list[list[str]]) -> tuple[Sample, list[int], list[str]]:
+        """``caseload ARGS`` for every ARGS at once: the wall time until the last ends,
+        the largest peak memory, summed CPU; and each one's exit code and last error line."""
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [*self.exe, *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=self.work,
+            )
+            for argv in argvs
+        ]
+        peak, cpu, codes, errors = 0.0, 0.0, [], []
+        for proc in procs:
+            assert proc.stderr is not None
+            err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            codes.append(proc.returncode)
+            errors.append(err[-1] if err else "")
+            peak = max(peak, usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024))
+            cpu += usage.ru_utime + usage.ru_stime
+        wall = time.perf_counter() - started
+        failed = [code for code in codes if code not in (0, 3)]
+        return Sample(wall, peak, failed[0] if failed else 0, "", cpu), codes, errors
 
     def run_variants(self, case: Case, outcome: Outcome) -> Outcome:
         """``--ab``: the case through ``variants.py``, as it is and with each trick taken

@@ -1,9 +1,10 @@
 """Rows written as CSV: a header, then cells neutralised (``cli.output.csv_cell``).
 
 Shared by ``caseload export`` and ``caseload workload --format csv``. Rows come
-as cursor tuples (``RawRows``), as lines SQLite joined (``store.export.LineSource``)
-or as dicts; a file is written into a partial file beside it and renamed into place
-when complete (``write_file``).
+as lines PostgreSQL's COPY wrote (``store.export.CopyRows``), as cursor tuples
+(``store.export.RawRows``), as lines SQLite joined (``store.export.LineSource``) or as
+dicts (``store.export.export_rows`` chooses); a file is written into a partial file
+beside it and renamed into place when complete (``write_file``).
 """
 
 from __future__ import annotations
@@ -16,29 +17,18 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from caseload.files import Target
-    from caseload.store.export import LineSource
+    from caseload.store.export import CopyRows, LineSource, RawRows
 
-    Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource"
-
-
-def query_rows(conn: Any, query: Any) -> RawRows | Iterable[Mapping[str, Any]]:
-    """A query's rows for ``write_rows``: plain tuples straight from the cursor where
-    that path applies (SQLite), else dicts streamed in batches."""
-    from caseload.store import export as queries
-
-    batches = queries.row_batches(conn, query)
-    if batches is not None:  # the raw cursor: millions of rows without row objects
-        return RawRows(batches, queries.text_positions(query))
-    return queries.stream(conn, query)
+    Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource | CopyRows"
 
 
-class RawRows:
-    """Batches of plain tuples in the export's column order, straight from the cursor
-    (``store.export.row_batches``); ``text``: the positions of text columns."""
+def query_rows(conn: Any, query: Any) -> Rows:
+    """A query's rows for ``write_rows``, read the fastest way the store allows
+    (``store.export.export_rows``: COPY on PostgreSQL, the raw cursor on SQLite, else
+    dicts streamed in batches)."""
+    from caseload.store.export import export_rows
 
-    def __init__(self, batches: Iterable[list[tuple[Any, ...]]], text: Sequence[int]):
-        self.batches = batches
-        self.text = tuple(text)
+    return export_rows(conn, query)
 
 
 def write_raw(
@@ -101,12 +91,20 @@ def _write_batches(
     writer = csv.writer(out, lineterminator=newline)
     writer.writerow(columns)
     count = 0
-    with progress("Exporting", total=total, over=out) as advance:
-        for batch in batches:
-            write(writer, batch)
-            count += len(batch)
-            advance(len(batch))
-            interrupts.checkpoint("export-writing")
+    try:
+        with progress("Exporting", total=total, over=out) as advance:
+            for batch in batches:
+                write(writer, batch)
+                count += len(batch)
+                advance(len(batch))
+                interrupts.checkpoint("export-writing")
+    finally:
+        # Closed here, before the transaction ends: a COPY holds the psycopg connection's
+        # lock until its block exits, so a reader left suspended by an error or an
+        # interrupt would hang the rollback (store.export._copy_batches).
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
     return count
 
 
@@ -162,6 +160,44 @@ def write_lines(
     return _write_batches(source.batches, write, columns, out, total=total, newline=newline)
 
 
+def write_copy(
+    rows: CopyRows,
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    total: int | None,
+    newline: str = "\r\n",
+) -> int:
+    """``write_rows`` for lines PostgreSQL wrote (``store.export.CopyRows``), each cell
+    already as ``csv_cell`` gives it. A batch without a quote character is written as it
+    is (its only line feeds end rows: ``newline`` put in their place); a line with one (a
+    cell the server quoted) is read back into its cells and written by the csv module,
+    which quotes as it always has."""
+    import csv
+    import io
+
+    encoding = rows.encoding
+    crlf = newline != "\n"
+
+    def plain(data: bytes) -> None:
+        text = data.decode(encoding)
+        out.write(text.replace("\n", newline) if crlf else text)
+
+    def write(writer: Any, batch: list[Any]) -> None:
+        blob = b"".join(batch)
+        if b'"' not in blob:
+            plain(blob)
+            return
+        for line in batch:
+            data = bytes(line)
+            if b'"' in data:
+                writer.writerows(csv.reader(io.StringIO(data.decode(encoding), newline="")))
+            else:
+                plain(data)
+
+    return _write_batches(rows.batches, write, columns, out, total=total, newline=newline)
+
+
 def write_rows(
     rows: Rows,
     columns: Sequence[str],
@@ -173,12 +209,14 @@ def write_rows(
     """Write a header and neutralised rows; a progress bar on a terminal when ``total``."""
     import csv
 
+    from caseload.store.export import CopyRows, LineSource, RawRows
+
     if isinstance(rows, RawRows):
         return write_raw(rows, columns, out, total=total, newline=newline)
-    from caseload.store.export import LineSource
-
     if isinstance(rows, LineSource):
         return write_lines(rows, columns, out, total=total, newline=newline)
+    if isinstance(rows, CopyRows):
+        return write_copy(rows, columns, out, total=total, newline=newline)
 
     from caseload import interrupts
     from caseload.cli.output import csv_cell, progress

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from caseload.cli.common import AsOfOption, TeamFilter, open_store
-from caseload.cli.csv_writer import query_rows, write_file, write_rows
+from caseload.cli.csv_writer import write_file, write_rows
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -142,13 +142,8 @@ def _source(
             query = queries.history_query(as_of=as_of, team_id=team_id)
             columns = queries.HISTORY_COLUMNS
         total = queries.count(conn, query) if counting else None
-        names = [column.name for column in query.selected_columns]
-        if names != list(columns):  # history selects its columns in another order: by name
-            return columns, queries.stream(conn, query), total
-        lines = queries.crime_lines(conn, query) if what is What.crimes else None
-        if lines is not None:  # SQLite joins each row's cells: one string per row
-            return columns, lines, total
-        return columns, query_rows(conn, query), total
+        rows = queries.export_rows(conn, query, columns, lines=what is What.crimes)
+        return columns, rows, total
     if what is What.findings:
         from caseload.domain.audit import FINDING_COLUMNS
         from caseload.store.audit import Audit
@@ -158,12 +153,13 @@ def _source(
         total = sum(checks.counts()["by_severity"].values()) if counting else None
         return FINDING_COLUMNS, checks.findings(), total
     # The workload report's own query.
+    from caseload.store.export import export_rows
     from caseload.store.reference import load_policy
     from caseload.store.team_policy import load_policies
     from caseload.store.workload import WORKLOAD_COLUMNS, workload_query
 
     query = workload_query(load_policies(conn), as_of=as_of, team=team)
-    return WORKLOAD_COLUMNS, query_rows(conn, query), None
+    return WORKLOAD_COLUMNS, export_rows(conn, query, WORKLOAD_COLUMNS), None
 
 
 def register(app: typer.Typer) -> None:

@@ -7,11 +7,18 @@ crimes export uses the import columns (``store.crimes.CRIME_COLUMNS``) so that
 and finalised state of that day, rebuilt from the allocation and finalisation
 intervals. ``workload`` reuses the workload report's own query
 (``store.workload``) and ``findings`` the audit's (``store.audit``).
+
+How the rows leave the store is one choice, ``export_rows``, made by what the store can
+do (``capability``): PostgreSQL on psycopg writes the CSV itself (``COPY (query) TO
+STDOUT``, each cell rendered in SQL as ``cli.output.csv_cell`` writes it: ``CopyRows``);
+SQLite hands over its raw cursor (``RawRows``) or, for crimes, whole rows joined in SQL
+(``LineSource``); anything else streams SQLAlchemy's rows as dicts (``stream``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -52,9 +59,14 @@ __all__ = [
     "CRIME_COLUMNS",
     "HISTORY_COLUMNS",
     "SEPARATOR",
+    "CopyRows",
     "LineSource",
+    "RawRows",
+    "capability",
+    "copy_rows",
     "crime_lines",
     "crimes_query",
+    "export_rows",
     "history_query",
     "row_batches",
     "stream",
@@ -261,7 +273,200 @@ def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource |
     return LineSource(conn, query, key, *compiled)
 
 
-def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[tuple[Any, ...]]]:
+def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[Any]]:
     """Every raw export read, ``RAW_BATCH`` rows at a time (the one place the tests
-    interrupt or slow an export's cursor)."""
+    interrupt or slow an export's cursor): a ``COPY ... TO STDOUT`` statement's lines
+    (``CopyRows``), else the driver cursor's tuples."""
+    if sql.startswith("COPY "):
+        return _copy_batches(conn, sql, params, RAW_BATCH)
     return driver_batches(conn, (sql, params), RAW_BATCH)
+
+
+# --- the one choice -----------------------------------------------------------------------
+
+
+class RawRows:
+    """Batches of plain tuples in the export's column order, straight from the cursor
+    (``row_batches``); ``text``: the positions of text columns."""
+
+    def __init__(self, batches: Iterable[list[tuple[Any, ...]]], text: Sequence[int]):
+        self.batches = batches
+        self.text = tuple(text)
+
+
+def capability(conn: Connection) -> str:
+    """How an export's rows can leave this store fastest: ``"copy"`` (PostgreSQL on
+    psycopg: the server writes the CSV, ``COPY ... TO STDOUT``), ``"cursor"`` (SQLite: the
+    driver's raw cursor), ``"rows"`` (SQLAlchemy's rows: any other database or driver)."""
+    dialect = conn.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        return "copy"
+    return "cursor" if dialect.name == "sqlite" else "rows"
+
+
+# Kept: through SQLAlchemy's rows instead, a crimes export on PostgreSQL takes 7.5x psql's
+# \copy (issue 21); see benchmarks/RESULTS.md.
+def export_rows(
+    conn: Connection,
+    query: Select[Any],
+    columns: Sequence[str] | None = None,
+    *,
+    lines: bool = False,
+) -> CopyRows | LineSource | RawRows | Iterator[dict[str, Any]]:
+    """An export's rows for ``cli.csv_writer.write_rows``, in ``columns`` (default: the
+    query's own), read the fastest way the store allows (``capability``): the one place
+    that chooses. ``lines``: the query is ``crimes_query`` (ordered by crime id), whose
+    rows SQLite may join itself (``crime_lines``).
+
+    A faster path that does not apply (a column COPY cannot render as the writer would,
+    SQLite's raw cursor and a bound value it might store differently, columns selected
+    in another order than written) falls back to the next, and in the end to ``stream``."""
+    names = [column.name for column in query.selected_columns]
+    wanted = list(columns) if columns is not None else names
+    kind = capability(conn)
+    if kind == "copy":
+        copied = copy_rows(conn, query, wanted)
+        if copied is not None:
+            return copied
+    elif kind == "cursor" and names == wanted:
+        joined = crime_lines(conn, query) if lines else None
+        if joined is not None:  # SQLite joins each row's cells: one string per row
+            return joined
+        batches = row_batches(conn, query)
+        if batches is not None:  # the raw cursor: millions of rows without row objects
+            return RawRows(batches, text_positions(query))
+    return stream(conn, query)
+
+
+# --- COPY (query) TO STDOUT on PostgreSQL -------------------------------------------------
+
+
+class CopyRows:
+    """An export written by PostgreSQL itself: ``COPY (query) TO STDOUT WITH (FORMAT csv)``
+    over the query with each cell rendered in SQL as ``cli.output.csv_cell`` writes it
+    (``_copy_cell``), so Python only passes the server's lines on. ``batches`` yields
+    lists of lines, each one row's bytes ending in ``\n`` as the server sent it, in
+    ``encoding`` (the connection's client encoding, a Python codec name).
+
+    The server quotes a cell holding a comma, quote, CR or LF, as the csv module does
+    (it also quotes a lone CR, which the module does not when its line ends in LF only),
+    so the writer passes a line without a quote through as it is and re-writes the rare
+    line with one through the csv module."""
+
+    def __init__(self, conn: Connection, sql: str, params: Any, encoding: str) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._params = params
+        self.encoding = encoding
+
+    @property
+    def batches(self) -> Iterator[list[Any]]:
+        return _fetch(self._conn, self._sql, self._params)
+
+
+def copy_rows(conn: Connection, query: Select[Any], columns: Sequence[str]) -> CopyRows | None:
+    """``query``'s rows in ``columns`` as PostgreSQL's COPY writes them (``CopyRows``), or
+    None where that cannot give what the writer gives: another database or driver, a
+    column it does not select, or one whose type is not text, integer, date, timestamp
+    or boolean (a number with a fraction, say: ``csv_cell`` formats it in Python)."""
+    if capability(conn) != "copy":
+        return None
+    driver: Any = conn.connection.driver_connection
+    # A date as text is ISO under the ISO date style (the default; psycopg reads it too):
+    # a plain cast, where to_char() costs a third of the query.
+    iso = (driver.info.parameter_status("DateStyle") or "").upper().startswith("ISO")
+    by_name = {column.name: column for column in query.selected_columns}
+    cells = []
+    for name in columns:
+        column = by_name.get(name)
+        cell = None if column is None else _copy_cell(column, iso_dates=iso)
+        if cell is None:
+            return None
+        cells.append(cell.label(name))
+    # render_postcompile: an IN list becomes one bound value per item
+    compiled = query.with_only_columns(*cells).compile(
+        dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    processors: Any = compiled._bind_processors  # as SQLAlchemy itself binds them
+    params = {
+        key: processors[key](value) if key in processors else value
+        for key, value in compiled.construct_params().items()
+    }
+    sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
+    return CopyRows(conn, sql, params, driver.info.encoding)
+
+
+def _copy_cell(column: Any, *, iso_dates: bool) -> Any:
+    """SQL giving ``column``'s cell as ``csv_cell`` writes it, for PostgreSQL, or None for
+    a type it does not cover. Text neutralised for spreadsheets (``cli.output.neutralise``:
+    the neutraliser before a formula character, or before a neutraliser that one
+    precedes); a date ``YYYY-MM-DD`` and a timestamp ``YYYY-MM-DD HH:MM:SS`` (fractions
+    of a second cut off, as ``isoformat(timespec="seconds")`` does); a boolean yes/no;
+    an integer as it is. An empty text becomes NULL, which COPY writes as an empty cell,
+    as the csv module writes both None and '': COPY would quote it (``""``), sending the
+    line through the writer's slower re-quoting. ``iso_dates``: the session's date style
+    writes ISO dates, so a cast to text gives them."""
+    from sqlalchemy import (
+        Boolean,
+        Date,
+        DateTime,
+        Integer,
+        String,
+        Text,
+        and_,
+        case,
+        cast,
+        literal,
+        or_,
+    )
+    from sqlalchemy.sql.elements import Label
+
+    from caseload.cli.output import FORMULA_PREFIXES, NEUTRALISER
+
+    value = column.element if isinstance(column, Label) else column
+    kind = getattr(value.type, "impl_instance", value.type)
+    if isinstance(kind, Boolean):
+        return case((value.is_(None), None), (value, "yes"), else_="no")
+    if isinstance(kind, DateTime):
+        if iso_dates:
+            return cast(func.date_trunc("second", value), Text)
+        return func.to_char(value, "YYYY-MM-DD HH24:MI:SS")
+    if isinstance(kind, Date):
+        return cast(value, Text) if iso_dates else func.to_char(value, "YYYY-MM-DD")
+    if isinstance(kind, Integer):
+        return value
+    if not isinstance(kind, String):
+        return None
+    # By code point (ascii() gives the first character's): far cheaper than substr().
+    risky = [ord(first) for first in (*FORMULA_PREFIXES, NEUTRALISER)]
+    first = func.ascii(value)
+    runs = and_(
+        first.in_(risky),
+        or_(first != ord(NEUTRALISER), func.ascii(func.substr(value, 2)).in_(risky)),
+    )
+    shown = case((runs, literal(NEUTRALISER, String).op("||")(value)), else_=value)
+    return func.nullif(shown, "")
+
+
+def _copy_batches(conn: Connection, sql: str, params: Any, size: int) -> Iterator[list[Any]]:
+    """A COPY ... TO STDOUT statement's lines (one row each), ``size`` at a time, from
+    psycopg's ``Cursor.copy`` (its parameters bound client-side by psycopg).
+
+    Close the iterator before the transaction ends (``cli.csv_writer`` does): psycopg
+    holds the connection's lock for the whole copy block, so one left suspended there
+    would make the rollback of an interrupted export wait for ever. Closing it cancels
+    the rest of the copy."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(sql, params) as copy:
+            batch: list[Any] = []
+            for line in copy:
+                batch.append(line)
+                if len(batch) == size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+    finally:
+        with suppress(conn.dialect.loaded_dbapi.Error):
+            cursor.close()
