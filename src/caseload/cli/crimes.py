@@ -238,7 +238,9 @@ def update(
         override=override,
     )
     with open_store(ctx).write() as conn:
-        done = update_crime(conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn))
+        done = update_crime(
+            conn, reference, data, actor=resolve_actor(actor), at=decision_time(conn)
+        )
     if not done.changed:
         info(f"{done.reference} already had those details; nothing changed.")
         return

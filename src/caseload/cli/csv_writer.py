@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource | CopyRows"
 
 
-def query_rows(conn: Any, query: Any) -> Rows:
+def query_rows(conn: Any, query: Any, *, copy: bool = True) -> Rows:
     """A query's rows for ``write_rows``, read the fastest way the store allows
-    (``store.export.export_rows``: COPY on PostgreSQL, the raw cursor on SQLite, else
-    dicts streamed in batches)."""
+    (``store.export.export_rows``: COPY on PostgreSQL unless ``copy`` is False, the raw
+    cursor on SQLite, else dicts streamed in batches)."""
     from caseload.store.export import export_rows
 
-    return export_rows(conn, query)
+    return export_rows(conn, query, copy=copy)
 
 
 def write_raw(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -153,15 +153,18 @@ def _stream(conn: Any, found: Any, fmt: OutputFormat) -> bool:
     whether any is overdue (the first row is the earliest due)."""
     import sys
 
-    from caseload.cli.csv_writer import RawRows, query_rows, write_rows
+    from caseload.cli.csv_writer import query_rows, write_rows
     from caseload.cli.output import write_json
     from caseload.domain.due import COLUMNS
+    from caseload.store.export import RawRows
 
     if fmt is OutputFormat.csv:
         late = _csv_lines(conn, found, sys.stdout)
         if late is not None:
             return late
-    rows = query_rows(conn, found.query())
+    # copy=False: each row is read here (the first's days left makes the exit code, JSON
+    # needs its cells), so never PostgreSQL's own CSV lines: cursor tuples or dicts.
+    rows = query_rows(conn, found.query(), copy=False)
     first: list[int] = []
     days_left = COLUMNS.index("days_left")
     if isinstance(rows, RawRows):
@@ -185,7 +188,7 @@ def _stream(conn: Any, found: Any, fmt: OutputFormat) -> bool:
                     first.append(int(row["days_left"]))
                 yield row
 
-        dicts = noted(rows)
+        dicts = noted(cast("Iterable[Mapping[str, Any]]", rows))
         rows = dicts
     if fmt is OutputFormat.json:
         write_json(dicts, COLUMNS, sys.stdout)

@@ -312,11 +312,13 @@ def export_rows(
     columns: Sequence[str] | None = None,
     *,
     lines: bool = False,
+    copy: bool = True,
 ) -> CopyRows | LineSource | RawRows | Iterator[dict[str, Any]]:
     """An export's rows for ``cli.csv_writer.write_rows``, in ``columns`` (default: the
     query's own), read the fastest way the store allows (``capability``): the one place
     that chooses. ``lines``: the query is ``crimes_query`` (ordered by crime id), whose
-    rows SQLite may join itself (``crime_lines``).
+    rows SQLite may join itself (``crime_lines``). ``copy=False``: the caller reads each
+    row's cells, so PostgreSQL's own CSV lines (``CopyRows``) will not do.
 
     A faster path that does not apply (a column COPY cannot render as the writer would,
     SQLite's raw cursor and a bound value it might store differently, columns selected
@@ -324,7 +326,7 @@ def export_rows(
     names = [column.name for column in query.selected_columns]
     wanted = list(columns) if columns is not None else names
     kind = capability(conn)
-    if kind == "copy":
+    if kind == "copy" and copy:
         copied = copy_rows(conn, query, wanted)
         if copied is not None:
             return copied
