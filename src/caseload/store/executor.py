@@ -93,6 +93,10 @@ class Executor(Protocol):
 
 # --- Python's sqlite3, statements compiled ahead ----------------------------------------------
 
+# The named statements' SQLite text, written by ``store.statements`` (``python -m
+# caseload.store.statements``); read here without importing the queries they come from.
+PRECOMPILED = Path(__file__).with_name("precompiled.json")
+
 _precompiled: dict[str, dict[str, Any]] | None = None
 
 
@@ -101,8 +105,6 @@ def _statement(name: str) -> dict[str, Any]:
     and result columns."""
     global _precompiled
     if _precompiled is None:
-        from caseload.store.statements import PRECOMPILED
-
         _precompiled = json.loads(PRECOMPILED.read_text(encoding="utf-8"))
     return _precompiled[name]
 

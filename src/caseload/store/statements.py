@@ -23,17 +23,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import DEFAULTS, WEIGHT_SETTINGS
+from caseload.store.executor import PRECOMPILED as PRECOMPILED
 from caseload.store.records import STORY
 from caseload.store.workload import workload_inputs
 
-if TYPE_CHECKING:  # the quick executor reads PRECOMPILED without SQLAlchemy
+if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
-
-PRECOMPILED = Path(__file__).with_name("precompiled.json")
 
 
 def _policy(dialect: Dialect) -> Any:
