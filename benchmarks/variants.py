@@ -53,7 +53,14 @@ def _no_freeze() -> None:
 def _no_lean() -> None:
     from caseload.cli import app
 
-    app._lean = lambda name: app.app
+    app._lean = lambda *command: app.app
+
+
+def _no_lean_groups() -> None:
+    """The group being run (``crime`` in ``crime show``) built whole, as before."""
+    from caseload.cli import app
+
+    app._lean_group = lambda info, rest: info
 
 
 def _no_line_export() -> None:
@@ -82,6 +89,7 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "no-open-freeze": _no_open_freeze,
     "no-freeze": _no_freeze,
     "no-lean": _no_lean,
+    "no-lean-groups": _no_lean_groups,
     "no-line-export": _no_line_export,
     "no-raw-rows": _no_raw_rows,
     "no-quick-executor": _no_quick_executor,

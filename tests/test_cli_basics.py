@@ -105,6 +105,24 @@ def test_entry_point_builds_only_the_command_it_runs() -> None:
     assert group.commands["assign"].params == []  # type: ignore[attr-defined]
 
 
+def test_in_a_group_only_the_command_run_is_built() -> None:
+    """``crime show`` builds show in full and crime's other commands as stubs; the group's
+    help and the command's own help read as the whole app's do."""
+    from typer.main import get_command
+
+    from caseload.cli.app import _lean
+
+    runner = CliRunner()
+    for words in (["crime", "show"], ["officer", "absence", "add"], ["officer", "show"]):
+        lean = _lean(words[0], words[1:])
+        for asked in (words[:-1], words):
+            shown = runner.invoke(lean, [*asked, "--help"]).stdout
+            assert shown == runner.invoke(app, [*asked, "--help"]).stdout, asked
+    crime = get_command(_lean("crime", ["show", "CR1"])).commands["crime"]  # type: ignore[attr-defined]
+    assert crime.commands["show"].params
+    assert crime.commands["add"].params == []
+
+
 def test_no_command_module_imports_another() -> None:
     """File names are the map: a command module uses support modules only (cli.app joins
     the commands), so a command is found in the module named after it and nowhere else."""

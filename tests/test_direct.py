@@ -4,11 +4,12 @@ what they do through SQLAlchemy."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,106 @@ def test_the_cli_shows_the_same_plan_either_way(sample: Path) -> None:
     assert "There is no team called 'Nowhere'" in missing.stderr
 
 
+def _recorded(path: Path) -> None:
+    """The sample with what a record shows beyond it: absences past, present, ahead and
+    reduced, an officer on leave, entitlement decisions with reasons, risk grades
+    changed, a team's own policy."""
+    first, second, third, fourth = collars(path)[:4]
+    today = date.today()
+
+    def day(offset: int) -> str:
+        return str(today + timedelta(days=offset))
+
+    for command in (
+        f"officer absence add {first} --from {day(0)} --to {day(5)} --kind sick",
+        f"officer absence add {first} --from {day(20)} --to {day(25)} --kind leave",
+        f"officer absence add {second} --from {day(-3)} --kind reduced --percent 50",
+        f"officer absence add {third} --from {day(-30)} --to {day(-20)} --kind training",
+        f"officer status {fourth} leave",
+        "crime victim 26R000090 --standard",
+        "crime victim 26R000090 --enhanced most-serious",
+        "crime risk 26R000090 high",
+        "crime risk 26R000090 medium",
+        "policy set inexperienced_limit 3 --team 'Greenwich CID'",
+        "policy set review_days 10 --team 'Bexley Volume Crime'",
+    ):
+        args = shlex.split(command)
+        result = cli(path, *args, "--reason", "test")
+        assert result.exit_code == 0, (args, result.output)
+
+
+def _typed(value: Any) -> Any:
+    """A record with each value's type beside it (True == 1, so equality alone would not
+    tell a bool from SQLite's 0/1)."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def test_each_crimes_and_officers_record_is_the_full_paths(sample: Path) -> None:
+    from caseload.store.executor import executor_of
+    from caseload.store.records import crime_record, officer_record
+
+    _recorded(sample)
+    references = [r for (r,) in query(sample, "SELECT reference FROM crime ORDER BY id")]
+    sections: set[str] = set()
+    with writing(str(sample)) as conn, opened(sample) as direct_conn:
+        full_conn = executor_of(conn)
+        for reference in references:
+            quick, full = crime_record(direct_conn, reference), crime_record(full_conn, reference)
+            assert _typed(quick.crime) == _typed(full.crime), reference
+            assert _typed(quick.story) == _typed(full.story), reference
+            assert (quick.policy, quick.entitlement_reason) == (
+                full.policy,
+                full.entitlement_reason,
+            )
+            sections.update(name for name, rows in quick.story.items() if rows)
+        for collar in collars(sample):
+            quick_officer = officer_record(direct_conn, collar.lower())
+            full_officer = officer_record(full_conn, collar)
+            assert _typed(quick_officer.officer) == _typed(full_officer.officer), collar
+            assert quick_officer.absences == full_officer.absences, collar
+            assert quick_officer.policy == full_officer.policy, collar
+        for wrong in (
+            lambda: crime_record(direct_conn, "NOSUCH"),
+            lambda: officer_record(direct_conn, "ZZ999"),
+        ):
+            with pytest.raises(CaseloadError, match="There is no"):
+                wrong()
+    assert len(sections) == 6, "the sample's stories have every section"
+
+
+def test_the_cli_shows_the_same_crime_and_officer_either_way(sample: Path) -> None:
+    _recorded(sample)
+    crimes = [
+        "26R000090",
+        *(
+            r
+            for (r,) in query(
+                sample,
+                "SELECT reference FROM crime c "
+                "WHERE EXISTS (SELECT 1 FROM key_event e WHERE e.crime_id = c.id) LIMIT 2",
+            )
+        ),
+    ]
+    officers = collars(sample)[:5]
+    for fmt in ("table", "plain", "json", "csv"):
+        shown = [("crime", "show", ref) for ref in crimes] + [
+            ("officer", "show", c) for c in officers
+        ]
+        for args in shown:
+            quick = cli(sample, *args, "-f", fmt)
+            full = cli(sample, *args, "-f", fmt, env={"CASELOAD_DIRECT": "0"})
+            assert quick.exit_code == full.exit_code == 0, quick.output
+            assert quick.stdout == full.stdout and quick.stderr == full.stderr, args
+    for args in (("crime", "show", "NOSUCH"), ("officer", "show", "ZZ999")):
+        missing = cli(sample, *args)
+        assert missing.exit_code == 2
+        assert "There is no" in missing.stderr
+
+
 def _unallocated(path: Path) -> list[str]:
     return [
         ref
@@ -307,6 +408,9 @@ def test_the_quick_commands_never_import_sqlalchemy(sample: Path) -> None:
     assert loaded_after(assign, ("sqlalchemy", "alembic")) == []
     plan = [*db, "rebalance", "--team", "Greenwich CID"]
     assert loaded_after(plan, ("sqlalchemy",)) == []
+    heavy = ("sqlalchemy", "sqlmodel", "pydantic", "rich", "tabulate")
+    assert loaded_after([*db, "crime", "show", reference], heavy) == []
+    assert loaded_after([*db, "officer", "show", collar], heavy) == []
     # ... while applying a plan, or planning every team, takes the full path
     assert loaded_after([*db, "rebalance"], ("sqlalchemy",)) == ["sqlalchemy"]
     assert [c for ref, c, _ in _held(sample) if ref == reference] == [collar]

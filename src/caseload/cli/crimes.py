@@ -10,6 +10,7 @@ import typer
 from caseload.cli.common import (
     MOST_ROWS,
     ActorOption,
+    open_executor,
     open_store,
     parse_collar_arg,
     parse_date_arg,
@@ -380,18 +381,14 @@ def show(
     wide: WideOption = False,
 ) -> None:
     """Show one crime with its allocation history, reviews, key events and victim updates."""
-    from caseload.domain.victims import shown_category
-    from caseload.store.crimes import CRIME_COLUMNS, crime_story, find
-    from caseload.store.team_policy import load_policies
-    from caseload.store.victims import entitlement_reason
-
-    with open_store(ctx).read() as conn:
-        crime = find(conn, reference)
-        story = crime_story(conn, crime["id"])
-        policy = load_policies(conn).of(int(crime["team_id"]))  # the crime's team's policy
-        victim_reason = entitlement_reason(conn, crime["reference"])
     from caseload.domain.risk import review_interval
+    from caseload.domain.victims import shown_category
+    from caseload.store.records import CRIME_COLUMNS, crime_record
 
+    with open_executor(ctx) as executor:
+        found = crime_record(executor, reference)
+    crime, story, policy = found.crime, found.story, found.policy  # the crime's team's policy
+    victim_reason = found.entitlement_reason
     review_days = review_interval(str(crime["risk"]), policy)
     _mark_notices(story, enhanced=bool(crime["victim_enhanced"]), policy=policy)
     record: dict[str, Any] = {key: crime[key] for key in CRIME_COLUMNS}

@@ -9,6 +9,7 @@ import typer
 
 from caseload.cli.common import (
     ActorOption,
+    open_executor,
     open_store,
     parse_collar_arg,
     parse_level_arg,
@@ -196,20 +197,14 @@ def show(
     from datetime import date as date_
 
     from caseload.domain.officers import experienced_from, is_inexperienced
-    from caseload.store.absences import officer_absences
-    from caseload.store.officers import OFFICER_COLUMNS, find, live_count
-    from caseload.store.team_policy import load_policies
+    from caseload.store.records import OFFICER_COLUMNS, officer_record
 
     today = date_.today()
-    with open_store(ctx).read() as conn:
-        officer = find(conn, collar)
-        live = live_count(conn, officer["id"])
-        policy = load_policies(conn).of(int(officer["team_id"]))  # their team's policy
-        booked = [
-            a
-            for a in officer_absences(conn, officer["id"])
-            if a.ends_on is None or a.ends_on >= today
-        ]
+    with open_executor(ctx) as executor:
+        found = officer_record(executor, collar)
+    officer, policy = found.officer, found.policy  # their team's policy
+    live = officer["live"]
+    booked = [a for a in found.absences if a.ends_on is None or a.ends_on >= today]
     record: dict[str, Any] = {key: officer[key] for key in OFFICER_COLUMNS}
     # The status today follows from the absences in force (unless the record says left).
     current = next((a for a in booked if a.away and a.covers(today)), None)

@@ -28,6 +28,7 @@ from caseload.domain.absences import (
 )
 from caseload.errors import InputError, NotFound
 from caseload.store import log
+from caseload.store.executor import executor_of
 from caseload.store.sqlite_values import parse_date
 
 if TYPE_CHECKING:
@@ -61,18 +62,25 @@ def _absence(row: Any) -> Absence:
     )
 
 
-def officer_absences(conn: Connection, officer_id: int) -> list[Absence]:
-    """The officer's absences not cancelled, oldest first."""
+def absences_query(officer: Any) -> Any:
+    """The absences of officer ``officer`` (an id, a value or a bound parameter) not
+    cancelled, oldest first (``officer_absences``; the named statement ``officer.absences``)."""
     from sqlalchemy import select
 
     from caseload.store.models import absence_table as a
 
-    query = (
+    return (
         select(a.c.id, a.c.kind, a.c.starts_on, a.c.ends_on, a.c.percent)
-        .where(a.c.officer_id == officer_id, a.c.cancelled_at.is_(None))
+        .where(a.c.officer_id == officer, a.c.cancelled_at.is_(None))
         .order_by(a.c.starts_on, a.c.id)
     )
-    return [_absence(row) for row in conn.execute(query)]
+
+
+def officer_absences(conn: Executor | Connection, officer_id: int) -> list[Absence]:
+    """The officer's absences not cancelled, oldest first (the named statement
+    ``officer.absences``, on either executor)."""
+    found = executor_of(conn).records("officer.absences", officer=officer_id)
+    return [_absence(row) for row in found]
 
 
 def _officer(conn: Connection, collar: str) -> dict[str, Any]:

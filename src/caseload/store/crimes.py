@@ -28,25 +28,11 @@ from caseload.store.models import (
     team_table,
     victim_update_table,
 )
+from caseload.store.records import CRIME_COLUMNS as CRIME_COLUMNS
 from caseload.store.reference import matrix, required_level_for, resolve_team
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import CrimeCreate, CrimeFinalise, CrimeReopen, CrimeUpdate
-
-# The import columns, in the order `crime list --format csv` writes them.
-CRIME_COLUMNS = (
-    "reference",
-    "crime_type",
-    "reported_on",
-    "team",
-    "required_level",
-    "holder",
-    "victim_enhanced",
-    "victim_category",
-    "finalised_on",
-    "outcome",
-    "risk",
-)
 
 
 def crime_columns(*, finalised_on: Any = None, outcome: Any = None, risk: Any = None) -> list[Any]:
@@ -129,20 +115,23 @@ def list_crimes(conn: Connection, f: CrimeFilter, *, limit: int | None = None) -
     return (dict(row._mapping) for row in conn.execution_options(yield_per=2000).execute(query))
 
 
+def record_query() -> Select[Any]:
+    """One crime's record: the import columns and what the commands need beside them
+    (``find``; the named statement ``crime.record``, ``crime show``). Callers add the WHERE."""
+    c = crime_table
+    return crime_rows().add_columns(
+        c.c.id,
+        c.c.team_id,
+        c.c.holder_id,
+        c.c.level_defaulted,
+        c.c.victim_update_every,
+        c.c.base_level,
+    )
+
+
 def find(conn: Connection, reference: str) -> dict[str, Any]:
     ref = reference.strip()
-    row = conn.execute(
-        crime_rows()
-        .add_columns(
-            crime_table.c.id,
-            crime_table.c.team_id,
-            crime_table.c.holder_id,
-            crime_table.c.level_defaulted,
-            crime_table.c.victim_update_every,
-            crime_table.c.base_level,
-        )
-        .where(crime_table.c.reference == ref)
-    ).first()
+    row = conn.execute(record_query().where(crime_table.c.reference == ref)).first()
     if row is None:
         raise NotFound.crime(ref)
     return dict(row._mapping)
@@ -313,64 +302,66 @@ def _author(actor: Any) -> Any:
     return case((actor == "", NOT_GIVEN), else_=actor).label("actor")
 
 
-def crime_story(conn: Connection, crime_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Allocation intervals, risk grades, reviews, key events, victim updates and
-    referrals of one crime."""
-    from caseload.store.risk import risk_history
+def story_query(section: str, crime: Any) -> Select[Any]:
+    """One section of a crime's story (``store.records.STORY``: its allocation intervals,
+    risk grades, reviews, key events, victim updates or referrals), oldest first; ``crime``
+    is the crime's id, a value or a bound parameter (the named statements ``crime.SECTION``)."""
+    from caseload.store.risk import history_query
 
-    a, o = allocation_table, officer_table
+    a, o, f = allocation_table, officer_table, referral_table
     review, event, victim = review_table, event_table, victim_update_table
-    allocations = conn.execute(
-        select(
-            o.c.collar.label("holder"),
-            a.c.start_at.label("from"),
-            a.c.end_at.label("to"),
-            a.c.actor,
-            a.c.login,
-            a.c.reason,
-            a.c.warnings,
-            a.c.override_reason,
+    if section == "allocations":
+        return (
+            select(
+                o.c.collar.label("holder"),
+                a.c.start_at.label("from"),
+                a.c.end_at.label("to"),
+                a.c.actor,
+                a.c.login,
+                a.c.reason,
+                a.c.warnings,
+                a.c.override_reason,
+            )
+            .join(o, o.c.id == a.c.officer_id)
+            .where(a.c.crime_id == crime)
+            .order_by(a.c.start_at, a.c.id)
         )
-        .join(o, o.c.id == a.c.officer_id)
-        .where(a.c.crime_id == crime_id)
-        .order_by(a.c.start_at, a.c.id)
-    )
-    reviews = conn.execute(
-        select(
-            review.c.reviewed_on,
-            _author(review.c.actor),
-            review.c.note,
-            review.c.next_due,
-            review.c.quality,
-            review.c.imported_by,
+    if section == "risk_grades":
+        return history_query(crime)
+    if section == "reviews":
+        return (
+            select(
+                review.c.reviewed_on,
+                _author(review.c.actor),
+                review.c.note,
+                review.c.next_due,
+                review.c.quality,
+                review.c.imported_by,
+            )
+            .where(review.c.crime_id == crime)
+            .order_by(review.c.reviewed_on, review.c.id)
         )
-        .where(review.c.crime_id == crime_id)
-        .order_by(review.c.reviewed_on, review.c.id)
-    )
-    events = conn.execute(
-        select(event.c.occurred_on, event.c.kind, event.c.actor)
-        .where(event.c.crime_id == crime_id)
-        .order_by(event.c.occurred_on, event.c.id)
-    )
-    updates = conn.execute(
-        select(victim.c.updated_on, _author(victim.c.actor), victim.c.note, victim.c.imported_by)
-        .where(victim.c.crime_id == crime_id)
-        .order_by(victim.c.updated_on, victim.c.id)
-    )
-    f = referral_table
-    referrals = conn.execute(
-        select(f.c.referred_on, f.c.declined, _author(f.c.actor), f.c.imported_by)
-        .where(f.c.crime_id == crime_id)
-        .order_by(f.c.referred_on, f.c.id)
-    )
-    return {
-        "allocations": [dict(r._mapping) for r in allocations],
-        "risk_grades": risk_history(conn, crime_id),
-        "reviews": [dict(r._mapping) for r in reviews],
-        "events": [dict(r._mapping) for r in events],
-        "victim_updates": [dict(r._mapping) for r in updates],
-        "victim_referrals": [dict(r._mapping) for r in referrals],
-    }
+    if section == "events":
+        return (
+            select(event.c.occurred_on, event.c.kind, event.c.actor)
+            .where(event.c.crime_id == crime)
+            .order_by(event.c.occurred_on, event.c.id)
+        )
+    if section == "victim_updates":
+        return (
+            select(
+                victim.c.updated_on, _author(victim.c.actor), victim.c.note, victim.c.imported_by
+            )
+            .where(victim.c.crime_id == crime)
+            .order_by(victim.c.updated_on, victim.c.id)
+        )
+    if section == "victim_referrals":
+        return (
+            select(f.c.referred_on, f.c.declined, _author(f.c.actor), f.c.imported_by)
+            .where(f.c.crime_id == crime)
+            .order_by(f.c.referred_on, f.c.id)
+        )
+    raise ValueError(f"no story section {section!r}")
 
 
 def counts(conn: Connection) -> dict[str, int]:

@@ -60,6 +60,11 @@ class Executor(Protocol):
 
     def first(self, name: str, **inputs: Any) -> Sequence[Any] | None: ...
 
+    def records(self, name: str, **inputs: Any) -> list[dict[str, Any]]:
+        """The named statement's rows as dicts by column name, values as SQLAlchemy's
+        types give them (a date, a timestamp, a bool), whichever the executor."""
+        ...
+
     def bind(self, value: Any) -> Any:
         """A value (a timestamp) as the driver must be given it to store it as Core does."""
         ...
@@ -88,17 +93,20 @@ class Executor(Protocol):
 
 # --- Python's sqlite3, statements compiled ahead ----------------------------------------------
 
+# The named statements' SQLite text, written by ``store.statements`` (``python -m
+# caseload.store.statements``); read here without importing the queries they come from.
+PRECOMPILED = Path(__file__).with_name("precompiled.json")
+
 _precompiled: dict[str, dict[str, Any]] | None = None
 
 
-def _statement(name: str) -> tuple[str, dict[str, Any]]:
+def _statement(name: str) -> dict[str, Any]:
+    """The named statement's entry in ``precompiled.json``: its SQLite text, constants
+    and result columns."""
     global _precompiled
     if _precompiled is None:
-        from caseload.store.statements import PRECOMPILED
-
         _precompiled = json.loads(PRECOMPILED.read_text(encoding="utf-8"))
-    found = _precompiled[name]
-    return found["sql"], found["constants"]
+    return _precompiled[name]
 
 
 class SqliteExecutor:
@@ -111,14 +119,20 @@ class SqliteExecutor:
         self.driver = driver
 
     def rows(self, name: str, **inputs: Any) -> list[tuple[Any, ...]]:
-        sql, constants = _statement(name)
-        params = dict(constants)
-        params.update((key, sqlite_values.bind(value)) for key, value in inputs.items())
-        return self.driver.execute(sql, params).fetchall()
+        return self._run(_statement(name), inputs)
 
     def first(self, name: str, **inputs: Any) -> tuple[Any, ...] | None:
         found = self.rows(name, **inputs)
         return found[0] if found else None
+
+    def records(self, name: str, **inputs: Any) -> list[dict[str, Any]]:
+        statement = _statement(name)
+        return sqlite_values.records(statement["columns"], self._run(statement, inputs))
+
+    def _run(self, statement: dict[str, Any], inputs: dict[str, Any]) -> list[tuple[Any, ...]]:
+        params = dict(statement["constants"])
+        params.update((key, sqlite_values.bind(value)) for key, value in inputs.items())
+        return self.driver.execute(statement["sql"], params).fetchall()
 
     def bind(self, value: Any) -> Any:
         return sqlite_values.bind(value)
@@ -244,6 +258,17 @@ class SqlAlchemyExecutor:
     def rows(self, name: str, **inputs: Any) -> list[tuple[Any, ...]]:
         from caseload.store.bulk import raw_rows
 
+        return raw_rows(self.connection, self._bound(name, inputs))
+
+    def first(self, name: str, **inputs: Any) -> tuple[Any, ...] | None:
+        found = self.rows(name, **inputs)
+        return found[0] if found else None
+
+    def records(self, name: str, **inputs: Any) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in self.connection.execute(self._bound(name, inputs))]
+
+    def _bound(self, name: str, inputs: dict[str, Any]) -> Any:
+        """The named statement built for this dialect, ``inputs`` bound."""
         built = (name, self.dialect)
         if built not in _built:
             from caseload.store.statements import build
@@ -261,11 +286,7 @@ class SqlAlchemyExecutor:
                 key: list(value) if isinstance(value, sqlite_values.KEY_LISTS) else value
                 for key, value in inputs.items()
             }
-        return raw_rows(self.connection, _built[built].params(**inputs))
-
-    def first(self, name: str, **inputs: Any) -> tuple[Any, ...] | None:
-        found = self.rows(name, **inputs)
-        return found[0] if found else None
+        return _built[built].params(**inputs)
 
     def bind(self, value: Any) -> Any:
         return sqlite_values.bind(value) if self.dialect == "sqlite" else value

@@ -15,26 +15,13 @@ from caseload.errors import InputError, NotFound
 from caseload.store import log
 from caseload.store.models import crime_table, officer_table, team_table
 from caseload.store.officer_history import sync as sync_history
+from caseload.store.records import OFFICER_COLUMNS as OFFICER_COLUMNS
 from caseload.store.reference import resolve_team
 from caseload.store.supervisors import supervisor_collar
 
 if TYPE_CHECKING:  # building the input models takes ~30 ms: only the writing commands pay it
     from caseload.domain.inputs import OfficerCreate, OfficerStatus
     from caseload.domain.inputs import OfficerUpdate as OfficerUpdateInput
-
-# The import columns, in the order `officer list --format csv` writes them.
-OFFICER_COLUMNS = (
-    "collar",
-    "name",
-    "team",
-    "rank",
-    "accreditation",
-    "investigator_since",
-    "status",
-    "capacity",
-    "trainee",
-    "supervisor",
-)
 
 
 def officer_rows() -> Select[Any]:
@@ -51,6 +38,25 @@ def officer_rows() -> Select[Any]:
         o.c.trainee,
         supervisor_collar(),
     ).join(t, t.c.id == o.c.team_id)
+
+
+def record_query() -> Select[Any]:
+    """One officer's record (OFFICER_COLUMNS) with its id, team id and live crimes, the
+    collar bound as ``collar`` (the named statement ``officer.record``, ``officer show``)."""
+    from sqlalchemy import String, bindparam
+
+    c = crime_table
+    live = (
+        select(func.count())
+        .where(c.c.holder_id == officer_table.c.id, c.c.finalised_on.is_(None))
+        .scalar_subquery()
+        .label("live")
+    )
+    return (
+        officer_rows()
+        .add_columns(officer_table.c.id, officer_table.c.team_id, live)
+        .where(officer_table.c.collar == bindparam("collar", "AA00001", String()))
+    )
 
 
 def find(conn: Connection, collar: str) -> dict[str, Any]:

@@ -150,12 +150,12 @@ def _level_for(
     return level, kept, warnings
 
 
-def risk_history(conn: Connection, crime_id: int) -> list[dict[str, Any]]:
-    """The crime's grade intervals, oldest first."""
+def history_query(crime: Any) -> Any:
+    """The grade intervals of crime ``crime`` (its id, a value or a bound parameter),
+    oldest first (``crime show``'s risk grades: ``store.crimes.story_query``)."""
     r = crime_risk_table
-    query = (
+    return (
         select(r.c.grade, r.c.start_at.label("from"), r.c.end_at.label("to"), r.c.actor, r.c.reason)
-        .where(r.c.crime_id == crime_id)
+        .where(r.c.crime_id == crime)
         .order_by(r.c.start_at, r.c.id)
     )
-    return [dict(row._mapping) for row in conn.execute(query)]

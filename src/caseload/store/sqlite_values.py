@@ -11,7 +11,9 @@ was written:
 * ``sqlfunc.one_of`` binds a key list as the JSON array ``json_each`` reads (``key_list``);
 * the readers that take rows straight from the driver's cursor parse ISO text back with
   ``parse_date`` and ``parse_timestamp`` (a value SQLAlchemy already converted passes as
-  it is).
+  it is);
+* the quick executor's ``records`` reads each result column as its SQLAlchemy type would
+  (``records``: the column kinds ``store.statements`` writes beside each statement).
 
 No SQLAlchemy here: the quick path imports this module.
 """
@@ -19,7 +21,7 @@ No SQLAlchemy here: the quick path imports this module.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -61,3 +63,33 @@ def parse_timestamp(value: Any) -> Any:
     """A timestamp read from SQLite's cursor (ISO text) as a datetime; None or a datetime
     as it is."""
     return datetime.fromisoformat(value) if value.__class__ is str else value
+
+
+def parse_bool(value: Any) -> Any:
+    """A Boolean read from SQLite's cursor (0 or 1) as a bool; None as it is."""
+    return None if value is None else bool(value)
+
+
+# How a result column of each kind (``store.statements.column_kind``) is read back.
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "date": parse_date,
+    "timestamp": parse_timestamp,
+    "bool": parse_bool,
+}
+
+
+def records(
+    columns: Sequence[Sequence[Any]], rows: Sequence[Sequence[Any]]
+) -> list[dict[str, Any]]:
+    """Rows from SQLite's cursor as dicts by column name, each value read as its
+    SQLAlchemy type reads it; ``columns`` holds (name, kind) pairs, a kind of None
+    meaning as it is (an int, text, NULL)."""
+    names = [name for name, _ in columns]
+    parsers = [(i, PARSERS[kind]) for i, (_, kind) in enumerate(columns) if kind is not None]
+    found = []
+    for row in rows:
+        values = list(row)
+        for i, parse in parsers:
+            values[i] = parse(values[i])
+        found.append(dict(zip(names, values, strict=True)))
+    return found

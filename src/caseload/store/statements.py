@@ -1,10 +1,11 @@
 """The named statements both executors run, and their SQLite text compiled ahead.
 
 The operations written against ``store.executor.Executor`` (one allocation, one
-officer's workload, a team's plan, the log's tail) ask for their statements by the
-names below. ``SqlAlchemyExecutor`` builds a statement here for its connection's
-dialect and binds the inputs; ``SqliteExecutor`` runs the SQLite text of the same
-statement from ``precompiled.json`` beside this file, without importing SQLAlchemy.
+officer's workload, a team's plan, the log's tail, one crime's or one officer's record:
+``store.records``) ask for their statements by the names below. ``SqlAlchemyExecutor``
+builds a statement here for its connection's dialect and binds the inputs;
+``SqliteExecutor`` runs the SQLite text of the same statement from ``precompiled.json``
+beside this file, without importing SQLAlchemy.
 ``python -m caseload.store.statements`` rewrites that file, and tests/test_direct.py
 fails when it no longer matches what these queries compile to, so a change to a
 query cannot leave the quick executor running the old SQL.
@@ -12,7 +13,9 @@ query cannot leave the quick executor running the old SQL.
 Each statement is compiled with sample values for its named inputs (the values bound
 at run time); every other bound value is a constant of the query (a status, a level
 name, a flag's text) and is kept beside the text. ``FOR UPDATE`` compiles to nothing
-on SQLite (its BEGIN IMMEDIATE already serialises writers).
+on SQLite (its BEGIN IMMEDIATE already serialises writers). Each result column's name
+and kind (``column_kind``) is kept too, so ``Executor.records`` reads a date, a
+timestamp or a Boolean back as SQLAlchemy's types would on either executor.
 """
 
 from __future__ import annotations
@@ -20,16 +23,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from caseload.domain.policy import DEFAULTS, WEIGHT_SETTINGS
+from caseload.store.executor import PRECOMPILED as PRECOMPILED
+from caseload.store.records import STORY
 from caseload.store.workload import workload_inputs
 
-if TYPE_CHECKING:  # the quick executor reads PRECOMPILED without SQLAlchemy
+if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
-
-PRECOMPILED = Path(__file__).with_name("precompiled.json")
 
 
 def _policy(dialect: Dialect) -> Any:
@@ -132,6 +134,46 @@ def _rebalance_links(dialect: Dialect) -> Any:
     return links_query(in_teams(crime_table.c.team_id, [1]))
 
 
+def _crime_record(dialect: Dialect) -> Any:
+    from sqlalchemy import String, bindparam
+
+    from caseload.store.crimes import record_query
+    from caseload.store.models import crime_table
+
+    return record_query().where(crime_table.c.reference == bindparam("reference", "X", String()))
+
+
+def _crime_story(section: str) -> Callable[[Dialect], Any]:
+    def build(dialect: Dialect) -> Any:
+        from sqlalchemy import Integer, bindparam
+
+        from caseload.store.crimes import story_query
+
+        return story_query(section, bindparam("crime", 1, Integer()))
+
+    return build
+
+
+def _crime_entitlement(dialect: Dialect) -> Any:
+    from caseload.store.victims import entitlement_reason_query
+
+    return entitlement_reason_query()
+
+
+def _officer_record(dialect: Dialect) -> Any:
+    from caseload.store.officers import record_query
+
+    return record_query()
+
+
+def _officer_absences(dialect: Dialect) -> Any:
+    from sqlalchemy import Integer, bindparam
+
+    from caseload.store.absences import absences_query
+
+    return absences_query(bindparam("officer", 1, Integer()))
+
+
 def _log_tail(dialect: Dialect) -> Any:
     from caseload.store.log import tail_query
 
@@ -159,6 +201,11 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
         frozenset({"team", "also", "today", *WEIGHT_SETTINGS}),
     ),
     "rebalance.links": (_rebalance_links, frozenset({"team"})),
+    "crime.record": (_crime_record, frozenset({"reference"})),
+    **{f"crime.{section}": (_crime_story(section), frozenset({"crime"})) for section in STORY},
+    "crime.entitlement": (_crime_entitlement, frozenset({"reference"})),
+    "officer.record": (_officer_record, frozenset({"collar"})),
+    "officer.absences": (_officer_absences, frozenset({"officer"})),
 }
 
 
@@ -168,14 +215,35 @@ def build(name: str, dialect: Dialect) -> Any:
     return STATEMENTS[name][0](dialect)
 
 
+def column_kind(column: Any) -> str | None:
+    """How a result column is read back from SQLite's cursor (``sqlite_values.PARSERS``):
+    ``date``, ``timestamp``, ``bool``, or None for a value the cursor gives as it is (an
+    int, text). Any other type is refused: its value would not read back as SQLAlchemy's."""
+    from sqlalchemy import Boolean, Date, DateTime, Integer, String
+    from sqlalchemy.types import NullType
+
+    kind = column.type
+    if isinstance(kind, DateTime):
+        return "timestamp"
+    if isinstance(kind, Date):
+        return "date"
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, Integer | String | NullType):
+        return None
+    raise ValueError(f"column {column.key}: no SQLite reading for {kind!r}")
+
+
 def compile_all() -> dict[str, dict[str, Any]]:
-    """Each statement's SQLite text (named parameters), inputs and constants."""
+    """Each statement's SQLite text (named parameters), inputs, constants and result
+    columns (name, kind)."""
     from sqlalchemy.dialects import sqlite
 
     dialect = sqlite.dialect(paramstyle="named")
     result: dict[str, dict[str, Any]] = {}
     for name, (build, inputs) in STATEMENTS.items():
-        compiled = build(dialect).compile(dialect=dialect)
+        query = build(dialect)
+        compiled = query.compile(dialect=dialect)
         params = compiled.params
         if not inputs <= params.keys():
             raise ValueError(f"{name}: no bound value named {sorted(inputs - params.keys())}")
@@ -183,7 +251,13 @@ def compile_all() -> dict[str, dict[str, Any]]:
         for key, value in constants.items():
             if value is not None and type(value) not in (int, str):
                 raise ValueError(f"{name}: constant {key} is {value!r}, not an int or text")
-        result[name] = {"sql": str(compiled), "inputs": sorted(inputs), "constants": constants}
+        columns = [[column.key, column_kind(column)] for column in query.selected_columns]
+        result[name] = {
+            "sql": str(compiled),
+            "inputs": sorted(inputs),
+            "constants": constants,
+            "columns": columns,
+        }
     return result
 
 

@@ -69,16 +69,20 @@ def set_entitlement(
     return done
 
 
-def entitlement_reason(conn: Connection, reference: str) -> str | None:
-    """The reason given with the crime's latest entitlement decision (``crime victim``)."""
+def entitlement_reason_query() -> Any:
+    """The reason given with a crime's latest entitlement decision (``crime victim``), the
+    crime's reference bound as ``reference`` (the named statement ``crime.entitlement``)."""
+    from sqlalchemy import String, bindparam
+
     g = log_table
-    row = conn.execute(
+    return (
         select(g.c.reason)
-        .where(g.c.crime_ref == reference, g.c.kind == "victim-entitlement")
+        .where(
+            g.c.crime_ref == bindparam("reference", "X", String()), g.c.kind == "victim-entitlement"
+        )
         .order_by(g.c.id.desc())
         .limit(1)
-    ).first()
-    return None if row is None else str(row[0])
+    )
 
 
 # --- Right 4: referrals to victim support services --------------------------------------------
