@@ -531,9 +531,9 @@ DROP TABLE crime_csv;
             Case("--version", ["--version"], "<= 1.3x trivial Typer app", 1.3, "total",
                  "trivial", [*trivial, "--version"], needs_store=False),
             Case(f"workload --officer {officer}", ["workload", "--officer", officer],
-                 "<= 2.5x trivial app, total wall", 2.5, "total", "trivial",
+                 "<= 1.5x trivial app, total wall", 1.5, "total", "trivial",
                  [*trivial, "world"], requires=["workload"]),
-            Case("assign (transfer)", [], "<= 2.5x trivial app, total wall", 2.5, "total",
+            Case("assign (transfer)", [], "<= 1.5x trivial app, total wall", 1.5, "total",
                  "trivial", [*trivial, "world"], requires=["assign"],
                  alternate=[["assign", crime, o, "--reason", "benchmark transfer"]
                             for o in (first, second)]),
