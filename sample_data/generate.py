@@ -576,6 +576,23 @@ def grade_risk(force: Force) -> None:
         crime.risk = "high"
 
 
+def grade_quality(supervision: Supervision) -> None:
+    """A few of the latest reviews were quality reviews (``review --quality``): most passed,
+    some with advice, one failed, so the compliance return shows its quality columns. Their
+    own random stream; every review row gains the (mostly empty) quality cell."""
+    rng = random.Random(SEED + 7)
+    recent = [
+        row
+        for row in supervision.reviews
+        if row[2] != "Initial review" and str(row[1]) >= cell(ANCHOR - timedelta(days=25))
+    ]
+    picked = rng.sample(recent, 9)
+    for row in supervision.reviews:
+        row.append("")
+    for row, result in zip(picked, ("pass",) * 5 + ("advice",) * 3 + ("fail",), strict=True):
+        row[-1] = result
+
+
 def assign_supervisors(force: Force) -> None:
     """Each officer's supervisor: the team's detective sergeants in turn; a DS reports to
     the team's DI where it has one."""
@@ -620,6 +637,7 @@ def main(folder: Path = HERE) -> None:
     supervision = build_supervision(force, supervisors)
     referrals = build_victims(force)
     grade_risk(force)
+    grade_quality(supervision)
     assign_supervisors(force)
     (folder / "anchor.txt").write_text(ANCHOR.isoformat() + "\n", encoding="utf-8")
     write_csv(
@@ -694,7 +712,7 @@ def main(folder: Path = HERE) -> None:
     )
     write_csv(
         folder / "reviews.csv",
-        ["reference", "on", "note", "next_due"],
+        ["reference", "on", "note", "next_due", "quality"],
         supervision.reviews,
     )
     write_csv(folder / "events.csv", ["reference", "kind", "on", "actor"], supervision.events)

@@ -184,3 +184,39 @@ def test_the_installed_command_shows_quality_reviews(force: Runner, shell) -> No
     empty = shell("report", "compliance", "--from", "2026-01-01", "--to", "2026-01-31")
     assert empty.returncode == 0, empty.stderr
     assert "No quality reviews were recorded from 2026-01-01 to 2026-01-31 (" in empty.stderr
+
+
+def test_imported_reviews_carry_their_quality_result(force: Runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``import reviews`` takes an optional quality column: the return counts the
+    imported quality reviews as it counts those recorded by ``review --quality``; a value
+    that is not a result is refused, naming the line, and nothing is written."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "reference,on,note,quality\nQ3,2026-03-06,dip sample,pass\nQ3,2026-03-07,dip,great\n",
+        encoding="utf-8",
+    )
+    refused = force("import", "reviews", str(bad))
+    assert refused.exit_code == 2
+    assert "line 3" in refused.stderr and "great" in refused.stderr
+    assert quality(rows(force, *MARCH))[B] == (1, 0, 0, 1)  # as before the file
+    good = tmp_path / "reviews.csv"
+    good.write_text(
+        "reference,on,note,quality\nQ3,2026-03-06,dip sample,advice\nQ3,2026-03-08,plain,\n",
+        encoding="utf-8",
+    )
+    imported = force("import", "reviews", str(good))
+    assert imported.exit_code == 0, imported.output
+    assert quality(rows(force, *MARCH))[B] == (2, 0, 1, 1)
+    shown = force("crime", "show", "Q3")
+    assert "advice" in shown.stdout
+
+
+def test_the_sample_force_shows_its_quality_reviews(run: Runner) -> None:
+    """The sample force's reviews include nine quality reviews in the last 25 days (five
+    pass, three advice, one fail), so its return's quality columns are not all empty."""
+    from datetime import date, timedelta
+
+    assert run("init", "--sample").exit_code == 0
+    today = date.today()
+    period = ("--from", (today - timedelta(days=30)).isoformat(), "--to", today.isoformat())
+    assert quality(rows(run, *period))["All teams"] == (9, 5, 3, 1)

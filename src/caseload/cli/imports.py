@@ -71,8 +71,8 @@ _command(
 
 _command(
     "reviews",
-    "Import supervisory reviews (reference, on, note; optional next_due, actor). "
-    "A review already recorded for that crime and day is left alone.",
+    "Import supervisory reviews (reference, on, note; optional next_due, actor, and quality: "
+    "pass, advice or fail). A review already recorded for that crime and day is left alone.",
 )
 _command(
     "events",

@@ -381,6 +381,12 @@ def _event_kind(value: str) -> str:
     return parse_event_kind(value)
 
 
+def _quality(value: str) -> str:
+    from caseload.domain.sampling import parse_quality
+
+    return parse_quality(value)
+
+
 def _check_review(values: Mapping[str, Any]) -> list[Problem]:
     day, due = values["on"], values["next_due"]
     if due is not None and day is not None and due <= day:
@@ -398,6 +404,7 @@ REVIEWS = Spec(
         Column("note", _text("the note", 2000), required=True),
         Column("next_due", parse_date, default=None),
         Column("actor", _text("the actor", 100), default=None),  # None: the importer
+        Column("quality", _quality, default=None),  # a quality review's result
     ),
     key=lambda v: (v["reference"], v["on"]),
     key_column="on",

@@ -269,7 +269,7 @@ def add_many(
     ``victim-referral``).
 
     Each row holds ``crime_id``, ``reference``, ``holder`` (collar or None), ``on``,
-    ``note`` (reviews and updates), ``next_due`` (reviews) or ``kind`` (events), and
+    ``note`` (reviews and updates), ``next_due`` and ``quality`` (reviews) or ``kind`` (events), and
     optionally ``actor`` (who made it). ``actor`` is who runs the import (``_authored``).
     Rows are written in batches with one log entry each; returns how many.
     """
@@ -293,6 +293,9 @@ def add_many(
             record["next_due"] = row.get("next_due")
             due = row.get("next_due")
             detail["next_due"] = due.isoformat() if due else None
+            record["quality"] = row.get("quality")
+            if record["quality"]:
+                detail["quality"] = record["quality"]
         elif kind == "victim-update":
             record["note"] = row["note"]
         elif kind == "victim-referral":
