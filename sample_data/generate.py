@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from caseload.domain.csvschema import CRIMES as CRIME_SPEC
+from caseload.store.records import OFFICER_COLUMNS
 
 ANCHOR = date(2026, 11, 20)
 SEED = 20261120
@@ -648,18 +649,7 @@ def main(folder: Path = HERE) -> None:
     )
     write_csv(
         folder / "officers.csv",
-        [
-            "collar",
-            "name",
-            "team",
-            "rank",
-            "accreditation",
-            "investigator_since",
-            "status",
-            "capacity",
-            "trainee",
-            "supervisor",
-        ],
+        list(OFFICER_COLUMNS),
         [
             [
                 x.collar,
