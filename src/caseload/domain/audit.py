@@ -139,9 +139,27 @@ def _absence_words(row: Mapping[str, Any]) -> str:
     return Absence(0, str(row["kind"]), row["starts_on"], row["ends_on"]).words()
 
 
+# The codes whose sentence names the officer (the crime codes, most of a big audit's rows,
+# name the crime only).
+_NAMES_OFFICER = frozenset(
+    {
+        "inexperienced-over-limit",
+        "over-capacity",
+        "holder-unavailable",
+        "accreditation-mismatch",
+        "allocated-while-absent",
+        "absence-handover-due",
+    }
+)
+
+
 def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
     """The one-line sentence with the numbers for a finding row from ``store.audit``."""
-    who = officer_label(row.get("rank"), row.get("name"), row.get("collar"))
+    who = (
+        officer_label(row.get("rank"), row.get("name"), row.get("collar"))
+        if code in _NAMES_OFFICER
+        else ""
+    )
     ref = row.get("reference")
     if code == "inexperienced-over-limit":
         return (
