@@ -173,6 +173,12 @@ def _parse_level(value: str) -> str:
     return parse_level(value)
 
 
+def _parse_grade(value: str) -> str:
+    from caseload.domain.risk import parse_grade
+
+    return parse_grade(value)
+
+
 def _parse_collar(value: str) -> str:
     from caseload.domain.values import normalise_collar
 
@@ -188,6 +194,7 @@ def _parse_text(value: str) -> str:
 parse_date_arg = typed(_parse_date)  # a planned day, or a day to look at
 parse_past_date_arg = typed(_parse_past_date)  # the day something happened: not after today
 parse_level_arg = typed(_parse_level)
+parse_grade_arg = typed(_parse_grade)  # a risk grade: standard, medium or high
 parse_collar_arg = typed(_parse_collar)
 parse_text_arg = typed(_parse_text)
 

@@ -14,6 +14,7 @@ from caseload.cli.common import (
     open_store,
     parse_collar_arg,
     parse_date_arg,
+    parse_grade_arg,
     parse_level_arg,
     parse_past_date_arg,
     parse_text_arg,
@@ -251,12 +252,6 @@ def update(
     info(f"Updated {done.reference}: {shown}.")
 
 
-def _grade(value: str) -> str:
-    from caseload.domain.risk import parse_grade
-
-    return parse_grade(value)
-
-
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -294,7 +289,7 @@ def list_(
         typer.Option(
             "--risk",
             metavar="GRADE",
-            parser=typed(_grade),
+            parser=parse_grade_arg,
             help="Only crimes of this risk grade (standard, medium, high).",
         ),
     ] = None,

@@ -6,15 +6,14 @@ from typing import Annotated
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, parse_level_arg, resolve_actor, typed
+from caseload.cli.common import (
+    ActorOption,
+    open_store,
+    parse_grade_arg,
+    parse_level_arg,
+    resolve_actor,
+)
 from caseload.cli.output import FormatOption, OutputFormat, WideOption, info, render
-
-
-def _grade(value: str) -> str:
-    from caseload.domain.risk import parse_grade
-
-    return parse_grade(value)
-
 
 matrix_app = typer.Typer(
     help="The allocation matrix: which accreditation each crime type requires.",
@@ -55,7 +54,7 @@ def set_(
         typer.Option(
             "--risk",
             metavar="GRADE",
-            parser=typed(_grade),
+            parser=parse_grade_arg,
             help="Only for crimes of this type graded this risk (medium or high) or above; "
             "standard is the type's own row.",
         ),

@@ -10,14 +10,8 @@ from typing import Annotated
 
 import typer
 
-from caseload.cli.common import ActorOption, open_store, resolve_actor, text_arg, typed
+from caseload.cli.common import ActorOption, open_store, parse_grade_arg, resolve_actor, text_arg
 from caseload.cli.output import info
-
-
-def _grade(value: str) -> str:
-    from caseload.domain.risk import parse_grade
-
-    return parse_grade(value)
 
 
 def risk(
@@ -26,7 +20,9 @@ def risk(
     grade: Annotated[
         str,
         typer.Argument(
-            metavar="GRADE", parser=typed(_grade), help="The risk grade: standard, medium or high."
+            metavar="GRADE",
+            parser=parse_grade_arg,
+            help="The risk grade: standard, medium or high.",
         ),
     ],
     reason: Annotated[
