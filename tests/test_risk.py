@@ -11,7 +11,12 @@ from datetime import date, timedelta
 import pytest
 
 from tests.helpers.cli import Runner
-from tests.helpers.force import add_crimes, add_officer, add_teams, allocate_refs
+from tests.helpers.force import (
+    add_crimes,
+    add_officer,
+    add_teams,
+    pip1_holder_and_pip2_spare,
+)
 from tests.helpers.store import log_entries, writing
 
 TODAY = date.today()
@@ -19,11 +24,7 @@ TODAY = date.today()
 
 @pytest.fixture
 def force(store: Runner, db_url: str) -> Runner:
-    with writing(db_url) as conn:
-        add_officer(conn, "AB1", name="Ann Bell", rank="DC", accreditation="PIP1")
-        add_officer(conn, "CD2", name="Cal Dunn", rank="DC", accreditation="PIP2")
-        add_crimes(conn, 3)
-    allocate_refs(db_url, ["CR/1", "CR/2"], "AB1")
+    pip1_holder_and_pip2_spare(db_url)
     return store
 
 

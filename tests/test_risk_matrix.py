@@ -10,18 +10,14 @@ import json
 import pytest
 
 from tests.helpers.cli import Runner
-from tests.helpers.force import add_crimes, add_officer, allocate_refs
-from tests.helpers.store import log_entries, writing
+from tests.helpers.force import pip1_holder_and_pip2_spare
+from tests.helpers.store import log_entries
 
 
 @pytest.fixture
 def force(store: Runner, db_url: str) -> Runner:
     """AB1 (PIP1) holds CR/1 and CR/2 (Burglary, PIP1); CD2 (PIP2) holds nothing."""
-    with writing(db_url) as conn:
-        add_officer(conn, "AB1", name="Ann Bell", rank="DC", accreditation="PIP1")
-        add_officer(conn, "CD2", name="Cal Dunn", rank="DC", accreditation="PIP2")
-        add_crimes(conn, 3)
-    allocate_refs(db_url, ["CR/1", "CR/2"], "AB1")
+    pip1_holder_and_pip2_spare(db_url)
     for args in (("Burglary", "PIP1"), ("Burglary", "PIP2", "--risk", "medium")):
         result = store("matrix", "set", *args)
         assert result.exit_code == 0, result.output

@@ -173,6 +173,16 @@ def allocate_refs(
         )
 
 
+def pip1_holder_and_pip2_spare(db_url: str) -> None:
+    """AB1 (DC Ann Bell, PIP1) holds CR/1 and CR/2 (Burglary, PIP1); CD2 (DC Cal Dunn,
+    PIP2) holds nothing; CR/3 is unallocated."""
+    with writing(db_url) as conn:
+        add_officer(conn, "AB1", name="Ann Bell", rank="DC", accreditation="PIP1")
+        add_officer(conn, "CD2", name="Cal Dunn", rank="DC", accreditation="PIP2")
+        add_crimes(conn, 3)
+    allocate_refs(db_url, ["CR/1", "CR/2"], "AB1")
+
+
 def set_policy(db_url: str, name: str, value: str) -> None:
     from caseload.store.reference import set_policy as store_set_policy
 
