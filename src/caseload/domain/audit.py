@@ -125,6 +125,10 @@ def officer_label(rank: str | None, name: str | None, collar: str | None) -> str
     return f"{words} ({collar})" if words else str(collar)
 
 
+def _who(row: Mapping[str, Any]) -> str:
+    return officer_label(row.get("rank"), row.get("name"), row.get("collar"))
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -139,44 +143,27 @@ def _absence_words(row: Mapping[str, Any]) -> str:
     return Absence(0, str(row["kind"]), row["starts_on"], row["ends_on"]).words()
 
 
-# The codes whose sentence names the officer (the crime codes, most of a big audit's rows,
-# name the crime only).
-_NAMES_OFFICER = frozenset(
-    {
-        "inexperienced-over-limit",
-        "over-capacity",
-        "holder-unavailable",
-        "accreditation-mismatch",
-        "allocated-while-absent",
-        "absence-handover-due",
-    }
-)
-
-
 def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
-    """The one-line sentence with the numbers for a finding row from ``store.audit``."""
-    who = (
-        officer_label(row.get("rank"), row.get("name"), row.get("collar"))
-        if code in _NAMES_OFFICER
-        else ""
-    )
+    """The one-line sentence with the numbers for a finding row from ``store.audit``
+    (the officer's label is made only by the codes that name the officer: the crime
+    codes are most of a big audit's rows)."""
     ref = row.get("reference")
     if code == "inexperienced-over-limit":
         return (
-            f"{who} holds {row['live']} live crimes; limit {row['limit']} "
+            f"{_who(row)} holds {row['live']} live crimes; limit {row['limit']} "
             "for an inexperienced officer"
         )
     if code == "over-capacity":
-        return f"{who} holds {row['live']} live crimes; personal capacity {row['limit']}"
+        return f"{_who(row)} holds {row['live']} live crimes; personal capacity {row['limit']}"
     if code == "holder-unavailable":
         state = {"leave": "is on leave", "abstracted": "is abstracted", "left": "has left"}.get(
             str(row["status"]), f"is {row['status']}"
         )
-        return f"{who} {state} and holds {_plural(int(row['live']), 'live crime')}"
+        return f"{_who(row)} {state} and holds {_plural(int(row['live']), 'live crime')}"
     if code == "accreditation-mismatch":
         return (
             f"{ref} ({row['crime_type']}) requires {row['required_level']}; "
-            f"holder {who} is {row['accreditation']}"
+            f"holder {_who(row)} is {row['accreditation']}"
         )
     if code == "victim-notify-overdue":
         service = "enhanced service" if row["victim_enhanced"] else "standard service"
@@ -218,7 +205,7 @@ def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
         return f"{ref}: {basis}; {agreed}"
     if code == "allocated-while-absent":
         return (
-            f"{ref} was allocated to {who} on {row['since']}, during their "
+            f"{ref} was allocated to {_who(row)} on {row['since']}, during their "
             f"{_absence_words(row)}, without an override"
         )
     if code == "absence-handover-due":
@@ -228,7 +215,7 @@ def detail(code: str, row: Mapping[str, Any], as_of: date) -> str:
 
         period = Absence(0, str(row["kind"]), row["starts_on"], row["ends_on"]).period()
         return (
-            f"{who} starts {NOUNS.get(str(row['kind']), 'absence')} {when} ({period}) and "
+            f"{_who(row)} starts {NOUNS.get(str(row['kind']), 'absence')} {when} ({period}) and "
             f"holds {_plural(int(row['live']), 'live crime')}; hand them over"
         )
     if code == "victim-referral-overdue":
