@@ -133,6 +133,44 @@ def test_the_cli_shows_the_same_officer_either_way(sample: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("settings", "quick"),
+    [
+        ({}, True),
+        ({"inexperienced_limit": "3", "weight_pip3": "11"}, True),
+        ({"rebalance_threshold|Lewisham CID": "6"}, True),  # no team limit: still the statement
+        ({"inexperienced_limit|Lewisham CID": "5"}, False),
+        ({"inexperienced_months|Greenwich CID": "120"}, False),
+    ],
+    ids=["defaults", "force-settings", "other-team-setting", "team-limit", "team-months"],
+)
+def test_the_whole_forces_csv_is_the_full_paths(
+    sample: Path, settings: dict[str, str], quick: bool
+) -> None:
+    from caseload.store.workload import force_serves
+
+    set_policy(sample, settings)
+    query(sample, "UPDATE officer SET status = 'left' WHERE collar = ?", collars(sample)[0])
+    with opened(sample) as executor:
+        assert force_serves(executor) is quick
+    fast = cli(sample, "workload", "-f", "csv")
+    full = cli(sample, "workload", "-f", "csv", env={"CASELOAD_DIRECT": "0"})
+    assert fast.exit_code == full.exit_code == 0
+    assert fast.stdout == full.stdout
+    lines = fast.stdout.splitlines()
+    assert lines[0].startswith("collar,name,team,rank,accreditation,status,inexperienced,live,")
+    shown = (
+        "SELECT count(*) FROM officer o WHERE status != 'left' OR EXISTS "
+        "(SELECT 1 FROM crime c WHERE c.holder_id = o.id AND c.finalised_on IS NULL)"
+    )
+    assert len(lines) == 1 + query(sample, shown)[0][0]  # who left shows while holding crimes
+    assert {line.split(",")[6] for line in lines[1:]} == {"yes", "no"}
+    wanted = ("sqlalchemy",)
+    assert loaded_after(["--db", str(sample), "workload", "-f", "csv"], wanted) == (
+        [] if quick else ["sqlalchemy"]
+    )
+
+
+@pytest.mark.parametrize(
     "settings",
     [
         {},

@@ -46,12 +46,19 @@ class AppState:
         return self._store
 
     @contextmanager
-    def executor(self, *, write: bool = False, quick: bool = True) -> Iterator[Executor]:
+    def executor(
+        self,
+        *,
+        write: bool = False,
+        quick: bool = True,
+        serves: Callable[[Executor], bool] | None = None,
+    ) -> Iterator[Executor]:
         """One transaction's executor, chosen by the store (``store.executor``)."""
         from caseload.store.connection import to_url
         from caseload.store.executor import open_executor
 
-        with open_executor(to_url(self.db), full=self.store, write=write, quick=quick) as ex:
+        url = to_url(self.db)
+        with open_executor(url, full=self.store, write=write, quick=quick, serves=serves) as ex:
             _freeze_start_up()
             yield ex
 
@@ -112,11 +119,16 @@ def open_store(ctx: typer.Context) -> Store:
 
 
 def open_executor(
-    ctx: typer.Context, *, write: bool = False, quick: bool = True
+    ctx: typer.Context,
+    *,
+    write: bool = False,
+    quick: bool = True,
+    serves: Callable[[Executor], bool] | None = None,
 ) -> AbstractContextManager[Executor]:
     """One transaction's executor: the quick sqlite3 one where it can serve (``quick``: the
-    command needs only the store's named statements), else SQLAlchemy's."""
-    return state(ctx).executor(write=write, quick=quick)
+    command needs only the store's named statements; ``serves``: and they fit this store),
+    else SQLAlchemy's."""
+    return state(ctx).executor(write=write, quick=quick, serves=serves)
 
 
 def resolve_actor(actor: str | None) -> str:

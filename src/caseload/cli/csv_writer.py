@@ -2,7 +2,7 @@
 
 Shared by ``caseload export`` and ``caseload workload --format csv``. Rows come
 as lines PostgreSQL's COPY wrote (``store.export.CopyRows``), as cursor tuples
-(``store.export.RawRows``), as lines SQLite joined (``store.export.LineSource``) or as
+(``store.executor.RawRows``), as lines SQLite joined (``store.export.LineSource``) or as
 dicts (``store.export.export_rows`` chooses); a file is written into a partial file
 beside it and renamed into place when complete (``write_file``).
 """
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from caseload.files import Target
-    from caseload.store.export import CopyRows, LineSource, RawRows
+    from caseload.store.executor import RawRows
+    from caseload.store.export import CopyRows, LineSource
 
     Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource | CopyRows"
 
@@ -209,10 +210,13 @@ def write_rows(
     """Write a header and neutralised rows; a progress bar on a terminal when ``total``."""
     import csv
 
-    from caseload.store.export import CopyRows, LineSource, RawRows
+    from caseload.store.executor import RawRows
 
-    if isinstance(rows, RawRows):
+    if isinstance(rows, RawRows):  # before store.export, which imports SQLAlchemy
         return write_raw(rows, columns, out, total=total, newline=newline)
+
+    from caseload.store.export import CopyRows, LineSource
+
     if isinstance(rows, LineSource):
         return write_lines(rows, columns, out, total=total, newline=newline)
     if isinstance(rows, CopyRows):

@@ -156,7 +156,7 @@ def _stream(conn: Any, found: Any, fmt: OutputFormat) -> bool:
     from caseload.cli.csv_writer import query_rows, write_rows
     from caseload.cli.output import write_json
     from caseload.domain.due import COLUMNS
-    from caseload.store.export import RawRows
+    from caseload.store.executor import RawRows
 
     if fmt is OutputFormat.csv:
         late = _csv_lines(conn, found, sys.stdout)

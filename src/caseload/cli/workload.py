@@ -1,8 +1,8 @@
 """``caseload workload``: each officer's live crimes, as a table or a chart.
 
-Thin: parse, read ``store.workload`` (or the direct path for one officer) inside
-one read transaction, render. The chart is drawn here (``draw_chart``); a whole
-force as CSV streams from the cursor through ``cli.csv_writer``.
+Thin: parse, read ``store.workload`` inside one read transaction (through an executor
+for one officer today, and for a CSV listing), render. The chart is drawn here
+(``draw_chart``); a whole force as CSV streams from the cursor through ``cli.csv_writer``.
 """
 
 from __future__ import annotations
@@ -104,6 +104,18 @@ def workload(
         by_supervisor(ctx, team, fmt, wide)
         return
 
+    if fmt is OutputFormat.csv and not chart and not officer:
+        # A whole force (35,000 rows) goes from the cursor to CSV, as an export does.
+        import sys
+
+        from caseload.cli.csv_writer import write_rows
+        from caseload.store.workload import force_serves, listing_rows
+
+        today = team is None and as_of is None  # the named statement's case
+        with open_executor(ctx, quick=today, serves=force_serves) as executor:
+            listing = listing_rows(executor, as_of=as_of, team=team)
+            write_rows(listing, WORKLOAD_COLUMNS, sys.stdout, total=None, newline="\n")
+        return
     if officer and not team and as_of is None:  # one officer today: named statements
         from caseload.store.workload import officer_workload as one_officer
 
@@ -118,17 +130,6 @@ def workload(
             policy = load_policies(conn)
             if team:
                 team_id(conn, team)  # NotFound (exit 2) for a team that does not exist
-            if fmt is OutputFormat.csv and not chart and not officer:
-                # A whole force (35,000 rows) goes from the cursor to CSV, as an export does.
-                import sys
-
-                from caseload.cli.csv_writer import query_rows, write_rows
-                from caseload.store.workload import workload_query
-
-                query = workload_query(policy, as_of=as_of, team=team)
-                rows_out = query_rows(conn, query)
-                write_rows(rows_out, WORKLOAD_COLUMNS, sys.stdout, total=None, newline="\n")
-                return
             rows = officer_workload(conn, policy, as_of=as_of, team=team, collar=officer)
     if officer and not rows:
         raise NotFound.officer(officer)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,6 +109,20 @@ def _statement(name: str) -> dict[str, Any]:
     return _precompiled[name]
 
 
+# How many rows a raw cursor read hands over at a time (exports, whole-force listings).
+RAW_BATCH = 5000
+
+
+class RawRows:
+    """Batches of plain tuples straight from a driver's cursor, in the columns' order (an
+    export's rows, ``SqliteExecutor.raw_rows``); ``text``: the positions of the columns
+    that may hold text, which the CSV writer checks (``cli.csv_writer.write_raw``)."""
+
+    def __init__(self, batches: Iterable[list[tuple[Any, ...]]], text: Sequence[int]):
+        self.batches = batches
+        self.text = tuple(text)
+
+
 class SqliteExecutor:
     """One transaction on the sqlite3 driver, running the precompiled statements."""
 
@@ -129,10 +143,30 @@ class SqliteExecutor:
         statement = _statement(name)
         return sqlite_values.records(statement["columns"], self._run(statement, inputs))
 
+    def raw_rows(self, name: str, **inputs: Any) -> RawRows:
+        """The named statement's rows as the cursor gives them, ``RAW_BATCH`` at a time
+        (a whole force's listing, streamed): a date as its ISO text; a Boolean column is
+        one only where the statement turned it into text itself."""
+        statement = _statement(name)
+        cursor = self.driver.execute(statement["sql"], self._params(statement, inputs))
+
+        def batches() -> Iterator[list[tuple[Any, ...]]]:
+            try:
+                while batch := cursor.fetchmany(RAW_BATCH):
+                    yield batch
+            finally:
+                cursor.close()
+
+        return RawRows(batches(), statement["text"])
+
     def _run(self, statement: dict[str, Any], inputs: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return self.driver.execute(statement["sql"], self._params(statement, inputs)).fetchall()
+
+    @staticmethod
+    def _params(statement: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         params = dict(statement["constants"])
         params.update((key, sqlite_values.bind(value)) for key, value in inputs.items())
-        return self.driver.execute(statement["sql"], params).fetchall()
+        return params
 
     def bind(self, value: Any) -> Any:
         return sqlite_values.bind(value)
@@ -347,13 +381,26 @@ def quick_allowed() -> bool:
 
 @contextmanager
 def open_executor(
-    url: str, *, full: Callable[[], Store], write: bool = False, quick: bool = True
+    url: str,
+    *,
+    full: Callable[[], Store],
+    write: bool = False,
+    quick: bool = True,
+    serves: Callable[[Executor], bool] | None = None,
 ) -> Iterator[Executor]:
     """One transaction's executor on the store behind ``url``: the sqlite3 executor where
     it can serve (``quick``: the operation needs only named statements; see
-    ``open_sqlite``), else a SQLAlchemy one on ``full()``'s store (opened, and upgraded if
-    older, by the caller). A write commits on success and rolls back otherwise."""
+    ``open_sqlite``; ``serves``: asked of that executor first, in a read of its own, where
+    whether the statements fit depends on what the store holds), else a SQLAlchemy one on
+    ``full()``'s store (opened, and upgraded if older, by the caller). A write commits on
+    success and rolls back otherwise."""
     sqlite_store = open_sqlite(url) if quick and quick_allowed() else None
+    if sqlite_store is not None and serves is not None:
+        with sqlite_store.read() as probe:
+            fits = serves(probe)
+        if not fits:
+            sqlite_store.close()
+            sqlite_store = None
     if sqlite_store is None:
         store = full()
         with store.write() if write else store.read() as connection:

@@ -17,7 +17,7 @@ SQLite hands over its raw cursor (``RawRows``) or, for crimes, whole rows joined
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import date
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from caseload.store.bulk import driver_batches, driver_statement
 from caseload.store.crimes import CRIME_COLUMNS, crime_columns, crime_rows
+from caseload.store.executor import RAW_BATCH, RawRows
 from caseload.store.holdings import end_of_day, finalised_by, open_at, still_open_at
 from caseload.store.models import (
     allocation_table,
@@ -162,9 +163,6 @@ def stream(conn: Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:
         yield dict(zip(keys, row, strict=True))
 
 
-RAW_BATCH = 5000
-
-
 def text_positions(query: Select[Any]) -> list[int]:
     """Positions of the query's columns that may hold text: all but the integer,
     date and boolean ones (a TypeDecorator is unwrapped to its implementation)."""
@@ -188,20 +186,20 @@ def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any
     ``None`` when this fast path does not apply (not SQLite, a DateTime column whose
     stored text differs from the display format, or a bound value the driver might
     store differently than SQLAlchemy does): the caller then uses ``stream``."""
-    cells = _driver_cells(conn, query)
+    cells = driver_cells(conn.dialect.name, query)
     if cells is None:
         return None
     compiled = driver_statement(conn, query.with_only_columns(*cells))
     return None if compiled is None else _fetch(conn, *compiled)
 
 
-def _driver_cells(conn: Connection, query: Select[Any]) -> list[Any] | None:
-    """The query's columns as the raw cursor paths read them on SQLite: a Boolean as
-    'yes'/'no' text (NULL stays NULL). None where those paths do not apply: another
-    database, or a DateTime column, whose stored text differs from its display."""
+def driver_cells(dialect: str, query: Select[Any]) -> list[Any] | None:
+    """The query's columns as the raw cursor paths read them on SQLite (``dialect``): a
+    Boolean as 'yes'/'no' text (NULL stays NULL). None where those paths do not apply:
+    another database, or a DateTime column, whose stored text differs from its display."""
     from sqlalchemy import Boolean, DateTime, case
 
-    if conn.dialect.name != "sqlite":
+    if dialect != "sqlite":
         return None
     columns = list(query.selected_columns)
     if any(isinstance(column.type, DateTime) for column in columns):
@@ -259,7 +257,7 @@ def crime_lines(conn: Connection, query: Select[Any]) -> LineSource | None:
 def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource | None:
     from sqlalchemy import literal
 
-    columns = _driver_cells(conn, query)
+    columns = driver_cells(conn.dialect.name, query)
     if columns is None:
         return None
     cells = [func.coalesce(column, "") for column in columns]  # NULL as an empty cell
@@ -283,15 +281,6 @@ def _fetch(conn: Connection, sql: str, params: Any) -> Iterator[list[Any]]:
 
 
 # --- the one choice -----------------------------------------------------------------------
-
-
-class RawRows:
-    """Batches of plain tuples in the export's column order, straight from the cursor
-    (``row_batches``); ``text``: the positions of text columns."""
-
-    def __init__(self, batches: Iterable[list[tuple[Any, ...]]], text: Sequence[int]):
-        self.batches = batches
-        self.text = tuple(text)
 
 
 def capability(conn: Connection) -> str:

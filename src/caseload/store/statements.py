@@ -61,6 +61,16 @@ def _workload_officer(dialect: Dialect) -> Any:
     return workload_query(DEFAULTS, collar="AA00001")
 
 
+def _workload_force(dialect: Dialect) -> Any:
+    """Every officer's row, as the raw cursor reads them (a Boolean as yes/no text)."""
+    from caseload.store.export import driver_cells
+    from caseload.store.workload import workload_query
+
+    query = workload_query(DEFAULTS)
+    cells = driver_cells(dialect.name, query)
+    return query if cells is None else query.with_only_columns(*cells)
+
+
 def _crime(dialect: Dialect) -> Any:
     from sqlalchemy import bindparam
 
@@ -188,6 +198,7 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "policy": (_policy, frozenset()),
     "policy.teams": (_policy_teams, frozenset()),
     "workload.officer": (_workload_officer, _WORKLOAD_INPUTS),
+    "workload.force": (_workload_force, _WORKLOAD_INPUTS - {"collar"}),
     "officer.team": (_officer_team, frozenset({"collar"})),
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),
@@ -235,9 +246,12 @@ def column_kind(column: Any) -> str | None:
 
 
 def compile_all() -> dict[str, dict[str, Any]]:
-    """Each statement's SQLite text (named parameters), inputs, constants and result
-    columns (name, kind)."""
+    """Each statement's SQLite text (named parameters), inputs, constants, result
+    columns (name, kind) and the positions of those that may hold text
+    (``store.executor.RawRows``)."""
     from sqlalchemy.dialects import sqlite
+
+    from caseload.store.export import text_positions
 
     dialect = sqlite.dialect(paramstyle="named")
     result: dict[str, dict[str, Any]] = {}
@@ -257,6 +271,7 @@ def compile_all() -> dict[str, dict[str, Any]]:
             "inputs": sorted(inputs),
             "constants": constants,
             "columns": columns,
+            "text": text_positions(query),
         }
     return result
 

@@ -259,6 +259,45 @@ def workload(
     return [dict(zip(WORKLOAD_COLUMNS, row, strict=True)) for row in conn.execute(query)]
 
 
+# The settings whose per-team values workload_query writes into its SQL (a CASE on the team).
+_TEAM_SETTINGS = ("inexperienced_limit", "inexperienced_months")
+
+
+def force_serves(executor: Executor) -> bool:
+    """Whether the named whole-force statement (``workload.force``, compiled with the
+    force's settings bound by name) gives this store's workload: no team has its own
+    inexperienced limit or months."""
+    from caseload.store.team_policy import policies_of
+
+    policies = policies_of(executor)
+    return not any(policies.differing(name) for name in _TEAM_SETTINGS)
+
+
+def listing_rows(executor: Executor, *, as_of: date | None = None, team: str | None = None) -> Any:
+    """Every officer's row (WORKLOAD_COLUMNS), or a team's, for ``cli.csv_writer.write_rows``,
+    streamed from the cursor. On the quick executor (today, the whole force, and
+    ``force_serves``) the named statement ``workload.force``; through SQLAlchemy,
+    ``workload_query`` read the fastest way the store allows (``store.export.export_rows``).
+    An unknown team is NotFound (exit 2)."""
+    from caseload.store.executor import SqliteExecutor, connection_of
+    from caseload.store.team_policy import policies_of
+
+    policies = policies_of(executor)
+    if isinstance(executor, SqliteExecutor):
+        if as_of is not None or team is not None:
+            raise ValueError("workload.force serves the whole force today only")
+        inputs = workload_inputs(policies.force, on=date.today())
+        del inputs["collar"]
+        return executor.raw_rows("workload.force", **inputs)
+    from caseload.store.export import export_rows
+    from caseload.store.reference import team_id
+
+    conn = connection_of(executor)
+    if team:
+        team_id(conn, team)
+    return export_rows(conn, workload_query(policies, as_of=as_of, team=team))
+
+
 def officer_workload(conn: Executor | Connection, collar: str) -> list[dict[str, Any]]:
     """``workload(conn, policy, collar=collar)`` for today, under the stored policy: the
     officer's row, or none for an unknown collar. The officer's team's policy is bound
