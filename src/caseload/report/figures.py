@@ -295,9 +295,7 @@ def due(report: Report) -> dict[str, Any]:
     """``caseload due --days DUE_DAYS`` for the team and day (``store.due.Due``'s one
     ordered query: overdue first, then by date): how many duties of each kind fall due on
     each day of the window and how many are overdue already (the audit's findings count
-    them too), as one grouped count over that query, and its first ``DUE_LISTED`` rows."""
-    from sqlalchemy import func, select
-
+    them too), and its first ``DUE_LISTED`` rows, in one pass (``Due.summary``)."""
     from caseload.domain.due import KINDS
     from caseload.store.due import Due
 
@@ -314,18 +312,13 @@ def due(report: Report) -> dict[str, Any]:
         first + timedelta(days=n): dict.fromkeys(KINDS, 0) for n in range((last - first).days + 1)
     }
     overdue = dict.fromkeys(KINDS, 0)
-    query = found.query()
-    duties = query.order_by(None).subquery("due_rows")
-    grouped = select(duties.c.kind, duties.c.due_on, func.count()).group_by(
-        duties.c.kind, duties.c.due_on
-    )
+    grouped, listed = found.summary(DUE_LISTED)
     total = 0
-    for kind, due_on, n in report.conn.execute(grouped):
+    for kind, due_on, n in grouped:
         # a day in the window (setdefault: a row 'due' lists is never left out), or overdue
         counts = overdue if due_on < first else per_day.setdefault(due_on, dict.fromkeys(KINDS, 0))
-        counts[kind] += int(n)
-        total += int(n)
-    listed = [dict(row) for row in report.conn.execute(query.limit(DUE_LISTED)).mappings()]
+        counts[kind] += n
+        total += n
     shown = [kind for kind in KINDS if overdue[kind] or any(c[kind] for c in per_day.values())]
     return {
         "from": first,

@@ -308,13 +308,10 @@ class Due:
 
     # -- running --
 
-    def query(self, *, lines: bool = False) -> Select[Any]:
-        """Every duty in the window or overdue (``domain.due.COLUMNS``), in the order of
-        ``domain.due.ordered``. ``lines`` (SQLite, for ``cli.due``'s CSV writer: three
-        strings a row instead of a Python object a cell): ``head``, kind, due date and days
-        left joined by commas (CSV as it stands: none of them is ever quoted or
-        neutralised); ``text``, team, collar, name and reference joined by
-        ``store.export.SEPARATOR`` (NULL as empty), to be checked; and the action."""
+    def _duties(self, *, shared: bool = False) -> tuple[Any, list[Any]]:
+        """Every duty's row (the union of the kinds' queries, as a subquery, or with
+        ``shared`` a CTE that one statement reads twice) and the expressions that order
+        them as ``domain.due.ordered`` does."""
         branches = [
             self._crime_duty(kind, query)
             for kind, query in self.crime_queries()
@@ -325,20 +322,75 @@ class Due:
             branches.append(self._officer_branch(officers))
         if not branches:  # pragma: no cover - review_rows always gives a query
             raise RuntimeError("no duty query")
-        d = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("duty")
+        every = union_all(*branches) if len(branches) > 1 else branches[0]
+        d = every.cte("duty") if shared else every.subquery("duty")
         binary = self._binary
-        cells = [d.c.kind, d.c.due_on, d.c.days_left, d.c.team, d.c.collar, d.c.name]
-        cells.append(d.c.reference)
-        if lines:
-            cells = [_joined(cells[:3], ",").label("head"), _joined(cells[3:]).label("text")]
-        return select(*cells, d.c.action).order_by(
+        order = [
             d.c.due_on,
             d.c.kind_rank,
             self._team_order(d.c.team),
             binary(func.coalesce(d.c.collar, "~")),
             binary(func.coalesce(d.c.reference, "")),
             binary(d.c.action),
+        ]
+        return d, order
+
+    def query(self, *, lines: bool = False) -> Select[Any]:
+        """Every duty in the window or overdue (``domain.due.COLUMNS``), in the order of
+        ``domain.due.ordered``. ``lines`` (SQLite, for ``cli.due``'s CSV writer: three
+        strings a row instead of a Python object a cell): ``head``, kind, due date and days
+        left joined by commas (CSV as it stands: none of them is ever quoted or
+        neutralised); ``text``, team, collar, name and reference joined by
+        ``store.export.SEPARATOR`` (NULL as empty), to be checked; and the action."""
+        d, order = self._duties()
+        cells = [d.c.kind, d.c.due_on, d.c.days_left, d.c.team, d.c.collar, d.c.name]
+        cells.append(d.c.reference)
+        if lines:
+            cells = [_joined(cells[:3], ",").label("head"), _joined(cells[3:]).label("text")]
+        return select(*cells, d.c.action).order_by(*order)
+
+    def summary(self, listed: int) -> tuple[list[tuple[str, date, int]], list[dict[str, Any]]]:
+        """How many duties of each kind fall due on each day (kind, due date, count), and
+        the first ``listed`` duties in order, as ``rows`` gives them (the morning report's
+        section). One statement: the duties are worked out once (a CTE read twice, which
+        both databases materialise), grouped, and their first rows taken by ``LIMIT``;
+        the two parts come back as one ``UNION ALL``, told apart by ``part``."""
+        d, order = self._duties(shared=True)
+        shown = (d.c.days_left, d.c.team, d.c.collar, d.c.name, d.c.reference, d.c.action)
+        keys = [f"order_{i}" for i in range(len(order))]
+        counted = select(
+            literal(1).label("part"),
+            d.c.kind,
+            d.c.due_on,
+            func.count().label("n"),
+            *(null().label(c.name) for c in shown),
+            *(null().label(key) for key in keys),
+        ).group_by(d.c.kind, d.c.due_on)
+        first = (
+            select(
+                literal(2).label("part"),
+                d.c.kind,
+                d.c.due_on,
+                cast(null(), Integer).label("n"),  # typed: a bare NULL leaves a subquery as text
+                *shown,
+                *(expr.label(key) for expr, key in zip(order, keys, strict=True)),
+            )
+            .order_by(*order)
+            .limit(listed)
+            .subquery("first_duties")
         )
+        both = union_all(counted, select(first)).order_by(
+            literal_column("part"), *(literal_column(key) for key in keys)
+        )
+        counts: list[tuple[str, date, int]] = []
+        rows: list[dict[str, Any]] = []
+        columns = ("kind", "due_on", *(c.name for c in shown))
+        for row in self.conn.execute(both).mappings():
+            if row["part"] == 1:
+                counts.append((row["kind"], row["due_on"], int(row["n"])))
+            else:
+                rows.append({key: row[key] for key in columns})
+        return counts, rows
 
     def _binary(self, expr: Any) -> Any:
         """Text compared character by character, as Python compares it."""
