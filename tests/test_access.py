@@ -379,3 +379,35 @@ def test_access_is_for_postgresql(store, db_url) -> None:  # type: ignore[no-unt
         result = store("access", *args)
         assert result.exit_code == 2, result.output
         assert "PostgreSQL" in result.stderr and "permissions" in result.stderr
+
+
+def test_imports_keep_to_the_logins_grants(force, logins, sql, pg_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An import's rows go in by COPY only where no row-level security applies to the login
+    (store.bulk.copies_into); under team scope they are INSERTs the policies check, so a
+    supervisor's file with another team's crime is refused whole, and an analyst's too."""
+    from caseload.store.bulk import copies_into
+
+    for login, table, copies in ((None, "crime", True), ("sup_a", "review", False)):
+        url = pg_url if login is None else _as(pg_url, logins[login])
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                assert copies_into(conn, table) is copies, (login, table)
+        finally:
+            engine.dispose()
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("reference,on,note\nA1,2026-11-20,first look\n")
+    before = _counts(sql)
+    analyst = force["analyst"]("import", "reviews", str(reviews))
+    assert analyst.exit_code == 5, analyst.output
+    assert _counts(sql) == before
+    mine = force["sup_a"]("import", "reviews", str(reviews))
+    assert mine.exit_code == 0, mine.output
+    assert sql("SELECT count(*) FROM review") == [(1,)]
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text("reference,on,note\nB1,2026-11-20,not mine\n")
+    before = _counts(sql)
+    refused = force["sup_a"]("import", "reviews", str(theirs))
+    assert refused.exit_code == 5, refused.output
+    assert logins["sup_a"] in refused.stderr
+    assert _counts(sql) == before
