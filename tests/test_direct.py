@@ -168,6 +168,15 @@ def test_the_whole_forces_csv_is_the_full_paths(
     assert loaded_after(["--db", str(sample), "workload", "-f", "csv"], wanted) == (
         [] if quick else ["sqlalchemy"]
     )
+    # a past day: the officers' facts and holders then, bound into workload.as_of
+    for days in (1, 45, 400):
+        day = (date.today() - timedelta(days=days)).isoformat()
+        fast = cli(sample, "workload", "--as-of", day, "-f", "csv")
+        full = cli(sample, "workload", "--as-of", day, "-f", "csv", env={"CASELOAD_DIRECT": "0"})
+        assert fast.exit_code == full.exit_code == 0, fast.output
+        assert fast.stdout == full.stdout, day
+    past = ["--db", str(sample), "workload", "--as-of", day, "-f", "csv"]
+    assert loaded_after(past, wanted) == ([] if quick else ["sqlalchemy"])
 
 
 @pytest.mark.parametrize(

@@ -111,8 +111,8 @@ def workload(
         from caseload.cli.csv_writer import write_rows
         from caseload.store.workload import force_serves, listing_rows
 
-        today = team is None and as_of is None  # the named statement's case
-        with open_executor(ctx, quick=today, serves=force_serves) as executor:
+        named = team is None  # the named statements' case: the whole force
+        with open_executor(ctx, quick=named, serves=force_serves) as executor:
             listing = listing_rows(executor, as_of=as_of, team=team)
             write_rows(listing, WORKLOAD_COLUMNS, sys.stdout, total=None, newline="\n")
         return

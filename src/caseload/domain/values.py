@@ -7,7 +7,7 @@ context (which line, which column, which option).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 _TRUE = {"yes", "y", "true", "t", "1"}
 _FALSE = {"no", "n", "false", "f", "0"}
@@ -184,3 +184,15 @@ def clean_text(text: str, what: str, *, max_length: int = 200) -> str:
     if problem is not None:
         raise ValueError(problem)
     return value
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after ``day``: what was so before it was so at the end of that day
+    (an allocation interval begun by then, the holder at the end of the day)."""
+    return datetime.combine(day + timedelta(days=1), time.min)
+
+
+def as_of_values(as_of: date) -> dict[str, date | datetime]:
+    """The as-of day and its end by the names a statement compiled for a past day binds
+    them (``store.holdings.as_of_binds``)."""
+    return {"as_of": as_of, "as_of_end": end_of_day(as_of)}

@@ -8,23 +8,19 @@ finalisation intervals, so nothing needs to be snapshotted.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import Date, DateTime, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Subquery
 
+from caseload.domain.values import end_of_day
 from caseload.store.models import allocation_table, crime_table, finalisation_table
 from caseload.store.risk import grade_at
 from caseload.store.sqlfunc import unindexed
 
 
-def end_of_day(day: date) -> datetime:
-    """The first instant after ``day``: intervals starting before it count for that day."""
-    return datetime.combine(day + timedelta(days=1), time.min)
-
-
-def open_at(end: datetime) -> ColumnElement[bool]:
+def open_at(end: Any) -> ColumnElement[bool]:
     """An allocation interval that was open at the instant ``end``."""
     a = allocation_table
     return and_(a.c.start_at < end, or_(a.c.end_at.is_(None), a.c.end_at >= end))
@@ -36,19 +32,23 @@ def still_open_at(end: datetime) -> ColumnElement[bool]:
     return or_(a.c.end_at.is_(None), a.c.end_at >= end)
 
 
-def finalised_by(as_of: date) -> ColumnElement[bool]:
+def finalised_by(as_of: Any) -> ColumnElement[bool]:
     """A finalisation in force at the end of ``as_of``: recorded by then, not yet reopened."""
     f = finalisation_table
     return and_(f.c.finalised_on <= as_of, or_(f.c.reopened_on.is_(None), f.c.reopened_on > as_of))
 
 
-def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
+def live_holdings(
+    as_of: date | None = None, *, scan: bool = False, named: bool = False
+) -> Subquery:
     """Live crimes with their holder: columns crime_id, team_id, holder_id, required_level,
     victim_enhanced, reported_on, crime_type, reference, victim_update_every, risk (the
     grade at the end of the day: ``store.risk.grade_at``).
 
     ``scan``: the caller reads every live crime's row, so today's crimes are read in
-    table order rather than through an index (see ``unindexed``)."""
+    table order rather than through an index (see ``unindexed``). ``named``: the day and
+    its end are bound by name (``as_of``, ``as_of_end``: ``domain.values.as_of_values``),
+    for a statement compiled ahead (``store.statements``)."""
     c = crime_table
 
     def columns(holder: Any, risk: Any = c.c.risk) -> list[Any]:
@@ -71,9 +71,9 @@ def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
             .where((unindexed(c.c.finalised_on) if scan else c.c.finalised_on).is_(None))
             .subquery("live")
         )
-    end = end_of_day(as_of)
+    day, end = as_of_binds(as_of, named=named)
     f, a = finalisation_table, allocation_table
-    finalised_then = exists().where(f.c.crime_id == c.c.id, finalised_by(as_of))
+    finalised_then = exists().where(f.c.crime_id == c.c.id, finalised_by(day))
     # The holder is looked up per crime (its one or two intervals, by index). As an
     # outer join, SQLite preferred walking every interval in officer order (five
     # times slower on a million crimes, and random I/O).
@@ -87,14 +87,23 @@ def live_holdings(as_of: date | None = None, *, scan: bool = False) -> Subquery:
     return (
         select(*columns(holder_then, grade_at(c.c.id, end)))
         .where(
-            c.c.reported_on <= as_of,
+            c.c.reported_on <= day,
             # Implied by ~finalised_then (a crime finalised by then and never reopened since
             # is not live then), but checked first on the row itself: most crimes stop here.
-            or_(c.c.finalised_on.is_(None), c.c.finalised_on > as_of),
+            or_(c.c.finalised_on.is_(None), c.c.finalised_on > day),
             ~finalised_then,
         )
         .subquery("live")
     )
+
+
+def as_of_binds(as_of: date, *, named: bool = False) -> tuple[Any, Any]:
+    """The day and its end as a query compares them: plain values (bound anonymously), or
+    with ``named`` bound by the names ``domain.values.as_of_values`` gives."""
+    end = end_of_day(as_of)
+    if not named:
+        return as_of, end
+    return bindparam("as_of", as_of, Date()), bindparam("as_of_end", end, DateTime())
 
 
 def point_in_time(as_of: date | None) -> Any:

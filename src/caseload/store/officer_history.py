@@ -100,11 +100,14 @@ def history(conn: Connection, officer_id: int) -> list[dict[str, Any]]:
 # --- officers as they stood on a day ---------------------------------------------------------
 
 
-def day_value(day: date | None, today: date | None = None) -> Any:
-    """The day as a query compares it: the as-of day, or today bound by name (``today``,
-    so the named statements bind it when they run)."""
+def day_value(day: date | None, today: date | None = None, *, named: bool = False) -> Any:
+    """The day as a query compares it: the as-of day (``named``: bound by the name
+    ``as_of``), or today bound by name (``today``), so that the named statements bind it
+    when they run."""
     if day is None:
         return bindparam("today", today or date.today(), Date())
+    if named:
+        return bindparam("as_of", day, Date())
     return literal(day, Date())
 
 
@@ -162,13 +165,19 @@ def effective_status(base: Any, officer_id: Any, day: Any) -> Any:
     )
 
 
-def officers_on(day: date | None = None, *, name: str = "o", today: date | None = None) -> Subquery:
+def officers_on(
+    day: date | None = None,
+    *,
+    name: str = "o",
+    today: date | None = None,
+    named: bool = False,
+) -> Subquery:
     """The officer table as it stood on ``day`` (None: today), absences applied: columns
     id, collar, name, rank, team_id, accreditation, investigator_since, trainee, status,
     capacity (scaled on a day of reduced duties), percent, recorded_status (the record's
-    own status) and recorded_capacity."""
+    own status) and recorded_capacity. ``named``: the day is bound by name (``day_value``)."""
     o = officer_table
-    when = day_value(day, today)
+    when = day_value(day, today, named=named)
     facts: dict[str, Any]
     if day is None:
         facts = {name: o.c[name] for name in FACTS}

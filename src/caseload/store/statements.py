@@ -61,14 +61,19 @@ def _workload_officer(dialect: Dialect) -> Any:
     return workload_query(DEFAULTS, collar="AA00001")
 
 
-def _workload_force(dialect: Dialect) -> Any:
-    """Every officer's row, as the raw cursor reads them (a Boolean as yes/no text)."""
-    from caseload.store.export import driver_cells
-    from caseload.store.workload import workload_query
+def _workload_listing(as_of: date | None) -> Callable[[Dialect], Any]:
+    """Every officer's row, today or on a past day bound by name, as the raw cursor reads
+    them (a Boolean as yes/no text)."""
 
-    query = workload_query(DEFAULTS)
-    cells = driver_cells(dialect.name, query)
-    return query if cells is None else query.with_only_columns(*cells)
+    def build(dialect: Dialect) -> Any:
+        from caseload.store.export import driver_cells
+        from caseload.store.workload import workload_query
+
+        query = workload_query(DEFAULTS, as_of=as_of, named=True)
+        cells = driver_cells(dialect.name, query)
+        return query if cells is None else query.with_only_columns(*cells)
+
+    return build
 
 
 def _crime(dialect: Dialect) -> Any:
@@ -198,7 +203,11 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     "policy": (_policy, frozenset()),
     "policy.teams": (_policy_teams, frozenset()),
     "workload.officer": (_workload_officer, _WORKLOAD_INPUTS),
-    "workload.force": (_workload_force, _WORKLOAD_INPUTS - {"collar"}),
+    "workload.force": (_workload_listing(None), _WORKLOAD_INPUTS - {"collar"}),
+    "workload.as_of": (
+        _workload_listing(date(2026, 1, 1)),
+        (_WORKLOAD_INPUTS - {"collar", "today"}) | {"as_of", "as_of_end"},
+    ),
     "officer.team": (_officer_team, frozenset({"collar"})),
     "allocation.crime": (_crime, frozenset({"reference"})),
     "allocation.officer": (_officer, frozenset({"collar"})),

@@ -95,6 +95,7 @@ def workload_query(
     as_of: date | None = None,
     team: str | None = None,
     collar: str | None = None,
+    named: bool = False,
 ) -> Select[Any]:
     """One row per officer in WORKLOAD_COLUMNS, most overloaded first, as one query.
 
@@ -108,7 +109,8 @@ def workload_query(
     (``workload_inputs``), so that ``store.statements`` can compile the one-officer form
     once as the named statement ``workload.officer`` and bind them there. Teams that
     override ``inexperienced_limit`` or ``inexperienced_months`` (``domain.team_policy``)
-    get their own values through a CASE on the officer's team id."""
+    get their own values through a CASE on the officer's team id. ``named``: a past day is
+    bound by name too (``as_of``, ``as_of_end``), for the named statement ``workload.as_of``."""
     from sqlalchemy import (
         Boolean,
         String,
@@ -129,14 +131,18 @@ def workload_query(
     from caseload.store.sqlfunc import inexperienced_since, level_rank
 
     # The officers as they stood on the day: that day's facts and absences.
-    o, t = officers_on(as_of), team_table
+    o, t = officers_on(as_of, named=named), team_table
     policies = as_policies(policy)
     day = as_of or date.today()
     bound = {
         name: bindparam(name, value, String() if name == "collar" else None)
         for name, value in workload_inputs(policies.force, on=day, collar=collar).items()
     }
-    live = live_holdings(as_of)
+    live = live_holdings(as_of, named=named)
+    if as_of is not None:
+        # OFFSET 0: each crime's holder and grade then are looked up once, not once for
+        # the grouping and again for each count that reads them.
+        live = select(live).offset(0).subquery("live_then")
     level = live.c.required_level
     # Grouped by holder alone (no join per crime: a covering scan of ix_crime_live for
     # today), one count per level; weights and "holds a crime above their
@@ -264,9 +270,9 @@ _TEAM_SETTINGS = ("inexperienced_limit", "inexperienced_months")
 
 
 def force_serves(executor: Executor) -> bool:
-    """Whether the named whole-force statement (``workload.force``, compiled with the
-    force's settings bound by name) gives this store's workload: no team has its own
-    inexperienced limit or months."""
+    """Whether the named whole-force statements (``workload.force``, ``workload.as_of``,
+    compiled with the force's settings bound by name) give this store's workload: no team
+    has its own inexperienced limit or months."""
     from caseload.store.team_policy import policies_of
 
     policies = policies_of(executor)
@@ -275,8 +281,9 @@ def force_serves(executor: Executor) -> bool:
 
 def listing_rows(executor: Executor, *, as_of: date | None = None, team: str | None = None) -> Any:
     """Every officer's row (WORKLOAD_COLUMNS), or a team's, for ``cli.csv_writer.write_rows``,
-    streamed from the cursor. On the quick executor (today, the whole force, and
-    ``force_serves``) the named statement ``workload.force``; through SQLAlchemy,
+    streamed from the cursor. On the quick executor (the whole force, where
+    ``force_serves``) the named statement ``workload.force``, or ``workload.as_of`` for a
+    past day; through SQLAlchemy,
     ``workload_query`` read the fastest way the store allows (``store.export.export_rows``).
     An unknown team is NotFound (exit 2)."""
     from caseload.store.executor import SqliteExecutor, connection_of
@@ -284,11 +291,16 @@ def listing_rows(executor: Executor, *, as_of: date | None = None, team: str | N
 
     policies = policies_of(executor)
     if isinstance(executor, SqliteExecutor):
-        if as_of is not None or team is not None:
-            raise ValueError("workload.force serves the whole force today only")
-        inputs = workload_inputs(policies.force, on=date.today())
+        if team is not None:
+            raise ValueError("the named workload statements serve the whole force only")
+        inputs = workload_inputs(policies.force, on=as_of or date.today())
         del inputs["collar"]
-        return executor.raw_rows("workload.force", **inputs)
+        if as_of is None:
+            return executor.raw_rows("workload.force", **inputs)
+        from caseload.domain.values import as_of_values
+
+        del inputs["today"]  # a past day is bound as as_of
+        return executor.raw_rows("workload.as_of", **inputs, **as_of_values(as_of))
     from caseload.store.export import export_rows
     from caseload.store.reference import team_id
 
