@@ -373,7 +373,8 @@ def connection_of(executor: Executor) -> Connection:
 # --- the choice --------------------------------------------------------------------------------
 
 
-# Kept: through SQLAlchemy instead, workload --officer and assign take 3.9-4.9x the time.
+# Kept: through SQLAlchemy instead, workload --officer and assign take 3.9-4.9x the time, a
+# whole force's workload CSV 1.75x and --as-of 1.32x (benchmarks/RESULTS.md).
 def quick_allowed() -> bool:
     """``CASELOAD_DIRECT=0`` sends every operation through SQLAlchemy."""
     return os.environ.get("CASELOAD_DIRECT", "1") != "0"
