@@ -77,6 +77,13 @@ def _no_raw_rows() -> None:
     export.row_batches = lambda conn, query: None
 
 
+def _no_copy_in() -> None:
+    """Imports on PostgreSQL through executemany INSERTs, as before COPY FROM STDIN."""
+    from caseload.store import bulk
+
+    bulk.copies_into = lambda conn, table: False
+
+
 def _no_quick_executor() -> None:
     os.environ["CASELOAD_DIRECT"] = "0"  # the documented setting
 
@@ -93,6 +100,7 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "no-line-export": _no_line_export,
     "no-raw-rows": _no_raw_rows,
     "no-quick-executor": _no_quick_executor,
+    "no-copy-in": _no_copy_in,
 }
 
 

@@ -110,8 +110,8 @@ def copies_into(conn: Connection, table: str) -> bool:
     return known[table]
 
 
-# Kept: through executemany instead, importing 200,000 crimes on PostgreSQL spends about
-# 19 s (of 42 s profiled) in the inserts; see benchmarks/RESULTS.md.
+# Kept: through executemany instead, importing 200,000 crimes on PostgreSQL takes 37.3 s, not
+# 23.1 s (benchmarks/RESULTS.md).
 def copy_in(
     conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
