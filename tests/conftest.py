@@ -8,11 +8,17 @@
   Mark a test ``@pytest.mark.sqlite_only`` when it is about the SQLite file itself.
 * ``run`` invokes the CLI through Typer's CliRunner, as a user types it
   (``tests.helpers.cli.invoke``: the Click command is built once per process).
+
+A test run started in the background of a non-interactive shell (``cmd &``, nohup) inherits
+SIGINT ignored, and every ``caseload`` it starts would ignore it too; SIGINT is given its
+usual handler here, so the Ctrl-C tests (tests/test_interrupts.py) mean the same wherever
+the suite is started.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +29,9 @@ from typer.testing import Result
 
 from tests.helpers.cli import Runner, caseload_exe, invoke
 from tests.helpers.store import pg_schema_url, sa_url
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
