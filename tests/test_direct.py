@@ -458,6 +458,7 @@ def test_the_quick_commands_never_import_sqlalchemy(sample: Path) -> None:
     heavy = ("sqlalchemy", "sqlmodel", "pydantic", "rich", "tabulate")
     assert loaded_after([*db, "crime", "show", reference], heavy) == []
     assert loaded_after([*db, "officer", "show", collar], heavy) == []
+    assert loaded_after([*db, "export", "crimes", "-o", "/dev/null"], ("sqlalchemy",)) == []
     # ... while applying a plan, or planning every team, takes the full path
     assert loaded_after([*db, "rebalance"], ("sqlalchemy",)) == ["sqlalchemy"]
     assert [c for ref, c, _ in _held(sample) if ref == reference] == [collar]
@@ -550,3 +551,25 @@ def test_a_busy_store_is_explained_and_nothing_is_written(
     assert "stayed busy" in result.stderr and "nothing was changed" in result.stderr
     assert "Traceback" not in result.output
     assert reference in _unallocated(sample)
+
+
+def test_the_crimes_file_is_the_full_paths(sample: Path) -> None:
+    """``export crimes`` on the quick executor (joined lines from export.crimes.lines, a
+    batch's cells from export.crimes.cells) counts and writes what the full path does."""
+    from caseload.store.records import crimes_file
+
+    crimes = query(sample, "SELECT count(*) FROM crime")[0][0]
+    with opened(sample) as executor:
+        lines, total = crimes_file(executor, count=True)
+        assert total == crimes
+        key, line = next(iter(lines.batches))[0]
+        (cells,) = lines.rows(key, key)  # one crime's cells, as the writer asks for them
+        assert len(cells) == lines.width
+        assert direct.SEPARATOR.join("" if v is None else str(v) for v in cells) == line
+    with writing(str(sample)) as conn:
+        assert crimes_file(direct.executor_of(conn), count=True)[1] == crimes
+    fast = cli(sample, "export", "crimes", "-o", "-")
+    full = cli(sample, "export", "crimes", "-o", "-", env={"CASELOAD_DIRECT": "0"})
+    assert fast.exit_code == full.exit_code == 0
+    assert fast.stdout == full.stdout
+    assert len(fast.stdout.splitlines()) == 1 + crimes

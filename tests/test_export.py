@@ -196,7 +196,7 @@ def test_team_filter_and_bad_usage(filled: Runner, force: Force, tmp_path: Path)
 def test_an_error_mid_stream_leaves_no_file(
     filled: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from caseload.store import export
+    from caseload.store import executor, export
 
     target = tmp_path / "crimes.csv"
     target.write_text("the previous export\n", encoding="utf-8")
@@ -221,8 +221,17 @@ def test_an_error_mid_stream_leaves_no_file(
         finally:
             inner.close()  # as the real generator is closed: its cursor with it
 
+    def failing_quick(cursor):  # type: ignore[no-untyped-def]
+        # the quick executor's cursor reads (store.executor): the same, one row per batch
+        for n, row in enumerate(row for batch in real_quick(cursor) for row in batch):
+            if n == 2:
+                raise KeyboardInterrupt
+            yield [row]
+
+    real_quick = executor._fetch
     monkeypatch.setattr(export, "stream", failing)
     monkeypatch.setattr(export, "_fetch", failing_fetch)
+    monkeypatch.setattr(executor, "_fetch", failing_quick)
     result = filled("export", "crimes", "-o", str(target), "--overwrite")
     assert result.exit_code == 130
     assert "Interrupted; no file was written (the partial file was removed)." in result.stderr
@@ -246,6 +255,14 @@ def slow_fetch(conn, sql, params):
             time.sleep(0.2)
             yield [row]
 export._fetch = slow_fetch
+from caseload.store import executor
+real_quick = executor._fetch
+def slow_quick(cursor):
+    for batch in real_quick(cursor):
+        for row in batch:
+            time.sleep(0.2)
+            yield [row]
+executor._fetch = slow_quick
 from caseload.cli.app import app
 app(["--db", sys.argv[1], "export", "crimes", "-o", sys.argv[2]])
 """
@@ -307,12 +324,18 @@ def test_rows_joined_in_sql_match_the_cell_by_cell_writer(
     ]
     for n, value in enumerate(awkward):
         force.crime(f"AW{n}", reported=days_ago(3), crime_type=value)
+    from caseload.store import executor
+
+    quick = filled("export", "crimes", "-o", "-").stdout  # the quick executor's lines
+    monkeypatch.setattr(executor, "RAW_BATCH", 1)  # each row alone: plain rows pass through
+    quick_one_by_one = filled("export", "crimes", "-o", "-").stdout
+    monkeypatch.setenv("CASELOAD_DIRECT", "0")  # through SQLAlchemy: store.export's lines
     joined = filled("export", "crimes", "-o", "-").stdout
-    monkeypatch.setattr(export, "RAW_BATCH", 1)  # each row alone: plain rows pass through
+    monkeypatch.setattr(export, "RAW_BATCH", 1)
     one_by_one = filled("export", "crimes", "-o", "-").stdout
     monkeypatch.setattr(export, "crime_lines", lambda conn, query: None)
     cell_by_cell = filled("export", "crimes", "-o", "-").stdout
-    assert joined == one_by_one == cell_by_cell
+    assert quick == quick_one_by_one == joined == one_by_one == cell_by_cell
     types = {row["reference"]: row["crime_type"] for row in read_csv(joined)}
     assert [types[f"AW{n}"] for n in range(len(awkward))] == [
         "a, b",

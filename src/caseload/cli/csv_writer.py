@@ -2,7 +2,7 @@
 
 Shared by ``caseload export`` and ``caseload workload --format csv``. Rows come
 as lines PostgreSQL's COPY wrote (``store.export.CopyRows``), as cursor tuples
-(``store.executor.RawRows``), as lines SQLite joined (``store.export.LineSource``) or as
+(``store.executor.RawRows``), as lines SQLite joined (``store.executor.JoinedLines``) or as
 dicts (``store.export.export_rows`` chooses); a file is written into a partial file
 beside it and renamed into place when complete (``write_file``).
 """
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from caseload.files import Target
-    from caseload.store.executor import RawRows
-    from caseload.store.export import CopyRows, LineSource
+    from caseload.store.executor import JoinedLines, RawRows
+    from caseload.store.export import CopyRows
 
-    Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | LineSource | CopyRows"
+    Rows: TypeAlias = "Iterable[Mapping[str, Any]] | RawRows | JoinedLines | CopyRows"
 
 
 def query_rows(conn: Any, query: Any, *, copy: bool = True) -> Rows:
@@ -110,14 +110,14 @@ def _write_batches(
 
 
 def write_lines(
-    source: LineSource,
+    source: JoinedLines,
     columns: Sequence[str],
     out: IO[str],
     *,
     total: int | None,
     newline: str = "\r\n",
 ) -> int:
-    """``write_rows`` for rows joined by SQLite (``store.export.LineSource``).
+    """``write_rows`` for rows joined by SQLite (``store.executor.JoinedLines``).
 
     A batch is written as it is, separators turned into commas, when one pass over
     it shows that no cell needs the csv module's quoting (a comma, quote or line
@@ -126,7 +126,7 @@ def write_lines(
     are fetched and written cell by cell through ``csv_cell``."""
 
     from caseload.cli.output import FORMULA_PREFIXES, NEUTRALISER, csv_cell
-    from caseload.store.export import SEPARATOR
+    from caseload.store.executor import SEPARATOR
 
     end = "\x1e"  # between rows while checking (ASCII record separator)
     quoting = ('"', ",", "\n", "\r")
@@ -210,15 +210,16 @@ def write_rows(
     """Write a header and neutralised rows; a progress bar on a terminal when ``total``."""
     import csv
 
-    from caseload.store.executor import RawRows
+    from caseload.store.executor import JoinedLines, RawRows
 
-    if isinstance(rows, RawRows):  # before store.export, which imports SQLAlchemy
+    # before store.export, which imports SQLAlchemy: the quick executor's rows are these
+    if isinstance(rows, RawRows):
         return write_raw(rows, columns, out, total=total, newline=newline)
-
-    from caseload.store.export import CopyRows, LineSource
-
-    if isinstance(rows, LineSource):
+    if isinstance(rows, JoinedLines):
         return write_lines(rows, columns, out, total=total, newline=newline)
+
+    from caseload.store.export import CopyRows
+
     if isinstance(rows, CopyRows):
         return write_copy(rows, columns, out, total=total, newline=newline)
 

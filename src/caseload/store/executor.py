@@ -113,6 +113,16 @@ def _statement(name: str) -> dict[str, Any]:
 RAW_BATCH = 5000
 
 
+def _fetch(cursor: sqlite3.Cursor) -> Iterator[list[tuple[Any, ...]]]:
+    """Every raw read of the quick executor, ``RAW_BATCH`` rows at a time (the one place
+    the tests interrupt or slow its cursor, as ``store.export._fetch`` is the full path's)."""
+    try:
+        while batch := cursor.fetchmany(RAW_BATCH):
+            yield batch
+    finally:
+        cursor.close()
+
+
 class RawRows:
     """Batches of plain tuples straight from a driver's cursor, in the columns' order (an
     export's rows, ``SqliteExecutor.raw_rows``); ``text``: the positions of the columns
@@ -121,6 +131,44 @@ class RawRows:
     def __init__(self, batches: Iterable[list[tuple[Any, ...]]], text: Sequence[int]):
         self.batches = batches
         self.text = tuple(text)
+
+
+SEPARATOR = "\x1f"  # ASCII unit separator: between the cells of a row joined in SQL
+
+
+class JoinedLines:
+    """An export's rows as one string each, their cells joined by the database itself
+    (``cell || SEPARATOR || cell ...``, NULL as empty, a Boolean as yes/no), so that Python
+    handles a million strings instead of nine million cells (``cli.csv_writer.write_lines``).
+    ``batches`` yields lists of ``(key, line)`` in key order; ``rows(first, last)`` gives
+    the cells of the rows with keys ``first``..``last`` (for a batch the writer cannot pass
+    through as it is); ``width``: the cells in a row."""
+
+    width: int
+
+    @property
+    def batches(self) -> Iterator[list[tuple[Any, str]]]:
+        raise NotImplementedError
+
+    def rows(self, first: Any, last: Any) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+
+class _NamedLines(JoinedLines):
+    """``JoinedLines`` from two named statements: the lines, and the cells by key range."""
+
+    def __init__(self, executor: SqliteExecutor, lines: str, cells: str) -> None:
+        self._executor = executor
+        self._lines = lines
+        self._cells = cells
+        self.width = len(_statement(cells)["columns"])
+
+    @property
+    def batches(self) -> Iterator[list[tuple[Any, str]]]:
+        return self._executor.raw_rows(self._lines).batches  # type: ignore[return-value]
+
+    def rows(self, first: Any, last: Any) -> list[tuple[Any, ...]]:
+        return self._executor.rows(self._cells, first=first, last=last)
 
 
 class SqliteExecutor:
@@ -149,15 +197,12 @@ class SqliteExecutor:
         one only where the statement turned it into text itself."""
         statement = _statement(name)
         cursor = self.driver.execute(statement["sql"], self._params(statement, inputs))
+        return RawRows(_fetch(cursor), statement["text"])
 
-        def batches() -> Iterator[list[tuple[Any, ...]]]:
-            try:
-                while batch := cursor.fetchmany(RAW_BATCH):
-                    yield batch
-            finally:
-                cursor.close()
-
-        return RawRows(batches(), statement["text"])
+    def joined_lines(self, lines: str, cells: str) -> JoinedLines:
+        """The rows of the named statement ``lines`` (key, line) as ``JoinedLines``, the
+        cells of a key range from ``cells`` (inputs ``first`` and ``last``)."""
+        return _NamedLines(self, lines, cells)
 
     def _run(self, statement: dict[str, Any], inputs: dict[str, Any]) -> list[tuple[Any, ...]]:
         return self.driver.execute(statement["sql"], self._params(statement, inputs)).fetchall()
@@ -374,7 +419,7 @@ def connection_of(executor: Executor) -> Connection:
 
 
 # Kept: through SQLAlchemy instead, workload --officer and assign take 3.9-4.9x the time, a
-# whole force's workload CSV 1.75x and --as-of 1.32x (benchmarks/RESULTS.md).
+# whole force's workload CSV 1.75x, --as-of 1.32x, export crimes 1.18x (benchmarks/RESULTS.md).
 def quick_allowed() -> bool:
     """``CASELOAD_DIRECT=0`` sends every operation through SQLAlchemy."""
     return os.environ.get("CASELOAD_DIRECT", "1") != "0"

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from caseload.store.bulk import driver_batches, driver_statement
 from caseload.store.crimes import CRIME_COLUMNS, crime_columns, crime_rows
-from caseload.store.executor import RAW_BATCH, RawRows
+from caseload.store.executor import RAW_BATCH, SEPARATOR, JoinedLines, RawRows
 from caseload.store.holdings import end_of_day, finalised_by, open_at, still_open_at
 from caseload.store.models import (
     allocation_table,
@@ -214,18 +214,11 @@ def driver_cells(dialect: str, query: Select[Any]) -> list[Any] | None:
 
 # --- whole rows joined by SQLite --------------------------------------------------------
 
-SEPARATOR = "\x1f"  # ASCII unit separator: between the cells of a row joined in SQL
 
-
-class LineSource:
-    """A crimes export as one string per row, its cells joined by SQLite itself
-    (``cell || SEPARATOR || cell ...``, NULL as empty, Boolean as yes/no): Python
-    then handles a million strings instead of nine million cells. The writer checks
-    each batch in one pass and, for a batch it cannot pass through as it is (a cell
-    that needs quoting or neutralising, or holds the separator), asks ``rows`` for
-    that batch's cells: the same query limited to the batch's key range.
-
-    ``batches`` yields lists of ``(key, line)``, in key order."""
+class LineSource(JoinedLines):
+    """A crimes export as ``JoinedLines`` read through a SQLAlchemy connection on SQLite:
+    the lines from the driver's cursor, a batch's cells from the same query limited to the
+    batch's key range."""
 
     def __init__(self, conn: Connection, query: Select[Any], key: Any, sql: str, params: Any):
         self._conn = conn
@@ -254,17 +247,25 @@ def crime_lines(conn: Connection, query: Select[Any]) -> LineSource | None:
     return _line_source(conn, query, crime_table.c.id)
 
 
-def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource | None:
+def joined(dialect: str, query: Select[Any], key: Any) -> Select[Any] | None:
+    """``query`` as (key, line) rows, each row's cells joined by SQLite (``JoinedLines``);
+    None off SQLite."""
     from sqlalchemy import literal
 
-    columns = driver_cells(conn.dialect.name, query)
+    columns = driver_cells(dialect, query)
     if columns is None:
         return None
     cells = [func.coalesce(column, "") for column in columns]  # NULL as an empty cell
     line: Any = cells[0]
     for cell in cells[1:]:
         line = line.op("||")(literal(SEPARATOR)).op("||")(cell)
-    lines = query.with_only_columns(key, line.label("line"))
+    return query.with_only_columns(key, line.label("line"))
+
+
+def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource | None:
+    lines = joined(conn.dialect.name, query, key)
+    if lines is None:
+        return None
     compiled = driver_statement(conn, lines)
     if compiled is None or driver_statement(conn, query) is None:
         return None

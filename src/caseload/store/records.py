@@ -112,3 +112,23 @@ def officer_record(executor: Executor, collar: str) -> OfficerRecord:
         policy=policies_of(executor).of(int(officer["team_id"])),
         absences=officer_absences(executor, int(officer["id"])),
     )
+
+
+def crimes_file(executor: Executor, *, count: bool = False) -> tuple[Any, int | None]:
+    """Every crime in the import columns (CRIME_COLUMNS), in record order, for
+    ``cli.csv_writer.write_rows`` (``export crimes``), and with ``count`` how many. On the
+    quick executor the named statements' joined lines (``export.crimes.lines``, a batch's
+    cells from ``export.crimes.cells``); through SQLAlchemy the export's own choice
+    (``store.export.export_rows``)."""
+    from caseload.store.executor import SqliteExecutor, connection_of
+
+    total = None
+    if count:
+        found = executor.first("export.crimes.count")
+        total = int(found[0]) if found else 0
+    if isinstance(executor, SqliteExecutor):
+        return executor.joined_lines("export.crimes.lines", "export.crimes.cells"), total
+    from caseload.store.export import crimes_query, export_rows
+
+    conn = connection_of(executor)
+    return export_rows(conn, crimes_query(), CRIME_COLUMNS, lines=True), total

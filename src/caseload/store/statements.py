@@ -76,6 +76,42 @@ def _workload_listing(as_of: date | None) -> Callable[[Dialect], Any]:
     return build
 
 
+def _crime_lines(dialect: Dialect) -> Any:
+    """Every crime in the import columns, each row one line joined by SQLite (the export)."""
+    from caseload.store.export import crimes_query, joined
+    from caseload.store.models import crime_table
+
+    query = crimes_query()
+    lines = joined(dialect.name, query, crime_table.c.id)
+    return query if lines is None else lines
+
+
+def _crime_cells(dialect: Dialect) -> Any:
+    """The export's crimes with ids ``first``..``last``, cell by cell as the raw cursor reads
+    them (for a batch of lines the writer cannot pass through)."""
+    from sqlalchemy import Integer, bindparam
+
+    from caseload.store.export import crimes_query, driver_cells
+    from caseload.store.models import crime_table
+
+    query = crimes_query()
+    cells = driver_cells(dialect.name, query)
+    query = query if cells is None else query.with_only_columns(*cells)
+    key = crime_table.c.id
+    return query.where(
+        key >= bindparam("first", 1, Integer()), key <= bindparam("last", 1, Integer())
+    )
+
+
+def _crime_count(dialect: Dialect) -> Any:
+    from sqlalchemy import func, select
+
+    from caseload.store.export import crimes_query
+
+    every = crimes_query().order_by(None).subquery()
+    return select(func.count()).select_from(every)
+
+
 def _crime(dialect: Dialect) -> Any:
     from sqlalchemy import bindparam
 
@@ -222,6 +258,9 @@ STATEMENTS: dict[str, tuple[Callable[[Dialect], Any], frozenset[str]]] = {
     ),
     "rebalance.links": (_rebalance_links, frozenset({"team"})),
     "crime.record": (_crime_record, frozenset({"reference"})),
+    "export.crimes.lines": (_crime_lines, frozenset()),
+    "export.crimes.cells": (_crime_cells, frozenset({"first", "last"})),
+    "export.crimes.count": (_crime_count, frozenset()),
     **{f"crime.{section}": (_crime_story(section), frozenset({"crime"})) for section in STORY},
     "crime.entitlement": (_crime_entitlement, frozenset({"reference"})),
     "officer.record": (_officer_record, frozenset({"collar"})),
