@@ -194,5 +194,5 @@ def end_of_day(day: date) -> datetime:
 
 def as_of_values(as_of: date) -> dict[str, date | datetime]:
     """The as-of day and its end by the names a statement compiled for a past day binds
-    them (``store.holdings.as_of_binds``)."""
+    them (``store.sqlfunc.as_of_binds``)."""
     return {"as_of": as_of, "as_of_end": end_of_day(as_of)}

@@ -88,8 +88,9 @@ from caseload.domain.officers import UNAVAILABLE_STATUSES
 from caseload.domain.policy import Policy
 from caseload.domain.risk import review_interval
 from caseload.domain.team_policy import Policies
+from caseload.domain.values import end_of_day
 from caseload.domain.workdays import add_working_days
-from caseload.store.holdings import end_of_day, live_holdings, open_at
+from caseload.store.holdings import live_holdings, open_at
 from caseload.store.models import (
     absence_table,
     allocation_table,

@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
+from caseload.domain.values import end_of_day
 from caseload.store.bulk import driver_batches, driver_statement
 from caseload.store.crimes import CRIME_COLUMNS, crime_columns, crime_rows
 from caseload.store.executor import RAW_BATCH, SEPARATOR, JoinedLines, RawRows
-from caseload.store.holdings import end_of_day, finalised_by, open_at, still_open_at
+from caseload.store.holdings import finalised_by, open_at, still_open_at
 from caseload.store.models import (
     allocation_table,
     crime_table,

@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, and_, bindparam, exists, literal, or_, select
+from sqlalchemy import and_, exists, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Subquery
 
-from caseload.domain.values import end_of_day
 from caseload.store.models import allocation_table, crime_table, finalisation_table
 from caseload.store.risk import grade_at
-from caseload.store.sqlfunc import unindexed
+from caseload.store.sqlfunc import as_of_binds, unindexed
 
 
 def open_at(end: Any) -> ColumnElement[bool]:
@@ -47,8 +46,8 @@ def live_holdings(
 
     ``scan``: the caller reads every live crime's row, so today's crimes are read in
     table order rather than through an index (see ``unindexed``). ``named``: the day and
-    its end are bound by name (``as_of``, ``as_of_end``: ``domain.values.as_of_values``),
-    for a statement compiled ahead (``store.statements``)."""
+    its end are bound by name (``store.sqlfunc.as_of_binds``), for a statement compiled
+    ahead (``store.statements``)."""
     c = crime_table
 
     def columns(holder: Any, risk: Any = c.c.risk) -> list[Any]:
@@ -95,15 +94,6 @@ def live_holdings(
         )
         .subquery("live")
     )
-
-
-def as_of_binds(as_of: date, *, named: bool = False) -> tuple[Any, Any]:
-    """The day and its end as a query compares them: plain values (bound anonymously), or
-    with ``named`` bound by the names ``domain.values.as_of_values`` gives."""
-    end = end_of_day(as_of)
-    if not named:
-        return as_of, end
-    return bindparam("as_of", as_of, Date()), bindparam("as_of_end", end, DateTime())
 
 
 def point_in_time(as_of: date | None) -> Any:

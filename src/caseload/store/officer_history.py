@@ -32,6 +32,7 @@ from sqlalchemy.sql import ColumnElement, Subquery
 
 from caseload.domain.absences import REDUCED, STATUS_OF
 from caseload.store.models import absence_table, officer_history_table, officer_table
+from caseload.store.sqlfunc import as_of_binds, one_of
 
 FACTS = ("team_id", "status", "accreditation", "trainee", "capacity", "investigator_since")
 
@@ -40,8 +41,6 @@ def sync(conn: Connection, *, on: date, officer_ids: Sequence[int] | None = None
     """Record in ``officer_history`` what changed in the officers' records (all officers,
     or ``officer_ids``) as of ``on``; returns how many officers' history moved on."""
     from sqlalchemy import insert, update
-
-    from caseload.store.sqlfunc import one_of
 
     o, h = officer_table, officer_history_table
     differs = or_(*(o.c[name].is_distinct_from(h.c[name]) for name in FACTS))
@@ -101,13 +100,13 @@ def history(conn: Connection, officer_id: int) -> list[dict[str, Any]]:
 
 
 def day_value(day: date | None, today: date | None = None, *, named: bool = False) -> Any:
-    """The day as a query compares it: the as-of day (``named``: bound by the name
-    ``as_of``), or today bound by name (``today``), so that the named statements bind it
-    when they run."""
+    """The day as a query compares it: the as-of day (``named``: bound by name,
+    ``store.sqlfunc.as_of_binds``), or today bound by name (``today``), so that the named
+    statements bind it when they run."""
     if day is None:
         return bindparam("today", today or date.today(), Date())
     if named:
-        return bindparam("as_of", day, Date())
+        return as_of_binds(day, named=True)[0]
     return literal(day, Date())
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     Date,
+    DateTime,
     Integer,
     String,
     any_,
@@ -30,12 +31,24 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from caseload.domain.levels import RANK
 from caseload.domain.officers import inexperienced_after
+from caseload.domain.values import as_of_values
 from caseload.store.sqlite_values import key_list
 
 
 def date_literal(value: date) -> Any:
     """A date as a typed SQL literal (compared with date columns on every dialect)."""
     return literal(value, Date())
+
+
+def as_of_binds(as_of: date, *, named: bool = False) -> tuple[Any, Any]:
+    """A past day and its end (``domain.values.end_of_day``) as a query compares them:
+    plain values (bound anonymously), or with ``named`` bound by the names
+    ``domain.values.as_of_values`` gives them, for a statement compiled ahead."""
+    values = as_of_values(as_of)
+    day, end = values["as_of"], values["as_of_end"]
+    if not named:
+        return day, end
+    return bindparam("as_of", day, Date()), bindparam("as_of_end", end, DateTime())
 
 
 def level_rank(expr: Any) -> Any:
