@@ -101,7 +101,7 @@ def export(
     # every crime today: the named statements, on the quick executor where it serves
     named = what is What.crimes and as_of is None and team is None
     with open_executor(ctx, quick=named) as executor:
-        columns, rows, total = _source(executor, what, as_of=as_of, team=team)
+        columns, rows, total = _source(executor, what, as_of=as_of, team=team, named=named)
         if output == "-":
             if excel:
                 sys.stdout.write("\ufeff")
@@ -126,13 +126,14 @@ def _clean_up(folder: Path, kind: str) -> None:
 
 
 def _source(
-    executor: Executor, what: What, *, as_of: date | None, team: str | None
+    executor: Executor, what: What, *, as_of: date | None, team: str | None, named: bool
 ) -> tuple[Sequence[str], Rows, int | None]:
-    """Columns, a row stream, and (on a terminal only, for the progress bar) the row count."""
+    """Columns, a row stream, and (on a terminal only, for the progress bar) the row count;
+    ``named``: every crime today, which the store's named statements serve."""
     import sys
 
     counting = sys.stderr.isatty()
-    if what is What.crimes and as_of is None and team is None:
+    if named:
         from caseload.store.records import CRIME_COLUMNS, crimes_file
 
         every, total = crimes_file(executor, count=counting)

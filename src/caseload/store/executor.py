@@ -147,7 +147,7 @@ class JoinedLines:
     width: int
 
     @property
-    def batches(self) -> Iterator[list[tuple[Any, str]]]:
+    def batches(self) -> Iterator[list[Any]]:
         raise NotImplementedError
 
     def rows(self, first: Any, last: Any) -> list[tuple[Any, ...]]:
@@ -164,8 +164,8 @@ class _NamedLines(JoinedLines):
         self.width = len(_statement(cells)["columns"])
 
     @property
-    def batches(self) -> Iterator[list[tuple[Any, str]]]:
-        return self._executor.raw_rows(self._lines).batches  # type: ignore[return-value]
+    def batches(self) -> Iterator[list[Any]]:
+        return _fetch(self._executor.cursor(self._lines))
 
     def rows(self, first: Any, last: Any) -> list[tuple[Any, ...]]:
         return self._executor.rows(self._cells, first=first, last=last)
@@ -181,31 +181,31 @@ class SqliteExecutor:
         self.driver = driver
 
     def rows(self, name: str, **inputs: Any) -> list[tuple[Any, ...]]:
-        return self._run(_statement(name), inputs)
+        return self.cursor(name, **inputs).fetchall()
 
     def first(self, name: str, **inputs: Any) -> tuple[Any, ...] | None:
         found = self.rows(name, **inputs)
         return found[0] if found else None
 
     def records(self, name: str, **inputs: Any) -> list[dict[str, Any]]:
-        statement = _statement(name)
-        return sqlite_values.records(statement["columns"], self._run(statement, inputs))
+        columns = _statement(name)["columns"]
+        return sqlite_values.records(columns, self.cursor(name, **inputs).fetchall())
 
     def raw_rows(self, name: str, **inputs: Any) -> RawRows:
         """The named statement's rows as the cursor gives them, ``RAW_BATCH`` at a time
         (a whole force's listing, streamed): a date as its ISO text; a Boolean column is
         one only where the statement turned it into text itself."""
+        return RawRows(_fetch(self.cursor(name, **inputs)), _statement(name)["text"])
+
+    def cursor(self, name: str, **inputs: Any) -> sqlite3.Cursor:
+        """The named statement run, its rows left on the driver's cursor."""
         statement = _statement(name)
-        cursor = self.driver.execute(statement["sql"], self._params(statement, inputs))
-        return RawRows(_fetch(cursor), statement["text"])
+        return self.driver.execute(statement["sql"], self._params(statement, inputs))
 
     def joined_lines(self, lines: str, cells: str) -> JoinedLines:
         """The rows of the named statement ``lines`` (key, line) as ``JoinedLines``, the
         cells of a key range from ``cells`` (inputs ``first`` and ``last``)."""
         return _NamedLines(self, lines, cells)
-
-    def _run(self, statement: dict[str, Any], inputs: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return self.driver.execute(statement["sql"], self._params(statement, inputs)).fetchall()
 
     @staticmethod
     def _params(statement: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:

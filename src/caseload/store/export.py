@@ -151,9 +151,13 @@ def history_query(*, as_of: date | None = None, team_id: int | None = None) -> S
     return query.order_by(c.c.reference, a.c.start_at, a.c.id)
 
 
+def count_query(query: Select[Any]) -> Select[Any]:
+    """How many rows ``query`` gives, as one query."""
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
 def count(conn: Connection, query: Select[Any]) -> int:
-    inner = query.order_by(None).subquery()
-    return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+    return int(conn.execute(count_query(query)).scalar_one())
 
 
 def stream(conn: Connection, query: Select[Any]) -> Iterator[dict[str, Any]]:
@@ -187,10 +191,10 @@ def row_batches(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any
     ``None`` when this fast path does not apply (not SQLite, a DateTime column whose
     stored text differs from the display format, or a bound value the driver might
     store differently than SQLAlchemy does): the caller then uses ``stream``."""
-    cells = driver_cells(conn.dialect.name, query)
-    if cells is None:
+    read = cursor_reads(conn.dialect.name, query)
+    if read is None:
         return None
-    compiled = driver_statement(conn, query.with_only_columns(*cells))
+    compiled = driver_statement(conn, read)
     return None if compiled is None else _fetch(conn, *compiled)
 
 
@@ -213,6 +217,13 @@ def driver_cells(dialect: str, query: Select[Any]) -> list[Any] | None:
     ]
 
 
+def cursor_reads(dialect: str, query: Select[Any]) -> Select[Any] | None:
+    """``query`` with its columns as the raw cursor paths read them (``driver_cells``), or
+    None where those paths do not apply."""
+    cells = driver_cells(dialect, query)
+    return None if cells is None else query.with_only_columns(*cells)
+
+
 # --- whole rows joined by SQLite --------------------------------------------------------
 
 
@@ -230,7 +241,7 @@ class LineSource(JoinedLines):
         self.width = len(query.selected_columns)
 
     @property
-    def batches(self) -> Iterator[list[tuple[Any, str]]]:
+    def batches(self) -> Iterator[list[Any]]:
         return _fetch(self._conn, self._sql, self._params)
 
     def rows(self, first: Any, last: Any) -> list[tuple[Any, ...]]:

@@ -66,12 +66,12 @@ def _workload_listing(as_of: date | None) -> Callable[[Dialect], Any]:
     them (a Boolean as yes/no text)."""
 
     def build(dialect: Dialect) -> Any:
-        from caseload.store.export import driver_cells
+        from caseload.store.export import cursor_reads
         from caseload.store.workload import workload_query
 
         query = workload_query(DEFAULTS, as_of=as_of, named=True)
-        cells = driver_cells(dialect.name, query)
-        return query if cells is None else query.with_only_columns(*cells)
+        read = cursor_reads(dialect.name, query)
+        return query if read is None else read
 
     return build
 
@@ -91,12 +91,12 @@ def _crime_cells(dialect: Dialect) -> Any:
     them (for a batch of lines the writer cannot pass through)."""
     from sqlalchemy import Integer, bindparam
 
-    from caseload.store.export import crimes_query, driver_cells
+    from caseload.store.export import crimes_query, cursor_reads
     from caseload.store.models import crime_table
 
     query = crimes_query()
-    cells = driver_cells(dialect.name, query)
-    query = query if cells is None else query.with_only_columns(*cells)
+    read = cursor_reads(dialect.name, query)
+    query = query if read is None else read
     key = crime_table.c.id
     return query.where(
         key >= bindparam("first", 1, Integer()), key <= bindparam("last", 1, Integer())
@@ -104,12 +104,9 @@ def _crime_cells(dialect: Dialect) -> Any:
 
 
 def _crime_count(dialect: Dialect) -> Any:
-    from sqlalchemy import func, select
+    from caseload.store.export import count_query, crimes_query
 
-    from caseload.store.export import crimes_query
-
-    every = crimes_query().order_by(None).subquery()
-    return select(func.count()).select_from(every)
+    return count_query(crimes_query())
 
 
 def _crime(dialect: Dialect) -> Any:
