@@ -283,9 +283,8 @@ def listing_rows(executor: Executor, *, as_of: date | None = None, team: str | N
     """Every officer's row (WORKLOAD_COLUMNS), or a team's, for ``cli.csv_writer.write_rows``,
     streamed from the cursor. On the quick executor (the whole force, where
     ``force_serves``) the named statement ``workload.force``, or ``workload.as_of`` for a
-    past day; through SQLAlchemy,
-    ``workload_query`` read the fastest way the store allows (``store.export.export_rows``).
-    An unknown team is NotFound (exit 2)."""
+    past day; through SQLAlchemy, ``workload_query`` read the fastest way the store allows
+    (``store.export.export_rows``). An unknown team is NotFound (exit 2)."""
     from caseload.store.executor import SqliteExecutor, connection_of
     from caseload.store.team_policy import policies_of
 
