@@ -435,7 +435,9 @@ class Audit:
             )
             .select_from(h)
             .join(o, o.c.id == h.c.holder_id)
-            .join(t, t.c.id == h.c.team_id)
+            # unindexed: the few suspects' crimes through the holder index, not every
+            # team's live crimes tried against the list
+            .join(t, t.c.id == unindexed(h.c.team_id))
             .outerjoin(a, self._interval(h))
             .where(
                 h.c.holder_id.in_(suspects),
