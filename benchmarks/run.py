@@ -635,6 +635,8 @@ DROP TABLE crime_csv;
                 "months_24": "current_date - interval '24 months'",
                 "days_2": "current_date - 2",
                 "days_28": "current_date - 28",
+                "today": "current_date",
+                "days_ahead_3": "current_date + 3",
                 "victim_every": "current_date - coalesce(victim_update_every, 28)",
                 "notify_by": "current_date - CASE WHEN lc.victim_enhanced THEN 1 ELSE 7 END",
                 "least": "least",
@@ -646,6 +648,8 @@ DROP TABLE crime_csv;
             "months_24": "date('now', '-24 months')",
             "days_2": "date('now', '-2 days')",
             "days_28": "date('now', '-28 days')",
+            "today": "date('now')",
+            "days_ahead_3": "date('now', '+3 days')",
             "victim_every": "date('now', '-' || coalesce(victim_update_every, 28) || ' days')",
             "notify_by": "date('now', CASE WHEN lc.victim_enhanced THEN '-1 days' "
             "ELSE '-7 days' END)",
@@ -708,7 +712,7 @@ ORDER BY c.id;
 
     @classmethod
     def audit_sql(cls, dialect: str) -> str:
-        """The audit's checks as SQL, one SELECT per finding code, as one result.
+        """The audit's checks as SQL, one SELECT per finding code (every code), as one result.
 
         Working days are approximated as calendar days (5 working days ~ 7 days): the
         shell has no holiday calendar; the cost is in the joins, not the date sum.
@@ -766,6 +770,25 @@ FROM lc JOIN key_event e ON e.crime_id = lc.id
 WHERE e.occurred_on < {d["notify_by"]}
   AND NOT EXISTS (SELECT 1 FROM victim_update v WHERE v.crime_id = lc.id
                   AND v.updated_on >= e.occurred_on)
+UNION ALL
+SELECT 'allocated-while-absent', 'high', lc.team, lc.collar, lc.reference,
+       'allocated while absent (' || ab.kind || ')', a.start_at
+FROM lc JOIN allocation a ON a.crime_id = lc.id AND a.end_at IS NULL
+JOIN absence ab ON ab.officer_id = lc.holder_id AND ab.cancelled_at IS NULL
+  AND ab.kind != 'reduced' AND ab.starts_on <= a.start_at
+  AND (ab.ends_on IS NULL OR ab.ends_on >= a.start_at)
+UNION ALL
+SELECT 'absence-handover-due', 'medium', o.team, o.collar, NULL,
+       o.collar || ' is away from ' || ab.starts_on || ' holding ' || o.live, ab.starts_on
+FROM absence ab JOIN ofc o ON o.id = ab.officer_id
+WHERE ab.cancelled_at IS NULL AND ab.kind != 'reduced'
+  AND ab.starts_on > {d["today"]} AND ab.starts_on <= {d["days_ahead_3"]}
+UNION ALL
+SELECT 'victim-referral-overdue', 'medium', team, collar, reference,
+       'victim not referred', reported_on
+FROM lc WHERE reported_on < {d["days_2"]}
+  AND reported_on >= (SELECT start_on FROM duty_start WHERE duty = 'victim-referral')
+  AND NOT EXISTS (SELECT 1 FROM victim_referral f WHERE f.crime_id = lc.id)
 UNION ALL
 SELECT 'reassign-churn', 'low', lc.team, lc.collar, lc.reference,
        'reassigned ' || (n - 1) || ' times', NULL
