@@ -141,8 +141,13 @@ def workload_query(
     live = live_holdings(as_of, named=named)
     if as_of is not None:
         # OFFSET 0: each crime's holder and grade then are looked up once, not once for
-        # the grouping and again for each count that reads them.
-        live = select(live).offset(0).subquery("live_then")
+        # the grouping and again for each count that reads them; only the three columns
+        # the counts read go through (the grouping sorts fewer bytes a crime).
+        live = (
+            select(live.c.holder_id, live.c.required_level, live.c.risk)
+            .offset(0)
+            .subquery("live_then")
+        )
     level = live.c.required_level
     # Grouped by holder alone (no join per crime: a covering scan of ix_crime_live for
     # today), one count per level; weights and "holds a crime above their
