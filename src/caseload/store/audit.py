@@ -549,7 +549,9 @@ class Audit:
             )
             .select_from(e)
             .join(h, h.c.crime_id == e.c.crime_id)
-            .join(calendar, calendar.c.event_on == e.c.occurred_on)
+            # unindexed: the calendar is looked up by the event's day (an automatic index
+            # on its few rows), not scanned once per event of a team's crimes
+            .join(calendar, calendar.c.event_on == unindexed(e.c.occurred_on))
             .join(t, t.c.id == h.c.team_id)
             .outerjoin(o, o.c.id == h.c.holder_id)
             .where(deadline < date_literal(before), ~told)
