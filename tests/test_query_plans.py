@@ -261,3 +261,18 @@ def test_a_bulk_lookup_bound_as_one_list_probes_the_key_index(filled: Store) -> 
     )
     assert _table_scans(plans) == []
     assert any(line.startswith("SEARCH crime") for plan in plans for line in plan)
+
+
+def test_accreditation_mismatch_reads_only_the_suspects_crimes(filled: Store) -> None:
+    """The crimes checked against their holder's accreditation are found through the
+    holder index for the few officers holding anything above it, not team by team."""
+    from caseload.store.audit import Audit
+
+    def run(conn: Any) -> None:
+        query = Audit(conn, _policy(conn)).query("accreditation-mismatch")
+        assert query is not None
+        conn.execute(query).all()
+
+    lines = [line for plan in _plans(filled, run) for line in plan]
+    assert _uses([lines], "ix_crime_holder_live (holder_id=?"), lines
+    assert not _uses([lines], "ix_crime_team_live"), lines
