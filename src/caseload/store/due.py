@@ -432,15 +432,11 @@ _USED: dict[str, frozenset[str]] = {
 
 
 def _joined(cells: list[Any], separator: str | None = None) -> Any:
-    """The cells as one text, NULL as empty, ``separator`` (else ``SEPARATOR``) between."""
-    if separator is None:
-        from caseload.store.export import SEPARATOR
+    """The cells as one text (SQLite), NULL as empty, ``separator`` (else ``SEPARATOR``)
+    between."""
+    from caseload.store.export import SEPARATOR, sqlite_line
 
-        separator = SEPARATOR
-    line: Any = func.coalesce(cells[0], "")
-    for cell in cells[1:]:
-        line = line.op("||")(literal(separator)).op("||")(func.coalesce(cell, ""))
-    return type_coerce(line, String)
+    return sqlite_line(cells, SEPARATOR if separator is None else separator)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -22,7 +22,7 @@ from contextlib import suppress
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, String, and_, func, literal, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from caseload.domain.values import end_of_day
@@ -262,16 +262,18 @@ def crime_lines(conn: Connection, query: Select[Any]) -> LineSource | None:
 def joined(dialect: str, query: Select[Any], key: Any) -> Select[Any] | None:
     """``query`` as (key, line) rows, each row's cells joined by SQLite (``JoinedLines``);
     None off SQLite."""
-    from sqlalchemy import literal
-
     columns = driver_cells(dialect, query)
     if columns is None:
         return None
-    cells = [func.coalesce(column, "") for column in columns]  # NULL as an empty cell
-    line: Any = cells[0]
-    for cell in cells[1:]:
-        line = line.op("||")(literal(SEPARATOR)).op("||")(cell)
-    return query.with_only_columns(key, line.label("line"))
+    return query.with_only_columns(key, sqlite_line(columns).label("line"))
+
+
+def sqlite_line(cells: list[Any], separator: str = SEPARATOR) -> Any:
+    """The cells as one text on SQLite, ``separator`` between them and NULL as an empty
+    cell: one ``printf`` a row, not a chain of ``||`` that copies the line once per cell
+    (the figures: ``benchmarks/RESULTS.md``, 2026-12-02 evening)."""
+    form = separator.replace("%", "%%").join("%s" for _ in cells)
+    return type_coerce(func.printf(literal(form, String), *cells), String)
 
 
 def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource | None:
