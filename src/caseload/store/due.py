@@ -62,7 +62,7 @@ from caseload.domain.officers import inexperienced_after
 from caseload.domain.policy import Policy
 from caseload.store.audit import BATCH, Audit
 from caseload.store.models import officer_table, team_table
-from caseload.store.sqlfunc import date_literal, date_text, days_between, plus_days
+from caseload.store.sqlfunc import date_literal, date_text, days_between, plus_days, sqlite_line
 
 
 @dataclass
@@ -434,9 +434,7 @@ _USED: dict[str, frozenset[str]] = {
 def _joined(cells: list[Any], separator: str | None = None) -> Any:
     """The cells as one text (SQLite), NULL as empty, ``separator`` (else ``SEPARATOR``)
     between."""
-    from caseload.store.export import SEPARATOR, sqlite_line
-
-    return sqlite_line(cells, SEPARATOR if separator is None else separator)
+    return sqlite_line(cells) if separator is None else sqlite_line(cells, separator)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -138,7 +138,7 @@ SEPARATOR = "\x1f"  # ASCII unit separator: between the cells of a row joined in
 
 class JoinedLines:
     """An export's rows as one string each, their cells joined by the database itself
-    (``store.export.sqlite_line``: SEPARATOR between, NULL as empty, a Boolean as yes/no),
+    (``store.sqlfunc.sqlite_line``: SEPARATOR between, NULL as empty, a Boolean as yes/no),
     so that Python handles a million strings instead of nine million cells
     (``cli.csv_writer.write_lines``).
     ``batches`` yields lists of ``(key, line)`` in key order; ``rows(first, last)`` gives

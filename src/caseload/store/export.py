@@ -22,7 +22,7 @@ from contextlib import suppress
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, literal, select, type_coerce
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
 from caseload.domain.values import end_of_day
@@ -38,6 +38,7 @@ from caseload.store.models import (
     team_table,
 )
 from caseload.store.risk import grade_at
+from caseload.store.sqlfunc import sqlite_line
 
 BATCH = 2000
 
@@ -266,14 +267,6 @@ def joined(dialect: str, query: Select[Any], key: Any) -> Select[Any] | None:
     if columns is None:
         return None
     return query.with_only_columns(key, sqlite_line(columns).label("line"))
-
-
-def sqlite_line(cells: list[Any], separator: str = SEPARATOR) -> Any:
-    """The cells as one text on SQLite, ``separator`` between them and NULL as an empty
-    cell: one ``printf`` a row, not a chain of ``||`` that copies the line once per cell
-    (the figures: ``benchmarks/RESULTS.md``, 2026-12-02 evening)."""
-    form = separator.replace("%", "%%").join("%s" for _ in cells)
-    return type_coerce(func.printf(literal(form, String), *cells), String)
 
 
 def _line_source(conn: Connection, query: Select[Any], key: Any) -> LineSource | None:

@@ -2,7 +2,8 @@
 
 SQLite keeps dates as ISO text, so date arithmetic compiles differently there
 (``_by_dialect`` registers each function's two forms); ``unindexed`` is a planner
-hint that only SQLite needs; ``one_of`` binds a whole key list as one value.
+hint that only SQLite needs; ``one_of`` binds a whole key list as one value;
+``sqlite_line`` joins a row's cells into one text on SQLite (export and ``due`` lines).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
@@ -32,6 +34,7 @@ from sqlalchemy.sql.functions import GenericFunction
 from caseload.domain.levels import RANK
 from caseload.domain.officers import inexperienced_after
 from caseload.domain.values import as_of_values
+from caseload.store.executor import SEPARATOR
 from caseload.store.sqlite_values import key_list
 
 
@@ -157,3 +160,11 @@ def one_of(
         listed = func.json_each(bindparam(name, key_list(items), type_=String()))
         return column.in_(select(listed.table_valued("value").c.value))
     return column == any_(bindparam(name, items, type_=ARRAY(column.type)))
+
+
+def sqlite_line(cells: list[Any], separator: str = SEPARATOR) -> Any:
+    """The cells as one text on SQLite, ``separator`` between them and NULL as an empty
+    cell: one ``printf`` a row, not a chain of ``||`` that copies the line once per cell
+    (the figures: ``benchmarks/RESULTS.md``, 2026-12-02 evening)."""
+    form = separator.replace("%", "%%").join("%s" for _ in cells)
+    return type_coerce(func.printf(literal(form, String), *cells), String)
