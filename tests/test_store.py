@@ -175,6 +175,37 @@ def test_missing_store_exits_4_and_is_not_created(run, db_url, args) -> None:  #
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize(
+    "url",
+    ["postgresql://clerk:hunter2@db:fivefour/caseload", "postgresql+psycopg://u@[::1/db", "://x"],
+    ids=["port not a number", "unclosed address", "no scheme"],
+)
+def test_a_database_url_that_cannot_be_read_is_exit_2_in_one_sentence(url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A typo in --db (or CASELOAD_DB) is bad input: one plain sentence, exit 2, no
+    traceback, no password echoed, and nothing created, as a user types it."""
+    for args, env in (
+        (["--db", url, "workload"], {}),
+        (["--db", url, "init"], {}),
+        (["audit"], {"CASELOAD_DB": url}),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "caseload", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            check=False,
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert "hunter2" not in done.stderr
+        message = done.stderr.strip()
+        assert message.startswith("Error: ") and message.count("\n") == 0, message
+        assert "not a database URL" in message
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
     "content",
     [
         b"collar,name\nAB1,Someone\n",

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from caseload import interrupts
-from caseload.errors import StoreError
+from caseload.errors import InputError, StoreError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -162,8 +162,12 @@ def describe(url: str) -> str:
     if path is not None:
         return str(path)
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL at all: never echo it (a password?)
+        return "the database given with --db"
 
 
 def read_only_place(path: Path | None) -> str | None:
@@ -226,6 +230,8 @@ def _quiet_unwinding_logs() -> None:
 
 def create_engine_for(url: str) -> Engine:
     from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     _quiet_unwinding_logs()
 
@@ -254,6 +260,13 @@ def create_engine_for(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):  # a typo, such as a port that is not a number
+        raise InputError(
+            "The store given with --db (or CASELOAD_DB) is not a database URL caseload can read; "
+            "give a file path or a URL such as postgresql+psycopg://USER@HOST:PORT/DATABASE."
+        ) from None
     try:
         return create_engine(url, pool_pre_ping=False)
     except Exception as exc:  # unknown dialect or missing driver
