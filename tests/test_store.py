@@ -127,6 +127,21 @@ def test_store_location_from_option_env_and_per_user_folder(tmp_path, monkeypatc
 
 
 @pytest.mark.sqlite_only
+def test_init_never_makes_a_folder_given_with_db(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A folder in --db that does not exist (a typo) is exit 2 and nothing is made; only
+    the per-user folder is created when missing (the test above)."""
+    runner = CliRunner()
+    result = runner.invoke(app, ["--db", str(tmp_path / "typo" / "force.db"), "init"])
+    assert result.exit_code == 2, result.output
+    assert f"There is no folder {tmp_path / 'typo'}" in result.stderr
+    (tmp_path / "plain").write_text("not a folder\n")
+    result = runner.invoke(app, ["--db", str(tmp_path / "plain" / "force.db"), "init"])
+    assert result.exit_code == 2, result.output
+    assert "is a file, not a folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
+
+
+@pytest.mark.sqlite_only
 def test_new_store_is_private_and_runs_wal_with_foreign_keys(run, db_url) -> None:  # type: ignore[no-untyped-def]
     assert run("init").exit_code == 0
     assert stat.S_IMODE(os.stat(db_url).st_mode) == 0o600

@@ -348,10 +348,21 @@ class Store:
                 raw.close()
 
     def create_file(self) -> bool:
-        """Create an empty SQLite file readable by its owner only; True if it was new."""
+        """Create an empty SQLite file readable by its owner only; True if it was new. Only
+        the per-user folder is made if missing: a folder given with --db must exist (a
+        typo there would otherwise make folders nobody asked for)."""
         if self.path is None or self.path.exists():
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
+        if not folder.is_dir():
+            if folder.exists():
+                raise InputError(f"{folder} is a file, not a folder; give another --db path.")
+            if folder != default_db_path().parent:
+                raise InputError(
+                    f"There is no folder {folder} to create the store in; create it first "
+                    "or give another --db path."
+                )
+            folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
         self.created = True
