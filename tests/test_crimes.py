@@ -97,6 +97,11 @@ def test_show_a_crime_and_unknown_crime(crimes: Runner) -> None:
     missing = crimes("crime", "show", "CR/404")
     assert missing.exit_code == 2
     assert missing.stderr.strip() == "Error: There is no crime with reference CR/404."
+    blank = crimes("crime", "show", "  ")
+    assert blank.exit_code == 2
+    assert (
+        blank.stderr.strip() == "Error: The crime reference is blank; give the crime's reference."
+    )
 
 
 def test_duplicate_reference_is_refused(crimes: Runner, sql) -> None:

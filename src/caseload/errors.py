@@ -44,6 +44,8 @@ class NotFound(InputError):
 
     @classmethod
     def crime(cls, reference: str) -> NotFound:
+        if not reference.strip():
+            return cls("The crime reference is blank; give the crime's reference.")
         return cls(f"There is no crime with reference {reference}.")
 
     @classmethod
