@@ -111,6 +111,7 @@ from caseload.store.sqlfunc import (
     day_of,
     inexperienced_after,
     inexperienced_since,
+    later_of,
     level_rank,
     one_of,
     plus_days,
@@ -118,11 +119,6 @@ from caseload.store.sqlfunc import (
 )
 
 BATCH = 2000
-
-
-def _later(a: Any, b: Any) -> Any:
-    """The later of two dates; ``b`` when ``a`` is NULL."""
-    return case((a > b, a), else_=b)
 
 
 # --- the audit -----------------------------------------------------------------------------
@@ -399,7 +395,7 @@ class Audit:
                 .scalar_subquery()
             )
             changed = case((o.c.recorded_status == "active", absent_since), else_=status_changed)
-            return _later(changed, checked.c.first_held).label("since")
+            return later_of(changed, checked.c.first_held).label("since")
 
         return self._officer_finding(checked, since)
 
@@ -573,7 +569,7 @@ class Audit:
             .where(a.c.crime_id == h.c.crime_id, a.c.end_at < self.end)
             .scalar_subquery()
         )
-        since = _later(last_end, h.c.reported_on)
+        since = later_of(last_end, h.c.reported_on)
         inner = self._crime_scope(
             select(
                 h.c.team_id,

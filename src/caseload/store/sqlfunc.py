@@ -131,6 +131,37 @@ class date_text(GenericFunction[str]):  # noqa: N801 - reads as SQL
     inherit_cache = True
 
 
+class later_of(GenericFunction[date]):  # noqa: N801 - reads as SQL
+    """The later of two dates, the second when the first is NULL (``CASE WHEN a > b THEN
+    a ELSE b END``). On SQLite ``coalesce(max(a, b), b)``, the same value with the first
+    worked out once: it is often a correlated subquery, which a CASE runs twice."""
+
+    type = Date()
+    inherit_cache = True
+
+
+# Each use of an argument is compiled anew, as ``case()`` does: a bound value in it is
+# then given its own parameter (SQLite's are positional).
+@compiles(later_of)
+def _later_of(element: Any, compiler: Any, **kw: Any) -> str:
+    first, second = element.clauses
+
+    def sql(arg: Any) -> str:
+        return str(compiler.process(arg, **kw))
+
+    return f"CASE WHEN {sql(first)} > {sql(second)} THEN {sql(first)} ELSE {sql(second)} END"
+
+
+@compiles(later_of, "sqlite")
+def _later_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    first, second = element.clauses
+
+    def sql(arg: Any) -> str:
+        return str(compiler.process(arg, **kw))
+
+    return f"coalesce(max({sql(first)}, {sql(second)}), {sql(second)})"
+
+
 _by_dialect(unindexed, lambda column: column, lambda column: f"+{column}")
 _by_dialect(day_of, lambda at: f"CAST({at} AS DATE)", lambda at: f"date({at})")
 _by_dialect(
