@@ -383,6 +383,33 @@ def test_one_of_matches_exactly_the_listed_values(run, db_url) -> None:  # type:
         store.dispose()
 
 
+def test_later_of_is_the_later_day_and_the_second_when_the_first_is_missing(run, db_url) -> None:  # type: ignore[no-untyped-def]
+    """``sqlfunc.later_of`` (an audit finding's "since") gives what ``CASE WHEN a > b THEN a
+    ELSE b END`` gives, on either database, with a bound value in each argument."""
+    from datetime import date
+
+    from caseload.store.migrate import open_store
+    from caseload.store.sqlfunc import date_literal, later_of
+
+    assert run("init").exit_code == 0
+    store = open_store(sa_url(db_url))
+    early, late = date(2026, 3, 1), date(2026, 11, 30)
+    none = sa.cast(sa.null(), sa.Date)
+    try:
+        with store.read() as conn:
+
+            def later(a: object, b: object) -> object:
+                value = conn.execute(sa.select(later_of(a, b))).scalar()
+                return None if value is None else date.fromisoformat(str(value)[:10])
+
+            assert later(date_literal(late), date_literal(early)) == late
+            assert later(date_literal(early), date_literal(late)) == late
+            assert later(none, date_literal(early)) == early
+            assert later(date_literal(early), none) is None
+    finally:
+        store.dispose()
+
+
 @pytest.mark.sqlite_only
 def test_a_bulk_write_has_a_larger_page_cache_until_it_commits(store, db_url) -> None:  # type: ignore[no-untyped-def]
     """An import's write transaction keeps its changed index pages in a 48 MB cache
