@@ -341,12 +341,16 @@ class Due:
         strings a row instead of a Python object a cell): ``head``, kind, due date and days
         left joined by commas (CSV as it stands: none of them is ever quoted or
         neutralised); ``text``, team, collar, name and reference joined by
-        ``store.export.SEPARATOR`` (NULL as empty), to be checked; and the action."""
+        ``store.executor.SEPARATOR`` (NULL as empty, ``sqlfunc.sqlite_line``), to be checked;
+        and the action."""
         d, order = self._duties()
         cells = [d.c.kind, d.c.due_on, d.c.days_left, d.c.team, d.c.collar, d.c.name]
         cells.append(d.c.reference)
         if lines:
-            cells = [_joined(cells[:3], ",").label("head"), _joined(cells[3:]).label("text")]
+            cells = [
+                sqlite_line(cells[:3], ",").label("head"),
+                sqlite_line(cells[3:]).label("text"),
+            ]
         return select(*cells, d.c.action).order_by(*order)
 
     def summary(self, listed: int) -> tuple[list[tuple[str, date, int]], list[dict[str, Any]]]:
@@ -429,12 +433,6 @@ _USED: dict[str, frozenset[str]] = {
     "referral": frozenset((*_SHOWN, "deadline", "reported_on")),
     "unallocated": frozenset((*_SHOWN, "since", "limit")),
 }
-
-
-def _joined(cells: list[Any], separator: str | None = None) -> Any:
-    """The cells as one text (SQLite), NULL as empty, ``separator`` (else ``SEPARATOR``)
-    between."""
-    return sqlite_line(cells) if separator is None else sqlite_line(cells, separator)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
