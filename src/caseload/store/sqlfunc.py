@@ -140,26 +140,26 @@ class later_of(GenericFunction[date]):  # noqa: N801 - reads as SQL
     inherit_cache = True
 
 
-# Each use of an argument is compiled anew, as ``case()`` does: a bound value in it is
-# then given its own parameter (SQLite's are positional).
+def _each_use(element: Any, compiler: Any, kw: dict[str, Any]) -> list[Callable[[], str]]:
+    """One callable per argument that compiles it anew at each use, as ``case()`` does: a
+    bound value used twice then gets a parameter each time (SQLite's are positional)."""
+
+    def compiled(arg: Any) -> Callable[[], str]:
+        return lambda: str(compiler.process(arg, **kw))
+
+    return [compiled(arg) for arg in element.clauses]
+
+
 @compiles(later_of)
 def _later_of(element: Any, compiler: Any, **kw: Any) -> str:
-    first, second = element.clauses
-
-    def sql(arg: Any) -> str:
-        return str(compiler.process(arg, **kw))
-
-    return f"CASE WHEN {sql(first)} > {sql(second)} THEN {sql(first)} ELSE {sql(second)} END"
+    a, b = _each_use(element, compiler, kw)
+    return f"CASE WHEN {a()} > {b()} THEN {a()} ELSE {b()} END"
 
 
 @compiles(later_of, "sqlite")
 def _later_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    first, second = element.clauses
-
-    def sql(arg: Any) -> str:
-        return str(compiler.process(arg, **kw))
-
-    return f"coalesce(max({sql(first)}, {sql(second)}), {sql(second)})"
+    a, b = _each_use(element, compiler, kw)
+    return f"coalesce(max({a()}, {b()}), {b()})"
 
 
 _by_dialect(unindexed, lambda column: column, lambda column: f"+{column}")
