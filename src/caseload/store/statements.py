@@ -91,16 +91,13 @@ def _crime_cells(dialect: Dialect) -> Any:
     them (for a batch of lines the writer cannot pass through)."""
     from sqlalchemy import Integer, bindparam
 
-    from caseload.store.export import crimes_query, cursor_reads
+    from caseload.store.export import crimes_query, cursor_reads, key_range
     from caseload.store.models import crime_table
 
     query = crimes_query()
     read = cursor_reads(dialect.name, query)
-    query = query if read is None else read
-    key = crime_table.c.id
-    return query.where(
-        key >= bindparam("first", 1, Integer()), key <= bindparam("last", 1, Integer())
-    )
+    first, last = bindparam("first", 1, Integer()), bindparam("last", 1, Integer())
+    return key_range(query if read is None else read, crime_table.c.id, first, last)
 
 
 def _crime_count(dialect: Dialect) -> Any:
