@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from caseload.errors import NotFound
 from caseload.store.absences import officer_absences
+from caseload.store.executor import Executor, SqliteExecutor, connection_of
 from caseload.store.team_policy import policies_of
 
 if TYPE_CHECKING:
     from caseload.domain.absences import Absence
     from caseload.domain.policy import Policy
-    from caseload.store.executor import Executor
 
 # The import columns, in the order `crime list --format csv` writes them.
 CRIME_COLUMNS = (
@@ -120,8 +120,6 @@ def crimes_file(executor: Executor, *, count: bool = False) -> tuple[Any, int | 
     quick executor the named statements' joined lines (``export.crimes.lines``, a batch's
     cells from ``export.crimes.cells``); through SQLAlchemy the export's own choice
     (``store.export.export_rows``)."""
-    from caseload.store.executor import SqliteExecutor, connection_of
-
     total = None
     if count:
         found = executor.first("export.crimes.count")
