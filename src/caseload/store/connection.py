@@ -161,13 +161,22 @@ def describe(url: str) -> str:
     path = sqlite_path(url)
     if path is not None:
         return str(path)
+    return _parsed(url).render_as_string(hide_password=True)
+
+
+def _parsed(url: str) -> Any:
+    """SQLAlchemy's reading of a database URL; a value it cannot read (a typo, such as a
+    port that is not a number) is bad input, never echoed (it may hold a password)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # not a URL at all: never echo it (a password?)
-        return "the database given with --db"
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        raise InputError(
+            "The store given with --db (or CASELOAD_DB) is not a database URL caseload can read; "
+            "give a file path or a URL such as postgresql+psycopg://USER@HOST:PORT/DATABASE."
+        ) from None
 
 
 def read_only_place(path: Path | None) -> str | None:
@@ -230,8 +239,6 @@ def _quiet_unwinding_logs() -> None:
 
 def create_engine_for(url: str) -> Engine:
     from sqlalchemy import create_engine, event
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
     _quiet_unwinding_logs()
 
@@ -260,15 +267,9 @@ def create_engine_for(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
+    parsed = _parsed(url)
     try:
-        make_url(url)
-    except (ArgumentError, ValueError):  # a typo, such as a port that is not a number
-        raise InputError(
-            "The store given with --db (or CASELOAD_DB) is not a database URL caseload can read; "
-            "give a file path or a URL such as postgresql+psycopg://USER@HOST:PORT/DATABASE."
-        ) from None
-    try:
-        return create_engine(url, pool_pre_ping=False)
+        return create_engine(parsed, pool_pre_ping=False)
     except Exception as exc:  # unknown dialect or missing driver
         raise StoreError(f"Cannot use the database URL {describe(url)}: {exc}.") from None
 
